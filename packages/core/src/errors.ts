@@ -1,0 +1,113 @@
+/**
+ * One error family for the whole SDK. Every error carries a stable `code` that scripts can
+ * match on, and the CLI maps each kind to an exit code (config 2, auth 3, api 4, ...).
+ * Messages say what was wrong, where, and what to do next; they never contain secrets.
+ */
+
+/** Stable machine-readable error codes. */
+export type VertexLaunchErrorCode =
+  | 'CONFIG_INVALID'
+  | 'CONFIG_FILE'
+  | 'AUTH'
+  | 'PERMISSION'
+  | 'BUILD'
+  | 'API'
+  | 'JOB_FAILED'
+  | 'INTERRUPTED'
+  | 'INTERNAL';
+
+export interface VertexLaunchErrorOptions {
+  cause?: unknown;
+  /** What the user can do about it, shown after the message. */
+  hint?: string;
+}
+
+/** Base class of every error the SDK throws on purpose. */
+export class VertexLaunchError extends Error {
+  override name = 'VertexLaunchError';
+  readonly code: VertexLaunchErrorCode;
+  readonly hint: string | undefined;
+
+  constructor(code: VertexLaunchErrorCode, message: string, options: VertexLaunchErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.hint = options.hint;
+  }
+}
+
+/** One problem found while validating a config: where, and what is wrong. */
+export interface ConfigIssue {
+  /** Dotted path with indices, e.g. `spec.worker_pool_specs[0].machine_spec.accelerator_type`. Empty for the root. */
+  path: string;
+  message: string;
+  severity: 'error' | 'warning';
+}
+
+/** A config (file, flag or object) is invalid. Lists every problem found, not just the first. */
+export class ConfigError extends VertexLaunchError {
+  override name = 'ConfigError';
+  /** The file the config came from, when it came from a file. */
+  readonly file: string | undefined;
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(message: string, issues: readonly ConfigIssue[] = [], options: VertexLaunchErrorOptions & { file?: string } = {}) {
+    super('CONFIG_INVALID', message, options);
+    this.file = options.file;
+    this.issues = issues;
+  }
+}
+
+/** No credentials could be found, or they were refused. */
+export class AuthError extends VertexLaunchError {
+  override name = 'AuthError';
+  constructor(message: string, options: VertexLaunchErrorOptions = {}) {
+    super('AUTH', message, options);
+  }
+}
+
+/** The principal lacks a permission. `permission` names it (e.g. `aiplatform.customJobs.create`). */
+export class PermissionError extends VertexLaunchError {
+  override name = 'PermissionError';
+  readonly permission: string | undefined;
+  constructor(message: string, options: VertexLaunchErrorOptions & { permission?: string } = {}) {
+    super('PERMISSION', message, options);
+    this.permission = options.permission;
+  }
+}
+
+/** An image build failed. Carries the builder's name and the tail of its log. */
+export class BuildError extends VertexLaunchError {
+  override name = 'BuildError';
+  readonly builder: string;
+  readonly logTail: readonly string[];
+  constructor(builder: string, message: string, options: VertexLaunchErrorOptions & { logTail?: readonly string[] } = {}) {
+    super('BUILD', `[vertex-launch] [builder:${builder}] ${message}`, options);
+    this.builder = builder;
+    this.logTail = options.logTail ?? [];
+  }
+}
+
+/** A Google API call failed. `grpcCode` is the canonical status code when known. */
+export class ApiError extends VertexLaunchError {
+  override name = 'ApiError';
+  readonly service: string;
+  readonly grpcCode: number | undefined;
+  constructor(service: string, message: string, options: VertexLaunchErrorOptions & { grpcCode?: number } = {}) {
+    super('API', message, options);
+    this.service = service;
+    this.grpcCode = options.grpcCode;
+  }
+}
+
+/** A bug: something that should not happen. */
+export class InternalError extends VertexLaunchError {
+  override name = 'InternalError';
+  constructor(message: string, options: VertexLaunchErrorOptions = {}) {
+    super('INTERNAL', message, options);
+  }
+}
+
+/** True for errors thrown on purpose by the SDK (as opposed to bugs and foreign errors). */
+export function isVertexLaunchError(error: unknown): error is VertexLaunchError {
+  return error instanceof VertexLaunchError;
+}

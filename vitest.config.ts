@@ -1,0 +1,50 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const root = fileURLToPath(new URL('.', import.meta.url));
+
+// Tests import workspace packages by name; resolve them to their sources so no build is
+// needed for unit and integration tests. (Tests that run the CLI as a process use the
+// built `dist/`, which the root `test` script builds first.)
+const alias = [
+  {
+    find: /^@vertex-launch\/([a-z0-9-]+)$/,
+    replacement: `${root}packages/$1/src/index.ts`,
+  },
+];
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    setupFiles: [`${root}test/setup.ts`],
+    restoreMocks: true,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/*.test.ts', 'packages/*/src/**/*.test.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
+          exclude: ['**/reliability/**', '**/node_modules/**'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'reliability',
+          include: ['packages/*/test/reliability/**/*.test.ts', 'test/reliability/**/*.test.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
+  },
+});
