@@ -1,1 +1,5 @@
-export {};
+export { ExitCode, exitCodeFor, UsageError } from './exit-codes.js';
+export { createProgram, main } from './main.js';
+export type { GlobalOptions } from './main.js';
+export { processIo } from './output.js';
+export type { Io } from './output.js';

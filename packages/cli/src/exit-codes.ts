@@ -1,0 +1,43 @@
+import { isVertexLaunchError } from '@vertex-launch/core';
+
+/** Exit codes of the `vertex-launch` command, documented in `vertex-launch --help`. */
+export const ExitCode = {
+  /** Success. */
+  OK: 0,
+  /** The job (or build) ran and failed. */
+  JOB_FAILED: 1,
+  /** Bad usage or an invalid config: nothing was submitted. */
+  USAGE: 2,
+  /** Credentials missing or refused, or a permission is missing. */
+  AUTH: 3,
+  /** A Google API call failed. */
+  API: 4,
+  /** Interrupted (Ctrl-C). */
+  INTERRUPTED: 130,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** The exit code for an error thrown by a command. Unknown errors are bugs: exit 1 with the stack. */
+export function exitCodeFor(error: unknown): ExitCode {
+  if (error instanceof UsageError) return ExitCode.USAGE;
+  if (!isVertexLaunchError(error)) return ExitCode.JOB_FAILED;
+  switch (error.code) {
+    case 'CONFIG_INVALID':
+    case 'CONFIG_FILE':
+      return ExitCode.USAGE;
+    case 'AUTH':
+    case 'PERMISSION':
+      return ExitCode.AUTH;
+    case 'API':
+      return ExitCode.API;
+    case 'INTERRUPTED':
+      return ExitCode.INTERRUPTED;
+    default:
+      return ExitCode.JOB_FAILED;
+  }
+}
+
+/** A flag or argument is wrong. The message names the flag and the fix. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}

@@ -1,0 +1,222 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { guardedNodeOptions, repoRoot, tempDir } from '../../../test/helpers.js';
+import { runCli } from './run-cli.js';
+
+let dir: { path: string; cleanup: () => Promise<void> };
+const file = (name: string) => join(dir.path, name);
+const write = (name: string, text: string) => writeFile(file(name), text);
+const defaultQueue = join(repoRoot, 'examples', 'queue.yaml');
+const image = 'us-central1-docker.pkg.dev/my-proj/train/hello:1';
+const noStack = (text: string) => expect(text).not.toMatch(/\n\s+at .+:\d+:\d+/);
+
+beforeAll(async () => {
+  dir = await tempDir('vxl-cli-');
+});
+afterAll(async () => {
+  await dir.cleanup();
+});
+
+describe('vertex-launch --help', () => {
+  it('lists the commands and the exit codes', async () => {
+    const r = await runCli(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Usage: vertex-launch');
+    expect(r.stdout).toMatch(/queue\s/);
+    expect(r.stdout).toMatch(/launch\s/);
+    expect(r.stdout).toContain('2    bad usage or invalid config');
+  });
+
+  it('shows examples on a subcommand', async () => {
+    const r = await runCli(['launch', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('--queue-config <file>');
+    expect(r.stdout).toContain('Examples:');
+  });
+
+  it('answers an unknown command with exit 2', async () => {
+    const r = await runCli(['lunch']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("unknown command 'lunch'");
+  });
+});
+
+describe('vertex-launch queue validate', () => {
+  it('accepts the default queue config', async () => {
+    const r = await runCli(['queue', 'validate', defaultQueue]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`✓ ${defaultQueue} is a valid queue config\n`);
+  });
+
+  it('lists every problem at once, naming the snake_case keys, exit 2', async () => {
+    await write(
+      'camel.yaml',
+      [
+        'spec:',
+        '  workerPoolSpecs:',
+        '    - machine_spec: { machine_type: n1-standard-4 }',
+        '  stage_bucket: gs://b',
+        'run:',
+        '  timeout: soon',
+      ].join('\n'),
+    );
+    const r = await runCli(['queue', 'validate', file('camel.yaml')]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('workerPoolSpecs');
+    expect(r.stderr).toContain('worker_pool_specs');
+    expect(r.stderr).toContain('staging_bucket');
+    expect(r.stderr).toContain('run.timeout');
+    noStack(r.stderr);
+  });
+
+  it('prints one JSON object with --json', async () => {
+    await write('missing-bucket.yaml', 'spec:\n  worker_pool_specs: []\n');
+    const r = await runCli(['queue', 'validate', file('missing-bucket.yaml'), '--json']);
+    expect(r.code).toBe(2);
+    const body = JSON.parse(r.stdout);
+    expect(body.valid).toBe(false);
+    expect(body.file).toBe(file('missing-bucket.yaml'));
+    const paths = body.issues.map((i: { path: string }) => i.path);
+    expect(paths).toContain('spec.worker_pool_specs');
+    expect(paths).toContain('spec.staging_bucket');
+    for (const issue of body.issues) expect(Object.keys(issue).sort()).toEqual(['message', 'path', 'severity']);
+  });
+
+  it('names a missing file', async () => {
+    const r = await runCli(['queue', 'validate', file('nope.yaml')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(file('nope.yaml'));
+    noStack(r.stderr);
+  });
+
+  it('reports a YAML syntax error with its line', async () => {
+    await write('broken.yaml', 'spec:\n  staging_bucket: [unclosed\n');
+    const r = await runCli(['queue', 'validate', file('broken.yaml')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(file('broken.yaml'));
+    expect(r.stderr).toMatch(/line \d+|:\d+:\d+/);
+    noStack(r.stderr);
+  });
+});
+
+describe('vertex-launch launch --dry-run --json', () => {
+  const base = ['launch', '--queue-config', defaultQueue, '--image', image, '--project', 'my-proj', '--region', 'us-central1'];
+
+  it('prints exactly the CreateCustomJobRequest in Vertex REST v1 form', async () => {
+    const r = await runCli([...base, '--run-id', 'abc123', '--dry-run', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const body = JSON.parse(r.stdout);
+    expect(Object.keys(body).sort()).toEqual(['customJob', 'parent']);
+    expect(body.parent).toBe('projects/my-proj/locations/us-central1');
+    const pool = body.customJob.jobSpec.workerPoolSpecs[0];
+    expect(pool.containerSpec.imageUri).toBe(image);
+    expect(pool.machineSpec.machineType).toBe('n1-standard-4');
+    expect(pool.replicaCount).toBe('1'); // int64 as a string in proto3 JSON
+    expect(body.customJob.labels['vertex-launch-run-id']).toBe('abc123');
+    expect(body.customJob.jobSpec.baseOutputDirectory.outputUriPrefix).toContain('gs://my-staging-bucket/');
+    expect(body.customJob.jobSpec.scheduling.restartJobOnWorkerRestart).toBe(false);
+  });
+
+  it('fills template variables and overrides, durations as "Ns"', async () => {
+    await write(
+      'vars.yaml',
+      [
+        'template_variables:',
+        '  replicas: { type: integer, minimum: 1, maximum: 4, default: 1 }',
+        'allowed_overrides: [run.timeout]',
+        'spec:',
+        '  worker_pool_specs:',
+        '    - machine_spec: { machine_type: n1-standard-8 }',
+        '      replica_count: "{{replicas}}"',
+        '      container_spec: { image_uri: "${image_uri}", args: ["--run", "${run_id}"] }',
+        '  staging_bucket: my-bucket',
+      ].join('\n'),
+    );
+    const r = await runCli([
+      ...base.map((a) => (a === defaultQueue ? file('vars.yaml') : a)),
+      '--run-id',
+      'r1',
+      '--set-var',
+      'replicas=3',
+      '--override',
+      '{"run":{"timeout":"2h"}}',
+      '--dry-run',
+      '--json',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const { customJob } = JSON.parse(r.stdout);
+    expect(customJob.jobSpec.workerPoolSpecs[0].replicaCount).toBe('3');
+    expect(customJob.jobSpec.workerPoolSpecs[0].containerSpec.args).toEqual(['--run', 'r1']);
+    expect(customJob.jobSpec.scheduling.timeout).toBe('7200s');
+  });
+
+  it('refuses a variable outside its range, naming it', async () => {
+    const r = await runCli([...base.map((a) => (a === defaultQueue ? file('vars.yaml') : a)), '--set-var', 'replicas=9', '--dry-run']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('replicas');
+    noStack(r.stderr);
+  });
+
+  it('refuses overrides outside the allowed paths', async () => {
+    const r = await runCli([
+      ...base.map((a) => (a === defaultQueue ? file('vars.yaml') : a)),
+      '--override',
+      '{"spec":{"service_account":"evil@p.iam.gserviceaccount.com"}}',
+      '--dry-run',
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('spec.service_account');
+    expect(r.stdout).toBe('');
+  });
+
+  it('refuses ${env:...} inside overrides', async () => {
+    const r = await runCli([...base, '--override', '{"spec":{"labels":{"x":"${env:HOME}"}}}', '--dry-run'], {
+      env: { HOME: '/root' },
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('env:');
+    expect(r.stdout).toBe('');
+  });
+
+  it('names the missing --project flag', async () => {
+    const r = await runCli(['launch', '--queue-config', defaultQueue, '--image', image, '--region', 'r', '--dry-run'], {
+      env: { GOOGLE_CLOUD_PROJECT: undefined, CLOUDSDK_CORE_PROJECT: undefined },
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--project');
+    noStack(r.stderr);
+  });
+
+  it('takes project and region from the environment', async () => {
+    const r = await runCli(['launch', '--queue-config', defaultQueue, '--image', image, '--dry-run', '--json'], {
+      env: { GOOGLE_CLOUD_PROJECT: 'env-proj', GOOGLE_CLOUD_REGION: 'europe-west4' },
+    });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).parent).toBe('projects/env-proj/locations/europe-west4');
+  });
+
+  it('names a malformed --set-var', async () => {
+    const r = await runCli([...base, '--set-var', 'novalue', '--dry-run']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--set-var');
+    expect(r.stderr).toContain('name=value');
+  });
+
+  it('never loads the Google client libraries', async () => {
+    const trace = file('trace.txt');
+    await writeFile(trace, '');
+    const hook = pathToFileURL(join(repoRoot, 'packages/cli/test/fixtures/trace-google-imports.mjs')).href;
+    const env = { TRACE_FILE: trace, NODE_OPTIONS: `${guardedNodeOptions()} --import ${hook}` };
+    for (const args of [['--help'], ['queue', 'validate', defaultQueue], [...base, '--dry-run', '--json']]) {
+      const r = await runCli(args, { env });
+      expect(r.code).toBe(0);
+    }
+    expect(await readFile(trace, 'utf8')).toBe('');
+  });
+});
