@@ -18,7 +18,9 @@ const LOOPBACK_NAMES = new Set(['localhost', 'localhost.localdomain', 'ip6-local
 /** True for 127.0.0.0/8, ::1, ::ffff:127.x and the local names. */
 export function isLoopback(host) {
   if (host === undefined || host === null || host === '') return true; // Node defaults to localhost
-  const h = String(host).replace(/^\[|\]$/g, '').toLowerCase();
+  const h = String(host)
+    .replace(/^\[|\]$/g, '')
+    .toLowerCase();
   if (LOOPBACK_NAMES.has(h)) return true;
   if (h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
   const v4 = h.startsWith('::ffff:') ? h.slice(7) : h;

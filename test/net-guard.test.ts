@@ -2,9 +2,9 @@ import { spawnSync } from 'node:child_process';
 import dns from 'node:dns';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { childEnv } from './helpers.js';
 // @ts-expect-error plain ESM module without types
 import { isLoopback, takeViolations } from './net-guard.mjs';
-import { childEnv } from './helpers.js';
 
 describe('network guard', () => {
   it('classifies loopback addresses', () => {
@@ -16,13 +16,9 @@ describe('network guard', () => {
       true,
       true,
     ]);
-    expect(['169.254.169.254', '10.0.0.1', '192.168.1.1', 'metadata.google.internal', '8.8.8.8'].map(isLoopback)).toEqual([
-      false,
-      false,
-      false,
-      false,
-      false,
-    ]);
+    expect(
+      ['169.254.169.254', '10.0.0.1', '192.168.1.1', 'metadata.google.internal', '8.8.8.8'].map(isLoopback),
+    ).toEqual([false, false, false, false, false]);
   });
 
   it('refuses a connect to the metadata server address and records it', async () => {
@@ -32,7 +28,9 @@ describe('network guard', () => {
       socket.on('connect', () => resolve(new Error('connected')));
     });
     expect(err.message).toContain('refused connect to 169.254.169.254:80');
-    expect(takeViolations()).toEqual(['[net-guard] refused connect to 169.254.169.254:80: tests may only reach loopback']);
+    expect(takeViolations()).toEqual([
+      '[net-guard] refused connect to 169.254.169.254:80: tests may only reach loopback',
+    ]);
   });
 
   it('refuses DNS lookups of remote names', async () => {

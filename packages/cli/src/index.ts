@@ -1,5 +1,5 @@
 export { ExitCode, exitCodeFor, UsageError } from './exit-codes.js';
-export { createProgram, main } from './main.js';
 export type { GlobalOptions } from './main.js';
-export { processIo } from './output.js';
+export { createProgram, main } from './main.js';
 export type { Io } from './output.js';
+export { processIo } from './output.js';

@@ -1,4 +1,4 @@
-import { type ConfigIssue, ConfigError, formatConfigIssues, isVertexLaunchError } from '@vertex-launch/core';
+import { ConfigError, type ConfigIssue, formatConfigIssues, isVertexLaunchError } from '@vertex-launch/core';
 import { exitCodeFor, UsageError } from './exit-codes.js';
 
 /** Where a command writes. Injected so tests and embedders can capture output. */

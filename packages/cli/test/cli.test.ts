@@ -104,7 +104,17 @@ describe('vertex-launch queue validate', () => {
 });
 
 describe('vertex-launch launch --dry-run --json', () => {
-  const base = ['launch', '--queue-config', defaultQueue, '--image', image, '--project', 'my-proj', '--region', 'us-central1'];
+  const base = [
+    'launch',
+    '--queue-config',
+    defaultQueue,
+    '--image',
+    image,
+    '--project',
+    'my-proj',
+    '--region',
+    'us-central1',
+  ];
 
   it('prints exactly the CreateCustomJobRequest in Vertex REST v1 form', async () => {
     const r = await runCli([...base, '--run-id', 'abc123', '--dry-run', '--json']);
@@ -157,7 +167,12 @@ describe('vertex-launch launch --dry-run --json', () => {
   });
 
   it('refuses a variable outside its range, naming it', async () => {
-    const r = await runCli([...base.map((a) => (a === defaultQueue ? file('vars.yaml') : a)), '--set-var', 'replicas=9', '--dry-run']);
+    const r = await runCli([
+      ...base.map((a) => (a === defaultQueue ? file('vars.yaml') : a)),
+      '--set-var',
+      'replicas=9',
+      '--dry-run',
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('replicas');
     noStack(r.stderr);

@@ -27,14 +27,18 @@ export default async function emulatorStart(options: EmulatorStartOptions, io: I
     printJson(io, emulator.summary());
   } else {
     io.stdout(`${green(io, '✓')} emulator for project ${emulator.projectId} in ${emulator.region}\n`);
-    io.stdout(`  http  ${emulator.httpUrl}\n  grpc  ${emulator.grpc.host}:${emulator.grpc.port} (TLS, CA ${emulator.caFile})\n`);
+    io.stdout(
+      `  http  ${emulator.httpUrl}\n  grpc  ${emulator.grpc.host}:${emulator.grpc.port} (TLS, CA ${emulator.caFile})\n`,
+    );
     io.stdout(dim(io, '\n# point the SDK and the CLI at it:\n'));
     for (const [k, v] of Object.entries(emulator.env)) {
       // The admin access token is a credential: keep it off the terminal (scripts read it from --json).
       if (k === 'GOOGLE_OAUTH_ACCESS_TOKEN') continue;
       io.stdout(`export ${k}=${shellQuote(v)}\n`);
     }
-    io.stdout(dim(io, '# the access token: vertex-launch emulator start --json | jq -r .env.GOOGLE_OAUTH_ACCESS_TOKEN\n'));
+    io.stdout(
+      dim(io, '# the access token: vertex-launch emulator start --json | jq -r .env.GOOGLE_OAUTH_ACCESS_TOKEN\n'),
+    );
     io.stdout(dim(io, '\nPress Ctrl-C to stop.\n'));
   }
   await new Promise<void>((resolve) => {
@@ -53,7 +57,8 @@ export default async function emulatorStart(options: EmulatorStartOptions, io: I
 
 function port(value: string, flag: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`${flag} ${value}: expected a port number (0 = any free port).`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new UsageError(`${flag} ${value}: expected a port number (0 = any free port).`);
   return n;
 }
 

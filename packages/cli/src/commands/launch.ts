@@ -74,7 +74,9 @@ async function readOverride(value: string): Promise<unknown> {
     try {
       return JSON.parse(trimmed);
     } catch (error) {
-      throw new UsageError(`--override: not valid JSON (${(error as Error).message}). Pass a JSON object or a file path.`);
+      throw new UsageError(
+        `--override: not valid JSON (${(error as Error).message}). Pass a JSON object or a file path.`,
+      );
     }
   }
   let text: string;
