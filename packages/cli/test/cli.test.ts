@@ -129,7 +129,10 @@ describe('vertex-launch launch --dry-run --json', () => {
     expect(pool.replicaCount).toBe('1'); // int64 as a string in proto3 JSON
     expect(body.customJob.labels['vertex-launch-run-id']).toBe('abc123');
     expect(body.customJob.jobSpec.baseOutputDirectory.outputUriPrefix).toContain('gs://my-staging-bucket/');
-    expect(body.customJob.jobSpec.scheduling.restartJobOnWorkerRestart).toBe(false);
+    expect(body.customJob.labels['vertex-launch-launch-id']).toMatch(/^[0-9a-f-]{36}$/);
+    // restart_job_on_worker_restart: false is proto3's default, so the JSON leaves scheduling out.
+    expect(body.customJob.jobSpec.scheduling).toBeUndefined();
+    expect(body.customJob.displayName).toBe('vertex-launch-abc123');
   });
 
   it('fills template variables and overrides, durations as "Ns"', async () => {

@@ -50,7 +50,11 @@ export class ConfigError extends VertexLaunchError {
   readonly file: string | undefined;
   readonly issues: readonly ConfigIssue[];
 
-  constructor(message: string, issues: readonly ConfigIssue[] = [], options: VertexLaunchErrorOptions & { file?: string } = {}) {
+  constructor(
+    message: string,
+    issues: readonly ConfigIssue[] = [],
+    options: VertexLaunchErrorOptions & { file?: string } = {},
+  ) {
     super('CONFIG_INVALID', message, options);
     this.file = options.file;
     this.issues = issues;
@@ -80,7 +84,11 @@ export class BuildError extends VertexLaunchError {
   override name = 'BuildError';
   readonly builder: string;
   readonly logTail: readonly string[];
-  constructor(builder: string, message: string, options: VertexLaunchErrorOptions & { logTail?: readonly string[] } = {}) {
+  constructor(
+    builder: string,
+    message: string,
+    options: VertexLaunchErrorOptions & { logTail?: readonly string[] } = {},
+  ) {
     super('BUILD', `[vertex-launch] [builder:${builder}] ${message}`, options);
     this.builder = builder;
     this.logTail = options.logTail ?? [];
