@@ -236,5 +236,15 @@ describe('vertex-launch launch --dry-run --json', () => {
       expect(r.code).toBe(0);
     }
     expect(await readFile(trace, 'utf8')).toBe('');
+
+    // Control: the same hook does see a Google library when one is loaded.
+    const { spawnSync } = await import('node:child_process');
+    const control = spawnSync(process.execPath, ['--input-type=module', '-e', "await import('google-auth-library')"], {
+      cwd: join(repoRoot, 'packages', 'auth'),
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+    });
+    expect(control.status).toBe(0);
+    expect(await readFile(trace, 'utf8')).toContain('google-auth-library');
   });
 });
