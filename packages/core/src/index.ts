@@ -7,6 +7,7 @@ export * from './config/overrides.js';
 export * from './config/resolve.js';
 export * from './config/schema.js';
 export * from './config/validate.js';
+export * from './emulator-connection.js';
 export * from './errors.js';
 export * from './job-state.js';
 export * from './mapping/custom-job.js';

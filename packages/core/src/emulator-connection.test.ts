@@ -1,0 +1,72 @@
+import { describe, expect, test } from 'vitest';
+import { readEmulatorConnection } from './emulator-connection.js';
+import { ConfigError } from './errors.js';
+
+const complete = {
+  VERTEX_LAUNCH_EMULATOR_HTTP: 'http://127.0.0.1:8123',
+  VERTEX_LAUNCH_EMULATOR_GRPC: '127.0.0.1:8124',
+  VERTEX_LAUNCH_EMULATOR_CA: '/tmp/vxl/ca.pem',
+};
+
+function thrown(env: Record<string, string | undefined>): ConfigError {
+  try {
+    readEmulatorConnection(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('readEmulatorConnection', () => {
+  test('is undefined when no emulator variable is set', () => {
+    expect(readEmulatorConnection({ PATH: '/usr/bin', VERTEX_LAUNCH_EMULATOR_HTTP: '  ' })).toBeUndefined();
+  });
+
+  test('reads a complete connection', () => {
+    expect(readEmulatorConnection(complete)).toEqual({
+      httpUrl: 'http://127.0.0.1:8123',
+      grpcHost: '127.0.0.1',
+      grpcPort: 8124,
+      caFile: '/tmp/vxl/ca.pem',
+    });
+  });
+
+  test('accepts an IPv6 loopback gRPC address and normalises the HTTP URL', () => {
+    expect(
+      readEmulatorConnection({
+        ...complete,
+        VERTEX_LAUNCH_EMULATOR_HTTP: 'http://[::1]:9000/',
+        VERTEX_LAUNCH_EMULATOR_GRPC: '[::1]:9001',
+      }),
+    ).toMatchObject({ httpUrl: 'http://[::1]:9000', grpcHost: '::1', grpcPort: 9001 });
+  });
+
+  test('names every missing variable when only some are set', () => {
+    const error = thrown({ VERTEX_LAUNCH_EMULATOR_HTTP: complete.VERTEX_LAUNCH_EMULATOR_HTTP });
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.issues.map((i) => i.path)).toEqual(['VERTEX_LAUNCH_EMULATOR_GRPC', 'VERTEX_LAUNCH_EMULATOR_CA']);
+    expect(error.message).toContain('VERTEX_LAUNCH_EMULATOR_GRPC is not set');
+    expect(error.hint).toContain('vertex-launch emulator start');
+  });
+
+  test('rejects malformed values', () => {
+    const error = thrown({
+      ...complete,
+      VERTEX_LAUNCH_EMULATOR_HTTP: 'https://127.0.0.1',
+      VERTEX_LAUNCH_EMULATOR_GRPC: '127.0.0.1',
+    });
+    expect(error.issues).toEqual([
+      {
+        path: 'VERTEX_LAUNCH_EMULATOR_HTTP',
+        message: '"https://127.0.0.1" is not a URL like http://127.0.0.1:8123',
+        severity: 'error',
+      },
+      {
+        path: 'VERTEX_LAUNCH_EMULATOR_GRPC',
+        message: '"127.0.0.1" is not host:port like 127.0.0.1:8124',
+        severity: 'error',
+      },
+    ]);
+  });
+});

@@ -1,0 +1,517 @@
+/**
+ * `startEmulator()`: the identity/IAM core, the HTTP server (OAuth2, STS, IAM Credentials, metadata,
+ * Resource Manager, Cloud Storage, Cloud Logging) and the TLS gRPC server (Vertex AI JobService), all on
+ * loopback, sharing one {@link ServiceContext}.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { isIPv4, isIPv6 } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ConfigError } from '@vertex-launch/core';
+import { type StorageClientOptions, storageClientOptions } from './client-options/storage.js';
+import { createClock } from './clock.js';
+import {
+  EmulatorError,
+  type HttpService,
+  type Principal,
+  type ServiceContext,
+  type StoredLogEntry,
+} from './context.js';
+import { type Fault, FaultInjector, QuotaMeter } from './faults.js';
+import { startGrpcServer } from './grpc/server.js';
+import { startHttpServer } from './http/server.js';
+import {
+  type AuthorizedUserCredentials,
+  type ExternalIdentity,
+  IamModel,
+  type IamState,
+  type ServiceAccountKey,
+} from './iam.js';
+import { clockExecutor, type JobExecutor } from './jobs/executor.js';
+import { JobService } from './jobs/service.js';
+import type { JobRecord } from './jobs/types.js';
+import { MemoryLogStore } from './logs.js';
+import { identityService } from './services/identity.js';
+import { loggingService } from './services/logging.js';
+import { storageService } from './services/storage.js';
+import { debouncedSaver, ensurePrivateDir, readJson, writeJsonAtomic } from './state/persist.js';
+import { loadTls } from './tls.js';
+
+const require = createRequire(import.meta.url);
+
+/** Options of {@link startEmulator}. */
+export interface EmulatorOptions {
+  /** Project id the emulator serves. Default `vxl-emulator`. */
+  projectId?: string;
+  /** Project number used in Vertex resource names. Default: derived from the project id (12 digits). */
+  projectNumber?: string;
+  /** Vertex region (location) served. Default `us-central1`. */
+  region?: string;
+  /** Loopback address to listen on: `127.0.0.1` (default), `::1` or `localhost`. Anything else is refused. */
+  host?: string;
+  /** HTTP port (0, the default, picks a free port). */
+  httpPort?: number;
+  /** gRPC (TLS) port (0, the default, picks a free port). */
+  grpcPort?: number;
+  /** Persist state (IAM, tokens, jobs, logs, storage, the TLS certificate) here. Default: in memory only. */
+  dataDir?: string;
+  /** Lifetime of issued access tokens, in seconds. Default 3600. */
+  tokenLifetimeSeconds?: number;
+  /** Durations of the job phases on the emulator clock. Defaults 200 / 200 / 1000 / 100 ms. */
+  jobTimings?: { queuedMs?: number; pendingMs?: number; runningMs?: number; cancellingMs?: number };
+  /** Per-minute quotas per region. 0 or Infinity: unlimited. Defaults 600 reads and 60 creates. */
+  quotas?: { vertexReadsPerMinute?: number; vertexCreatesPerMinute?: number };
+  /** Service account the metadata server presents as `default`. Default: the admin service account. */
+  metadataServiceAccount?: string;
+  /** Runs jobs once they reach RUNNING. Default: the clock executor (runs nothing, waits `runningMs`). */
+  executor?: JobExecutor;
+}
+
+/** The IAM controls of a running emulator. */
+export interface EmulatorIam {
+  /** Creates a service account (account id or email) and returns a new JSON key for it; optionally grants project permissions. */
+  createServiceAccount(name: string, opts?: { permissions?: string[] }): Promise<ServiceAccountKey>;
+  /** Creates a user with `authorized_user` credentials redeemable at the emulator's `/token`. */
+  createUser(email: string, opts?: { permissions?: string[] }): AuthorizedUserCredentials;
+  /** Registers a federated subject; STS exchanges the returned subject token for an access token. */
+  addExternalIdentity(
+    subject: string,
+    opts?: { pool?: string; provider?: string; permissions?: string[] },
+  ): ExternalIdentity;
+  /** Grants permissions to a member (email or member string) on a resource (default: the project). */
+  grant(member: string, permissions: string[], resource?: string): void;
+  /** Revokes permissions from a member on a resource (default: the project). */
+  revoke(member: string, permissions: string[], resource?: string): void;
+  /** Issues an access token for a member. */
+  issueToken(member: string, ttlSeconds?: number): string;
+  /** The resource name of a service account, for `iam.serviceAccounts.*` grants. */
+  serviceAccountResource(email: string): string;
+  /** Email of the default admin service account (holds every permission). */
+  readonly adminEmail: string;
+  /** Email of the default job service account (the admin may act as it). */
+  readonly runnerEmail: string;
+}
+
+/** Fault injection controls. Method names: `aiplatform.customJobs.create`, `oauth2.token`, `storage.objects.insert`, ... or `*`. */
+export interface EmulatorFaults {
+  inject(method: string, fault: Fault): void;
+  clear(method?: string): void;
+}
+
+/** A running emulator. */
+export interface Emulator {
+  readonly projectId: string;
+  readonly projectNumber: string;
+  readonly region: string;
+  /** `http://127.0.0.1:P` — every REST surface. */
+  readonly httpUrl: string;
+  /** The TLS gRPC endpoint. */
+  readonly grpc: { host: string; port: number };
+  /** The PEM certificate clients must trust for gRPC (self-signed; it is its own CA). */
+  readonly caCertPem: string;
+  /** The same certificate in a file (in the data dir, or a temp dir removed on stop). */
+  readonly caFile: string;
+  /** Access token of the default admin principal (long-lived). */
+  readonly adminToken: string;
+  /** The environment a user exports to point Vertex Launch at this emulator. */
+  readonly env: Record<string, string>;
+  readonly dataDir: string | undefined;
+  /**
+   * Options for `new v1.JobServiceClient(options)` from `@google-cloud/aiplatform`: TLS trusting the emulator's
+   * certificate, plus per-call credentials from `authClient` (an object with `getRequestHeaders(url)`, such as a
+   * google-auth-library client, or an access token string). Default: the admin token. `null`: no credentials.
+   */
+  jobServiceClientOptions(authClient?: unknown): Record<string, unknown>;
+  /**
+   * Options for `new Storage(options)` from `@google-cloud/storage`: the emulator's endpoint and a request
+   * interceptor sending `token` (default: the admin token; a function is asked on every request).
+   */
+  storageClientOptions(token?: string | (() => string)): StorageClientOptions;
+  readonly iam: EmulatorIam;
+  readonly faults: EmulatorFaults;
+  /** Calls per method since start (or the last reset). */
+  counters(): Record<string, number>;
+  resetCounters(): void;
+  /** Sets a per-minute quota (`vertex.reads`, `vertex.creates`, or any meter a surface uses). 0: unlimited. */
+  setQuota(meter: string, perMinute: number): void;
+  /** The emulator clock; `advance` moves jobs (and token expiry) forward without waiting. */
+  readonly clock: { now(): number; advance(ms: number): Promise<void> };
+  /** Log entries written so far (jobs write theirs here; Cloud Logging `entries:list` reads them). */
+  logEntries(): readonly StoredLogEntry[];
+  /** The one JSON object `vertex-launch emulator start --json` prints. */
+  summary(): EmulatorSummary;
+  /** Closes the servers and timers and flushes state to the data dir. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** What `emulator start --json` prints. */
+export interface EmulatorSummary {
+  projectId: string;
+  projectNumber: string;
+  region: string;
+  endpoints: {
+    http: string;
+    grpc: string;
+    oauth2Token: string;
+    sts: string;
+    iamCredentials: string;
+    metadataHost: string;
+    storage: string;
+    logging: string;
+  };
+  caFile: string;
+  env: Record<string, string>;
+  dataDir: string | null;
+  pid: number;
+}
+
+const PROJECT_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
+const REGION = /^[a-z]+-[a-z]+\d+$/;
+
+/** Returns the loopback address to bind, or throws ConfigError for anything that is not loopback. */
+export function loopbackHost(host: string | undefined): string {
+  const h = (host ?? '127.0.0.1').replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost') return '127.0.0.1';
+  if (h === '::1' || (isIPv4(h) && h.startsWith('127.'))) return h;
+  if (isIPv6(h) && h === '0:0:0:0:0:0:0:1') return '::1';
+  throw new ConfigError(
+    `[vertex-launch] [emulator] Refusing to listen on "${host}": the emulator only listens on loopback (127.0.0.1, ::1 or localhost), because anyone who can reach it can mint credentials.`,
+    [{ path: 'host', message: `"${host}" is not a loopback address`, severity: 'error' }],
+  );
+}
+
+function derivedProjectNumber(projectId: string): string {
+  const n = BigInt(`0x${createHash('sha256').update(projectId).digest('hex').slice(0, 12)}`) % 900000000000n;
+  return String(100000000000n + n);
+}
+
+function checkOptions(options: EmulatorOptions) {
+  const projectId = options.projectId ?? 'vxl-emulator';
+  const region = options.region ?? 'us-central1';
+  const issues: { path: string; message: string; severity: 'error' }[] = [];
+  if (!PROJECT_ID.test(projectId)) {
+    issues.push({
+      path: 'projectId',
+      message: `"${projectId}" is not a valid project id (6-30 lowercase letters, digits, dashes)`,
+      severity: 'error',
+    });
+  }
+  if (!REGION.test(region))
+    issues.push({ path: 'region', message: `"${region}" is not a region such as us-central1`, severity: 'error' });
+  if (options.projectNumber !== undefined && !/^\d{6,15}$/.test(options.projectNumber)) {
+    issues.push({ path: 'projectNumber', message: 'must be 6-15 digits', severity: 'error' });
+  }
+  for (const key of ['httpPort', 'grpcPort'] as const) {
+    const port = options[key];
+    if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
+      issues.push({ path: key, message: `must be a port number 0-65535, got ${port}`, severity: 'error' });
+    }
+  }
+  const lifetime = options.tokenLifetimeSeconds;
+  if (lifetime !== undefined && !(lifetime > 0))
+    issues.push({ path: 'tokenLifetimeSeconds', message: 'must be > 0', severity: 'error' });
+  for (const [k, v] of Object.entries(options.jobTimings ?? {})) {
+    if (v !== undefined && !(v >= 0))
+      issues.push({ path: `jobTimings.${k}`, message: 'must be >= 0 ms', severity: 'error' });
+  }
+  if (issues.length > 0) {
+    throw new ConfigError(
+      `[vertex-launch] [emulator] Invalid options: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}.`,
+      issues,
+    );
+  }
+  return { projectId, region };
+}
+
+interface PersistedCore {
+  version: 1;
+  adminToken?: string;
+  clockOffsetMs?: number;
+  iam?: IamState;
+  jobs?: JobRecord[];
+  logs?: StoredLogEntry[];
+}
+
+/** Starts the emulator. Resolves once both servers listen. */
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const host = loopbackHost(options.host);
+  const { projectId, region } = checkOptions(options);
+  const projectNumber = options.projectNumber ?? derivedProjectNumber(projectId);
+  const dataDir = options.dataDir === undefined ? undefined : resolve(options.dataDir);
+  if (dataDir) await ensurePrivateDir(dataDir);
+  const stateFile = dataDir ? join(dataDir, 'emulator.json') : undefined;
+  const persisted = stateFile ? await readJson<PersistedCore>(stateFile) : undefined;
+
+  const clock = createClock(persisted?.clockOffsetMs ?? 0);
+  const faults = new FaultInjector();
+  let httpUrl = '';
+  let saveState: () => Promise<void> = async () => {};
+  const saver = debouncedSaver(() => saveState());
+  const touch = () => {
+    if (dataDir) saver.touch();
+  };
+
+  const iam = new IamModel({
+    projectId,
+    projectNumber,
+    now: clock.now,
+    httpUrl: () => httpUrl,
+    tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 3600,
+    onChange: touch,
+  });
+  if (persisted?.iam) iam.load(persisted.iam);
+  const adminEmail = `emulator-admin@${projectId}.iam.gserviceaccount.com`;
+  const runnerEmail = `vertex-runner@${projectId}.iam.gserviceaccount.com`;
+  iam.ensureServiceAccount(adminEmail);
+  iam.ensureServiceAccount(runnerEmail);
+  iam.grant(adminEmail, ['*']);
+  iam.grant(adminEmail, ['iam.serviceAccounts.actAs'], iam.serviceAccountResource(runnerEmail));
+  let adminToken = persisted?.adminToken;
+  try {
+    if (adminToken === undefined || iam.authenticate(`Bearer ${adminToken}`).email !== adminEmail)
+      adminToken = undefined;
+  } catch {
+    adminToken = undefined;
+  }
+  adminToken ??= iam.issueToken(adminEmail, 10 * 365 * 24 * 3600).token;
+
+  const logs = new MemoryLogStore(clock.now, touch);
+  if (persisted?.logs) logs.load(persisted.logs);
+  const quotas = new QuotaMeter(clock.now, `project_number:${projectNumber}`, region);
+  quotas.setLimit('vertex.reads', unlimitedAsZero(options.quotas?.vertexReadsPerMinute ?? 600));
+  quotas.setLimit('vertex.creates', unlimitedAsZero(options.quotas?.vertexCreatesPerMinute ?? 60));
+
+  const ctx: ServiceContext = {
+    projectId,
+    region,
+    async authorize(authorization, permission, resource): Promise<Principal> {
+      const principal = iam.authenticate(authorization);
+      if (!iam.holds(principal.member, permission, resource)) {
+        throw new EmulatorError(
+          'PERMISSION_DENIED',
+          `Permission '${permission}' denied on resource '${resource}' (or it may not exist). The caller ${principal.member} lacks it; grant it with emulator.iam.grant().`,
+        );
+      }
+      return principal;
+    },
+    beforeCall: (method) => faults.apply(method, 'before'),
+    afterCall: (method) => faults.apply(method, 'after'),
+    consumeQuota: (meter) => quotas.consume(meter),
+    logs,
+    dataDir,
+    now: clock.now,
+  };
+
+  const timings = {
+    queuedMs: options.jobTimings?.queuedMs ?? 200,
+    pendingMs: options.jobTimings?.pendingMs ?? 200,
+    runningMs: options.jobTimings?.runningMs ?? 1000,
+    cancellingMs: options.jobTimings?.cancellingMs ?? 100,
+  };
+  const executor = options.executor ?? clockExecutor({ runningMs: timings.runningMs });
+  const jobs = new JobService({
+    ctx,
+    clock,
+    projectNumber,
+    timings,
+    executor,
+    authenticate: (authorization) => void iam.authenticate(authorization),
+    serviceAccountExists: (email) => iam.hasServiceAccount(email),
+    serviceAccountResource: (email) => iam.serviceAccountResource(email),
+    onChange: touch,
+  });
+
+  saveState = async () => {
+    if (!stateFile) return;
+    const state: PersistedCore = {
+      version: 1,
+      adminToken,
+      clockOffsetMs: clock.offset(),
+      iam: iam.toJSON(),
+      jobs: jobs.toJSON(),
+      logs: [...logs.all()],
+    };
+    await writeJsonAtomic(stateFile, state);
+  };
+
+  const metadataServiceAccount = options.metadataServiceAccount ?? adminEmail;
+  const services: HttpService[] = [
+    identityService({ ctx, iam, projectNumber, httpUrl: () => httpUrl, metadataServiceAccount }),
+    storageService(ctx),
+    loggingService(ctx),
+  ];
+
+  const tls = await loadTls(dataDir);
+  let caDir: string | undefined;
+  let caFile: string;
+  if (dataDir) {
+    caFile = join(dataDir, 'tls', 'cert.pem');
+  } else {
+    caDir = await mkdtemp(join(tmpdir(), 'vxl-emulator-'));
+    caFile = join(caDir, 'ca.pem');
+    await writeFile(caFile, tls.certPem, { mode: 0o600 });
+  }
+
+  const grpcServer = await startGrpcServer(host, options.grpcPort ?? 0, tls, jobs.grpcModules()).catch(
+    async (error) => {
+      if (caDir) await rm(caDir, { recursive: true, force: true });
+      throw error;
+    },
+  );
+  const httpServer = await startHttpServer(host, options.httpPort ?? 0, () => services).catch(async (error) => {
+    await grpcServer.stop();
+    if (caDir) await rm(caDir, { recursive: true, force: true });
+    throw error;
+  });
+  const hostInUrl = host.includes(':') ? `[${host}]` : host;
+  httpUrl = `http://${hostInUrl}:${httpServer.port}`;
+  if (persisted?.jobs) jobs.load(persisted.jobs);
+  touch();
+
+  const grpcEndpoint = `${hostInUrl}:${grpcServer.port}`;
+  const env: Record<string, string> = {
+    VERTEX_LAUNCH_EMULATOR_HTTP: httpUrl,
+    VERTEX_LAUNCH_EMULATOR_GRPC: grpcEndpoint,
+    VERTEX_LAUNCH_EMULATOR_CA: caFile,
+    GOOGLE_CLOUD_PROJECT: projectId,
+    GOOGLE_CLOUD_REGION: region,
+    GOOGLE_OAUTH_ACCESS_TOKEN: adminToken,
+    METADATA_SERVER_DETECTION: 'none',
+  };
+
+  let stopping: Promise<void> | undefined;
+  const emulator: Emulator = {
+    projectId,
+    projectNumber,
+    region,
+    httpUrl,
+    grpc: { host, port: grpcServer.port },
+    caCertPem: tls.certPem,
+    caFile,
+    adminToken,
+    env,
+    dataDir,
+    jobServiceClientOptions(authClient?: unknown) {
+      return grpcClientOptions(host, grpcServer.port, tls.certPem, authClient === undefined ? adminToken : authClient);
+    },
+    storageClientOptions(token) {
+      return storageClientOptions({ httpUrl, projectId, token: token ?? adminToken });
+    },
+    iam: {
+      createServiceAccount: (name, opts) => iam.createServiceAccount(name, opts?.permissions),
+      createUser: (email, opts) => iam.createUser(email, opts?.permissions),
+      addExternalIdentity: (subject, opts) => iam.addExternalIdentity(subject, opts),
+      grant: (member, permissions, resource) => iam.grant(member, permissions, resource),
+      revoke: (member, permissions, resource) => iam.revoke(member, permissions, resource),
+      issueToken: (member, ttl) => iam.issueToken(member, ttl).token,
+      serviceAccountResource: (email) => iam.serviceAccountResource(email),
+      adminEmail,
+      runnerEmail,
+    },
+    faults: {
+      inject: (method, fault) => faults.inject(method, fault),
+      clear: (method) => faults.clear(method),
+    },
+    counters: () => faults.counters(),
+    resetCounters: () => faults.resetCounters(),
+    setQuota: (meter, perMinute) => quotas.setLimit(meter, unlimitedAsZero(perMinute)),
+    clock: { now: clock.now, advance: (ms) => clock.advance(ms) },
+    logEntries: () => logs.all(),
+    summary: () => ({
+      projectId,
+      projectNumber,
+      region,
+      endpoints: {
+        http: httpUrl,
+        grpc: grpcEndpoint,
+        oauth2Token: `${httpUrl}/token`,
+        sts: `${httpUrl}/v1/token`,
+        iamCredentials: httpUrl,
+        metadataHost: `${hostInUrl}:${httpServer.port}`,
+        storage: httpUrl,
+        logging: httpUrl,
+      },
+      caFile,
+      env: { ...env },
+      dataDir: dataDir ?? null,
+      pid: process.pid,
+    }),
+    stop() {
+      stopping ??= (async () => {
+        jobs.close();
+        clock.close();
+        await Promise.all([httpServer.stop(), grpcServer.stop()]);
+        await executor.close?.();
+        for (const service of services) {
+          if (dataDir) await service.flush?.();
+          await service.close?.();
+        }
+        if (dataDir) await saver.flush();
+        if (caDir) await rm(caDir, { recursive: true, force: true });
+      })();
+      return stopping;
+    },
+  };
+  return emulator;
+}
+
+function unlimitedAsZero(perMinute: number): number {
+  return perMinute === Number.POSITIVE_INFINITY ? 0 : perMinute;
+}
+
+interface HeaderSource {
+  getRequestHeaders(url?: string): Promise<unknown>;
+}
+
+/** Plain-object headers from a google-auth-library `Headers` (v10) or a plain object (older clients). */
+function plainHeaders(headers: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (headers && typeof (headers as Headers).forEach === 'function' && !Array.isArray(headers)) {
+    (headers as Headers).forEach((value, key) => {
+      out[key] = value;
+    });
+  } else if (headers && typeof headers === 'object') {
+    for (const [k, v] of Object.entries(headers)) if (typeof v === 'string') out[k] = v;
+  }
+  return out;
+}
+
+/**
+ * gRPC client options for a Google client pointed at the emulator: TLS that trusts `caPem` combined with
+ * per-call credentials. Uses the grpc-js instance of the google-gax that `@google-cloud/aiplatform` loads,
+ * so the credentials are of the same class the client checks.
+ */
+export function grpcClientOptions(host: string, port: number, caPem: string, auth: unknown): Record<string, unknown> {
+  const aiplatformMain = require.resolve('@google-cloud/aiplatform');
+  const { grpc } = createRequire(aiplatformMain)('google-gax') as typeof import('google-gax');
+  const ssl = grpc.credentials.createSsl(Buffer.from(caPem));
+  let sslCreds = ssl;
+  if (auth !== null) {
+    let source: HeaderSource;
+    if (typeof auth === 'string') {
+      source = { getRequestHeaders: async () => ({ authorization: `Bearer ${auth}` }) };
+    } else if (auth && typeof (auth as HeaderSource).getRequestHeaders === 'function') {
+      source = auth as HeaderSource;
+    } else {
+      throw new TypeError(
+        'jobServiceClientOptions(authClient) needs an access token string, an object with getRequestHeaders(url) (e.g. a google-auth-library client), or null for no credentials.',
+      );
+    }
+    sslCreds = grpc.credentials.combineChannelCredentials(
+      ssl,
+      grpc.credentials.createFromGoogleCredential({
+        getRequestHeaders: async (url?: string) => plainHeaders(await source.getRequestHeaders(url)),
+      }),
+    );
+  }
+  // Name the server by its DNS SAN: TLS SNI with an IP address is deprecated in Node.
+  return {
+    apiEndpoint: host.includes(':') ? `[${host}]` : host,
+    port,
+    sslCreds,
+    universeDomain: 'googleapis.com',
+    'grpc.ssl_target_name_override': 'localhost',
+  };
+}

@@ -1,0 +1,140 @@
+/** Injected faults, latency, per-method call counters and per-minute quotas. */
+import { type CodeName, EmulatorError } from './context.js';
+
+/** A fault injected into one method (e.g. `aiplatform.customJobs.create`). */
+export interface Fault {
+  /** The error to answer with. Omit to inject only latency. */
+  code?: CodeName;
+  /** Probability (0..1) that a call is hit. Default 1. */
+  rate?: number;
+  /** How many calls to hit before the fault disappears. Default: unlimited. */
+  times?: number;
+  /** Extra latency added to every call of the method while the fault is active, in ms (wall time). */
+  latencyMs?: number;
+  /**
+   * `before` (default): fail before the method does anything. `after`: fail once the method has
+   * committed its change — e.g. DEADLINE_EXCEEDED after a create, which makes naive retries duplicate jobs.
+   */
+  phase?: 'before' | 'after';
+  /** Message of the injected error. */
+  message?: string;
+}
+
+interface ActiveFault extends Fault {
+  remaining: number;
+}
+
+/** Fault injection and call counting for every emulator method. */
+export class FaultInjector {
+  private readonly faults = new Map<string, ActiveFault[]>();
+  private counts: Record<string, number> = {};
+
+  inject(method: string, fault: Fault): void {
+    if (fault.rate !== undefined && !(fault.rate >= 0 && fault.rate <= 1)) {
+      throw new RangeError(`Fault rate for ${method} must be between 0 and 1, got ${fault.rate}.`);
+    }
+    if (fault.code === undefined && fault.latencyMs === undefined) {
+      throw new RangeError(`A fault for ${method} needs a \`code\`, a \`latencyMs\`, or both.`);
+    }
+    const list = this.faults.get(method) ?? [];
+    list.push({ ...fault, remaining: fault.times ?? Number.POSITIVE_INFINITY });
+    this.faults.set(method, list);
+  }
+
+  clear(method?: string): void {
+    if (method === undefined) this.faults.clear();
+    else this.faults.delete(method);
+  }
+
+  counters(): Record<string, number> {
+    return { ...this.counts };
+  }
+
+  resetCounters(): void {
+    this.counts = {};
+  }
+
+  async apply(method: string, phase: 'before' | 'after'): Promise<void> {
+    if (phase === 'before') this.counts[method] = (this.counts[method] ?? 0) + 1;
+    const list = [...(this.faults.get(method) ?? []), ...(this.faults.get('*') ?? [])];
+    for (const fault of list) {
+      if ((fault.phase ?? 'before') !== phase || fault.remaining <= 0) continue;
+      if (fault.latencyMs) await new Promise((r) => setTimeout(r, fault.latencyMs));
+      if (fault.code === undefined) continue;
+      if (Math.random() >= (fault.rate ?? 1)) continue;
+      fault.remaining -= 1;
+      if (fault.remaining <= 0) this.remove(method, fault);
+      throw new EmulatorError(
+        fault.code,
+        fault.message ??
+          `Injected fault: ${fault.code} for ${method}${phase === 'after' ? ' (after the change was committed)' : ''}.`,
+      );
+    }
+  }
+
+  private remove(method: string, fault: ActiveFault): void {
+    for (const key of [method, '*']) {
+      const list = this.faults.get(key);
+      if (list?.includes(fault))
+        this.faults.set(
+          key,
+          list.filter((f) => f !== fault),
+        );
+    }
+  }
+}
+
+/** The quota meters the emulator applies, with Vertex-like messages. */
+const QUOTA_DESCRIPTIONS: Record<string, { metric: string; limit: string; service: string }> = {
+  'vertex.reads': {
+    metric: 'aiplatform.googleapis.com/resource_management_requests',
+    limit: 'Resource management (CRUD) requests per minute per region',
+    service: 'aiplatform.googleapis.com',
+  },
+  'vertex.creates': {
+    metric: 'aiplatform.googleapis.com/custom_job_create_requests',
+    limit: 'Custom job create requests per minute per region',
+    service: 'aiplatform.googleapis.com',
+  },
+};
+
+/** Sliding one-minute quotas per meter, on the emulator clock. A limit of 0 or Infinity means unlimited. */
+export class QuotaMeter {
+  private readonly limits = new Map<string, number>();
+  private readonly calls = new Map<string, number[]>();
+
+  constructor(
+    private readonly now: () => number,
+    private readonly consumer: string,
+    private readonly region: string,
+  ) {}
+
+  /** Sets the per-minute limit of `meter` (0 or Infinity: unlimited). */
+  setLimit(meter: string, perMinute: number): void {
+    if (!(perMinute >= 0)) throw new RangeError(`Quota for ${meter} must be >= 0 per minute, got ${perMinute}.`);
+    this.limits.set(meter, perMinute);
+  }
+
+  limit(meter: string): number {
+    const l = this.limits.get(meter) ?? 0;
+    return l === 0 ? Number.POSITIVE_INFINITY : l;
+  }
+
+  consume(meter: string): void {
+    const limit = this.limit(meter);
+    if (limit === Number.POSITIVE_INFINITY) return;
+    const now = this.now();
+    const recent = (this.calls.get(meter) ?? []).filter((t) => t > now - 60_000);
+    if (recent.length >= limit) {
+      this.calls.set(meter, recent);
+      const d = QUOTA_DESCRIPTIONS[meter] ?? { metric: meter, limit: `${meter} per minute`, service: 'emulator' };
+      const retryIn = Math.ceil(((recent[0] as number) + 60_000 - now) / 1000);
+      throw new EmulatorError(
+        'RESOURCE_EXHAUSTED',
+        `Quota exceeded for quota metric '${d.metric}' and limit '${d.limit}' of service '${d.service}' for consumer '${this.consumer}' in region ${this.region}: ${limit} per minute. Retry in ${retryIn}s with backoff, or raise the emulator quota.`,
+      );
+    }
+    recent.push(now);
+    this.calls.set(meter, recent);
+  }
+}

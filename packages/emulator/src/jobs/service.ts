@@ -1,0 +1,526 @@
+/**
+ * Vertex AI JobService (CustomJobs) over gRPC: create, get, list (filters, pagination), cancel, delete,
+ * with Vertex-like validation and a lifecycle QUEUED -> PENDING -> RUNNING -> SUCCEEDED / FAILED / CANCELLED
+ * on the emulator clock. Running is delegated to a {@link JobExecutor}.
+ */
+import { randomBytes, randomInt } from 'node:crypto';
+import type * as grpc from '@grpc/grpc-js';
+import type { ClockTimer, EmulatorClock } from '../clock.js';
+import { EmulatorError, type ServiceContext } from '../context.js';
+import { loadClientProtos, lookup } from '../grpc/protos.js';
+import { type GrpcServiceModule, unary } from '../grpc/server.js';
+import type { JobExecutor, JobRun } from './executor.js';
+import { compileJobFilter } from './filter.js';
+import type { CustomJobInput, JobError, JobRecord } from './types.js';
+import { durationMs, formatValidationErrors, validateCustomJob } from './validate.js';
+
+/** Durations of the lifecycle phases the JobService itself controls (the executor decides RUNNING). */
+export interface JobTimings {
+  queuedMs: number;
+  pendingMs: number;
+  cancellingMs: number;
+}
+
+/** Options of {@link JobService}. */
+export interface JobServiceOptions {
+  ctx: ServiceContext;
+  clock: EmulatorClock;
+  projectNumber: string;
+  timings: JobTimings;
+  executor: JobExecutor;
+  /** Resolves the caller (throws UNAUTHENTICATED); used where no permission applies (operations). */
+  authenticate(authorization: string | undefined): void;
+  /** True when the service account exists in the emulator's IAM model. */
+  serviceAccountExists(email: string): boolean;
+  /** The resource name `iam.serviceAccounts.actAs` is checked on. */
+  serviceAccountResource(email: string): string;
+  onChange(): void;
+}
+
+const TERMINAL = new Set(['JOB_STATE_SUCCEEDED', 'JOB_STATE_FAILED', 'JOB_STATE_CANCELLED']);
+const DEFAULT_PAGE_SIZE = 100;
+const MAX_PAGE_SIZE = 1000;
+const ABORT_CANCEL = Symbol('cancel');
+const ABORT_TIMEOUT = Symbol('timeout');
+
+interface Operation {
+  name: string;
+  done: boolean;
+  metadata?: { typeUrl: string; value: Buffer };
+  response?: { typeUrl: string; value: Buffer };
+}
+
+/** The proto3 Timestamp for `ms`. */
+function timestamp(ms: number | undefined): { seconds: string; nanos: number } | undefined {
+  if (ms === undefined) return undefined;
+  return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 };
+}
+
+function formatDuration(ms: number): string {
+  return `${ms / 1000}s`;
+}
+
+/** A 19-digit numeric id, like Vertex's. */
+function numericId(): string {
+  return `${randomInt(100_000_000, 1_000_000_000)}${String(randomInt(0, 10_000_000_000)).padStart(10, '0')}`;
+}
+
+/** The Vertex AI JobService (CustomJob methods) and the long-running Operations it answers with. */
+export class JobService {
+  private readonly jobs = new Map<string, JobRecord>();
+  private readonly timers = new Map<string, ClockTimer[]>();
+  private readonly runs = new Map<string, AbortController>();
+  private readonly operations = new Map<string, Operation>();
+  private readonly ctx: ServiceContext;
+
+  constructor(private readonly options: JobServiceOptions) {
+    this.ctx = options.ctx;
+  }
+
+  /** gRPC modules to mount: `google.cloud.aiplatform.v1.JobService` and `google.longrunning.Operations`. */
+  grpcModules(): GrpcServiceModule[] {
+    const root = loadClientProtos('@google-cloud/aiplatform', ['google/cloud/aiplatform/v1/job_service.proto']);
+    const jobService = lookup<grpc.ServiceClientConstructor>(root, 'google.cloud.aiplatform.v1.JobService');
+    const operations = lookup<grpc.ServiceClientConstructor>(root, 'google.longrunning.Operations');
+    const unimplemented = (method: string) =>
+      unary(async () => {
+        throw new EmulatorError(
+          'UNIMPLEMENTED',
+          `The emulator does not implement JobService.${method}; only CustomJob methods are served.`,
+        );
+      });
+    const jobImpl: grpc.UntypedServiceImplementation = {};
+    for (const method of Object.keys(jobService.service)) jobImpl[method] = unimplemented(method);
+    Object.assign(jobImpl, {
+      CreateCustomJob: unary((req: { parent?: string; customJob?: CustomJobInput }, call) =>
+        this.create(req, call.authorization),
+      ),
+      GetCustomJob: unary((req: { name?: string }, call) => this.get(req, call.authorization)),
+      ListCustomJobs: unary((req: { parent?: string; filter?: string; pageSize?: number; pageToken?: string }, call) =>
+        this.list(req, call.authorization),
+      ),
+      CancelCustomJob: unary((req: { name?: string }, call) => this.cancel(req, call.authorization)),
+      DeleteCustomJob: unary((req: { name?: string }, call) => this.delete(req, call.authorization)),
+    });
+    const opsImpl: grpc.UntypedServiceImplementation = {};
+    for (const method of Object.keys(operations.service)) opsImpl[method] = unimplemented(`Operations.${method}`);
+    opsImpl.GetOperation = unary((req: { name?: string }, call) => this.getOperation(req, call.authorization));
+    return [
+      { name: 'google.cloud.aiplatform.v1.JobService', definition: jobService.service, implementation: jobImpl },
+      { name: 'google.longrunning.Operations', definition: operations.service, implementation: opsImpl },
+    ];
+  }
+
+  private get projectId(): string {
+    return this.ctx.projectId;
+  }
+
+  private jobName(id: string): string {
+    return `projects/${this.options.projectNumber}/locations/${this.ctx.region}/customJobs/${id}`;
+  }
+
+  /** Checks `projects/{p}/locations/{l}` and returns the canonical parent. */
+  private parseParent(parent: string | undefined): string {
+    const m = /^projects\/([^/]+)\/locations\/([^/]+)$/.exec(parent ?? '');
+    if (!m) {
+      throw new EmulatorError(
+        'INVALID_ARGUMENT',
+        `Invalid parent "${parent ?? ''}": expected projects/{project}/locations/{location}, e.g. projects/${this.projectId}/locations/${this.ctx.region}.`,
+      );
+    }
+    return parent as string;
+  }
+
+  private checkLocation(location: string): void {
+    if (location !== this.ctx.region) {
+      throw new EmulatorError(
+        'INVALID_ARGUMENT',
+        `Location "${location}" is not served by this endpoint, which serves "${this.ctx.region}". Use locations/${this.ctx.region} or start the emulator with that region.`,
+      );
+    }
+  }
+
+  /** Parses a job name; returns the job id. */
+  private parseName(name: string | undefined): { id: string; location: string } {
+    const m = /^projects\/([^/]+)\/locations\/([^/]+)\/customJobs\/([^/]+)$/.exec(name ?? '');
+    if (!m) {
+      throw new EmulatorError(
+        'INVALID_ARGUMENT',
+        `Invalid CustomJob name "${name ?? ''}": expected projects/{project}/locations/{location}/customJobs/{custom_job}.`,
+      );
+    }
+    return { location: m[2] as string, id: m[3] as string };
+  }
+
+  private isOurProject(project: string): boolean {
+    return project === this.projectId || project === this.options.projectNumber;
+  }
+
+  private findJob(name: string): JobRecord {
+    const { id } = this.parseName(name);
+    const project = name.split('/')[1] as string;
+    const job = this.isOurProject(project) ? this.jobs.get(id) : undefined;
+    if (!job || !/^\d+$/.test(id)) throw new EmulatorError('NOT_FOUND', `The CustomJob "${name}" does not exist.`);
+    return job;
+  }
+
+  async create(req: { parent?: string; customJob?: CustomJobInput }, authorization: string | undefined) {
+    const method = 'aiplatform.customJobs.create';
+    await this.ctx.beforeCall(method);
+    const parent = this.parseParent(req.parent);
+    const principal = await this.ctx.authorize(authorization, method, parent);
+    this.checkLocation(parent.split('/')[3] as string);
+    this.ctx.consumeQuota('vertex.creates');
+    const errors = validateCustomJob(req.customJob);
+    if (errors.length > 0) throw new EmulatorError('INVALID_ARGUMENT', formatValidationErrors(errors));
+    const input = req.customJob as CustomJobInput;
+    const spec = input.jobSpec ?? {};
+    if (spec.serviceAccount) {
+      if (!this.options.serviceAccountExists(spec.serviceAccount)) {
+        throw new EmulatorError(
+          'INVALID_ARGUMENT',
+          formatValidationErrors([
+            `Field: custom_job.job_spec.service_account; Message: Service account ${spec.serviceAccount} does not exist in project ${this.projectId}.`,
+          ]),
+        );
+      }
+      await this.ctx.authorize(
+        authorization,
+        'iam.serviceAccounts.actAs',
+        this.options.serviceAccountResource(spec.serviceAccount),
+      );
+    }
+    const now = this.ctx.now();
+    let id = numericId();
+    while (this.jobs.has(id)) id = numericId();
+    const job: JobRecord = {
+      id,
+      displayName: input.displayName as string,
+      jobSpec: spec,
+      labels: { ...(input.labels ?? {}) },
+      encryptionSpec: input.encryptionSpec,
+      state: 'JOB_STATE_QUEUED',
+      createTime: now,
+      updateTime: now,
+      creator: principal.member,
+    };
+    this.jobs.set(id, job);
+    this.options.onChange();
+    this.advanceLifecycle(job, false);
+    await this.ctx.afterCall(method);
+    return this.toProto(job);
+  }
+
+  async get(req: { name?: string }, authorization: string | undefined) {
+    const method = 'aiplatform.customJobs.get';
+    await this.ctx.beforeCall(method);
+    const { location } = this.parseName(req.name);
+    await this.ctx.authorize(authorization, method, req.name as string);
+    this.checkLocation(location);
+    this.ctx.consumeQuota('vertex.reads');
+    const job = this.findJob(req.name as string);
+    await this.ctx.afterCall(method);
+    return this.toProto(job);
+  }
+
+  async list(
+    req: { parent?: string; filter?: string; pageSize?: number; pageToken?: string },
+    authorization: string | undefined,
+  ) {
+    const method = 'aiplatform.customJobs.list';
+    await this.ctx.beforeCall(method);
+    const parent = this.parseParent(req.parent);
+    await this.ctx.authorize(authorization, method, parent);
+    this.checkLocation(parent.split('/')[3] as string);
+    this.ctx.consumeQuota('vertex.reads');
+    const filter = req.filter ?? '';
+    const predicate = compileJobFilter(filter);
+    const pageSize = req.pageSize && req.pageSize > 0 ? Math.min(req.pageSize, MAX_PAGE_SIZE) : DEFAULT_PAGE_SIZE;
+    if (req.pageSize !== undefined && req.pageSize < 0) {
+      throw new EmulatorError('INVALID_ARGUMENT', `page_size must not be negative; got ${req.pageSize}.`);
+    }
+    const after = req.pageToken ? this.decodePageToken(req.pageToken, filter) : undefined;
+    const sorted = [...this.jobs.values()].sort(
+      (a, b) => b.createTime - a.createTime || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0),
+    );
+    const matching = sorted.filter(predicate);
+    const start = after
+      ? matching.findIndex((j) => j.createTime < after.t || (j.createTime === after.t && j.id < after.id))
+      : 0;
+    const page = start < 0 ? [] : matching.slice(start, start + pageSize);
+    const last = page[page.length - 1];
+    const more = start >= 0 && start + pageSize < matching.length;
+    await this.ctx.afterCall(method);
+    return {
+      customJobs: page.map((j) => this.toProto(j)),
+      nextPageToken: more && last ? this.encodePageToken(last, filter) : '',
+    };
+  }
+
+  private encodePageToken(last: JobRecord, filter: string): string {
+    return Buffer.from(JSON.stringify({ t: last.createTime, id: last.id, f: filter })).toString('base64url');
+  }
+
+  private decodePageToken(token: string, filter: string): { t: number; id: string } {
+    let decoded: { t?: unknown; id?: unknown; f?: unknown };
+    try {
+      decoded = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    } catch {
+      decoded = {};
+    }
+    if (typeof decoded.t !== 'number' || typeof decoded.id !== 'string') {
+      throw new EmulatorError(
+        'INVALID_ARGUMENT',
+        'Invalid page_token: pass the next_page_token of the previous response unchanged.',
+      );
+    }
+    if (decoded.f !== filter) {
+      throw new EmulatorError(
+        'INVALID_ARGUMENT',
+        'Invalid page_token: it was issued for a different filter; keep the filter the same while paging.',
+      );
+    }
+    return { t: decoded.t, id: decoded.id };
+  }
+
+  async cancel(req: { name?: string }, authorization: string | undefined) {
+    const method = 'aiplatform.customJobs.cancel';
+    await this.ctx.beforeCall(method);
+    const { location } = this.parseName(req.name);
+    await this.ctx.authorize(authorization, method, req.name as string);
+    this.checkLocation(location);
+    const job = this.findJob(req.name as string);
+    if (TERMINAL.has(job.state)) {
+      throw new EmulatorError(
+        'FAILED_PRECONDITION',
+        `Cannot cancel CustomJob "${req.name}" because it is in state ${job.state}; only queued, pending and running jobs can be cancelled.`,
+      );
+    }
+    if (job.state !== 'JOB_STATE_CANCELLING') {
+      this.clearTimers(job.id);
+      this.runs.get(job.id)?.abort(ABORT_CANCEL);
+      this.runs.delete(job.id);
+      this.setState(job, 'JOB_STATE_CANCELLING');
+      this.advanceLifecycle(job, false);
+    }
+    await this.ctx.afterCall(method);
+    return {};
+  }
+
+  async delete(req: { name?: string }, authorization: string | undefined) {
+    const method = 'aiplatform.customJobs.delete';
+    await this.ctx.beforeCall(method);
+    const { location } = this.parseName(req.name);
+    await this.ctx.authorize(authorization, method, req.name as string);
+    this.checkLocation(location);
+    const job = this.findJob(req.name as string);
+    if (!TERMINAL.has(job.state)) {
+      throw new EmulatorError(
+        'FAILED_PRECONDITION',
+        `CustomJob "${req.name}" is in state ${job.state}; cancel it and wait until it has ended before deleting it.`,
+      );
+    }
+    this.jobs.delete(job.id);
+    this.options.onChange();
+    const operation: Operation = {
+      name: `${this.jobName(job.id)}/operations/${numericId()}`,
+      done: true,
+      metadata: {
+        typeUrl: 'type.googleapis.com/google.cloud.aiplatform.v1.DeleteOperationMetadata',
+        value: Buffer.alloc(0),
+      },
+      response: { typeUrl: 'type.googleapis.com/google.protobuf.Empty', value: Buffer.alloc(0) },
+    };
+    this.operations.set(operation.name, operation);
+    await this.ctx.afterCall(method);
+    return operation;
+  }
+
+  async getOperation(req: { name?: string }, authorization: string | undefined) {
+    await this.ctx.beforeCall('aiplatform.operations.get');
+    const name = req.name ?? '';
+    this.options.authenticate(authorization);
+    const operation = this.operations.get(
+      name.replace(/^projects\/[^/]+\//, `projects/${this.options.projectNumber}/`),
+    );
+    if (!operation) throw new EmulatorError('NOT_FOUND', `Operation "${name}" does not exist.`);
+    return operation;
+  }
+
+  // ---- lifecycle -------------------------------------------------------------------------------
+
+  private setState(job: JobRecord, state: string, patch: Partial<JobRecord> = {}): void {
+    Object.assign(job, patch);
+    job.state = state;
+    job.updateTime = this.ctx.now();
+    if (TERMINAL.has(state)) job.endTime = job.updateTime;
+    this.options.onChange();
+  }
+
+  private addTimer(id: string, delayMs: number, fn: () => void): void {
+    const list = this.timers.get(id) ?? [];
+    list.push(this.options.clock.schedule(delayMs, fn));
+    this.timers.set(id, list);
+  }
+
+  private clearTimers(id: string): void {
+    for (const t of this.timers.get(id) ?? []) t.cancel();
+    this.timers.delete(id);
+  }
+
+  /** Schedules the next transition of `job` from its current state. */
+  private advanceLifecycle(job: JobRecord, resumed: boolean): void {
+    const { timings } = this.options;
+    this.clearTimers(job.id);
+    switch (job.state) {
+      case 'JOB_STATE_QUEUED':
+        this.addTimer(job.id, timings.queuedMs, () => {
+          this.setState(job, 'JOB_STATE_PENDING');
+          this.advanceLifecycle(job, false);
+        });
+        break;
+      case 'JOB_STATE_PENDING':
+        this.addTimer(job.id, timings.pendingMs, () => {
+          const patch: Partial<JobRecord> = { startTime: this.ctx.now() };
+          if (job.jobSpec.enableWebAccess) {
+            patch.webAccessUris = {
+              'workerpool0-0': `https://${randomBytes(8).toString('hex')}-dot-${this.ctx.region}.aiplatform-training.googleusercontent.com`,
+            };
+          }
+          this.setState(job, 'JOB_STATE_RUNNING', patch);
+          this.startRun(job, false);
+        });
+        break;
+      case 'JOB_STATE_RUNNING':
+        this.startRun(job, resumed);
+        break;
+      case 'JOB_STATE_CANCELLING':
+        this.addTimer(job.id, timings.cancellingMs, () => {
+          this.log(job, 'Job was cancelled', 'WARNING');
+          this.setState(job, 'JOB_STATE_CANCELLED', { error: { code: 1, message: 'CANCELED' } });
+        });
+        break;
+      default:
+        break;
+    }
+  }
+
+  private log(job: JobRecord, text: string, severity: 'INFO' | 'ERROR' | 'WARNING' = 'INFO'): void {
+    this.ctx.logs.append({
+      logName: `projects/${this.projectId}/logs/workerpool0-0`,
+      resource: {
+        type: 'ml_job',
+        labels: { job_id: job.id, project_id: this.projectId, task_name: 'workerpool0-0' },
+      },
+      timestamp: new Date(this.ctx.now()).toISOString(),
+      severity,
+      textPayload: text,
+      labels: { 'ml.googleapis.com/display_name': job.displayName },
+    });
+  }
+
+  private startRun(job: JobRecord, resumed: boolean): void {
+    const pool = job.jobSpec.workerPoolSpecs?.[0] ?? {};
+    const container = pool.containerSpec;
+    const python = pool.pythonPackageSpec;
+    const env: Record<string, string> = {};
+    for (const e of container?.env ?? python?.env ?? []) if (e.name) env[e.name] = e.value ?? '';
+    const run: JobRun = {
+      id: job.id,
+      name: this.jobName(job.id),
+      displayName: job.displayName,
+      imageUri: container?.imageUri ?? python?.executorImageUri ?? '',
+      command: container?.command ?? (python ? ['python3', '-m', python.pythonModule ?? ''] : []),
+      args: container?.args ?? python?.args ?? [],
+      env,
+      serviceAccount: job.jobSpec.serviceAccount || undefined,
+      startedAt: job.startTime ?? this.ctx.now(),
+      resumed,
+    };
+    const controller = new AbortController();
+    this.runs.set(job.id, controller);
+    const timeoutMs = durationMs(job.jobSpec.scheduling?.timeout);
+    if (timeoutMs !== undefined) {
+      this.addTimer(job.id, run.startedAt + timeoutMs - this.ctx.now(), () => controller.abort(ABORT_TIMEOUT));
+    }
+    const finish = (state: string, error?: JobError) => {
+      if (this.runs.get(job.id) !== controller) return; // cancelled or replaced meanwhile
+      this.runs.delete(job.id);
+      this.clearTimers(job.id);
+      if (job.state !== 'JOB_STATE_RUNNING') return;
+      this.setState(job, state, error ? { error } : {});
+    };
+    this.options.executor
+      .run(run, {
+        signal: controller.signal,
+        clock: this.options.clock,
+        log: (text, severity) => this.log(job, text, severity),
+      })
+      .then(
+        ({ exitCode }) => {
+          if (controller.signal.aborted) return this.afterAbort(job, controller, finish, timeoutMs);
+          if (exitCode === 0) return finish('JOB_STATE_SUCCEEDED');
+          finish('JOB_STATE_FAILED', {
+            code: 3,
+            message: `The replica workerpool0-0 exited with a non-zero status of ${exitCode}. Termination reason: Error. To find out more about why your job exited please check the logs: https://console.cloud.google.com/logs/viewer?project=${this.options.projectNumber}&resource=ml_job%2Fjob_id%2F${job.id}&advancedFilter=resource.type%3D%22ml_job%22%0Aresource.labels.job_id%3D%22${job.id}%22`,
+          });
+        },
+        (error: unknown) => {
+          if (controller.signal.aborted) return this.afterAbort(job, controller, finish, timeoutMs);
+          const message = error instanceof Error ? error.message : String(error);
+          this.log(job, `The emulator could not run the job: ${message}`, 'ERROR');
+          finish('JOB_STATE_FAILED', { code: 13, message: `Internal error while running the job: ${message}` });
+        },
+      );
+  }
+
+  private afterAbort(
+    job: JobRecord,
+    controller: AbortController,
+    finish: (state: string, error?: JobError) => void,
+    timeoutMs: number | undefined,
+  ): void {
+    if (controller.signal.reason !== ABORT_TIMEOUT) return;
+    const limit = formatDuration(timeoutMs ?? 0);
+    this.log(job, `Job exceeded its timeout of ${limit} and was stopped`, 'ERROR');
+    finish('JOB_STATE_FAILED', {
+      code: 4,
+      message: `The job was stopped because it ran longer than its scheduling.timeout of ${limit}. Raise job_spec.scheduling.timeout if the job needs more time.`,
+    });
+  }
+
+  toProto(job: JobRecord) {
+    return {
+      name: this.jobName(job.id),
+      displayName: job.displayName,
+      jobSpec: job.jobSpec,
+      state: job.state,
+      createTime: timestamp(job.createTime),
+      startTime: timestamp(job.startTime),
+      endTime: timestamp(job.endTime),
+      updateTime: timestamp(job.updateTime),
+      error: job.error,
+      labels: job.labels,
+      encryptionSpec: job.encryptionSpec,
+      webAccessUris: job.webAccessUris ?? {},
+    };
+  }
+
+  /** All jobs (for persistence and tests). */
+  toJSON(): JobRecord[] {
+    return [...this.jobs.values()];
+  }
+
+  /** Restores jobs saved by {@link toJSON} and resumes the ones that had not ended. */
+  load(jobs: readonly JobRecord[]): void {
+    for (const job of jobs) this.jobs.set(job.id, job);
+    for (const job of jobs) if (!TERMINAL.has(job.state)) this.advanceLifecycle(job, true);
+  }
+
+  /** Stops every timer and run (state stays as it is). */
+  close(): void {
+    for (const id of this.timers.keys()) this.clearTimers(id);
+    for (const controller of this.runs.values()) controller.abort(ABORT_CANCEL);
+    this.runs.clear();
+  }
+}

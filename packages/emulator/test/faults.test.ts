@@ -1,0 +1,149 @@
+// Injected faults, latency, quotas and call counters, seen through the real aiplatform client.
+import { v1 } from '@google-cloud/aiplatform';
+import { type Emulator, startEmulator } from '@vertex-launch/emulator';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { customJob, grpcError } from './support.js';
+
+let emu: Emulator;
+let client: InstanceType<typeof v1.JobServiceClient>;
+let parent: string;
+
+beforeAll(async () => {
+  emu = await startEmulator({ quotas: { vertexReadsPerMinute: 5, vertexCreatesPerMinute: 3 } });
+  client = new v1.JobServiceClient(emu.jobServiceClientOptions());
+  parent = `projects/${emu.projectId}/locations/${emu.region}`;
+});
+
+afterAll(async () => {
+  await client?.close();
+  await emu?.stop();
+});
+
+beforeEach(async () => {
+  emu.faults.clear();
+  emu.resetCounters();
+  // A fresh quota window for every test.
+  await emu.clock.advance(61_000);
+});
+
+async function jobsNamed(displayName: string) {
+  emu.setQuota('vertex.reads', 0);
+  try {
+    const [jobs] = await client.listCustomJobs({ parent, filter: `display_name="${displayName}"` });
+    return jobs;
+  } finally {
+    emu.setQuota('vertex.reads', 5);
+  }
+}
+
+describe('injected faults', () => {
+  test.each([
+    ['UNAVAILABLE', 14],
+    ['RESOURCE_EXHAUSTED', 8],
+    ['INTERNAL', 13],
+  ] as const)('%s before the call: nothing is created', async (code, number) => {
+    emu.faults.inject('aiplatform.customJobs.create', { code, times: 1 });
+    const message = await grpcError(client.createCustomJob({ parent, customJob: customJob(`fault-${code}`) }), number);
+    expect(message).toContain(`Injected fault: ${code} for aiplatform.customJobs.create`);
+    expect(await jobsNamed(`fault-${code}`)).toEqual([]);
+    // `times: 1` — the next call goes through.
+    const [job] = await client.createCustomJob({ parent, customJob: customJob(`fault-${code}`) });
+    expect(job.state).toBe('JOB_STATE_QUEUED');
+    expect(emu.counters()['aiplatform.customJobs.create']).toBe(2);
+  });
+
+  test('DEADLINE_EXCEEDED after commit: the client gets an error but the job exists (a naive retry duplicates it)', async () => {
+    emu.faults.inject('aiplatform.customJobs.create', { code: 'DEADLINE_EXCEEDED', phase: 'after', times: 1 });
+    const message = await grpcError(client.createCustomJob({ parent, customJob: customJob('committed') }), 4);
+    expect(message).toContain('after the change was committed');
+    const existing = await jobsNamed('committed');
+    expect(existing.map((j) => j.state)).toEqual(['JOB_STATE_QUEUED']);
+    await client.createCustomJob({ parent, customJob: customJob('committed') });
+    expect(await jobsNamed('committed')).toHaveLength(2);
+  });
+
+  test('rate 0 never fires; a fault on another method does not touch this one', async () => {
+    emu.faults.inject('aiplatform.customJobs.get', { code: 'INTERNAL', rate: 0 });
+    emu.faults.inject('aiplatform.customJobs.cancel', { code: 'INTERNAL' });
+    const [job] = await client.createCustomJob({ parent, customJob: customJob('rate-zero') });
+    const [got] = await client.getCustomJob({ name: job.name });
+    expect(got.name).toBe(job.name);
+    await grpcError(client.cancelCustomJob({ name: job.name }), 13);
+    emu.faults.clear('aiplatform.customJobs.cancel');
+    await client.cancelCustomJob({ name: job.name });
+  });
+
+  test('latency delays the answer', async () => {
+    emu.faults.inject('aiplatform.customJobs.list', { latencyMs: 300 });
+    const started = performance.now();
+    await client.listCustomJobs({ parent, pageSize: 1 }, { autoPaginate: false });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+    emu.faults.clear();
+    const again = performance.now();
+    await client.listCustomJobs({ parent, pageSize: 1 }, { autoPaginate: false });
+    expect(performance.now() - again).toBeLessThan(290);
+  });
+
+  test('faults on HTTP surfaces answer Google JSON errors', async () => {
+    emu.faults.inject('resourcemanager.projects.testIamPermissions', { code: 'UNAVAILABLE', times: 1 });
+    const res = await fetch(`${emu.httpUrl}/v1/projects/${emu.projectId}:testIamPermissions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${emu.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ permissions: ['aiplatform.customJobs.get'] }),
+    });
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({
+      error: {
+        code: 503,
+        status: 'UNAVAILABLE',
+        message: 'Injected fault: UNAVAILABLE for resourcemanager.projects.testIamPermissions.',
+      },
+    });
+  });
+
+  test('invalid fault definitions are refused', () => {
+    expect(() => emu.faults.inject('x', { code: 'INTERNAL', rate: 2 })).toThrow('between 0 and 1');
+    expect(() => emu.faults.inject('x', {})).toThrow('needs a `code`, a `latencyMs`, or both');
+  });
+});
+
+describe('quotas', () => {
+  test('creates beyond the per-minute quota are RESOURCE_EXHAUSTED until the minute passes', async () => {
+    for (let i = 0; i < 3; i++) await client.createCustomJob({ parent, customJob: customJob(`quota-${i}`) });
+    const message = await grpcError(client.createCustomJob({ parent, customJob: customJob('quota-3') }), 8);
+    expect(message).toContain("Quota exceeded for quota metric 'aiplatform.googleapis.com/custom_job_create_requests'");
+    expect(message).toContain('3 per minute');
+    expect(await jobsNamed('quota-3')).toEqual([]);
+    await emu.clock.advance(60_001);
+    const [job] = await client.createCustomJob({ parent, customJob: customJob('quota-3') });
+    expect(job.displayName).toBe('quota-3');
+  });
+
+  test('reads (get and list) share their own quota', async () => {
+    for (let i = 0; i < 5; i++) await client.listCustomJobs({ parent, pageSize: 1 }, { autoPaginate: false });
+    const message = await grpcError(client.listCustomJobs({ parent, pageSize: 1 }, { autoPaginate: false }), 8);
+    expect(message).toContain('Resource management (CRUD) requests per minute per region');
+    // Creates are metered separately.
+    const [job] = await client.createCustomJob({ parent, customJob: customJob('separate-meter') });
+    await grpcError(client.getCustomJob({ name: job.name }), 8);
+    emu.setQuota('vertex.reads', Number.POSITIVE_INFINITY);
+    const [got] = await client.getCustomJob({ name: job.name });
+    expect(got.name).toBe(job.name);
+    emu.setQuota('vertex.reads', 5);
+  });
+});
+
+test('counters count every call per method, failed ones included', async () => {
+  const [job] = await client.createCustomJob({ parent, customJob: customJob('counted') });
+  await client.getCustomJob({ name: job.name });
+  await client.getCustomJob({ name: job.name });
+  await grpcError(client.getCustomJob({ name: `${parent}/customJobs/1` }), 5);
+  await client.listCustomJobs({ parent, pageSize: 1 }, { autoPaginate: false });
+  expect(emu.counters()).toEqual({
+    'aiplatform.customJobs.create': 1,
+    'aiplatform.customJobs.get': 3,
+    'aiplatform.customJobs.list': 1,
+  });
+  emu.resetCounters();
+  expect(emu.counters()).toEqual({});
+});
