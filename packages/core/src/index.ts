@@ -1,3 +1,4 @@
+export * from './build/index.js';
 export * from './config/durations.js';
 export * from './config/json-schema.js';
 export * from './config/labels.js';

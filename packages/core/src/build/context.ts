@@ -1,0 +1,668 @@
+/**
+ * The build context: scan a directory honouring `.dockerignore` (Docker's rules), refuse escaping symlinks and
+ * credential-like files, fingerprint the content (with a persisted stat cache), and pack it as a deterministic,
+ * streamed tar.gz. Same sources, same bytes, same `ctx-<12 hex>` tag.
+ */
+import { createHash } from 'node:crypto';
+import { type Dirent, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
+import { createGzip } from 'node:zlib';
+import { ConfigError } from '../errors.js';
+import { BuildContextError } from './context-error.js';
+import { type GenerateDockerfileOptions, generateDockerfile, INJECTED_DOCKERFILE_NAME } from './dockerfile.js';
+import { compileDockerignore, type DockerIgnore, parseDockerignore } from './dockerignore.js';
+import {
+  CHUNK,
+  FileChangedError,
+  type FileJob,
+  forEachLimited,
+  hashFile,
+  readChunks,
+  readHead,
+  readWhole,
+} from './read.js';
+import {
+  type CredentialFinding,
+  type CredentialKind,
+  credentialKindByName,
+  describeCredentialFindings,
+  isAllowedSecret,
+  normalizeAllowSecrets,
+  SNIFF_BYTES,
+  shouldSniff,
+  sniffCredential,
+} from './secrets.js';
+import { defaultStatCachePath, nowMs, StatCache, type StatKey } from './stat-cache.js';
+import { endOfArchive, entryHeader, padding, type TarEntryType } from './tar.js';
+
+/** Options of {@link fingerprintContext} and {@link packContext}. */
+export interface PackOptions {
+  /** The directory to send (the Docker build context). */
+  contextDir: string;
+  /**
+   * The Dockerfile, relative to `contextDir` or absolute. It may lie outside the context; then it is added to the tar
+   * as `Dockerfile.vertex-launch`. Default: `Dockerfile` (or `dockerfile`) at the context root, else a generated one
+   * for Python projects.
+   */
+  dockerfile?: string;
+  /** Options of the Dockerfile generated when the context has none (Python projects only). */
+  generateDockerfile?: GenerateDockerfileOptions;
+  /** Leave every `.git` directory or file out of the context, even without a `.dockerignore`. Default `true`. */
+  ignoreGit?: boolean;
+  /**
+   * Paths (relative to `contextDir`; a directory covers everything below it) that may be sent although they look like
+   * credentials. Everything else that looks like a credential stops the build.
+   */
+  allowSecrets?: string[];
+  /** The stat cache file; `false` disables it. Default: a file under `$XDG_CACHE_HOME/vertex-launch/stat-cache/`. */
+  statCachePath?: string | false;
+}
+
+/** {@link PackOptions} plus the build parameters that enter the fingerprint. */
+export interface FingerprintOptions extends PackOptions {
+  /** Build args; they enter the fingerprint sorted by name. */
+  buildArgs?: Record<string, string>;
+  /** The Dockerfile stage to build. */
+  target?: string;
+  /** Platform; default `linux/amd64` (the only one Vertex AI runs). */
+  platform?: string;
+}
+
+/** What was (or would be) sent. */
+export interface ContextManifest {
+  /** Number of tar entries (files, directories, symlinks). */
+  entries: number;
+  /** Total size of the file contents, in bytes (not the tar size). */
+  bytes: number;
+  /** sha256 (hex) over the normalised entries, the Dockerfile, build args, target and platform. */
+  fingerprint: string;
+  /** `ctx-` + the first 12 hex digits of the fingerprint. */
+  tag: string;
+  /** Path of the Dockerfile inside the tar (pass it to the builder, e.g. `docker build -f`). */
+  dockerfilePath: string;
+  /** Set when the Dockerfile was generated: its text. */
+  generatedDockerfile?: string;
+  /** Every entry path, sorted as in the tar (directories without a trailing slash). */
+  files?: string[];
+  /** Stat cache use of this run: files whose hash came from the cache, and files that were read. */
+  cache?: { hits: number; misses: number };
+}
+
+/** A packed context: the tar.gz byte stream (not yet flowing) and its manifest. */
+export interface PackedContext {
+  /** Deterministic tar.gz bytes, produced as they are read (backpressure respected). Errors if a file changes. */
+  stream: Readable;
+  manifest: ContextManifest;
+}
+
+interface Entry {
+  path: string;
+  type: TarEntryType;
+  mode: number;
+  size: number;
+  abs: string;
+  key?: StatKey;
+  linkname?: string;
+  /** Content of an entry that does not come from the tree (an injected Dockerfile). */
+  content?: Buffer;
+  sha256?: string;
+  credential?: CredentialKind;
+}
+
+interface Scan {
+  root: string;
+  entries: Entry[];
+  dockerfilePath: string;
+  dockerfileContent: Buffer;
+  generatedDockerfile: string | undefined;
+}
+
+const DEFAULT_PLATFORM = 'linux/amd64';
+const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/;
+const HASH_CONCURRENCY = 8;
+const FINGERPRINT_VERSION = 'vertex-launch build context v1';
+
+const toPosix = sep === '/' ? (p: string) => p : (p: string) => p.split(sep).join('/');
+
+function isInside(rel: string): boolean {
+  return rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
+}
+
+function resolveRoot(contextDir: string): string {
+  let root: string;
+  try {
+    root = realpathSync(resolve(contextDir));
+  } catch (cause) {
+    throw new ConfigError(`[vertex-launch] [build] The build context ${contextDir} does not exist.`, [], {
+      cause,
+      hint: 'Pass `contextDir` pointing at the directory with your training code.',
+    });
+  }
+  if (!statSync(root).isDirectory()) {
+    throw new ConfigError(`[vertex-launch] [build] The build context ${contextDir} is not a directory.`, [], {
+      hint: 'Pass `contextDir` pointing at the directory with your training code.',
+    });
+  }
+  return root;
+}
+
+/** Where a symlink inside the context leads; `undefined` when it stays inside, else why it escapes. */
+function symlinkEscape(root: string, linkRel: string, target: string): string | undefined {
+  if (isAbsolute(target) || target.startsWith('/')) return `absolute target ${target}`;
+  const stack = linkRel.split('/').slice(0, -1);
+  const queue = target.split('/');
+  let hops = 0;
+  let missing = false;
+  while (queue.length > 0) {
+    const part = queue.shift()!;
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (stack.length === 0) return `target ${target} leaves the context`;
+      stack.pop();
+      continue;
+    }
+    stack.push(part);
+    if (missing) continue;
+    let st: ReturnType<typeof lstatSync>;
+    try {
+      st = lstatSync(join(root, ...stack));
+    } catch {
+      missing = true; // dangling: only the lexical path matters from here on
+      continue;
+    }
+    if (st?.isSymbolicLink()) {
+      if (++hops > 40) return `too many levels of symbolic links behind ${target}`;
+      const next = readlinkSync(join(root, ...stack));
+      if (isAbsolute(next)) return `target ${target} leads through ${stack.join('/')} to absolute ${next}`;
+      stack.pop();
+      queue.unshift(...next.split('/'));
+    }
+  }
+  return undefined;
+}
+
+function readDockerignore(root: string): DockerIgnore | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(root, '.dockerignore'), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new BuildContextError(`Cannot read ${join(root, '.dockerignore')}.`, {
+      paths: ['.dockerignore'],
+      cause: error,
+    });
+  }
+  return compileDockerignore(parseDockerignore(text));
+}
+
+type DockerfileLocation =
+  | { kind: 'inside'; rel: string; abs: string }
+  | { kind: 'outside'; abs: string }
+  | { kind: 'none' };
+
+function locateDockerfile(root: string, options: PackOptions): DockerfileLocation {
+  const classify = (abs: string): DockerfileLocation => {
+    const rel = relative(root, abs);
+    return isInside(rel) ? { kind: 'inside', rel: toPosix(rel), abs } : { kind: 'outside', abs };
+  };
+  if (options.dockerfile !== undefined) {
+    const given = resolve(options.contextDir, options.dockerfile);
+    let abs: string;
+    try {
+      abs = realpathSync(given);
+      if (!statSync(abs).isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
+    } catch (cause) {
+      throw new ConfigError(`[vertex-launch] [build] The Dockerfile ${given} does not exist or is not a file.`, [], {
+        cause,
+        hint: 'Pass `dockerfile` as a path relative to `contextDir`, or an absolute path.',
+      });
+    }
+    return classify(abs);
+  }
+  for (const name of ['Dockerfile', 'dockerfile']) {
+    try {
+      const abs = realpathSync(join(root, name));
+      if (statSync(abs).isFile()) return classify(abs);
+    } catch {
+      // not there
+    }
+  }
+  return { kind: 'none' };
+}
+
+interface Escape {
+  path: string;
+  reason: string;
+}
+
+function walk(
+  root: string,
+  ignore: DockerIgnore | undefined,
+  ignoreGit: boolean,
+  forced: ReadonlySet<string>,
+): { entries: Entry[]; escapes: Escape[] } {
+  const entries: Entry[] = [];
+  const escapes: Escape[] = [];
+  const forcedDirs = new Set<string>();
+  for (const path of forced) {
+    const parts = path.split('/');
+    for (let i = 1; i < parts.length; i++) forcedDirs.add(parts.slice(0, i).join('/'));
+  }
+  const visit = (dirAbs: string, dirRel: string): boolean => {
+    let dirents: Dirent[];
+    try {
+      dirents = readdirSync(dirAbs, { withFileTypes: true });
+    } catch (cause) {
+      throw new BuildContextError(`Cannot read the directory ${dirRel || '.'} of the build context.`, {
+        paths: [dirRel || '.'],
+        hint: 'Fix its permissions or add it to .dockerignore.',
+        cause,
+      });
+    }
+    let included = false;
+    for (const d of dirents) {
+      const name = d.name;
+      if (ignoreGit && name === '.git') continue;
+      const rel = dirRel === '' ? name : `${dirRel}/${name}`;
+      const abs = dirAbs + sep + name;
+      const excluded = ignore?.ignores(rel) === true;
+      if (d.isDirectory()) {
+        if (excluded && !forcedDirs.has(rel) && !ignore!.mayIncludeBelow(rel)) continue;
+        entries.push({ path: rel, type: 'directory', mode: 0o755, size: 0, abs });
+        const inner = visit(abs, rel);
+        if (excluded && !inner) entries.pop();
+        else included = true;
+        continue;
+      }
+      if (excluded && !forced.has(rel)) continue;
+      if (d.isFile()) {
+        const st = lstatSync(abs, { throwIfNoEntry: false });
+        if (st === undefined) continue; // deleted since readdir
+        entries.push({
+          path: rel,
+          type: 'file',
+          mode: (st.mode & 0o111) === 0 ? 0o644 : 0o755,
+          size: st.size,
+          abs,
+          key: { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino },
+        });
+        included = true;
+      } else if (d.isSymbolicLink()) {
+        const target = readlinkSync(abs);
+        const reason = symlinkEscape(root, rel, target);
+        if (reason === undefined) {
+          entries.push({ path: rel, type: 'symlink', mode: 0o777, size: 0, abs, linkname: target });
+          included = true;
+        } else {
+          escapes.push({ path: rel, reason });
+        }
+      }
+      // Sockets, FIFOs and devices are not sent.
+    }
+    return included;
+  };
+  visit(root, '');
+  return { entries, escapes };
+}
+
+function sha256(data: Buffer | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+function byPath(a: { path: string }, b: { path: string }): number {
+  return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+}
+
+function injectedEntry(content: Buffer): Entry {
+  return {
+    path: INJECTED_DOCKERFILE_NAME,
+    type: 'file',
+    mode: 0o644,
+    size: content.length,
+    abs: '',
+    content,
+    sha256: sha256(content),
+  };
+}
+
+function entrypointFor(paths: ReadonlySet<string>, root: string): string[] {
+  for (const script of ['train.py', 'main.py']) if (paths.has(script)) return ['python', script];
+  throw new ConfigError(
+    `[vertex-launch] [build] Cannot tell how to start the training code in ${root}: there is no Dockerfile, train.py or main.py.`,
+    [{ path: 'generateDockerfile.entrypoint', message: 'required', severity: 'error' }],
+    { hint: "Pass `generateDockerfile: { entrypoint: ['python', 'your_script.py'] }`, or add a Dockerfile." },
+  );
+}
+
+function scanContext(options: PackOptions): Scan {
+  const root = resolveRoot(options.contextDir);
+  const location = locateDockerfile(root, options);
+  const forced = new Set(['.dockerignore']);
+  if (location.kind === 'inside') forced.add(location.rel);
+  const { entries, escapes } = walk(root, readDockerignore(root), options.ignoreGit ?? true, forced);
+  if (escapes.length > 0) {
+    const n = escapes.length;
+    throw new BuildContextError(
+      `Refusing to build: ${n} symlink${n === 1 ? '' : 's'} in the build context point${n === 1 ? 's' : ''} outside it:\n` +
+        escapes.map((e) => `  - ${e.path} (${e.reason})`).join('\n'),
+      {
+        paths: escapes.map((e) => e.path),
+        hint:
+          'A build cannot follow links out of its context. Copy the target into the context, make the link point ' +
+          `inside it, or add the link to .dockerignore (e.g. \`${escapes[0]!.path}\`).`,
+      },
+    );
+  }
+  let dockerfilePath: string;
+  let dockerfileContent: Buffer;
+  let generatedDockerfile: string | undefined;
+  if (location.kind === 'inside') {
+    dockerfilePath = location.rel;
+    dockerfileContent = readFileSync(location.abs);
+  } else {
+    const paths = new Set(entries.map((e) => e.path));
+    if (paths.has(INJECTED_DOCKERFILE_NAME)) {
+      throw new BuildContextError(
+        `The build context already has a file named ${INJECTED_DOCKERFILE_NAME}, the name used for the Dockerfile added to it.`,
+        { paths: [INJECTED_DOCKERFILE_NAME], hint: `Rename it, or add it to .dockerignore.` },
+      );
+    }
+    if (location.kind === 'outside') {
+      dockerfileContent = readFileSync(location.abs);
+    } else {
+      const gen = options.generateDockerfile ?? {};
+      const requirements = gen.requirementsFile ?? 'requirements.txt';
+      const hasRequirements = paths.has(requirements);
+      const hasPyproject = paths.has('pyproject.toml');
+      if (!hasRequirements && !hasPyproject && gen.install === undefined) {
+        throw new BuildContextError(
+          `No Dockerfile in ${root}, and it is not a Python project (no ${requirements} or pyproject.toml), so none can be generated.`,
+          {
+            paths: ['Dockerfile'],
+            hint: 'Add a Dockerfile to the context, pass `dockerfile` (a path, may be outside the context), or add a requirements.txt / pyproject.toml.',
+          },
+        );
+      }
+      generatedDockerfile = generateDockerfile({
+        ...gen,
+        install: gen.install ?? (hasRequirements ? 'requirements' : 'project'),
+        entrypoint: gen.entrypoint ?? entrypointFor(paths, root),
+      });
+      dockerfileContent = Buffer.from(generatedDockerfile);
+    }
+    entries.push(injectedEntry(dockerfileContent));
+    dockerfilePath = INJECTED_DOCKERFILE_NAME;
+  }
+  entries.sort(byPath);
+  return { root, entries, dockerfilePath, dockerfileContent, generatedDockerfile };
+}
+
+function changedError(error: unknown): unknown {
+  if (error instanceof FileChangedError) {
+    return new BuildContextError(`${error.path} changed while the build context was read.`, {
+      paths: [error.path],
+      hint: 'Retry once it stops changing (e.g. after training output is written), or add it to .dockerignore.',
+    });
+  }
+  return error;
+}
+
+async function hashEntries(scan: Scan, cache: StatCache): Promise<void> {
+  const jobs: (Entry & FileJob)[] = [];
+  for (const e of scan.entries) {
+    if (e.type !== 'file' || e.content !== undefined) continue;
+    if (e.size === 0) {
+      e.sha256 = EMPTY_SHA256;
+      e.credential = credentialKindByName(e.path);
+      continue;
+    }
+    const cached = cache.get(e.path, e.key!);
+    if (cached === undefined) {
+      jobs.push(e as Entry & FileJob);
+    } else {
+      e.sha256 = cached.sha256;
+      e.credential = cached.credential;
+    }
+  }
+  const buffers = Array.from({ length: Math.min(HASH_CONCURRENCY, jobs.length) }, () => Buffer.allocUnsafe(CHUNK));
+  try {
+    await forEachLimited(jobs, HASH_CONCURRENCY, async (e, slot) => {
+      const { sha256: hex, head } = await hashFile(e, buffers[slot]!, shouldSniff(e.size) ? SNIFF_BYTES : 0);
+      e.sha256 = hex;
+      e.credential = sniffCredential(e.path, head);
+      cache.set(e.path, e.key, { sha256: hex, credential: e.credential });
+    });
+  } catch (error) {
+    throw changedError(error);
+  }
+}
+
+const EMPTY_SHA256 = sha256('');
+
+function checkCredentials(scan: Scan, allowSecrets: readonly string[] | undefined): void {
+  const allowed = normalizeAllowSecrets(allowSecrets);
+  const findings: CredentialFinding[] = [];
+  for (const e of scan.entries) {
+    if (e.credential !== undefined && !isAllowedSecret(e.path, allowed))
+      findings.push({ path: e.path, kind: e.credential });
+  }
+  if (findings.length > 0) {
+    const { message, hint } = describeCredentialFindings(findings);
+    throw new BuildContextError(message, { paths: findings.map((f) => f.path), hint });
+  }
+}
+
+function checkPlatform(platform: string): void {
+  if (!PLATFORM.test(platform)) {
+    throw new ConfigError(
+      `[vertex-launch] [build] Platform "${platform}" is not of the form os/arch, e.g. linux/amd64.`,
+      [{ path: 'platform', message: 'expected os/arch[/variant]', severity: 'error' }],
+      { hint: 'Vertex AI runs linux/amd64 images; leave `platform` unset to build for it.' },
+    );
+  }
+}
+
+function computeFingerprint(scan: Scan, options: FingerprintOptions): string {
+  const platform = options.platform ?? DEFAULT_PLATFORM;
+  const buildArgs = Object.entries(options.buildArgs ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const hash = createHash('sha256');
+  hash.update(`${FINGERPRINT_VERSION}\n`);
+  hash.update(
+    `${JSON.stringify({
+      platform,
+      target: options.target ?? null,
+      buildArgs,
+      dockerfile: [scan.dockerfilePath, sha256(scan.dockerfileContent)],
+    })}\n`,
+  );
+  // Five NUL-terminated fields per entry: unambiguous, as paths and link targets cannot contain NUL.
+  let text = '';
+  for (const e of scan.entries) {
+    const content = e.type === 'file' ? e.sha256 : e.type === 'symlink' ? e.linkname : '';
+    text += `${e.path}\0${e.type}\0${e.mode.toString(8)}\0${e.size}\0${content}\0`;
+  }
+  hash.update(text);
+  return hash.digest('hex');
+}
+
+async function openCache(root: string, statCachePath: string | false | undefined): Promise<StatCache> {
+  if (statCachePath === false) return StatCache.disabled(root);
+  return StatCache.load(statCachePath ?? defaultStatCachePath(root), root);
+}
+
+async function prepare(options: FingerprintOptions): Promise<{ scan: Scan; manifest: ContextManifest }> {
+  checkPlatform(options.platform ?? DEFAULT_PLATFORM);
+  const startedAt = nowMs();
+  const scan = scanContext(options);
+  const cache = await openCache(scan.root, options.statCachePath);
+  await hashEntries(scan, cache);
+  await cache.save(startedAt);
+  checkCredentials(scan, options.allowSecrets);
+  const fingerprint = computeFingerprint(scan, options);
+  let bytes = 0;
+  for (const e of scan.entries) bytes += e.size;
+  const manifest: ContextManifest = {
+    entries: scan.entries.length,
+    bytes,
+    fingerprint,
+    tag: `ctx-${fingerprint.slice(0, 12)}`,
+    dockerfilePath: scan.dockerfilePath,
+    ...(scan.generatedDockerfile === undefined ? {} : { generatedDockerfile: scan.generatedDockerfile }),
+    files: scan.entries.map((e) => e.path),
+    cache: { hits: cache.hits, misses: cache.misses },
+  };
+  return { scan, manifest };
+}
+
+/**
+ * Fingerprint a build context without packing it: scan (honouring `.dockerignore`), refuse escaping symlinks and
+ * credential-like files, hash contents (8 files in flight; unchanged files come from the stat cache) and combine them
+ * with the Dockerfile, build args, target and platform.
+ *
+ * @throws BuildContextError for escaping symlinks, credential-like files, files changing while read, no Dockerfile.
+ * @throws ConfigError for a missing context directory or Dockerfile, or an invalid platform.
+ */
+export async function fingerprintContext(options: FingerprintOptions): Promise<ContextManifest> {
+  return (await prepare(options)).manifest;
+}
+
+const ZEROS = Buffer.alloc(512);
+const FLUSH_BYTES = 1024 * 1024;
+const READ_AHEAD_MAX_FILE = 256 * 1024;
+const READ_AHEAD_FILES = 16;
+const READ_AHEAD_BYTES = 8 * 1024 * 1024;
+
+async function* tarChunks(entries: readonly Entry[]): AsyncGenerator<Buffer> {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const push = (b: Buffer): void => {
+    pending.push(b);
+    pendingBytes += b.length;
+  };
+  const take = (): Buffer => {
+    const out = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+    pending = [];
+    pendingBytes = 0;
+    return out;
+  };
+  // Small files are read a few at a time ahead of the writer, so reads overlap with compression.
+  const ahead = new Map<number, Promise<Buffer>>();
+  let aheadIndex = 0;
+  let aheadBytes = 0;
+  const fill = (): void => {
+    while (aheadIndex < entries.length && ahead.size < READ_AHEAD_FILES && aheadBytes < READ_AHEAD_BYTES) {
+      const e = entries[aheadIndex]!;
+      if (e.type === 'file' && e.content === undefined && e.size > 0 && e.size <= READ_AHEAD_MAX_FILE) {
+        const read = readWhole(e as Entry & FileJob);
+        read.catch(() => undefined);
+        ahead.set(aheadIndex, read);
+        aheadBytes += e.size;
+      }
+      aheadIndex++;
+    }
+  };
+  try {
+    for (let i = 0; i < entries.length; i++) {
+      fill();
+      const e = entries[i]!;
+      push(entryHeader(e.path, e.type, e.mode, e.type === 'file' ? e.size : 0, e.linkname));
+      if (e.type !== 'file' || e.size === 0) continue;
+      if (e.content !== undefined) {
+        push(e.content);
+      } else {
+        const read = ahead.get(i);
+        if (read !== undefined) {
+          ahead.delete(i);
+          aheadBytes -= e.size;
+          push(await read);
+        } else {
+          if (pendingBytes > 0) yield take();
+          for await (const chunk of readChunks(e as Entry & FileJob)) yield chunk;
+        }
+      }
+      const pad = padding(e.size);
+      if (pad > 0) push(ZEROS.subarray(0, pad));
+      if (pendingBytes >= FLUSH_BYTES) yield take();
+    }
+    push(endOfArchive());
+    yield take();
+  } catch (error) {
+    throw changedError(error);
+  }
+}
+
+/** Gzip member header bytes 4-7 (MTIME) and 9 (OS) are set to 0 and 3 (Unix) whatever the platform's zlib wrote. */
+function fixGzipHeader(): Transform {
+  let offset = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
+      for (let i = offset; i < 10 && i - offset < chunk.length; i++) {
+        if (i >= 4 && i <= 7) chunk[i - offset] = 0;
+        else if (i === 9) chunk[i - offset] = 3;
+      }
+      offset += chunk.length;
+      callback(null, chunk);
+    },
+  });
+}
+
+/**
+ * Pack a build context as a deterministic tar.gz: entries sorted by path, mtime 0, uid/gid 0, no user/group names,
+ * modes 0644/0755 (by the owner's executable bit; directories 0755), symlinks kept as links, pax headers for long or
+ * non-ASCII names, gzip level 6 with no timestamp and a fixed OS byte. Files are streamed (a few small ones read
+ * ahead), never the whole context in memory. The same checks as {@link fingerprintContext} run first, so a refused
+ * context rejects before any byte is produced and the manifest (with the tag) is known before packing.
+ *
+ * The stream errors with a {@link BuildContextError} when a file changes while it is packed.
+ */
+export async function packContext(options: FingerprintOptions): Promise<PackedContext> {
+  const { scan, manifest } = await prepare(options);
+  const out = fixGzipHeader();
+  pipeline(
+    Readable.from(tarChunks(scan.entries), { objectMode: false }),
+    createGzip({ level: 6, chunkSize: 64 * 1024 }),
+    out,
+    () => undefined, // errors reach the consumer through `out`
+  );
+  return { stream: out, manifest };
+}
+
+/**
+ * The content-addressed image reference `<image>:ctx-<12 hex>`.
+ *
+ * @param imageWithoutTag e.g. `europe-docker.pkg.dev/my-project/train/trainer` (no tag, no digest).
+ * @throws ConfigError when `imageWithoutTag` already has a tag or digest.
+ */
+export function contextTag(imageWithoutTag: string, manifest: Pick<ContextManifest, 'tag'>): string {
+  const lastSegment = imageWithoutTag.slice(imageWithoutTag.lastIndexOf('/') + 1);
+  if (imageWithoutTag === '' || lastSegment.includes(':') || lastSegment.includes('@')) {
+    throw new ConfigError(
+      `[vertex-launch] [build] Image "${imageWithoutTag}" must be given without a tag or digest; the tag is derived from the content.`,
+      [{ path: 'image', message: 'must not have a tag or digest', severity: 'error' }],
+      { hint: `Pass e.g. "${imageWithoutTag.replace(/[:@][^/]*$/, '')}".` },
+    );
+  }
+  return `${imageWithoutTag}:${manifest.tag}`;
+}
+
+/**
+ * Files of a build context that look like credentials (service-account keys, refresh tokens, `.env` files, private
+ * keys, npm tokens), honouring `.dockerignore` and leaving out paths covered by `allowSecrets`. Reads at most the
+ * first 64 KiB of files up to 1 MiB; never returns contents.
+ */
+export async function findCredentialFiles(
+  options: Pick<PackOptions, 'contextDir' | 'ignoreGit' | 'allowSecrets'>,
+): Promise<CredentialFinding[]> {
+  const root = resolveRoot(options.contextDir);
+  const { entries } = walk(root, readDockerignore(root), options.ignoreGit ?? true, new Set(['.dockerignore']));
+  const allowed = normalizeAllowSecrets(options.allowSecrets);
+  const files = entries.filter((e) => e.type === 'file' && !isAllowedSecret(e.path, allowed));
+  const findings: CredentialFinding[] = [];
+  await forEachLimited(files, HASH_CONCURRENCY, async (e) => {
+    const head = shouldSniff(e.size) ? await readHead(e.abs, SNIFF_BYTES) : undefined;
+    const kind = sniffCredential(e.path, head);
+    if (kind !== undefined) findings.push({ path: e.path, kind });
+  });
+  return findings.sort(byPath);
+}

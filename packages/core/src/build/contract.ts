@@ -1,0 +1,146 @@
+/**
+ * The image builder contract. A builder is a plain object made by a typed factory
+ * (`dockerBuilder(options) -> ImageBuilder`); the implementations (local Docker, Cloud Build, ...) live in their own
+ * packages. Core only defines the shape, the progress events and {@link defineBuilder}, which validates a plugin's
+ * options with the plugin's own zod schema when the factory is called.
+ */
+import type { z } from 'zod';
+import { ConfigError, type ConfigIssue } from '../errors.js';
+import type { PackOptions } from './context.js';
+
+/** What to build: the context options of {@link PackOptions} plus the build parameters that enter the fingerprint. */
+export interface BuildContextInput extends PackOptions {
+  /** `--build-arg` values. They enter the fingerprint (sorted by name). */
+  buildArgs?: Record<string, string>;
+  /** The Dockerfile stage to build (`--target`). */
+  target?: string;
+  /** The platform to build for. Vertex AI runs `linux/amd64` only, which is the default. */
+  platform?: string;
+}
+
+/** A progress event of a build. Builders may emit any subset; `log` lines are also kept for {@link BuildError}'s tail. */
+export type BuildEvent =
+  /** One line of builder output (no trailing newline). */
+  | { type: 'log'; line: string; stream?: 'stdout' | 'stderr' }
+  /** A build step started: `current` of `total` (1-based; `total` when known), e.g. a Dockerfile instruction. */
+  | { type: 'step'; current: number; total: number | undefined; text: string }
+  /** Bytes of the build context sent so far (to a daemon or a bucket), of `totalBytes` when known. */
+  | { type: 'upload'; bytes: number; totalBytes: number | undefined }
+  /** Push progress of one layer (or of the whole image when `layer` is absent). */
+  | { type: 'push'; layer?: string; bytes: number; totalBytes: number | undefined; done?: boolean }
+  /** The build was skipped, e.g. because the content-addressed tag already exists in the registry. */
+  | { type: 'skipped'; reason: string; imageUri: string };
+
+/** Registry credentials a builder may need to push (e.g. `docker login -u oauth2accesstoken`). Never logged. */
+export interface BuilderCredentials {
+  /** Returns a current OAuth2 access token for the registry. */
+  accessToken(): Promise<{ token: string }>;
+  /** The principal the push is made as, for messages. Never a secret. */
+  principal?: string;
+}
+
+/** The argument of {@link ImageBuilder.build}. */
+export interface BuildRequest extends BuildContextInput {
+  /** The full image reference to build and push, e.g. `europe-docker.pkg.dev/p/repo/train:ctx-0123456789ab`. */
+  destination: string;
+  /** Aborts the build (the builder stops its work and rejects with an `INTERRUPTED`-coded error or an AbortError). */
+  signal?: AbortSignal;
+  /** Receives progress events. Must not throw; builders ignore errors thrown by it. */
+  onEvent?: (event: BuildEvent) => void;
+  /** Credentials for the registry, when the builder pushes itself. */
+  credentials?: BuilderCredentials;
+}
+
+/** The result of a build: the pushed image and its digest (`sha256:...`). */
+export interface BuildResult {
+  imageUri: string;
+  digest: string;
+}
+
+/**
+ * An image builder plugin. Failed builds reject with a {@link BuildError} naming the builder and carrying the tail of
+ * its log.
+ */
+export interface ImageBuilder {
+  /** Short kebab-case name used in messages: `[vertex-launch] [builder:<name>] ...`. */
+  readonly name: string;
+  /** Builds and pushes the image. */
+  build(request: BuildRequest): Promise<BuildResult>;
+  /** True when `imageUri` already exists in the registry, so the build can be skipped. Optional. */
+  exists?(imageUri: string): Promise<boolean>;
+}
+
+const BUILDER_NAME = /^[a-z][a-z0-9-]*$/;
+
+function issuePath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out === '' ? String(key) : `.${String(key)}`;
+  }
+  return out;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
+  const path = issuePath(issue.path);
+  if (issue.code === 'invalid_type' && issue.path.length > 0) {
+    let parent: unknown = input;
+    for (const key of issue.path.slice(0, -1)) {
+      parent =
+        parent !== null && typeof parent === 'object' ? (parent as Record<PropertyKey, unknown>)[key] : undefined;
+    }
+    const last = issue.path[issue.path.length - 1]!;
+    const missing = parent === null || typeof parent !== 'object' || !(last in (parent as object));
+    if (missing || (parent as Record<PropertyKey, unknown>)[last] === undefined) {
+      return `Missing required option \`${path}\`.`;
+    }
+  }
+  if (issue.code === 'unrecognized_keys') {
+    const keys = issue.keys.map((k) => `\`${path === '' ? k : `${path}.${k}`}\``).join(', ');
+    return `Unknown option${issue.keys.length > 1 ? 's' : ''} ${keys}.`;
+  }
+  return path === '' ? `${issue.message}.` : `Option \`${path}\`: ${issue.message}.`;
+}
+
+/**
+ * Typed factory helper for builder plugins. Returns a factory that validates its options with `schema` when it is
+ * called (applying the schema's defaults), then hands the parsed options to `factory`. Invalid options throw a
+ * {@link ConfigError} listing every problem, each message naming the plugin:
+ * `[vertex-launch] [builder:docker] Missing required option \`destination\`.`
+ *
+ * @example
+ * const dockerBuilder = defineBuilder('docker', z.object({ host: z.string().optional() }), (options) => ({
+ *   name: 'docker',
+ *   async build(request) { ... },
+ * }));
+ */
+export function defineBuilder<Schema extends z.ZodType>(
+  name: string,
+  schema: Schema,
+  factory: (options: z.output<Schema>) => ImageBuilder,
+): (options: z.input<Schema>) => ImageBuilder {
+  if (!BUILDER_NAME.test(name)) {
+    throw new TypeError(`[vertex-launch] [builder] Builder name "${name}" must be kebab-case, e.g. "cloud-build".`);
+  }
+  const prefix = `[vertex-launch] [builder:${name}]`;
+  return (options) => {
+    const result = schema.safeParse(options ?? {});
+    if (!result.success) {
+      const issues: ConfigIssue[] = result.error.issues.map((issue) => ({
+        path: issuePath(issue.path),
+        message: describeIssue(issue, options),
+        severity: 'error',
+      }));
+      const message =
+        issues.length === 1
+          ? `${prefix} ${issues[0]!.message}`
+          : `${prefix} ${issues.length} problems with the options:\n${issues.map((i) => `  - ${i.message}`).join('\n')}`;
+      throw new ConfigError(message, issues, { hint: `Check the options passed to the ${name} builder.` });
+    }
+    const builder = factory(result.data);
+    if (builder.name !== name) {
+      throw new TypeError(`${prefix} The factory returned a builder named "${builder.name}"; expected "${name}".`);
+    }
+    return builder;
+  };
+}

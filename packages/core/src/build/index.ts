@@ -1,0 +1,12 @@
+export * from './context.js';
+export * from './context-error.js';
+export * from './contract.js';
+export * from './dockerfile.js';
+export {
+  CREDENTIAL_KIND_DESCRIPTIONS,
+  type CredentialFinding,
+  type CredentialKind,
+  SNIFF_BYTES,
+  SNIFF_MAX_FILE_SIZE,
+} from './secrets.js';
+export { defaultCacheDir } from './stat-cache.js';

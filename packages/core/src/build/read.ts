@@ -1,0 +1,150 @@
+/**
+ * Low-overhead file reading for hashing and packing: plain callback `fs` calls (FileHandle promises cost several times
+ * more per file), a bounded number of files in flight, reusable buffers, and a check that a file did not change while
+ * it was read.
+ */
+import { createHash } from 'node:crypto';
+import { close, fstat, open, read } from 'node:fs';
+import type { StatKey } from './stat-cache.js';
+
+/** Chunk size of reads. */
+export const CHUNK = 1024 * 1024;
+
+/** Thrown (internally) when a file's size or timestamps changed between the scan and the read. */
+export class FileChangedError extends Error {
+  override name = 'FileChangedError';
+  constructor(readonly path: string) {
+    super(`${path} changed while it was read`);
+  }
+}
+
+function openP(path: string): Promise<number> {
+  return new Promise((resolve, reject) => open(path, 'r', (e, fd) => (e ? reject(e) : resolve(fd))));
+}
+function readP(fd: number, buf: Buffer, offset: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) =>
+    read(fd, buf, offset, length, position, (e, n) => (e ? reject(e) : resolve(n))),
+  );
+}
+function closeP(fd: number): Promise<void> {
+  return new Promise((resolve) => close(fd, () => resolve()));
+}
+function fstatP(fd: number): Promise<{ size: number; mtimeMs: number }> {
+  return new Promise((resolve, reject) => fstat(fd, (e, st) => (e ? reject(e) : resolve(st))));
+}
+
+/** A file to read: where it is and what the scan saw. */
+export interface FileJob {
+  /** Path relative to the context root (for errors). */
+  path: string;
+  abs: string;
+  key: StatKey;
+}
+
+async function checkUnchanged(fd: number, job: FileJob, bytesRead: number): Promise<void> {
+  const st = await fstatP(fd);
+  if (bytesRead !== job.key.size || st.size !== job.key.size || st.mtimeMs !== job.key.mtimeMs) {
+    throw new FileChangedError(job.path);
+  }
+}
+
+/**
+ * sha256 of a file's content, and its first `headBytes` bytes (a copy) when `headBytes > 0`. Rejects with
+ * {@link FileChangedError} when the file is not the one the scan saw.
+ */
+export async function hashFile(
+  job: FileJob,
+  buf: Buffer,
+  headBytes: number,
+): Promise<{ sha256: string; head: Buffer | undefined }> {
+  const fd = await openP(job.abs);
+  try {
+    const hash = createHash('sha256');
+    let head: Buffer | undefined;
+    let position = 0;
+    // Growth, shrinking and rewrites are caught by the fstat check after the last read.
+    for (;;) {
+      const n = await readP(fd, buf, 0, buf.length, position);
+      if (n === 0) break;
+      if (position === 0 && headBytes > 0) head = Buffer.from(buf.subarray(0, Math.min(n, headBytes)));
+      hash.update(buf.subarray(0, n));
+      position += n;
+      if (position >= job.key.size) break;
+    }
+    await checkUnchanged(fd, job, position);
+    return { sha256: hash.digest('hex'), head };
+  } finally {
+    await closeP(fd);
+  }
+}
+
+/** The first `bytes` bytes of a file. */
+export async function readHead(abs: string, bytes: number): Promise<Buffer> {
+  const fd = await openP(abs);
+  try {
+    const buf = Buffer.allocUnsafe(bytes);
+    const n = await readP(fd, buf, 0, bytes, 0);
+    return buf.subarray(0, n);
+  } finally {
+    await closeP(fd);
+  }
+}
+
+/** A whole (small) file, checked against the scan. */
+export async function readWhole(job: FileJob): Promise<Buffer> {
+  const fd = await openP(job.abs);
+  try {
+    const buf = Buffer.allocUnsafe(job.key.size);
+    let position = 0;
+    while (position < buf.length) {
+      const n = await readP(fd, buf, position, buf.length - position, position);
+      if (n === 0) break;
+      position += n;
+    }
+    await checkUnchanged(fd, job, position);
+    return buf.subarray(0, position);
+  } finally {
+    await closeP(fd);
+  }
+}
+
+/** A (large) file in fresh chunks of {@link CHUNK} bytes, checked against the scan at the end. */
+export async function* readChunks(job: FileJob): AsyncGenerator<Buffer> {
+  const fd = await openP(job.abs);
+  try {
+    let position = 0;
+    while (position < job.key.size) {
+      const want = Math.min(CHUNK, job.key.size - position);
+      const buf = Buffer.allocUnsafe(want);
+      const n = await readP(fd, buf, 0, want, position);
+      if (n === 0) break;
+      position += n;
+      yield n === want ? buf : buf.subarray(0, n);
+    }
+    await checkUnchanged(fd, job, position);
+  } finally {
+    await closeP(fd);
+  }
+}
+
+/** Run `worker` over `items` with at most `concurrency` in flight; rejects with the first error. */
+export async function forEachLimited<T>(
+  items: readonly T[],
+  concurrency: number,
+  worker: (item: T, slot: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const run = async (slot: number): Promise<void> => {
+    while (!failed && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await worker(item, slot);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, (_, slot) => run(slot)));
+}
