@@ -1,3 +1,4 @@
+export * from './auth.js';
 export * from './build/index.js';
 export * from './config/durations.js';
 export * from './config/json-schema.js';
