@@ -14,3 +14,4 @@ export * from './errors.js';
 export * from './job-state.js';
 export * from './mapping/custom-job.js';
 export * from './mapping/rest-json.js';
+export * from './queue/index.js';

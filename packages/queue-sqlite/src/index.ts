@@ -1,1 +1,3 @@
-export {};
+export { defaultQueueDbPath, QUEUE_DB_FILE } from './paths.js';
+export { SCHEMA_VERSION } from './schema.js';
+export { type SqliteQueueStoreOptions, sqliteQueueStore } from './store.js';

@@ -1,0 +1,324 @@
+/**
+ * The queue store contract: durable launch queues that one or many launch agents drain.
+ *
+ * A store keeps queues (a name, a queue config, a default project/region) and their items (launch requests). Agents
+ * `claim` items under a lease, `heartbeat` to keep it, and persist every step of a launch with `recordPhase` before
+ * and after each side effect. When an agent dies its lease runs out and another agent re-claims the item, seeing the
+ * phase, image and job name the first one persisted — so it re-attaches to a submitted job instead of submitting
+ * twice. Writes are fenced: an agent that lost its lease can no longer change the item.
+ *
+ * This file holds types and constants only; the state machine every store shares is in `transitions.ts`.
+ * Implementations: `memoryQueueStore()` (core, for tests) and `sqliteQueueStore()` (`@vertex-launch/queue-sqlite`).
+ */
+import type { LaunchStatus } from '../job-state.js';
+
+/** The compute resource a queue launches on. Only Vertex AI CustomJobs for now. */
+export type QueueResource = 'gcp-vertex';
+
+/** Every queue resource. */
+export const QUEUE_RESOURCES: readonly QueueResource[] = ['gcp-vertex'];
+
+/** Queue names: lowercase letters, digits, `-` and `_`, starting with a letter or digit, at most 63 characters. */
+export const QUEUE_NAME_PATTERN = /^[a-z0-9][a-z0-9-_]{0,62}$/;
+
+/** A saved queue. */
+export interface QueueDefinition {
+  /** Unique name (see `QUEUE_NAME_PATTERN`). */
+  readonly name: string;
+  /** The compute resource, `gcp-vertex`. */
+  readonly resource: QueueResource;
+  /** The queue config (`spec`, `run`, `template_variables`, `allowed_overrides`) as written; it validates. */
+  readonly config: Readonly<Record<string, unknown>>;
+  /** GCP project launches use unless the launch sets one. */
+  readonly project?: string;
+  /** Vertex AI region launches use unless the launch sets one, e.g. `us-central1`. */
+  readonly region?: string;
+  /** Free text shown by `queue list`. */
+  readonly description?: string;
+  /** ISO 8601 time the queue was created. */
+  readonly createdAt: string;
+  /** ISO 8601 time of the last change. */
+  readonly updatedAt: string;
+}
+
+/** Input of `QueueStore.createQueue`. */
+export interface CreateQueueInput {
+  /** Unique queue name (see `QUEUE_NAME_PATTERN`). */
+  name: string;
+  /** Defaults to `gcp-vertex`. */
+  resource?: QueueResource;
+  /**
+   * The queue config. Defaults to `DEFAULT_QUEUE_CONFIG`, which does not validate until `spec.staging_bucket` is set:
+   * start from `seedQueueConfig({ spec: { staging_bucket: 'gs://my-bucket' } })`.
+   */
+  config?: unknown;
+  /** Default GCP project of the queue's launches. */
+  project?: string;
+  /** Default Vertex AI region of the queue's launches. */
+  region?: string;
+  /** Free text shown by `queue list`. */
+  description?: string;
+}
+
+/** Input of `QueueStore.updateQueue`: what to change. `null` removes an optional value. */
+export interface UpdateQueueInput {
+  /** The new queue config (replaces the old one; it must validate). */
+  config?: unknown;
+  project?: string | null;
+  region?: string | null;
+  description?: string | null;
+}
+
+/** Options of `QueueStore.deleteQueue`. */
+export interface DeleteQueueOptions {
+  /**
+   * Delete even when items are queued or claimed; they are marked failed (phase `agent`) with a message naming the
+   * deleted queue. Without it, deleting a queue with unfinished items is refused.
+   */
+  force?: boolean;
+}
+
+/** What to launch: the request an item carries. */
+export interface LaunchRequest {
+  /** A ready image URI (`${image_uri}`); mutually exclusive with `source`. */
+  image?: string;
+  /** A source directory or archive the agent builds an image from; mutually exclusive with `image`. */
+  source?: string;
+  /** Launch values of the queue's `template_variables`. */
+  variables?: Record<string, string>;
+  /** Launch overrides `{ spec?: {...}, run?: {...} }`, limited by the queue's `allowed_overrides`. */
+  overrides?: unknown;
+  /** The run id (`${run_id}`); generated when not given. Lowercase letters, digits, `-`, `_`, at most 63. */
+  runId?: string;
+  /** Who enqueued it (user, CI job), shown in `queue items`. */
+  submitter?: string;
+}
+
+/** Item states: `queued` -> `claimed` (by an agent, with a phase) -> `finished` (with an outcome). */
+export type QueueItemState = 'queued' | 'claimed' | 'finished';
+
+/** Every item state. */
+export const QUEUE_ITEM_STATES: readonly QueueItemState[] = ['queued', 'claimed', 'finished'];
+
+/** How far a launch got; persisted before and after every side effect. Phases only move forward. */
+export type LaunchPhase = 'claimed' | 'building' | 'built' | 'submitting' | 'submitted' | 'running';
+
+/** Every launch phase, in order. */
+export const LAUNCH_PHASES: readonly LaunchPhase[] = [
+  'claimed',
+  'building',
+  'built',
+  'submitting',
+  'submitted',
+  'running',
+];
+
+/** Where a launch failed: in the agent itself, while building the image, or while running the job. */
+export type FailurePhase = 'agent' | 'build' | 'run';
+
+/** Every failure phase. */
+export const FAILURE_PHASES: readonly FailurePhase[] = ['agent', 'build', 'run'];
+
+/** The outcome of a finished item. */
+export type QueueItemOutcome = 'succeeded' | 'failed' | 'cancelled';
+
+/** The final statuses a job can end in (terminal `LaunchStatus` values). */
+export type FinalLaunchStatus = Extract<
+  LaunchStatus,
+  'succeeded' | 'failed' | 'cancelled' | 'expired' | 'partially_succeeded'
+>;
+
+/** Every final launch status. */
+export const FINAL_LAUNCH_STATUSES: readonly FinalLaunchStatus[] = [
+  'succeeded',
+  'failed',
+  'cancelled',
+  'expired',
+  'partially_succeeded',
+];
+
+/** Kinds of item events. */
+export type QueueItemEventType =
+  | 'enqueued'
+  | 'claimed'
+  | 'lease_expired'
+  | 'phase'
+  | 'requeued'
+  | 'cancel_requested'
+  | 'completed'
+  | 'failed'
+  | 'cancelled';
+
+/** One entry of an item's history. */
+export interface QueueItemEvent {
+  /** ISO 8601 time. */
+  readonly at: string;
+  readonly type: QueueItemEventType;
+  /** The agent that caused it, when an agent did. */
+  readonly agentId?: string;
+  /** The launch phase reached (or, for `failed`, the failure phase). */
+  readonly phase?: LaunchPhase | FailurePhase;
+  /** Human text, e.g. `submitted projects/p/locations/r/customJobs/123`. */
+  readonly message: string;
+}
+
+/** Why a finished item failed. */
+export interface QueueItemFailure {
+  readonly phase: FailurePhase;
+  readonly message: string;
+}
+
+/** One launch request in a queue, with everything agents persisted about it. */
+export interface QueueItem {
+  /** Store-wide unique id. */
+  readonly id: string;
+  /** The queue it was enqueued to. */
+  readonly queue: string;
+  /** Id of this launch request (uuid); the `vertex-launch-launch-id` label of the job. */
+  readonly launchId: string;
+  /** Id of the run (`${run_id}`); the `vertex-launch-run-id` label of the job. */
+  readonly runId: string;
+  /** What to launch. */
+  readonly request: Readonly<LaunchRequest>;
+  readonly state: QueueItemState;
+  /** How far the launch got; set once claimed, kept when re-claimed or requeued. */
+  readonly phase?: LaunchPhase;
+  /** Someone asked to cancel it; the agent holding it cancels the job and finishes it as `cancelled`. */
+  readonly cancelRequested: boolean;
+  /** Outcome, once `finished`. */
+  readonly outcome?: QueueItemOutcome;
+  /** Last known job status. */
+  readonly status?: LaunchStatus;
+  /** The image built or used. */
+  readonly imageUri?: string;
+  /** Resource name of the CustomJob, once submitted. */
+  readonly jobName?: string;
+  /** Why it failed, for `outcome: failed`. */
+  readonly failure?: QueueItemFailure;
+  /** The agent holding (or that last held) the lease, while `claimed`. */
+  readonly agentId?: string;
+  /** ISO 8601 end of the current lease, while `claimed`. */
+  readonly leaseExpiresAt?: string;
+  /** How many times it was claimed. */
+  readonly attempts: number;
+  /** ISO 8601 times. */
+  readonly enqueuedAt: string;
+  readonly updatedAt: string;
+  readonly finishedAt?: string;
+  /** History, oldest first. */
+  readonly events: readonly QueueItemEvent[];
+}
+
+/** Input of `QueueStore.claim`. */
+export interface ClaimOptions {
+  /** Stable id of the claiming agent (e.g. `host:pid:random`). */
+  agentId: string;
+  /** Queues to take work from. The one served least recently goes first (round-robin across agents). */
+  queues: readonly string[];
+  /** Lease length in milliseconds; renew it with `heartbeat` before it runs out. */
+  leaseMs: number;
+  /**
+   * An item whose lease ran out this many times (its agents died or hung each time) is not handed out again but
+   * finished as failed (phase `agent`), so one poisonous launch cannot take down agent after agent. Default
+   * `DEFAULT_MAX_ATTEMPTS`.
+   */
+  maxAttempts?: number;
+}
+
+/** Default of `ClaimOptions.maxAttempts`. */
+export const DEFAULT_MAX_ATTEMPTS = 5;
+
+/** Input of `QueueStore.recordPhase`. */
+export interface PhaseUpdate {
+  /** The phase reached; must not go back. */
+  phase: LaunchPhase;
+  imageUri?: string;
+  jobName?: string;
+  status?: LaunchStatus;
+  /** Extra text for the event history. */
+  message?: string;
+}
+
+/** Input of `QueueStore.complete`: the job ended. */
+export interface CompletionUpdate {
+  /** The final job status; `succeeded` -> outcome `succeeded`, `cancelled` -> `cancelled`, others `failed`. */
+  status: FinalLaunchStatus;
+  jobName: string;
+}
+
+/** Input of `QueueStore.fail`. */
+export interface FailureUpdate {
+  phase: FailurePhase;
+  /** What went wrong and what to do about it. */
+  message: string;
+}
+
+/** Input of `QueueStore.list`. */
+export interface ListItemsOptions {
+  /** Only items of this queue. */
+  queue?: string;
+  /** Only items in these states. */
+  states?: readonly QueueItemState[];
+  /** At most this many (default 100). */
+  limit?: number;
+  /** Page cursor: only items enqueued before the item with this id. */
+  before?: string;
+}
+
+/** Default page size of `QueueStore.list`. */
+export const DEFAULT_LIST_LIMIT = 100;
+
+/**
+ * Durable launch queues. Every method is atomic. Methods that take an `agentId` are fenced: they throw a `QueueError`
+ * with reason `lease_lost` when that agent no longer holds the item's lease (expired, re-claimed, requeued,
+ * finished).
+ */
+export interface QueueStore {
+  /** Driver name, e.g. `memory` or `sqlite`. */
+  readonly name: string;
+
+  /** Save a new queue. @throws ConfigError (every problem of name, config, project, region); QueueError `queue_exists`. */
+  createQueue(input: CreateQueueInput): Promise<QueueDefinition>;
+  /** The queue, or `undefined`. */
+  getQueue(name: string): Promise<QueueDefinition | undefined>;
+  /** Every queue, by name. */
+  listQueues(): Promise<QueueDefinition[]>;
+  /** Change a queue. @throws ConfigError; QueueError `queue_not_found`. */
+  updateQueue(name: string, patch: UpdateQueueInput): Promise<QueueDefinition>;
+  /**
+   * Delete a queue. Its finished items stay in the history.
+   * @throws QueueError `queue_not_found`; `queue_not_empty` when items are unfinished and `force` is not set.
+   */
+  deleteQueue(name: string, options?: DeleteQueueOptions): Promise<void>;
+
+  /** Add a launch request; generates `launchId` and (unless given) `runId`. @throws ConfigError; QueueError. */
+  enqueue(queue: string, request: LaunchRequest): Promise<QueueItem>;
+  /**
+   * Atomically take the oldest claimable item (queued, or claimed with an expired lease) of the least recently
+   * served queue among `queues`. Two agents never get the same item. A re-claimed item keeps its phase, image and
+   * job name. Expired items that used up `maxAttempts` are finished as failed instead. `undefined` when there is no
+   * work.
+   */
+  claim(options: ClaimOptions): Promise<QueueItem | undefined>;
+  /** Extend the lease to `leaseMs` from now. Returns the item (check `cancelRequested`). Fenced. */
+  heartbeat(itemId: string, agentId: string, leaseMs: number): Promise<QueueItem>;
+  /** Persist a phase (and image, job name, status). Fenced. */
+  recordPhase(itemId: string, agentId: string, update: PhaseUpdate): Promise<QueueItem>;
+  /** Finish the item with the job's final status. Fenced. */
+  complete(itemId: string, agentId: string, update: CompletionUpdate): Promise<QueueItem>;
+  /** Finish the item as failed. Fenced. */
+  fail(itemId: string, agentId: string, update: FailureUpdate): Promise<QueueItem>;
+  /** Give the item back to the queue (keeping its phase and job name). Fenced. */
+  requeue(itemId: string, agentId: string, reason: string): Promise<QueueItem>;
+  /**
+   * Ask to cancel. A queued item that cannot have a job yet is cancelled at once; otherwise `cancelRequested` is set
+   * for the agent. Finished items are returned unchanged.
+   */
+  requestCancel(itemId: string): Promise<QueueItem>;
+  /** The item, or `undefined`. */
+  get(itemId: string): Promise<QueueItem | undefined>;
+  /** Items, newest first. */
+  list(options?: ListItemsOptions): Promise<QueueItem[]>;
+  /** Release resources (file handles). The store is unusable afterwards. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,476 @@
+/**
+ * `sqliteQueueStore()`: the queue store contract of `@vertex-launch/core` in one SQLite file. WAL lets readers and
+ * one writer work at once; every change is one `BEGIN IMMEDIATE` transaction that loads the item, applies core's
+ * shared transition and saves it, so agents in several processes never claim the same item and a killed agent
+ * loses nothing that was committed.
+ */
+
+import { randomUUID } from 'node:crypto';
+import {
+  abandonItem,
+  checkAgentId,
+  checkClaimOptions,
+  checkListLimit,
+  claimItem,
+  completeItem,
+  failForDeletedQueue,
+  failItem,
+  heartbeatItem,
+  type ItemTransition,
+  isExhausted,
+  itemNotFound,
+  type ListItemsOptions,
+  maxAttemptsOf,
+  newQueueItem,
+  prepareLaunchRequest,
+  prepareQueue,
+  prepareQueueUpdate,
+  type QueueDefinition,
+  QueueError,
+  type QueueItem,
+  type QueueItemEvent,
+  type QueueStore,
+  queueClaimOrder,
+  queueExists,
+  queueNotEmpty,
+  queueNotFound,
+  recordPhaseItem,
+  requestCancelItem,
+  requeueItem,
+} from '@vertex-launch/core';
+import Database from 'better-sqlite3';
+import { defaultQueueDbPath, prepareDatabaseFile } from './paths.js';
+import { migrate } from './schema.js';
+
+/** Options of `sqliteQueueStore`. */
+export interface SqliteQueueStoreOptions {
+  /**
+   * The database file. Defaults to `$XDG_DATA_HOME/vertex-launch/queues.db` (`~/.local/share/...`); created with
+   * its directory when missing, owner-only (0600 / 0700).
+   */
+  path?: string;
+  /** How long to wait for another process's write lock before failing, in milliseconds. Default 5000. */
+  busyTimeoutMs?: number;
+  /** Clock in epoch milliseconds (leases, timestamps); defaults to `Date.now`. Inject one to test lease expiry. */
+  now?: () => number;
+}
+
+interface QueueRow {
+  name: string;
+  resource: string;
+  config: string;
+  project: string | null;
+  region: string | null;
+  description: string | null;
+  created_at: number;
+  updated_at: number;
+  last_served: number;
+}
+
+interface ItemRow {
+  seq: number;
+  id: string;
+  queue: string;
+  launch_id: string;
+  run_id: string;
+  request: string;
+  state: string;
+  phase: string | null;
+  cancel_requested: number;
+  outcome: string | null;
+  status: string | null;
+  image_uri: string | null;
+  job_name: string | null;
+  failure_phase: string | null;
+  failure_message: string | null;
+  agent_id: string | null;
+  lease_expires_at: number | null;
+  attempts: number;
+  enqueued_at: number;
+  updated_at: number;
+  finished_at: number | null;
+}
+
+interface EventRow {
+  item_id: string;
+  at: number;
+  type: string;
+  agent_id: string | null;
+  phase: string | null;
+  message: string;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const ms = (text: string | undefined) => (text === undefined ? null : Date.parse(text));
+
+/** Copy only the keys whose value is set (the contract's objects have no `undefined` or `null` members). */
+function defined<T>(fields: Record<string, unknown>): T {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fields)) if (value !== null && value !== undefined) out[key] = value;
+  return out as T;
+}
+
+function toQueue(row: QueueRow): QueueDefinition {
+  return defined<QueueDefinition>({
+    name: row.name,
+    resource: row.resource,
+    config: JSON.parse(row.config),
+    project: row.project,
+    region: row.region,
+    description: row.description,
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+  });
+}
+
+function toEvent(row: EventRow): QueueItemEvent {
+  return defined<QueueItemEvent>({
+    at: iso(row.at),
+    type: row.type,
+    agentId: row.agent_id,
+    phase: row.phase,
+    message: row.message,
+  });
+}
+
+function toItem(row: ItemRow, events: QueueItemEvent[]): QueueItem {
+  return defined<QueueItem>({
+    id: row.id,
+    queue: row.queue,
+    launchId: row.launch_id,
+    runId: row.run_id,
+    request: JSON.parse(row.request),
+    state: row.state,
+    phase: row.phase,
+    cancelRequested: row.cancel_requested === 1,
+    outcome: row.outcome,
+    status: row.status,
+    imageUri: row.image_uri,
+    jobName: row.job_name,
+    failure: row.failure_phase === null ? undefined : { phase: row.failure_phase, message: row.failure_message ?? '' },
+    agentId: row.agent_id,
+    leaseExpiresAt: row.lease_expires_at === null ? undefined : iso(row.lease_expires_at),
+    attempts: row.attempts,
+    enqueuedAt: iso(row.enqueued_at),
+    updatedAt: iso(row.updated_at),
+    finishedAt: row.finished_at === null ? undefined : iso(row.finished_at),
+    events,
+  });
+}
+
+function itemColumns(item: QueueItem): Record<string, string | number | null> {
+  return {
+    id: item.id,
+    queue: item.queue,
+    launch_id: item.launchId,
+    run_id: item.runId,
+    request: JSON.stringify(item.request),
+    state: item.state,
+    phase: item.phase ?? null,
+    cancel_requested: item.cancelRequested ? 1 : 0,
+    outcome: item.outcome ?? null,
+    status: item.status ?? null,
+    image_uri: item.imageUri ?? null,
+    job_name: item.jobName ?? null,
+    failure_phase: item.failure?.phase ?? null,
+    failure_message: item.failure?.message ?? null,
+    agent_id: item.agentId ?? null,
+    lease_expires_at: ms(item.leaseExpiresAt),
+    attempts: item.attempts,
+    enqueued_at: Date.parse(item.enqueuedAt),
+    updated_at: Date.parse(item.updatedAt),
+    finished_at: ms(item.finishedAt),
+  };
+}
+
+function openDatabase(path: string, busyTimeoutMs: number): Database.Database {
+  const file = prepareDatabaseFile(path);
+  let db: Database.Database;
+  try {
+    db = new Database(file, { timeout: busyTimeoutMs });
+  } catch (cause) {
+    throw new QueueError(
+      'storage',
+      `Cannot open the queue database ${file}: ${(cause as Error).message}. Check the file, or choose another with the \`path\` option.`,
+      { cause },
+    );
+  }
+  try {
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    const mode = db.pragma('journal_mode = WAL', { simple: true });
+    if (mode !== 'wal') {
+      throw new QueueError(
+        'storage',
+        `The queue database ${file} cannot use WAL mode (got ${String(mode)}); put it on a local file system.`,
+      );
+    }
+    // FULL: a committed phase survives a power loss too, not only a killed process.
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    migrate(db, file);
+    return db;
+  } catch (error) {
+    db.close();
+    if (error instanceof QueueError) throw error;
+    throw new QueueError(
+      'storage',
+      `Cannot prepare the queue database ${file}: ${(error as Error).message}. If the file is not a Vertex Launch queue database, choose another with the \`path\` option.`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * A queue store in one SQLite file, shared safely by any number of agents and CLI processes on one machine (not
+ * over a network file system). Opens (and creates, owner-only) the file at once.
+ * @throws QueueError `storage` when the file cannot be created, opened or migrated, naming the path and the fix.
+ */
+export function sqliteQueueStore(options: SqliteQueueStoreOptions = {}): QueueStore {
+  const now = options.now ?? Date.now;
+  const path = options.path ?? defaultQueueDbPath();
+  const db = openDatabase(path, options.busyTimeoutMs ?? 5000);
+
+  const sql = {
+    getQueue: db.prepare<[string], QueueRow>('SELECT * FROM queues WHERE name = ?'),
+    listQueues: db.prepare<[], QueueRow>('SELECT * FROM queues ORDER BY name'),
+    insertQueue: db.prepare(
+      `INSERT INTO queues (name, resource, config, project, region, description, created_at, updated_at)
+       VALUES (@name, @resource, @config, @project, @region, @description, @created_at, @updated_at)`,
+    ),
+    updateQueue: db.prepare(
+      `UPDATE queues SET config = @config, project = @project, region = @region, description = @description,
+       updated_at = @updated_at WHERE name = @name`,
+    ),
+    deleteQueue: db.prepare<[string]>('DELETE FROM queues WHERE name = ?'),
+    serveQueue: db.prepare<[string]>(
+      'UPDATE queues SET last_served = (SELECT MAX(last_served) FROM queues) + 1 WHERE name = ?',
+    ),
+    getItem: db.prepare<[string], ItemRow>('SELECT * FROM items WHERE id = ?'),
+    unfinished: db.prepare<[string], ItemRow>(
+      "SELECT * FROM items WHERE queue = ? AND state != 'finished' ORDER BY seq",
+    ),
+    claimable: db.prepare<[string, number], ItemRow>(
+      `SELECT * FROM items WHERE queue = ?
+       AND (state = 'queued' OR (state = 'claimed' AND lease_expires_at <= ?)) ORDER BY seq LIMIT 1`,
+    ),
+    insertItem: db.prepare(
+      `INSERT INTO items (id, queue, launch_id, run_id, request, state, phase, cancel_requested, outcome, status,
+       image_uri, job_name, failure_phase, failure_message, agent_id, lease_expires_at, attempts, enqueued_at,
+       updated_at, finished_at)
+       VALUES (@id, @queue, @launch_id, @run_id, @request, @state, @phase, @cancel_requested, @outcome, @status,
+       @image_uri, @job_name, @failure_phase, @failure_message, @agent_id, @lease_expires_at, @attempts,
+       @enqueued_at, @updated_at, @finished_at)`,
+    ),
+    updateItem: db.prepare(
+      `UPDATE items SET state = @state, phase = @phase, cancel_requested = @cancel_requested, outcome = @outcome,
+       status = @status, image_uri = @image_uri, job_name = @job_name, failure_phase = @failure_phase,
+       failure_message = @failure_message, agent_id = @agent_id, lease_expires_at = @lease_expires_at,
+       attempts = @attempts, updated_at = @updated_at, finished_at = @finished_at WHERE id = @id`,
+    ),
+    events: db.prepare<[string], EventRow>('SELECT * FROM item_events WHERE item_id = ? ORDER BY seq'),
+    insertEvent: db.prepare(
+      `INSERT INTO item_events (item_id, at, type, agent_id, phase, message)
+       VALUES (@item_id, @at, @type, @agent_id, @phase, @message)`,
+    ),
+  };
+
+  /** Run `fn`, turning SQLite failures (locked, disk full, closed) into a `QueueError` naming the file. */
+  const guard = <T>(action: string, fn: () => T): T => {
+    if (!db.open) throw new QueueError('storage', `The queue store for ${db.name} was closed; open a new one.`);
+    try {
+      return fn();
+    } catch (error) {
+      if (error instanceof Error && error.name === 'SqliteError') {
+        const code = (error as { code?: string }).code ?? '';
+        const hint = code.startsWith('SQLITE_BUSY')
+          ? 'another process held the write lock too long; retry, or raise `busyTimeoutMs`'
+          : 'check the file and the disk';
+        throw new QueueError(
+          'storage',
+          `Queue database ${db.name}: cannot ${action} (${code}: ${error.message}); ${hint}.`,
+          {
+            cause: error,
+          },
+        );
+      }
+      throw error;
+    }
+  };
+  const write = <T>(action: string, fn: () => T): T => guard(action, () => db.transaction(fn).immediate());
+
+  const loadItem = (id: string): QueueItem | undefined => {
+    const row = sql.getItem.get(id);
+    return row === undefined ? undefined : toItem(row, sql.events.all(id).map(toEvent));
+  };
+  const requireItem = (id: string) => {
+    const item = loadItem(id);
+    if (item === undefined) throw itemNotFound(id);
+    return item;
+  };
+  const requireQueue = (name: string) => {
+    const row = sql.getQueue.get(name);
+    if (row === undefined) throw queueNotFound(name);
+    return toQueue(row);
+  };
+  const save = (transition: ItemTransition): QueueItem => {
+    sql.updateItem.run(itemColumns(transition.item));
+    for (const event of transition.events) insertEvent(transition.item.id, event);
+    return transition.item;
+  };
+  const insertEvent = (itemId: string, event: QueueItemEvent) =>
+    sql.insertEvent.run({
+      item_id: itemId,
+      at: Date.parse(event.at),
+      type: event.type,
+      agent_id: event.agentId ?? null,
+      phase: event.phase ?? null,
+      message: event.message,
+    });
+  const queueColumns = (queue: QueueDefinition) => ({
+    name: queue.name,
+    resource: queue.resource,
+    config: JSON.stringify(queue.config),
+    project: queue.project ?? null,
+    region: queue.region ?? null,
+    description: queue.description ?? null,
+    created_at: Date.parse(queue.createdAt),
+    updated_at: Date.parse(queue.updatedAt),
+  });
+  const fenced = (action: string, agentId: string, itemId: string, change: (item: QueueItem) => ItemTransition) => {
+    checkAgentId(agentId);
+    return write(`${action} item ${itemId}`, () => save(change(requireItem(itemId))));
+  };
+
+  return {
+    name: 'sqlite',
+
+    async createQueue(input) {
+      const queue = prepareQueue(input, now());
+      return write(`create queue ${queue.name}`, () => {
+        if (sql.getQueue.get(queue.name) !== undefined) throw queueExists(queue.name);
+        sql.insertQueue.run(queueColumns(queue));
+        return queue;
+      });
+    },
+    async getQueue(name) {
+      return guard(`read queue ${name}`, () => {
+        const row = sql.getQueue.get(name);
+        return row === undefined ? undefined : toQueue(row);
+      });
+    },
+    async listQueues() {
+      return guard('list queues', () => sql.listQueues.all().map(toQueue));
+    },
+    async updateQueue(name, patch) {
+      return write(`update queue ${name}`, () => {
+        const queue = prepareQueueUpdate(requireQueue(name), patch, now());
+        sql.updateQueue.run(queueColumns(queue));
+        return queue;
+      });
+    },
+    async deleteQueue(name, deleteOptions = {}) {
+      write(`delete queue ${name}`, () => {
+        requireQueue(name);
+        const unfinished = sql.unfinished.all(name);
+        if (unfinished.length > 0 && deleteOptions.force !== true) throw queueNotEmpty(name, unfinished.length);
+        const at = now();
+        for (const row of unfinished) save(failForDeletedQueue(requireItem(row.id), at));
+        sql.deleteQueue.run(name);
+      });
+    },
+
+    async enqueue(queueName, request) {
+      return write(`enqueue to queue ${queueName}`, () => {
+        const prepared = prepareLaunchRequest(requireQueue(queueName), request);
+        const item = newQueueItem({ id: randomUUID(), queue: queueName, ...prepared }, now());
+        sql.insertItem.run(itemColumns(item));
+        for (const event of item.events) insertEvent(item.id, event);
+        return item;
+      });
+    },
+    async claim(claimOptions) {
+      checkClaimOptions(claimOptions);
+      return write(`claim from ${claimOptions.queues.join(', ')}`, () => {
+        const served = new Map<string, number>();
+        for (const name of claimOptions.queues) {
+          const row = sql.getQueue.get(name);
+          if (row === undefined) throw queueNotFound(name);
+          if (row.last_served > 0) served.set(name, row.last_served);
+        }
+        const at = now();
+        const maxAttempts = maxAttemptsOf(claimOptions);
+        for (const name of queueClaimOrder(claimOptions.queues, served)) {
+          for (let row = sql.claimable.get(name, at); row !== undefined; row = sql.claimable.get(name, at)) {
+            const item = requireItem(row.id);
+            if (isExhausted(item, maxAttempts, at)) {
+              save(abandonItem(item, at));
+              continue;
+            }
+            sql.serveQueue.run(name);
+            return save(claimItem(item, claimOptions.agentId, claimOptions.leaseMs, at));
+          }
+        }
+        return undefined;
+      });
+    },
+    async heartbeat(itemId, agentId, leaseMs) {
+      return fenced('heartbeat', agentId, itemId, (item) => heartbeatItem(item, agentId, leaseMs, now()));
+    },
+    async recordPhase(itemId, agentId, update) {
+      return fenced('record the phase of', agentId, itemId, (item) => recordPhaseItem(item, agentId, update, now()));
+    },
+    async complete(itemId, agentId, update) {
+      return fenced('complete', agentId, itemId, (item) => completeItem(item, agentId, update, now()));
+    },
+    async fail(itemId, agentId, update) {
+      return fenced('fail', agentId, itemId, (item) => failItem(item, agentId, update, now()));
+    },
+    async requeue(itemId, agentId, reason) {
+      return fenced('requeue', agentId, itemId, (item) => requeueItem(item, agentId, reason, now()));
+    },
+    async requestCancel(itemId) {
+      return write(`cancel item ${itemId}`, () => save(requestCancelItem(requireItem(itemId), now())));
+    },
+    async get(itemId) {
+      return guard(`read item ${itemId}`, () => loadItem(itemId));
+    },
+    async list(listOptions: ListItemsOptions = {}) {
+      const limit = checkListLimit(listOptions.limit);
+      return guard('list items', () => {
+        const where: string[] = [];
+        const params: Array<string | number> = [];
+        if (listOptions.before !== undefined) {
+          const before = sql.getItem.get(listOptions.before);
+          if (before === undefined) throw itemNotFound(listOptions.before);
+          where.push('seq < ?');
+          params.push(before.seq);
+        }
+        if (listOptions.queue !== undefined) {
+          where.push('queue = ?');
+          params.push(listOptions.queue);
+        }
+        if (listOptions.states !== undefined) {
+          where.push(`state IN (${listOptions.states.map(() => '?').join(', ') || 'NULL'})`);
+          params.push(...listOptions.states);
+        }
+        const rows = db
+          .prepare<Array<string | number>, ItemRow>(
+            `SELECT * FROM items ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`,
+          )
+          .all(...params, limit);
+        if (rows.length === 0) return [];
+        const events = new Map<string, QueueItemEvent[]>(rows.map((row) => [row.id, []]));
+        const eventRows = db
+          .prepare<string[], EventRow>(
+            `SELECT * FROM item_events WHERE item_id IN (${rows.map(() => '?').join(', ')}) ORDER BY seq`,
+          )
+          .all(...rows.map((row) => row.id));
+        for (const row of eventRows) events.get(row.item_id)!.push(toEvent(row));
+        return rows.map((row) => toItem(row, events.get(row.id) ?? []));
+      });
+    },
+    async close() {
+      if (db.open) db.close();
+    },
+  };
+}

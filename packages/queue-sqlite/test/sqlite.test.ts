@@ -1,0 +1,182 @@
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { QueueError, seedQueueConfig } from '@vertex-launch/core';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { tempDir } from '../../../test/helpers.js';
+import { defaultQueueDbPath, SCHEMA_VERSION, sqliteQueueStore } from '../src/index.js';
+
+const config = seedQueueConfig({ spec: { staging_bucket: 'gs://vxl-sqlite-test' } });
+const mode = (path: string) => statSync(path).mode & 0o777;
+
+async function storageError(fn: () => unknown): Promise<QueueError> {
+  let error: unknown;
+  try {
+    await fn();
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(QueueError);
+  expect((error as QueueError).reason).toBe('storage');
+  expect((error as QueueError).code).toBe('CONFIG_FILE');
+  return error as QueueError;
+}
+
+let dir: { path: string; cleanup: () => Promise<void> };
+beforeEach(async () => {
+  dir = await tempDir('vxl-queue-sqlite-');
+});
+afterEach(async () => {
+  await dir.cleanup();
+});
+
+describe('where the database lives', () => {
+  test('defaults to $XDG_DATA_HOME/vertex-launch/queues.db, else ~/.local/share', () => {
+    expect(defaultQueueDbPath({ XDG_DATA_HOME: '/data/me' }, '/home/me')).toBe('/data/me/vertex-launch/queues.db');
+    expect(defaultQueueDbPath({}, '/home/me')).toBe('/home/me/.local/share/vertex-launch/queues.db');
+    // The XDG spec says relative values are invalid and must be ignored.
+    expect(defaultQueueDbPath({ XDG_DATA_HOME: 'data' }, '/home/me')).toBe(
+      '/home/me/.local/share/vertex-launch/queues.db',
+    );
+  });
+
+  test('without `path` the store opens the default file', async () => {
+    const previous = process.env.XDG_DATA_HOME;
+    process.env.XDG_DATA_HOME = join(dir.path, 'xdg');
+    try {
+      const store = sqliteQueueStore();
+      await store.createQueue({ name: 'default-path', config });
+      await store.close();
+      expect(existsSync(join(dir.path, 'xdg', 'vertex-launch', 'queues.db'))).toBe(true);
+    } finally {
+      if (previous === undefined) delete process.env.XDG_DATA_HOME;
+      else process.env.XDG_DATA_HOME = previous;
+    }
+  });
+
+  test('creates missing directories 0700 and the database, -wal and -shm files 0600', async () => {
+    const path = join(dir.path, 'a', 'b', 'queues.db');
+    const store = sqliteQueueStore({ path });
+    await store.createQueue({ name: 'q', config });
+    await store.enqueue('q', { image: 'i:1' });
+    expect(mode(join(dir.path, 'a'))).toBe(0o700);
+    expect(mode(join(dir.path, 'a', 'b'))).toBe(0o700);
+    expect(mode(path)).toBe(0o600);
+    expect(mode(`${path}-wal`)).toBe(0o600);
+    expect(mode(`${path}-shm`)).toBe(0o600);
+    await store.close();
+  });
+
+  test('an unwritable location fails with the path and the fix', async () => {
+    const file = join(dir.path, 'not-a-dir');
+    await writeFile(file, 'plain file');
+    const path = join(file, 'queues.db');
+    const error = await storageError(() => sqliteQueueStore({ path }));
+    expect(error.message).toContain(path);
+    expect(error.message).toContain('the `path` option');
+    expect(error.message).toMatch(/ENOTDIR|EEXIST/);
+  });
+
+  test('a file that is not a database fails with the path', async () => {
+    const path = join(dir.path, 'notes.db');
+    await writeFile(path, 'x'.repeat(4096));
+    const error = await storageError(() => sqliteQueueStore({ path }));
+    expect(error.message).toContain(`Cannot prepare the queue database ${path}`);
+    expect(await readFile(path, 'utf8')).toBe('x'.repeat(4096));
+  });
+});
+
+describe('schema and durability', () => {
+  test('a new database is in WAL mode at the current schema version', async () => {
+    const path = join(dir.path, 'queues.db');
+    await sqliteQueueStore({ path }).close();
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(
+      db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        .pluck()
+        .all(),
+    ).toEqual(['item_events', 'items', 'queues']);
+    db.close();
+  });
+
+  test('a database from a newer version is refused, untouched', async () => {
+    const path = join(dir.path, 'queues.db');
+    await sqliteQueueStore({ path }).close();
+    const db = new Database(path);
+    db.pragma(`user_version = ${SCHEMA_VERSION + 5}`);
+    db.close();
+    const error = await storageError(() => sqliteQueueStore({ path }));
+    expect(error.message).toContain(`schema version ${SCHEMA_VERSION + 5}`);
+    expect(error.message).toContain('Upgrade @vertex-launch/queue-sqlite');
+  });
+
+  test('everything committed survives closing and reopening, leases included', async () => {
+    const path = join(dir.path, 'queues.db');
+    let time = Date.parse('2030-01-01T00:00:00Z');
+    const first = sqliteQueueStore({ path, now: () => time });
+    await first.createQueue({ name: 'q', config, region: 'us-central1' });
+    const { id } = await first.enqueue('q', { image: 'i:1', variables: {}, submitter: 'ci' });
+    await first.claim({ agentId: 'agent-a', queues: ['q'], leaseMs: 10_000 });
+    await first.recordPhase(id, 'agent-a', { phase: 'submitted', jobName: 'jobs/1', imageUri: 'i:1' });
+    const before = await first.get(id);
+    await first.close();
+
+    const second = sqliteQueueStore({ path, now: () => time });
+    expect(await second.get(id)).toEqual(before);
+    expect((await second.getQueue('q'))?.region).toBe('us-central1');
+    expect(await second.claim({ agentId: 'agent-b', queues: ['q'], leaseMs: 10_000 })).toBeUndefined();
+    time += 10_000;
+    const resumed = await second.claim({ agentId: 'agent-b', queues: ['q'], leaseMs: 10_000 });
+    expect(resumed).toMatchObject({ id, phase: 'submitted', jobName: 'jobs/1', attempts: 2 });
+    await second.close();
+  });
+
+  test('a closed store refuses calls', async () => {
+    const path = join(dir.path, 'queues.db');
+    const store = sqliteQueueStore({ path });
+    await store.close();
+    const error = await storageError(() => store.listQueues());
+    expect(error.message).toContain(`The queue store for ${path} was closed`);
+  });
+
+  test('a write lock held too long by another process gives a clear error', async () => {
+    const path = join(dir.path, 'queues.db');
+    const store = sqliteQueueStore({ path, busyTimeoutMs: 100 });
+    await store.createQueue({ name: 'q', config });
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      const error = await storageError(() => store.enqueue('q', { image: 'i:1' }));
+      expect(error.message).toContain(`Queue database ${path}: cannot enqueue to queue q (SQLITE_BUSY`);
+      expect(error.message).toContain('busyTimeoutMs');
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    expect((await store.enqueue('q', { image: 'i:1' })).state).toBe('queued');
+    await store.close();
+  });
+});
+
+describe('README', () => {
+  test('the README example is the tested fixture, and it runs', async () => {
+    const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
+    const example = await readFile(new URL('./fixtures/readme-example.ts', import.meta.url), 'utf8');
+    const body = example
+      .slice(example.indexOf('// example:start') + '// example:start\n'.length, example.indexOf('// example:end'))
+      .split('\n')
+      .map((line) => line.replace(/^ {2}/, ''))
+      .join('\n')
+      .trim();
+    expect(body).toContain('sqliteQueueStore({ path })');
+    expect(readme).toContain(body);
+    await mkdir(join(dir.path, 'readme'));
+    const { runExample } = await import('./fixtures/readme-example.js');
+    const result = await runExample(join(dir.path, 'readme', 'queues.db'));
+    expect(result).toEqual({ queues: ['gpu-t4'], phase: 'submitted', outcome: 'succeeded', attempts: 1 });
+  });
+});
