@@ -12,6 +12,7 @@ export * from './config/validate.js';
 export * from './emulator-connection.js';
 export * from './errors.js';
 export * from './job-state.js';
+export * from './launch/index.js';
 export * from './mapping/custom-job.js';
 export * from './mapping/rest-json.js';
 export * from './queue/index.js';

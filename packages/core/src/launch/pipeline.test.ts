@@ -1,0 +1,333 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BuildRequest, ImageBuilder } from '../build/contract.js';
+import { ConfigError } from '../errors.js';
+import { JOB_STATES, jobStateToStatus } from '../job-state.js';
+import type { CreateCustomJobRequest } from '../mapping/custom-job.js';
+import type { LaunchEvent } from './events.js';
+import { formatJobName, jobConsoleUrl, parseJobName, resolveJobName } from './job-name.js';
+import { launch } from './pipeline.js';
+import type { JobLogEntry, JobRunner, JobSnapshot, JobWatchListener } from './runner.js';
+import { WaitTimeoutError, waitForJob } from './wait.js';
+
+/** An in-memory JobRunner: jobs move through `script` states one per `get()`. */
+function memoryRunner(script: string[] = ['JOB_STATE_PENDING', 'JOB_STATE_RUNNING', 'JOB_STATE_SUCCEEDED']) {
+  const jobs = new Map<string, { snapshot: JobSnapshot; step: number }>();
+  const submitted: { request: CreateCustomJobRequest; launchId: string }[] = [];
+  const snapshot = (name: string, state: string, labels: Record<string, string>): JobSnapshot => {
+    const { status, terminal } = jobStateToStatus(state);
+    const parts = parseJobName(name)!;
+    return {
+      name,
+      id: parts.id,
+      region: parts.region,
+      displayName: 'job',
+      state,
+      status,
+      terminal,
+      createTime: new Date(),
+      startTime: undefined,
+      endTime: undefined,
+      updateTime: new Date(),
+      error: state === 'JOB_STATE_FAILED' ? { code: 3, message: 'replica exited 1' } : undefined,
+      labels,
+      imageUri: undefined,
+      consoleUrl: jobConsoleUrl(parts),
+    };
+  };
+  const runner: JobRunner & { submitted: typeof submitted } = {
+    name: 'memory',
+    submitted,
+    jobName: (ref) => resolveJobName(ref, { project: 'p', region: 'us-central1' }),
+    async submit(request, { launchId }) {
+      submitted.push({ request, launchId });
+      const name = formatJobName({ project: 'p', region: 'us-central1', id: String(1000 + jobs.size) });
+      const job = snapshot(name, 'JOB_STATE_QUEUED', request.customJob.labels);
+      jobs.set(name, { snapshot: job, step: 0 });
+      return { jobName: name, job, existing: false };
+    },
+    async get(name) {
+      const entry = jobs.get(name)!;
+      const state = script[Math.min(entry.step, script.length - 1)]!;
+      entry.step += 1;
+      entry.snapshot = snapshot(name, state, entry.snapshot.labels);
+      return entry.snapshot;
+    },
+    async list() {
+      return [...jobs.values()].map((j) => j.snapshot);
+    },
+    async cancel(name) {
+      return snapshot(name, 'JOB_STATE_CANCELLED', jobs.get(name)!.snapshot.labels);
+    },
+    async *logs(): AsyncIterable<JobLogEntry> {
+      yield { timestamp: '2026-01-01T00:00:00Z', severity: 'INFO', text: 'hello', insertId: '1', task: undefined };
+    },
+    consoleUrl: (name) => jobConsoleUrl(parseJobName(name)!),
+  };
+  return runner;
+}
+
+const CONFIG = {
+  spec: {
+    worker_pool_specs: [
+      { machine_spec: { machine_type: 'n1-standard-4' }, container_spec: { image_uri: '${image_uri}' } },
+    ],
+    staging_bucket: 'gs://bucket',
+  },
+};
+const fast = { pollIntervalMs: { min: 1, max: 2 } };
+
+describe('launch with an image', () => {
+  it('resolves, submits with the launch id, and waits to the end, emitting typed events in order', async () => {
+    const runner = memoryRunner();
+    const events: LaunchEvent[] = [];
+    const handle = await launch({
+      config: CONFIG,
+      project: 'p',
+      region: 'us-central1',
+      image: 'us-docker.pkg.dev/p/r/train:1',
+      runId: 'run1',
+      launchId: 'launch-1',
+      runner,
+      onEvent: (e) => events.push(e),
+    });
+    expect(handle.jobName).toBe('projects/p/locations/us-central1/customJobs/1000');
+    expect(handle.consoleUrl).toBe(
+      'https://console.cloud.google.com/vertex-ai/locations/us-central1/training/1000?project=p',
+    );
+    expect(runner.submitted).toHaveLength(1);
+    expect(runner.submitted[0]?.launchId).toBe('launch-1');
+    const { customJob } = runner.submitted[0]!.request;
+    expect(customJob.labels).toMatchObject({ 'vertex-launch-run-id': 'run1', 'vertex-launch-launch-id': 'launch-1' });
+    expect(customJob.jobSpec.workerPoolSpecs[0]?.containerSpec?.imageUri).toBe('us-docker.pkg.dev/p/r/train:1');
+
+    const final = await handle.wait(fast);
+    expect(final.state).toBe('JOB_STATE_SUCCEEDED');
+    expect(events.map((e) => (e.type === 'state-changed' ? `${e.type}:${e.state}` : e.type))).toEqual([
+      'resolved',
+      'submitted',
+      'state-changed:JOB_STATE_PENDING',
+      'state-changed:JOB_STATE_RUNNING',
+      'state-changed:JOB_STATE_SUCCEEDED',
+      'finished',
+    ]);
+    const changed = events.filter((e) => e.type === 'state-changed');
+    expect(changed[0]).toMatchObject({ previousState: 'JOB_STATE_QUEUED', status: 'pending' });
+    expect(events.at(-1)).toMatchObject({ type: 'finished', status: 'succeeded', error: undefined });
+    const logs: string[] = [];
+    for await (const entry of handle.logs()) logs.push(entry.text);
+    expect(logs).toEqual(['hello']);
+  });
+
+  it('refuses an invalid config before submitting anything, naming every problem', async () => {
+    const runner = memoryRunner();
+    const error = await launch({
+      config: { spec: { worker_pool_specs: [] } },
+      project: 'p',
+      region: 'us-central1',
+      image: 'img',
+      runner,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).issues.map((i) => i.path)).toEqual(
+      expect.arrayContaining(['spec.worker_pool_specs', 'spec.staging_bucket']),
+    );
+    expect(runner.submitted).toHaveLength(0);
+  });
+
+  it('needs exactly one of image and source', async () => {
+    const runner = memoryRunner();
+    await expect(launch({ config: CONFIG, project: 'p', region: 'us-central1', runner })).rejects.toThrow(
+      /Nothing to run/,
+    );
+    await expect(
+      launch({
+        config: CONFIG,
+        project: 'p',
+        region: 'us-central1',
+        runner,
+        image: 'img',
+        source: { image: 'repo/img', contextDir: '.' },
+      }),
+    ).rejects.toThrow(/not both/);
+  });
+});
+
+describe('launch from source', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vxl-launch-src-'));
+    await writeFile(join(dir, 'Dockerfile'), 'FROM busybox\nCOPY train.py /train.py\n');
+    await writeFile(join(dir, 'train.py'), 'print("hi")\n');
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  function recordingBuilder(): ImageBuilder & { requests: BuildRequest[] } {
+    const requests: BuildRequest[] = [];
+    return {
+      name: 'recording',
+      requests,
+      async build(request) {
+        requests.push(request);
+        request.onEvent?.({ type: 'log', line: 'Step 1/2 : FROM busybox' });
+        return { imageUri: request.destination, digest: `sha256:${'a'.repeat(64)}` };
+      },
+    };
+  }
+
+  it('builds the content-tagged image, runs it, and skips the build when the tag exists', async () => {
+    const builder = recordingBuilder();
+    const events: LaunchEvent[] = [];
+    const source = { image: 'europe-docker.pkg.dev/p/r/train', contextDir: dir, statCachePath: false as const };
+    const first = await launch({
+      config: CONFIG,
+      project: 'p',
+      region: 'us-central1',
+      source,
+      builder,
+      runner: memoryRunner(),
+      onEvent: (e) => events.push(e),
+    });
+    expect(first.imageUri).toMatch(/^europe-docker\.pkg\.dev\/p\/r\/train:ctx-[0-9a-f]{12}$/);
+    expect(builder.requests.map((r) => r.destination)).toEqual([first.imageUri]);
+    expect(first.request.customJob.jobSpec.workerPoolSpecs[0]?.containerSpec?.imageUri).toBe(first.imageUri);
+    expect(events.map((e) => e.type)).toEqual(['resolved', 'build-started', 'build-log', 'build-pushed', 'submitted']);
+    expect(events[2]).toEqual({ type: 'build-log', line: 'Step 1/2 : FROM busybox' });
+
+    const checked: string[] = [];
+    const second: LaunchEvent[] = [];
+    const again = await launch({
+      config: CONFIG,
+      project: 'p',
+      region: 'us-central1',
+      source,
+      builder,
+      registry: {
+        name: 'memory',
+        tagExists: async (uri) => {
+          checked.push(uri);
+          return true;
+        },
+      },
+      runner: memoryRunner(),
+      onEvent: (e) => second.push(e),
+    });
+    expect(again.imageUri).toBe(first.imageUri);
+    expect(checked).toEqual([first.imageUri]);
+    expect(builder.requests).toHaveLength(1);
+    expect(second.map((e) => e.type)).toEqual(['resolved', 'build-skipped', 'submitted']);
+  });
+
+  it('needs a builder to build', async () => {
+    await expect(
+      launch({
+        config: CONFIG,
+        project: 'p',
+        region: 'us-central1',
+        source: { image: 'repo/img', contextDir: dir },
+        runner: memoryRunner(),
+      }),
+    ).rejects.toThrow(/needs a builder plugin/);
+  });
+});
+
+describe('waitForJob', () => {
+  it('every final Vertex state frees the waiter; other states keep it waiting', async () => {
+    const terminal = JOB_STATES.filter((s) => jobStateToStatus(s).terminal);
+    expect(terminal).toEqual([
+      'JOB_STATE_SUCCEEDED',
+      'JOB_STATE_FAILED',
+      'JOB_STATE_CANCELLED',
+      'JOB_STATE_EXPIRED',
+      'JOB_STATE_PARTIALLY_SUCCEEDED',
+    ]);
+    for (const state of terminal) {
+      const runner = memoryRunner(['JOB_STATE_RUNNING', 'JOB_STATE_PAUSED', 'JOB_STATE_UPDATING', state]);
+      const { jobName } = await runner.submit(
+        {
+          parent: 'projects/p/locations/us-central1',
+          customJob: {
+            displayName: 'x',
+            labels: {},
+            jobSpec: { workerPoolSpecs: [], baseOutputDirectory: { outputUriPrefix: 'gs://b' } },
+          },
+        },
+        { launchId: 'l' },
+      );
+      const seen: string[] = [];
+      const final = await waitForJob(runner, jobName, { ...fast, onChange: (j) => seen.push(j.state) });
+      expect(final.state).toBe(state);
+      expect(seen).toEqual(['JOB_STATE_RUNNING', 'JOB_STATE_PAUSED', 'JOB_STATE_UPDATING', state]);
+    }
+  });
+
+  it('uses the runner’s watch() when it has one, and stops watching at the end', async () => {
+    let listener: JobWatchListener | undefined;
+    let stopped = 0;
+    const runner: JobRunner = {
+      ...memoryRunner(),
+      watch(_name, l) {
+        listener = l;
+        return () => {
+          stopped += 1;
+        };
+      },
+    };
+    const waiting = waitForJob(runner, 'projects/p/locations/us-central1/customJobs/1');
+    const base = await memoryRunner().submit(
+      {
+        parent: 'projects/p/locations/us-central1',
+        customJob: {
+          displayName: 'x',
+          labels: {},
+          jobSpec: { workerPoolSpecs: [], baseOutputDirectory: { outputUriPrefix: 'gs://b' } },
+        },
+      },
+      { launchId: 'l' },
+    );
+    listener?.onChange({ ...base.job, state: 'JOB_STATE_EXPIRED', status: 'expired', terminal: true }, base.job);
+    expect((await waiting).state).toBe('JOB_STATE_EXPIRED');
+    expect(stopped).toBe(1);
+  });
+
+  it('times out saying so, and stops on abort with the signal’s reason', async () => {
+    const runner = memoryRunner(['JOB_STATE_RUNNING']);
+    const { jobName } = await runner.submit(
+      {
+        parent: 'projects/p/locations/us-central1',
+        customJob: {
+          displayName: 'x',
+          labels: {},
+          jobSpec: { workerPoolSpecs: [], baseOutputDirectory: { outputUriPrefix: 'gs://b' } },
+        },
+      },
+      { launchId: 'l' },
+    );
+    const timeout = await waitForJob(runner, jobName, { ...fast, timeoutMs: 30 }).catch((e: unknown) => e);
+    expect(timeout).toBeInstanceOf(WaitTimeoutError);
+    expect((timeout as Error).message).toBe(
+      `Timed out after 30ms waiting for job ${jobName} to end; it is still JOB_STATE_RUNNING.`,
+    );
+    const controller = new AbortController();
+    const waiting = waitForJob(runner, jobName, { ...fast, signal: controller.signal });
+    controller.abort(new Error('interrupted'));
+    await expect(waiting).rejects.toThrow('interrupted');
+  });
+});
+
+describe('job names', () => {
+  it('accepts a full name or a bare id with project and region, and names what is missing', () => {
+    expect(resolveJobName('projects/p/locations/europe-west4/customJobs/42')).toBe(
+      'projects/p/locations/europe-west4/customJobs/42',
+    );
+    expect(resolveJobName(' 42 ', { project: 'p', region: 'us-central1' })).toBe(
+      'projects/p/locations/us-central1/customJobs/42',
+    );
+    expect(() => resolveJobName('42', { region: 'us-central1' })).toThrow(/needs a project \(--project/);
+    expect(() => resolveJobName('my-job')).toThrow(/"my-job" is not a CustomJob/);
+  });
+});

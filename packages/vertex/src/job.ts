@@ -1,0 +1,50 @@
+/** CustomJob messages (as the Node client returns them) -> {@link JobSnapshot}. */
+import type { protos } from '@google-cloud/aiplatform';
+import { type JobSnapshot, jobConsoleUrl, jobStateToStatus, parseJobName } from '@vertex-launch/core';
+
+type CustomJob = protos.google.cloud.aiplatform.v1.ICustomJob;
+type Timestamp = protos.google.protobuf.ITimestamp | null | undefined;
+
+/** A proto Timestamp (seconds may be a string, a number or a Long) as a Date. */
+export function toDate(ts: Timestamp): Date | undefined {
+  if (!ts || ts.seconds === null || ts.seconds === undefined) return undefined;
+  const seconds = Number(typeof ts.seconds === 'object' ? ts.seconds.toString() : ts.seconds);
+  if (!Number.isFinite(seconds) || (seconds === 0 && !ts.nanos)) return undefined;
+  return new Date(seconds * 1000 + Math.floor((ts.nanos ?? 0) / 1e6));
+}
+
+/** The console URL of a job; `projectId` replaces the project number in the name when known. */
+export function consoleUrlOf(name: string, projectId?: string): string {
+  const parts = parseJobName(name);
+  if (!parts) return 'https://console.cloud.google.com/vertex-ai/training/custom-jobs';
+  return jobConsoleUrl({ ...parts, project: projectId ?? parts.project });
+}
+
+/** The snapshot of a CustomJob message. */
+export function toJobSnapshot(job: CustomJob, projectId?: string): JobSnapshot {
+  const name = job.name ?? '';
+  const parts = parseJobName(name);
+  const { status, terminal, state } = jobStateToStatus(job.state as string | number | null | undefined);
+  const pool = job.jobSpec?.workerPoolSpecs?.[0];
+  const error =
+    job.error && (job.error.code || job.error.message)
+      ? { code: Number(job.error.code ?? 0), message: job.error.message ?? '' }
+      : undefined;
+  return {
+    name,
+    id: parts?.id ?? name.slice(name.lastIndexOf('/') + 1),
+    region: parts?.region ?? '',
+    displayName: job.displayName ?? '',
+    state,
+    status,
+    terminal,
+    createTime: toDate(job.createTime),
+    startTime: toDate(job.startTime),
+    endTime: toDate(job.endTime),
+    updateTime: toDate(job.updateTime),
+    error,
+    labels: { ...(job.labels ?? {}) },
+    imageUri: pool?.containerSpec?.imageUri || pool?.pythonPackageSpec?.executorImageUri || undefined,
+    consoleUrl: consoleUrlOf(name, projectId),
+  };
+}

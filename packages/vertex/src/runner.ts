@@ -1,0 +1,431 @@
+/**
+ * `vertexRunner(options)`: the Vertex AI {@link JobRunner}. Idempotent submits (one job per launch id, looked up by
+ * label after an ambiguous failure), our own retries with backoff and jitter (gax's are off), client-side quota
+ * limits, one batched tracker for every watched job, Cloud Logging logs, and cancel that waits for CANCELLED.
+ */
+import {
+  type AuthClientLike,
+  type AuthCredentials,
+  type CancelOptions,
+  ConfigError,
+  type CreateCustomJobRequest,
+  type JobLogEntry,
+  type JobLogsOptions,
+  type JobRunner,
+  type JobSnapshot,
+  type JobWatchListener,
+  LAUNCH_ID_LABEL,
+  type ListJobsOptions,
+  parseJobName,
+  RUN_ID_LABEL,
+  readEmulatorConnection,
+  resolveJobName,
+  type SubmitOptions,
+  type SubmitResult,
+  sanitizeLabelValue,
+  type WaitForJobOptions,
+  waitForJob,
+} from '@vertex-launch/core';
+import { createJobServiceClient, type JobServiceClient } from './client.js';
+import { GrpcCode, grpcCodeOf, isAmbiguous, toVertexLaunchError } from './errors.js';
+import { consoleUrlOf, toJobSnapshot } from './job.js';
+import { RateLimiter } from './limiter.js';
+import { CLOUD_LOGGING_URL, listLogEntries, readJobLogs } from './logs.js';
+import {
+  DEFAULT_RETRY_POLICY,
+  type RetryEvent,
+  type RetryPolicy,
+  realTiming,
+  type Timing,
+  withRetry,
+} from './retry.js';
+import { JobTracker, type TrackerCycle, type TrackerOptions } from './tracker.js';
+
+/** Name of the runner in messages. */
+export const VERTEX_RUNNER = 'vertex';
+
+/** Per-minute limits the runner keeps under (per project and region, like Vertex's quotas). */
+export interface VertexQuotas {
+  /** CreateCustomJob calls per minute. Default 60. 0: unlimited. */
+  createsPerMinute?: number;
+  /** Get/List/Cancel calls per minute. Default 600. 0: unlimited. */
+  readsPerMinute?: number;
+  /** Cloud Logging `entries:list` calls per minute (Logging's read quota is per project). Default 60. 0: unlimited. */
+  logReadsPerMinute?: number;
+}
+
+/** Options of {@link vertexRunner}. */
+export interface VertexRunnerOptions {
+  /** Credentials from `@vertex-launch/auth` (their project, region and principal are used when not given here). */
+  credentials?: AuthCredentials;
+  /** A google-auth-library client (or anything with `getAccessToken()` and `getRequestHeaders()`). */
+  authClient?: AuthClientLike;
+  /** Google Cloud project id. Default: the credentials' project. */
+  project?: string;
+  /** Vertex AI region, e.g. `us-central1`. Default: the credentials' region. */
+  region?: string;
+  /** The principal the calls run as, for permission hints. Default: the credentials' principal. */
+  principal?: string;
+  /** Environment read for `VERTEX_LAUNCH_EMULATOR_*`. Default `process.env`. */
+  env?: Record<string, string | undefined>;
+  /** Vertex API host instead of `<region>-aiplatform.googleapis.com` (ignored with the emulator). */
+  apiEndpoint?: string;
+  /** Cloud Logging base URL instead of `https://logging.googleapis.com` (default with the emulator: its HTTP URL). */
+  loggingUrl?: string;
+  quotas?: VertexQuotas;
+  /** Retry policy of every call. */
+  retry?: Partial<RetryPolicy>;
+  /** Deadline of one call, ms. Default 60 000. */
+  callTimeoutMs?: number;
+  /** Polling of the batched tracker. */
+  tracker?: Partial<TrackerOptions>;
+  /** Following logs: pause between reads and the re-read window for late entries, ms. Defaults 2 000 and 10 000. */
+  logs?: { pollIntervalMs?: number; lagMs?: number };
+  /** Called after each tracker cycle (calls made, changes seen). */
+  onTrackerCycle?: (cycle: TrackerCycle) => void;
+  /** Called after each failed attempt of a call. */
+  onRetry?: (event: RetryEvent & { method: string }) => void;
+  /** Time and randomness (tests make sleeps instant). */
+  timing?: Partial<Timing>;
+}
+
+/** The Vertex AI runner: a {@link JobRunner} with `wait()` and call statistics. */
+export interface VertexRunner extends JobRunner {
+  readonly project: string;
+  readonly region: string;
+  /** `projects/<project>/locations/<region>`. */
+  readonly parent: string;
+  /** True when calls go to the Vertex Launch emulator. */
+  readonly emulated: boolean;
+  watch(jobName: string, listener: JobWatchListener, initial?: JobSnapshot): () => void;
+  /** Resolves with the final snapshot once the job has ended. */
+  wait(jobName: string, options?: WaitForJobOptions): Promise<JobSnapshot>;
+  /** The job with `launchId`, if one was created. */
+  findByLaunchId(launchId: string): Promise<JobSnapshot | undefined>;
+  /** Calls made to Vertex so far, by method (attempts, retries included). */
+  calls(): Readonly<Record<string, number>>;
+  close(): Promise<void>;
+}
+
+const LIST_PAGE_SIZE = 1000;
+const DEFAULT_LIST_LIMIT = 100;
+
+function fail(problems: string[]): never {
+  throw new ConfigError(
+    `[vertex-launch] [runner:vertex] Invalid options: ${problems.join('; ')}.`,
+    problems.map((message) => ({ path: message.split(' ')[0] ?? '', message, severity: 'error' as const })),
+    { hint: 'Pass them to vertexRunner({ ... }) or resolve credentials that carry them (@vertex-launch/auth).' },
+  );
+}
+
+/** Creates the Vertex AI runner. Nothing is loaded or contacted until the first call. */
+export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
+  const authClient = options.authClient ?? options.credentials?.authClient;
+  const project = options.project ?? options.credentials?.projectId;
+  const region = options.region ?? options.credentials?.region;
+  const principal = options.principal ?? options.credentials?.principal;
+  const problems: string[] = [];
+  if (!authClient) problems.push('`authClient` (or `credentials`) is required');
+  if (!project) problems.push('`project` is required (or credentials that name one)');
+  if (!region) problems.push('`region` is required, e.g. us-central1');
+  else if (!/^[a-z]+(-[a-z0-9]+)+$/.test(region))
+    problems.push(`\`region\` "${region}" is not a region like us-central1`);
+  for (const [key, value] of Object.entries(options.quotas ?? {})) {
+    if (value !== undefined && !(value >= 0)) problems.push(`\`quotas.${key}\` must be >= 0, got ${value}`);
+  }
+  if (options.retry?.maxAttempts !== undefined && !(options.retry.maxAttempts >= 1))
+    problems.push('`retry.maxAttempts` must be >= 1');
+  if (problems.length > 0) fail(problems);
+  const auth = authClient as AuthClientLike;
+  const projectId = project as string;
+  const location = region as string;
+  const parent = `projects/${projectId}/locations/${location}`;
+
+  const emulator = readEmulatorConnection(options.env ?? process.env);
+  const loggingUrl = options.loggingUrl ?? emulator?.httpUrl ?? CLOUD_LOGGING_URL;
+  const timing: Timing = { ...realTiming, ...options.timing };
+  const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+  const creates = new RateLimiter(options.quotas?.createsPerMinute ?? 60, timing);
+  const reads = new RateLimiter(options.quotas?.readsPerMinute ?? 600, timing);
+  const logReads = new RateLimiter(options.quotas?.logReadsPerMinute ?? 60, timing);
+  // gax retries nothing (`retry: null`): every attempt is ours, so retries are counted and limited.
+  const callOptions = { timeout: options.callTimeoutMs ?? 60_000, retry: null };
+  const counts: Record<string, number> = {};
+
+  let clientPromise: Promise<JobServiceClient> | undefined;
+  const client = () => {
+    clientPromise ??= createJobServiceClient({
+      region: location,
+      authClient: auth,
+      emulator,
+      apiEndpoint: options.apiEndpoint,
+      projectId,
+    }).catch((error: unknown) => {
+      clientPromise = undefined;
+      throw error;
+    });
+    return clientPromise;
+  };
+
+  const errorContext = (action: string, serviceAccount?: string) => ({
+    action,
+    principal,
+    project: projectId,
+    serviceAccount,
+  });
+
+  /** One call with our retries, the quota limiter and error mapping. */
+  async function call<T>(
+    method: string,
+    limiter: RateLimiter,
+    action: string,
+    fn: (c: JobServiceClient) => Promise<T>,
+    extra: { signal?: AbortSignal | undefined; serviceAccount?: string | undefined } = {},
+  ): Promise<T> {
+    try {
+      return await withRetry(
+        async () => {
+          // Load the client first: the limiter counts a call from the moment it lets it go.
+          const c = await client();
+          await limiter.acquire(extra.signal);
+          counts[method] = (counts[method] ?? 0) + 1;
+          return fn(c);
+        },
+        {
+          policy,
+          timing,
+          signal: extra.signal,
+          onFailure: (event) => options.onRetry?.({ ...event, method }),
+        },
+      );
+    } catch (error) {
+      throw toVertexLaunchError(error, errorContext(action, extra.serviceAccount));
+    }
+  }
+
+  const jobName = (nameOrId: string) => resolveJobName(nameOrId, { project: projectId, region: location });
+
+  /** Every job matching `filter`, newest first, up to `limit`; and the number of list calls. */
+  async function listAll(filter: string, limit = Number.POSITIVE_INFINITY) {
+    const jobs: JobSnapshot[] = [];
+    let pageToken: string | undefined;
+    let calls = 0;
+    do {
+      const request = {
+        parent,
+        filter,
+        pageSize: Math.min(LIST_PAGE_SIZE, Math.max(1, limit - jobs.length)),
+        ...(pageToken ? { pageToken } : {}),
+      };
+      const [page, , raw] = await call('listCustomJobs', reads, `list CustomJobs in ${parent}`, (c) =>
+        c.listCustomJobs(request, { ...callOptions, autoPaginate: false }),
+      );
+      calls += 1;
+      for (const job of page) jobs.push(toJobSnapshot(job, projectId));
+      pageToken = raw?.nextPageToken || undefined;
+    } while (pageToken && jobs.length < limit);
+    return { jobs: jobs.slice(0, limit), calls };
+  }
+
+  async function get(name: string): Promise<JobSnapshot> {
+    const full = jobName(name);
+    const [job] = await call('getCustomJob', reads, `get job ${full}`, (c) =>
+      c.getCustomJob({ name: full }, callOptions),
+    );
+    return toJobSnapshot(job, projectId);
+  }
+
+  async function findByLaunchId(launchId: string): Promise<JobSnapshot | undefined> {
+    const { jobs } = await listAll(`labels.${LAUNCH_ID_LABEL}="${sanitizeLabelValue(launchId)}"`);
+    // Newest first: the oldest is the one the launch made first (there is only one unless someone else used the id).
+    return jobs.at(-1);
+  }
+
+  const tracker = new JobTracker({ list: (filter) => listAll(filter), get }, options.tracker, options.onTrackerCycle);
+
+  const runner: VertexRunner = {
+    name: VERTEX_RUNNER,
+    project: projectId,
+    region: location,
+    parent,
+    emulated: emulator !== undefined,
+    jobName,
+
+    async submit(request: CreateCustomJobRequest, submitOptions: SubmitOptions): Promise<SubmitResult> {
+      const requestRegion = /^projects\/[^/]+\/locations\/([^/]+)$/.exec(request.parent)?.[1];
+      if (requestRegion !== location) {
+        throw new ConfigError(
+          `[vertex-launch] [runner:vertex] The request's parent "${request.parent}" is not in the runner's region ${location}.`,
+          [],
+          { hint: 'Create the runner for the region of the launch (--region).' },
+        );
+      }
+      const launchLabel = sanitizeLabelValue(submitOptions.launchId);
+      const labels = request.customJob.labels ?? {};
+      if (labels[LAUNCH_ID_LABEL] !== undefined && labels[LAUNCH_ID_LABEL] !== launchLabel) {
+        throw new ConfigError(
+          `[vertex-launch] [runner:vertex] The request's ${LAUNCH_ID_LABEL} label "${labels[LAUNCH_ID_LABEL]}" differs from the launch id "${submitOptions.launchId}".`,
+          [],
+          { hint: 'Map the request with the same LaunchContext.launchId you submit with.' },
+        );
+      }
+      const body: CreateCustomJobRequest = {
+        ...request,
+        customJob: { ...request.customJob, labels: { ...labels, [LAUNCH_ID_LABEL]: launchLabel } },
+      };
+      const serviceAccount = body.customJob.jobSpec.serviceAccount;
+      const action = `create a CustomJob in ${request.parent}`;
+      const context = errorContext(action, serviceAccount);
+      // After a failure that may have created the job, look it up by launch id before creating again.
+      let lookUp = false;
+      try {
+        return await withRetry(
+          async () => {
+            if (lookUp) {
+              const existing = await findByLaunchId(submitOptions.launchId);
+              if (existing) return { jobName: existing.name, job: existing, existing: true };
+            }
+            const c = await client();
+            await creates.acquire(submitOptions.signal);
+            counts.createCustomJob = (counts.createCustomJob ?? 0) + 1;
+            try {
+              const [job] = await c.createCustomJob(
+                body as unknown as Parameters<JobServiceClient['createCustomJob']>[0],
+                callOptions,
+              );
+              const snapshot = toJobSnapshot(job, projectId);
+              return { jobName: snapshot.name, job: snapshot, existing: false };
+            } catch (error) {
+              if (isAmbiguous(error)) lookUp = true;
+              throw error;
+            }
+          },
+          {
+            policy,
+            timing,
+            signal: submitOptions.signal,
+            onFailure: (event) => options.onRetry?.({ ...event, method: 'createCustomJob' }),
+          },
+        );
+      } catch (error) {
+        throw toVertexLaunchError(error, context);
+      }
+    },
+
+    get,
+
+    async list(listOptions: ListJobsOptions = {}): Promise<JobSnapshot[]> {
+      const clauses = listOptions.all ? [] : [`labels.${RUN_ID_LABEL}:*`];
+      if (listOptions.filter) clauses.push(`(${listOptions.filter})`);
+      const { jobs } = await listAll(clauses.join(' AND '), listOptions.limit ?? DEFAULT_LIST_LIMIT);
+      return jobs;
+    },
+
+    async cancel(name: string, cancelOptions: CancelOptions = {}): Promise<JobSnapshot> {
+      const full = jobName(name);
+      try {
+        await call(
+          'cancelCustomJob',
+          reads,
+          `cancel job ${full}`,
+          (c) => c.cancelCustomJob({ name: full }, callOptions),
+          {
+            signal: cancelOptions.signal,
+          },
+        );
+      } catch (error) {
+        // FAILED_PRECONDITION: the job has already ended (or is ending); report its state instead.
+        if (grpcCodeOf((error as { cause?: unknown }).cause) !== GrpcCode.FAILED_PRECONDITION) throw error;
+        const job = await get(full);
+        if (job.terminal || job.state === 'JOB_STATE_CANCELLING') {
+          if (job.terminal || cancelOptions.wait === false) return job;
+        } else {
+          throw error;
+        }
+      }
+      if (cancelOptions.wait === false) return get(full);
+      return waitForJob(runner, full, {
+        timeoutMs: cancelOptions.timeoutMs ?? 10 * 60_000,
+        goal: 'to be cancelled',
+        ...(cancelOptions.signal ? { signal: cancelOptions.signal } : {}),
+      });
+    },
+
+    logs(name: string, logOptions: JobLogsOptions = {}): AsyncIterable<JobLogEntry> {
+      const full = jobName(name);
+      const parts = parseJobName(full);
+      // Log entries are written under the project id; a job name may carry the project number.
+      const logProject = parts && !/^\d+$/.test(parts.project) ? parts.project : projectId;
+      let done = false;
+      let watching: (() => void) | undefined;
+      let watchError: unknown;
+      const isDone = async () => {
+        if (watchError !== undefined) throw watchError;
+        if (!watching && !done) {
+          const job = await get(full);
+          done = job.terminal;
+          if (!done) {
+            watching = tracker.track(
+              full,
+              {
+                onChange: (j) => {
+                  if (j.terminal) done = true;
+                },
+                onError: (e) => {
+                  watchError = e;
+                },
+              },
+              job,
+            );
+          }
+        }
+        return done;
+      };
+      const iterate = async function* () {
+        try {
+          yield* readJobLogs({
+            fetchPage: (body) =>
+              call('logging.entries.list', logReads, `read the logs of job ${full}`, () =>
+                listLogEntries(loggingUrl, auth, body, logOptions.signal),
+              ).catch((error: unknown) => {
+                throw toVertexLaunchError((error as { cause?: unknown }).cause ?? error, {
+                  ...errorContext(`read the logs of job ${full}`),
+                  service: 'logging.googleapis.com',
+                });
+              }),
+            resourceName: `projects/${logProject}`,
+            jobId: parts?.id ?? full,
+            follow: logOptions.follow === true,
+            since: logOptions.since,
+            signal: logOptions.signal,
+            isDone,
+            pollIntervalMs: options.logs?.pollIntervalMs ?? 2_000,
+            lagMs: options.logs?.lagMs ?? 10_000,
+            timing,
+          });
+        } finally {
+          watching?.();
+        }
+      };
+      return iterate();
+    },
+
+    consoleUrl: (name: string) => consoleUrlOf(jobName(name), projectId),
+
+    watch: (name, listener, initial) => tracker.track(jobName(name), listener, initial),
+
+    wait: (name, waitOptions = {}) => waitForJob(runner, jobName(name), waitOptions),
+
+    findByLaunchId,
+
+    calls: () => ({ ...counts }),
+
+    async close() {
+      tracker.close();
+      const pending = clientPromise;
+      clientPromise = undefined;
+      if (pending) await (await pending.catch(() => undefined))?.close();
+    },
+  };
+  return runner;
+}

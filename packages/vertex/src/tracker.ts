@@ -1,0 +1,274 @@
+/**
+ * One tracker for every watched job of a project and region. Each cycle costs a handful of calls however many jobs
+ * are tracked: one paginated `ListCustomJobs` (pages of 1000) of our unfinished jobs (`labels.vertex-launch-run-id:*`,
+ * created since the oldest tracked job, not in a final state); tracked jobs missing from it have ended and are read
+ * back with one more list — by their launch-id labels when a few ended, or everything we launched since the oldest of
+ * them when many did. Only jobs without our labels are read one by one. The
+ * interval adapts: short after a change, growing while nothing changes, within bounds.
+ */
+import { type JobSnapshot, type JobWatchListener, LAUNCH_ID_LABEL, RUN_ID_LABEL } from '@vertex-launch/core';
+import { GrpcCode, grpcCodeOf, isRetryable } from './errors.js';
+
+/** Final Vertex states, excluded from the list of unfinished jobs. */
+export const FINAL_STATES = [
+  'JOB_STATE_SUCCEEDED',
+  'JOB_STATE_FAILED',
+  'JOB_STATE_CANCELLED',
+  'JOB_STATE_EXPIRED',
+  'JOB_STATE_PARTIALLY_SUCCEEDED',
+] as const;
+
+/** How often the tracker polls. */
+export interface TrackerOptions {
+  /** Interval after a change (and for new jobs), ms. Default 2 000. */
+  minIntervalMs: number;
+  /** Longest interval while nothing changes, ms. Default 30 000. */
+  maxIntervalMs: number;
+  /** Growth of the interval per quiet cycle. Default 1.5. */
+  backoffFactor: number;
+  /** Launch ids per lookup list of ended jobs. Default 50. */
+  launchIdsPerCall: number;
+  /** Cycles in a row that may fail (after the call's own retries) before watchers get the error. Default 3. */
+  maxFailedCycles: number;
+}
+
+/** The default {@link TrackerOptions}. */
+export const DEFAULT_TRACKER_OPTIONS: Readonly<TrackerOptions> = {
+  minIntervalMs: 2_000,
+  maxIntervalMs: 30_000,
+  backoffFactor: 1.5,
+  launchIdsPerCall: 50,
+  maxFailedCycles: 3,
+};
+
+/** The calls the tracker makes (the runner's, with retries and quota limits). */
+export interface TrackerBackend {
+  /** Every job matching `filter` (all pages) and how many calls that took. */
+  list(filter: string): Promise<{ jobs: JobSnapshot[]; calls: number }>;
+  get(name: string): Promise<JobSnapshot>;
+}
+
+/** What one cycle did. */
+export interface TrackerCycle {
+  /** 1-based cycle number. */
+  cycle: number;
+  /** Jobs tracked when the cycle started. */
+  tracked: number;
+  listCalls: number;
+  getCalls: number;
+  /** Jobs whose state changed. */
+  changes: number;
+  /** The delay before the next cycle, ms (undefined when nothing is tracked any more). */
+  nextIntervalMs: number | undefined;
+}
+
+interface Entry {
+  id: string;
+  name: string;
+  last: JobSnapshot | undefined;
+  listeners: Set<JobWatchListener>;
+}
+
+const quote = (value: string) => `"${value.replace(/["\\]/g, '\\$&')}"`;
+
+/** Polls many jobs with batched list calls and tells watchers about state changes. */
+export class JobTracker {
+  readonly #backend: TrackerBackend;
+  readonly #options: TrackerOptions;
+  readonly #onCycle: ((cycle: TrackerCycle) => void) | undefined;
+  readonly #entries = new Map<string, Entry>();
+  #interval: number;
+  #timer: NodeJS.Timeout | undefined;
+  #due = 0;
+  #running = false;
+  #cycles = 0;
+  #failedCycles = 0;
+  #closed = false;
+
+  constructor(backend: TrackerBackend, options: Partial<TrackerOptions> = {}, onCycle?: (cycle: TrackerCycle) => void) {
+    this.#backend = backend;
+    this.#options = { ...DEFAULT_TRACKER_OPTIONS, ...options };
+    this.#interval = this.#options.minIntervalMs;
+    this.#onCycle = onCycle;
+  }
+
+  /** How many jobs are tracked. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /**
+   * Watch `name` (a full job name). With `initial`, that snapshot is the starting point (a terminal one is reported
+   * at once); without it, the listener hears the job's current snapshot first. Returns a function that stops watching.
+   */
+  track(name: string, listener: JobWatchListener, initial?: JobSnapshot): () => void {
+    if (this.#closed) throw new Error('[vertex-launch] [runner:vertex] The tracker is closed.');
+    const id = name.slice(name.lastIndexOf('/') + 1);
+    if (initial?.terminal) {
+      queueMicrotask(() => safe(() => listener.onChange(initial, undefined)));
+      return () => {};
+    }
+    let entry = this.#entries.get(id);
+    if (!entry) {
+      entry = { id, name, last: initial, listeners: new Set() };
+      this.#entries.set(id, entry);
+    } else if (initial && newer(initial, entry.last)) {
+      entry.last = initial;
+    }
+    entry.listeners.add(listener);
+    const known = entry.last;
+    if (known && !initial) queueMicrotask(() => safe(() => listener.onChange(known, undefined)));
+    this.#interval = this.#options.minIntervalMs;
+    this.#schedule(this.#options.minIntervalMs);
+    const tracked = entry;
+    return () => {
+      tracked.listeners.delete(listener);
+      if (tracked.listeners.size === 0 && this.#entries.get(tracked.id) === tracked) this.#entries.delete(tracked.id);
+      if (this.#entries.size === 0) this.#clearTimer();
+    };
+  }
+
+  /** Stops every timer; watchers hear nothing more. */
+  close(): void {
+    this.#closed = true;
+    this.#clearTimer();
+    this.#entries.clear();
+  }
+
+  #clearTimer(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Schedules the next cycle in `delayMs` unless one is due sooner (or running). */
+  #schedule(delayMs: number): void {
+    if (this.#closed || this.#running || this.#entries.size === 0) return;
+    const due = Date.now() + delayMs;
+    if (this.#timer && this.#due <= due) return;
+    this.#clearTimer();
+    this.#due = due;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.#runCycle();
+    }, delayMs);
+  }
+
+  async #runCycle(): Promise<void> {
+    this.#running = true;
+    const stats = { listCalls: 0, getCalls: 0, changes: 0, tracked: this.#entries.size };
+    try {
+      await this.#cycle(stats);
+      this.#failedCycles = 0;
+    } catch (error) {
+      this.#failedCycles += 1;
+      if (this.#failedCycles >= this.#options.maxFailedCycles || !isRetryable(error)) {
+        this.#failedCycles = 0;
+        for (const entry of [...this.#entries.values()]) this.#fail(entry, error);
+      }
+    } finally {
+      this.#running = false;
+    }
+    this.#cycles += 1;
+    this.#interval =
+      stats.changes > 0
+        ? this.#options.minIntervalMs
+        : Math.min(this.#options.maxIntervalMs, Math.round(this.#interval * this.#options.backoffFactor));
+    const next = this.#entries.size > 0 && !this.#closed ? this.#interval : undefined;
+    safe(() => this.#onCycle?.({ cycle: this.#cycles, ...stats, nextIntervalMs: next }));
+    if (next !== undefined) this.#schedule(next);
+  }
+
+  async #cycle(stats: { listCalls: number; getCalls: number; changes: number }): Promise<void> {
+    const entries = [...this.#entries.values()];
+    const labelled = entries.filter((e) => e.last?.labels[RUN_ID_LABEL] !== undefined && e.last.createTime);
+    const others = entries.filter((e) => !labelled.includes(e));
+    const seen = new Map<string, JobSnapshot>();
+
+    if (labelled.length > 0) {
+      const oldest = Math.min(...labelled.map((e) => createdAt(e)));
+      // One second of slack: create_time is compared at full precision, our copy at milliseconds.
+      const since = new Date(oldest - 1_000).toISOString();
+      const unfinished = await this.#backend.list(
+        [
+          `labels.${RUN_ID_LABEL}:*`,
+          `create_time>=${quote(since)}`,
+          ...FINAL_STATES.map((s) => `state!=${quote(s)}`),
+        ].join(' AND '),
+      );
+      stats.listCalls += unfinished.calls;
+      for (const job of unfinished.jobs) seen.set(job.id, job);
+      const ended = labelled.filter((e) => !seen.has(e.id));
+      const byLaunchId = ended.filter((e) => e.last?.labels[LAUNCH_ID_LABEL]);
+      if (byLaunchId.length > this.#options.launchIdsPerCall) {
+        // Many ended at once: one list of everything we launched since the oldest of them (pages of 1000) is
+        // cheaper than a lookup per 50 launch ids.
+        const from = Math.min(...byLaunchId.map((e) => createdAt(e)));
+        const window = await this.#backend.list(
+          `labels.${RUN_ID_LABEL}:* AND create_time>=${quote(new Date(from - 1_000).toISOString())}`,
+        );
+        stats.listCalls += window.calls;
+        for (const job of window.jobs) seen.set(job.id, job);
+        byLaunchId.length = 0;
+      }
+      for (let i = 0; i < byLaunchId.length; i += this.#options.launchIdsPerCall) {
+        const chunk = byLaunchId.slice(i, i + this.#options.launchIdsPerCall);
+        const ids = [...new Set(chunk.map((e) => e.last?.labels[LAUNCH_ID_LABEL] as string))];
+        const found = await this.#backend.list(ids.map((id) => `labels.${LAUNCH_ID_LABEL}=${quote(id)}`).join(' OR '));
+        stats.listCalls += found.calls;
+        for (const job of found.jobs) seen.set(job.id, job);
+      }
+      others.push(...ended.filter((e) => !seen.has(e.id)));
+    }
+
+    for (const entry of others) {
+      stats.getCalls += 1;
+      try {
+        seen.set(entry.id, await this.#backend.get(entry.name));
+      } catch (error) {
+        if (isRetryable(error)) throw error;
+        // NOT_FOUND (deleted), PERMISSION_DENIED, ...: this job cannot be tracked.
+        this.#fail(entry, error);
+      }
+    }
+
+    for (const [id, job] of seen) {
+      const entry = this.#entries.get(id);
+      if (!entry) continue;
+      const previous = entry.last;
+      entry.last = job;
+      if (previous?.state === job.state && previous !== undefined) continue;
+      stats.changes += 1;
+      for (const listener of [...entry.listeners]) safe(() => listener.onChange(job, previous));
+      if (job.terminal) this.#entries.delete(id);
+    }
+  }
+
+  #fail(entry: Entry, error: unknown): void {
+    this.#entries.delete(entry.id);
+    for (const listener of [...entry.listeners]) safe(() => listener.onError(error));
+  }
+}
+
+/** When the entry's job was created (ms); only called for entries whose snapshot has a create time. */
+function createdAt(entry: Entry): number {
+  return entry.last?.createTime?.getTime() ?? 0;
+}
+
+/** True when `a` is a later snapshot than `b`. */
+function newer(a: JobSnapshot, b: JobSnapshot | undefined): boolean {
+  if (!b) return true;
+  return (a.updateTime?.getTime() ?? 0) >= (b.updateTime?.getTime() ?? 0);
+}
+
+function safe(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    // A listener's failure must not stop the tracker or the other listeners.
+  }
+}
+
+/** True when `error` says the job does not exist. */
+export function isNotFound(error: unknown): boolean {
+  return grpcCodeOf(error) === GrpcCode.NOT_FOUND;
+}

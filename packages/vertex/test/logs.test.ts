@@ -1,0 +1,98 @@
+// Job logs from the emulator's Cloud Logging entries:list, read and followed.
+
+import type { JobLogEntry } from '@vertex-launch/core';
+import type { Emulator } from '@vertex-launch/emulator';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { VertexRunner } from '../src/index.js';
+import { emulator, request, runnerFor } from './support.js';
+
+let emu: Emulator;
+let runner: VertexRunner;
+
+beforeAll(async () => {
+  emu = await emulator();
+  // A wide re-read window: every follow read returns earlier entries again, which must not be printed twice.
+  runner = runnerFor(emu, { logs: { pollIntervalMs: 15, lagMs: 60_000 } });
+});
+afterAll(async () => {
+  await runner?.close();
+  await emu?.stop();
+});
+
+async function collect(logs: AsyncIterable<JobLogEntry>): Promise<JobLogEntry[]> {
+  const out: JobLogEntry[] = [];
+  for await (const entry of logs) out.push(entry);
+  return out;
+}
+
+describe('logs', () => {
+  it('follows a job from submit to its end, each entry once, then stops', async () => {
+    const { jobName } = await runner.submit(
+      request(emu, { launchId: 'logs-follow', env: { VXL_EMULATOR_RUN_MS: '400' } }),
+      { launchId: 'logs-follow' },
+    );
+    const entries = await collect(runner.logs(jobName, { follow: true }));
+    expect(entries.map((e) => e.text)).toEqual([
+      'Job started',
+      'Running command: python -m trainer',
+      'Job finished with exit code 0',
+    ]);
+    expect(entries[0]).toMatchObject({ severity: 'INFO', task: 'workerpool0-0', insertId: expect.any(String) });
+    expect((await runner.get(jobName)).state).toBe('JOB_STATE_SUCCEEDED');
+  });
+
+  it('reads the logs of an ended, failed job (ERROR severity on the last line)', async () => {
+    const { jobName, job } = await runner.submit(
+      request(emu, { launchId: 'logs-failed', env: { VXL_EMULATOR_EXIT_CODE: '7' } }),
+      { launchId: 'logs-failed' },
+    );
+    await runner.wait(jobName, { initial: job });
+    const entries = await collect(runner.logs(job.id));
+    expect(entries.map((e) => e.text)).toEqual([
+      'Job started',
+      'Running command: python -m trainer',
+      'Job finished with exit code 7',
+    ]);
+    expect(entries.at(-1)?.severity).toBe('ERROR');
+    // `since` skips what came before.
+    const late = await collect(runner.logs(jobName, { since: new Date(Date.parse(entries[2]!.timestamp)) }));
+    expect(late.map((e) => e.text)).toEqual(['Job finished with exit code 7']);
+  });
+
+  it('stops following when the signal aborts, leaving the job running', async () => {
+    const { jobName } = await runner.submit(
+      request(emu, { launchId: 'logs-abort', env: { VXL_EMULATOR_RUN_MS: '60000' } }),
+      { launchId: 'logs-abort' },
+    );
+    const controller = new AbortController();
+    const seen: string[] = [];
+    for await (const entry of runner.logs(jobName, { follow: true, signal: controller.signal })) {
+      seen.push(entry.text);
+      if (entry.text.startsWith('Running command')) controller.abort();
+    }
+    expect(seen).toEqual(['Job started', 'Running command: python -m trainer']);
+    expect((await runner.get(jobName)).state).toBe('JOB_STATE_RUNNING');
+    await runner.cancel(jobName);
+  });
+
+  it('a refused log read is a PermissionError naming Cloud Logging’s role', async () => {
+    const member = 'no-logs@vxl-emulator.iam.gserviceaccount.com';
+    await emu.iam.createServiceAccount(member, { permissions: ['aiplatform.customJobs.get'] });
+    const { vertexRunner } = await import('../src/index.js');
+    const { tokenClient } = await import('./support.js');
+    const r = vertexRunner({
+      authClient: tokenClient(emu.iam.issueToken(member)),
+      project: emu.projectId,
+      region: emu.region,
+      principal: member,
+      env: emu.env,
+    });
+    const error = (await collect(r.logs('1234567890123456789')).catch((e: unknown) => e)) as Error & {
+      hint?: string;
+    };
+    expect(error.name).toBe('PermissionError');
+    expect(error.message).toContain('logging.logEntries.list');
+    expect(error.hint).toContain(`Grant roles/logging.viewer on project ${emu.projectId} to ${member}`);
+    await r.close();
+  });
+});
