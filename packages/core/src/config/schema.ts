@@ -109,7 +109,12 @@ const envVar = z
       .string()
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)' })
       .describe('Name of the environment variable.'),
-    value: z.string().describe('Value of the environment variable. `${macros}` are filled at launch.'),
+    value: z
+      .union([z.string(), z.number(), z.boolean()])
+      .transform((v) => String(v))
+      .describe(
+        'Value of the environment variable. `${macros}` are filled at launch; numbers and booleans (`EPOCHS: 3`, or a typed `{{variable}}`) become strings.',
+      ),
   })
   .describe('One environment variable, `{name, value}` (EnvVar).');
 
