@@ -1,1 +1,7 @@
-export {};
+export {
+  type DockerBuilderOptions,
+  type DockerRegistryAuth,
+  dockerBuilder,
+  dockerBuilderOptions,
+  type PushCredentialSource,
+} from './builder.js';

@@ -1,1 +1,2 @@
+export * from './builder-conformance.js';
 export * from './queue-store.js';

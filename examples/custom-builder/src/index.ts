@@ -1,0 +1,1 @@
+export { type CodeLayerOptions, codeLayerBuilder, codeLayerDockerfile, codeLayerOptions } from './code-layer.js';
