@@ -1,1 +1,9 @@
+export {
+  type ArtifactRegistryOptions,
+  type ArtifactRegistryPlugin,
+  artifactRegistry,
+  type DockerPushCredentials,
+  type RepositoryInfo,
+  type RepositoryRef,
+} from './client.js';
 export * from './image-uri.js';

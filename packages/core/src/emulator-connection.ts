@@ -1,6 +1,8 @@
 /**
  * How the SDK finds a running Vertex Launch emulator: `vertex-launch emulator start` prints three
- * environment variables, and everything that talks to Google reads them here. Pure: no I/O.
+ * environment variables (plus the address of its Docker registry), and everything that talks to Google reads
+ * them here. Also the image-reference rewrite between Artifact Registry URIs and the emulator's registry.
+ * Pure: no I/O.
  */
 import { ConfigError } from './errors.js';
 
@@ -14,6 +16,11 @@ export interface EmulatorConnection {
   grpcPort: number;
   /** File with the PEM certificate the gRPC endpoint presents (trust it for TLS). */
   caFile: string;
+  /**
+   * `127.0.0.1:<port>` of the emulator's Docker registry (from `VERTEX_LAUNCH_EMULATOR_REGISTRY`), when it serves
+   * one. Image URIs are rewritten onto it with {@link toEmulatorImageRef}.
+   */
+  registry?: string;
 }
 
 /** The environment variables that point the SDK at an emulator. */
@@ -22,6 +29,9 @@ const EMULATOR_ENV_VARS = {
   grpc: 'VERTEX_LAUNCH_EMULATOR_GRPC',
   ca: 'VERTEX_LAUNCH_EMULATOR_CA',
 } as const;
+
+/** The optional variable with the emulator registry's `host:port`. */
+const REGISTRY_ENV_VAR = 'VERTEX_LAUNCH_EMULATOR_REGISTRY';
 
 const HINT =
   'Run `vertex-launch emulator start` and export the variables it prints, or unset all three to use Google Cloud.';
@@ -36,7 +46,8 @@ export function readEmulatorConnection(
   const http = env[EMULATOR_ENV_VARS.http]?.trim() || undefined;
   const grpc = env[EMULATOR_ENV_VARS.grpc]?.trim() || undefined;
   const ca = env[EMULATOR_ENV_VARS.ca]?.trim() || undefined;
-  if (http === undefined && grpc === undefined && ca === undefined) return undefined;
+  const registry = env[REGISTRY_ENV_VAR]?.trim() || undefined;
+  if (http === undefined && grpc === undefined && ca === undefined && registry === undefined) return undefined;
 
   const issues: { path: string; message: string; severity: 'error' }[] = [];
   const missing = Object.values(EMULATOR_ENV_VARS).filter((name) => !env[name]?.trim());
@@ -56,7 +67,7 @@ export function readEmulatorConnection(
     } catch {
       url = undefined;
     }
-    if (!url || url.protocol !== 'http:' || !url.port) {
+    if (url?.protocol !== 'http:' || !url.port) {
       issues.push({
         path: EMULATOR_ENV_VARS.http,
         message: `"${http}" is not a URL like http://127.0.0.1:8123`,
@@ -84,6 +95,14 @@ export function readEmulatorConnection(
     }
   }
 
+  if (registry !== undefined && !isLoopbackHostPort(registry)) {
+    issues.push({
+      path: REGISTRY_ENV_VAR,
+      message: `"${registry}" is not a loopback host:port like 127.0.0.1:8125`,
+      severity: 'error',
+    });
+  }
+
   if (issues.length > 0) {
     throw new ConfigError(
       `Incomplete or invalid emulator connection: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}.`,
@@ -91,5 +110,42 @@ export function readEmulatorConnection(
       { hint: HINT },
     );
   }
-  return { httpUrl, grpcHost, grpcPort, caFile: ca as string };
+  const connection: EmulatorConnection = { httpUrl, grpcHost, grpcPort, caFile: ca as string };
+  if (registry !== undefined) connection.registry = registry;
+  return connection;
+}
+
+function isLoopbackHostPort(value: string): boolean {
+  const m = /^(127(?:\.\d{1,3}){3}|localhost):(\d{1,5})$/.exec(value);
+  const port = Number(m?.[2]);
+  return m !== null && port > 0 && port <= 65535;
+}
+
+/** An Artifact Registry Docker host, `<location>-docker.pkg.dev`. */
+const AR_DOCKER_HOST = /^[a-z][a-z0-9-]*[a-z0-9]-docker\.pkg\.dev$/;
+
+/**
+ * Rewrites an Artifact Registry image URI onto the emulator's registry, reversibly, by prefixing the registry
+ * address: `us-central1-docker.pkg.dev/proj/repo/img:tag` -> `127.0.0.1:5000/us-central1-docker.pkg.dev/proj/repo/img:tag`.
+ * Returns `uri` unchanged when there is no emulator registry (`connection` undefined or without `registry`), when
+ * the URI is not an Artifact Registry Docker URI (`*-docker.pkg.dev/...`), or when it already points at the registry.
+ */
+export function toEmulatorImageRef(uri: string, connection: Pick<EmulatorConnection, 'registry'> | undefined): string {
+  const registry = connection?.registry;
+  if (registry === undefined) return uri;
+  const host = uri.split('/', 1)[0] ?? '';
+  if (!AR_DOCKER_HOST.test(host) || !uri.includes('/')) return uri;
+  return `${registry}/${uri}`;
+}
+
+/**
+ * The inverse of {@link toEmulatorImageRef}: `127.0.0.1:5000/us-central1-docker.pkg.dev/proj/repo/img:tag` ->
+ * `us-central1-docker.pkg.dev/proj/repo/img:tag`. Any other reference is returned unchanged.
+ */
+export function fromEmulatorImageRef(ref: string): string {
+  const slash = ref.indexOf('/');
+  if (slash < 0 || !isLoopbackHostPort(ref.slice(0, slash))) return ref;
+  const rest = ref.slice(slash + 1);
+  const host = rest.split('/', 1)[0] ?? '';
+  return AR_DOCKER_HOST.test(host) && rest.includes('/') ? rest : ref;
 }

@@ -1,6 +1,7 @@
 /**
  * `startEmulator()`: the identity/IAM core, the HTTP server (OAuth2, STS, IAM Credentials, metadata,
- * Resource Manager, Cloud Storage, Cloud Logging) and the TLS gRPC server (Vertex AI JobService), all on
+ * Resource Manager, Cloud Storage, Cloud Logging), the TLS gRPC server (Vertex AI JobService, Artifact
+ * Registry, Cloud Build) and the Docker registry (an auth proxy in front of `docker-registry`), all on
  * loopback, sharing one {@link ServiceContext}.
  */
 import { createHash } from 'node:crypto';
@@ -9,9 +10,15 @@ import { createRequire } from 'node:module';
 import { isIPv4, isIPv6 } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type * as grpcJs from '@grpc/grpc-js';
 import { ConfigError } from '@vertex-launch/core';
+import type { grpc as GaxGrpc } from 'google-gax';
+import { type RepositoryState, RepositoryStore } from './artifactregistry/repositories.js';
+import { ArtifactRegistryService } from './artifactregistry/service.js';
 import { type StorageClientOptions, storageClientOptions } from './client-options/storage.js';
 import { createClock } from './clock.js';
+import { GcsClient } from './cloudbuild/gcs.js';
+import { CloudBuildService } from './cloudbuild/service.js';
 import {
   EmulatorError,
   type HttpService,
@@ -19,7 +26,10 @@ import {
   type ServiceContext,
   type StoredLogEntry,
 } from './context.js';
+import { connectDocker, dockerAnswers } from './docker/client.js';
 import { type Fault, FaultInjector, QuotaMeter } from './faults.js';
+import { operationsModule } from './grpc/operations.js';
+import { loadClientProtos, lookup } from './grpc/protos.js';
 import { startGrpcServer } from './grpc/server.js';
 import { startHttpServer } from './http/server.js';
 import {
@@ -29,10 +39,15 @@ import {
   type IamState,
   type ServiceAccountKey,
 } from './iam.js';
+import { dockerExecutor } from './jobs/docker-executor.js';
 import { clockExecutor, type JobExecutor } from './jobs/executor.js';
 import { JobService } from './jobs/service.js';
 import type { JobRecord } from './jobs/types.js';
 import { MemoryLogStore } from './logs.js';
+import { RegistryBackend } from './registry/backend.js';
+import { fromLocalImageRef, toLocalImageRef } from './registry/names.js';
+import { startRegistryProxy } from './registry/proxy.js';
+import { RegistryReader } from './registry/reader.js';
 import { identityService } from './services/identity.js';
 import { loggingService } from './services/logging.js';
 import { storageService } from './services/storage.js';
@@ -40,6 +55,19 @@ import { debouncedSaver, ensurePrivateDir, readJson, writeJsonAtomic } from './s
 import { loadTls } from './tls.js';
 
 const require = createRequire(import.meta.url);
+
+/**
+ * Options that point a gax-based Google client (`@google-cloud/aiplatform`, `@google-cloud/artifact-registry`,
+ * `@google-cloud/cloudbuild`) at the emulator's TLS gRPC endpoint. A type alias, so it is assignable both to the
+ * clients' `ClientOptions` and to `Record<string, unknown>`.
+ */
+export type EmulatorGrpcClientOptions = {
+  apiEndpoint: string;
+  port: number;
+  sslCreds: GaxGrpc.ChannelCredentials;
+  universeDomain: string;
+  'grpc.ssl_target_name_override': string;
+};
 
 /** Options of {@link startEmulator}. */
 export interface EmulatorOptions {
@@ -65,8 +93,18 @@ export interface EmulatorOptions {
   quotas?: { vertexReadsPerMinute?: number; vertexCreatesPerMinute?: number };
   /** Service account the metadata server presents as `default`. Default: the admin service account. */
   metadataServiceAccount?: string;
-  /** Runs jobs once they reach RUNNING. Default: the clock executor (runs nothing, waits `runningMs`). */
-  executor?: JobExecutor;
+  /**
+   * Runs jobs once they reach RUNNING: `'clock'` (the default: runs nothing, waits `runningMs`), `'docker'` (runs
+   * the first replica's container from the emulator's registry; fails to start when the daemon does not answer),
+   * `'auto'` (docker when the daemon answers, else clock) or any {@link JobExecutor}.
+   */
+  executor?: JobExecutor | 'clock' | 'docker' | 'auto';
+  /** Docker socket for the docker executor and Cloud Build. Default: `DOCKER_HOST` (unix://) or /var/run/docker.sock. */
+  dockerSocket?: string;
+  /** Port of the Docker registry (the auth proxy clients push to; 0, the default, picks a free port). Always on 127.0.0.1. */
+  registryPort?: number;
+  /** Path of the `docker-registry` binary. Default: `VERTEX_LAUNCH_REGISTRY_BINARY`, else `docker-registry` on PATH. */
+  registryBinary?: string;
 }
 
 /** The IAM controls of a running emulator. */
@@ -123,7 +161,13 @@ export interface Emulator {
    * certificate, plus per-call credentials from `authClient` (an object with `getRequestHeaders(url)`, such as a
    * google-auth-library client, or an access token string). Default: the admin token. `null`: no credentials.
    */
-  jobServiceClientOptions(authClient?: unknown): Record<string, unknown>;
+  jobServiceClientOptions(authClient?: unknown): EmulatorGrpcClientOptions;
+  /** The same as {@link Emulator.jobServiceClientOptions}, for `new ArtifactRegistryClient(options)` from `@google-cloud/artifact-registry`. */
+  artifactRegistryClientOptions(authClient?: unknown): EmulatorGrpcClientOptions;
+  /** The same as {@link Emulator.jobServiceClientOptions}, for `new CloudBuildClient(options)` from `@google-cloud/cloudbuild`. */
+  cloudBuildClientOptions(authClient?: unknown): EmulatorGrpcClientOptions;
+  /** The service account builds run as unless they name one: `<project number>@cloudbuild.gserviceaccount.com`. */
+  readonly cloudBuildServiceAccount: string;
   /**
    * Options for `new Storage(options)` from `@google-cloud/storage`: the emulator's endpoint and a request
    * interceptor sending `token` (default: the admin token; a function is asked on every request).
@@ -136,6 +180,24 @@ export interface Emulator {
   resetCounters(): void;
   /** Sets a per-minute quota (`vertex.reads`, `vertex.creates`, or any meter a surface uses). 0: unlimited. */
   setQuota(meter: string, perMinute: number): void;
+  /**
+   * The Docker registry: `address` is `127.0.0.1:<port>` (also in `env` as `VERTEX_LAUNCH_EMULATOR_REGISTRY`).
+   * Images are stored under their full Artifact Registry path (see {@link Emulator.toLocalImageRef}).
+   */
+  readonly registry: { readonly address: string };
+  /** `us-central1-docker.pkg.dev/p/r/i:t` -> `127.0.0.1:<port>/us-central1-docker.pkg.dev/p/r/i:t`; other references unchanged. */
+  toLocalImageRef(uri: string): string;
+  /** The inverse of {@link Emulator.toLocalImageRef}. */
+  fromLocalImageRef(ref: string): string;
+  /**
+   * Docker credentials for the registry, as `docker login -u oauth2accesstoken` uses them: a fresh access token of
+   * `member` (default: the admin) as the password, and the registry address.
+   */
+  dockerAuth(member?: string): { username: 'oauth2accesstoken'; password: string; serveraddress: string };
+  /** Creates a DOCKER repository in the emulated Artifact Registry unless it exists; returns its resource name. */
+  createDockerRepository(location: string, repositoryId: string): string;
+  /** Name of the job executor in use: `clock`, `docker`, or a custom executor's name. */
+  readonly executor: string;
   /** The emulator clock; `advance` moves jobs (and token expiry) forward without waiting. */
   readonly clock: { now(): number; advance(ms: number): Promise<void> };
   /** Log entries written so far (jobs write theirs here; Cloud Logging `entries:list` reads them). */
@@ -160,6 +222,8 @@ export interface EmulatorSummary {
     metadataHost: string;
     storage: string;
     logging: string;
+    /** The Docker registry, `127.0.0.1:<port>`. */
+    registry: string;
   };
   caFile: string;
   env: Record<string, string>;
@@ -203,7 +267,7 @@ function checkOptions(options: EmulatorOptions) {
   if (options.projectNumber !== undefined && !/^\d{6,15}$/.test(options.projectNumber)) {
     issues.push({ path: 'projectNumber', message: 'must be 6-15 digits', severity: 'error' });
   }
-  for (const key of ['httpPort', 'grpcPort'] as const) {
+  for (const key of ['httpPort', 'grpcPort', 'registryPort'] as const) {
     const port = options[key];
     if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
       issues.push({ path: key, message: `must be a port number 0-65535, got ${port}`, severity: 'error' });
@@ -232,6 +296,7 @@ interface PersistedCore {
   iam?: IamState;
   jobs?: JobRecord[];
   logs?: StoredLogEntry[];
+  artifactRegistry?: RepositoryState;
 }
 
 /** Starts the emulator. Resolves once both servers listen. */
@@ -310,7 +375,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     runningMs: options.jobTimings?.runningMs ?? 1000,
     cancellingMs: options.jobTimings?.cancellingMs ?? 100,
   };
-  const executor = options.executor ?? clockExecutor({ runningMs: timings.runningMs });
+  const executor = await chooseExecutor(options, timings.runningMs);
+  const serviceAgent = `service-${projectNumber}@gcp-sa-aiplatform-cc.iam.gserviceaccount.com`;
+  iam.ensureServiceAccount(serviceAgent);
+  iam.grant(serviceAgent, ['artifactregistry.repositories.downloadArtifacts']);
+  let registryAddress = '';
   const jobs = new JobService({
     ctx,
     clock,
@@ -321,7 +390,28 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     serviceAccountExists: (email) => iam.hasServiceAccount(email),
     serviceAccountResource: (email) => iam.serviceAccountResource(email),
     onChange: touch,
+    runServices: {
+      projectId,
+      projectNumber,
+      region,
+      registryAddress: () => registryAddress,
+      pullAuth: () => ({
+        username: 'oauth2accesstoken',
+        password: iam.issueToken(serviceAgent, 3600).token,
+        serveraddress: registryAddress,
+      }),
+    },
   });
+
+  const repositories = new RepositoryStore({ projectId, projectNumber, now: clock.now, onChange: touch });
+  if (persisted?.artifactRegistry) repositories.load(persisted.artifactRegistry);
+  let registryDir: string | undefined;
+  if (dataDir) {
+    registryDir = join(dataDir, 'registry');
+    await ensurePrivateDir(registryDir);
+  }
+  const registryRoot = registryDir ?? (await mkdtemp(join(tmpdir(), 'vxl-emulator-registry-')));
+  const registryBackend = new RegistryBackend({ root: registryRoot, binary: options.registryBinary });
 
   saveState = async () => {
     if (!stateFile) return;
@@ -332,6 +422,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       iam: iam.toJSON(),
       jobs: jobs.toJSON(),
       logs: [...logs.all()],
+      artifactRegistry: repositories.toJSON(),
     };
     await writeJsonAtomic(stateFile, state);
   };
@@ -354,17 +445,81 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     await writeFile(caFile, tls.certPem, { mode: 0o600 });
   }
 
-  const grpcServer = await startGrpcServer(host, options.grpcPort ?? 0, tls, jobs.grpcModules()).catch(
-    async (error) => {
-      if (caDir) await rm(caDir, { recursive: true, force: true });
-      throw error;
+  const artifactRegistry = new ArtifactRegistryService({
+    ctx,
+    repositories,
+    registry: new RegistryReader(registryBackend),
+    authenticate: (authorization) => void iam.authenticate(authorization),
+  });
+  const cloudBuildServiceAccount = `${projectNumber}@cloudbuild.gserviceaccount.com`;
+  iam.ensureServiceAccount(cloudBuildServiceAccount);
+  iam.grant(cloudBuildServiceAccount, [
+    'storage.objects.get',
+    'storage.objects.list',
+    'storage.objects.create',
+    'storage.objects.delete',
+    'storage.buckets.get',
+    'artifactregistry.repositories.downloadArtifacts',
+    'artifactregistry.repositories.uploadArtifacts',
+    'logging.logEntries.create',
+  ]);
+  let dockerClient: ReturnType<typeof connectDocker> | undefined;
+  const cloudBuild = new CloudBuildService({
+    ctx,
+    clock,
+    projectNumber,
+    authenticate: (authorization) => void iam.authenticate(authorization),
+    serviceAccountExists: (email) => iam.hasServiceAccount(email),
+    serviceAccountResource: (email) => iam.serviceAccountResource(email),
+    defaultServiceAccount: cloudBuildServiceAccount,
+    runner: {
+      docker: () => {
+        dockerClient ??= connectDocker(options.dockerSocket);
+        return dockerClient;
+      },
+      registryAddress: () => registryAddress,
+      tokenFor: (email) => iam.issueToken(email, 3600).token,
+      adminToken: () => adminToken as string,
+      gcs: new GcsClient(() => httpUrl),
     },
-  );
-  const httpServer = await startHttpServer(host, options.httpPort ?? 0, () => services).catch(async (error) => {
-    await grpcServer.stop();
+  });
+  const operationsDefinition = lookup<{ service: grpcJs.ServiceDefinition }>(
+    loadClientProtos('@google-cloud/aiplatform', ['google/cloud/aiplatform/v1/job_service.proto']),
+    'google.longrunning.Operations',
+  ).service;
+  const grpcModules = [
+    ...jobs.grpcModules().filter((m) => m.name !== 'google.longrunning.Operations'),
+    ...artifactRegistry.grpcModules(),
+    ...cloudBuild.grpcModules(),
+    operationsModule(operationsDefinition, [artifactRegistry, cloudBuild], (name, authorization) =>
+      jobs.getOperation({ name }, authorization),
+    ),
+  ];
+  const removeTempDirs = async () => {
     if (caDir) await rm(caDir, { recursive: true, force: true });
+    if (!registryDir) await rm(registryRoot, { recursive: true, force: true });
+  };
+  const grpcServer = await startGrpcServer(host, options.grpcPort ?? 0, tls, grpcModules).catch(async (error) => {
+    await removeTempDirs();
     throw error;
   });
+  const httpServer = await startHttpServer(host, options.httpPort ?? 0, () => services).catch(async (error) => {
+    await grpcServer.stop();
+    await removeTempDirs();
+    throw error;
+  });
+  const registryProxy = await startRegistryProxy({
+    ctx,
+    port: options.registryPort ?? 0,
+    backend: registryBackend,
+    repositories,
+    authenticate: (authorization) => iam.authenticate(authorization),
+  }).catch(async (error) => {
+    await Promise.all([grpcServer.stop(), httpServer.stop()]);
+    await removeTempDirs();
+    throw error;
+  });
+  registryAddress = registryProxy.address;
   const hostInUrl = host.includes(':') ? `[${host}]` : host;
   httpUrl = `http://${hostInUrl}:${httpServer.port}`;
   if (persisted?.jobs) jobs.load(persisted.jobs);
@@ -375,6 +530,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     VERTEX_LAUNCH_EMULATOR_HTTP: httpUrl,
     VERTEX_LAUNCH_EMULATOR_GRPC: grpcEndpoint,
     VERTEX_LAUNCH_EMULATOR_CA: caFile,
+    VERTEX_LAUNCH_EMULATOR_REGISTRY: registryProxy.address,
     GOOGLE_CLOUD_PROJECT: projectId,
     GOOGLE_CLOUD_REGION: region,
     GOOGLE_OAUTH_ACCESS_TOKEN: adminToken,
@@ -396,6 +552,25 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     jobServiceClientOptions(authClient?: unknown) {
       return grpcClientOptions(host, grpcServer.port, tls.certPem, authClient === undefined ? adminToken : authClient);
     },
+    artifactRegistryClientOptions(authClient?: unknown) {
+      return grpcClientOptions(
+        host,
+        grpcServer.port,
+        tls.certPem,
+        authClient === undefined ? adminToken : authClient,
+        '@google-cloud/artifact-registry',
+      );
+    },
+    cloudBuildClientOptions(authClient?: unknown) {
+      return grpcClientOptions(
+        host,
+        grpcServer.port,
+        tls.certPem,
+        authClient === undefined ? adminToken : authClient,
+        '@google-cloud/cloudbuild',
+      );
+    },
+    cloudBuildServiceAccount,
     storageClientOptions(token) {
       return storageClientOptions({ httpUrl, projectId, token: token ?? adminToken });
     },
@@ -417,6 +592,19 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     counters: () => faults.counters(),
     resetCounters: () => faults.resetCounters(),
     setQuota: (meter, perMinute) => quotas.setLimit(meter, unlimitedAsZero(perMinute)),
+    registry: { address: registryProxy.address },
+    executor: executor.name,
+    toLocalImageRef: (uri) => toLocalImageRef(uri, registryProxy.address),
+    fromLocalImageRef: (ref) => fromLocalImageRef(ref),
+    dockerAuth: (member) => ({
+      username: 'oauth2accesstoken',
+      password: iam.issueToken(member ?? adminEmail).token,
+      serveraddress: registryProxy.address,
+    }),
+    createDockerRepository(location, repositoryId) {
+      const existing = repositories.find(projectId, location, repositoryId);
+      return (existing ?? repositories.create(projectId, location, repositoryId, { format: 'DOCKER' })).name;
+    },
     clock: { now: clock.now, advance: (ms) => clock.advance(ms) },
     logEntries: () => logs.all(),
     summary: () => ({
@@ -432,6 +620,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         metadataHost: `${hostInUrl}:${httpServer.port}`,
         storage: httpUrl,
         logging: httpUrl,
+        registry: registryProxy.address,
       },
       caFile,
       env: { ...env },
@@ -441,9 +630,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     stop() {
       stopping ??= (async () => {
         jobs.close();
+        await cloudBuild.close();
         clock.close();
-        await Promise.all([httpServer.stop(), grpcServer.stop()]);
+        await Promise.all([httpServer.stop(), grpcServer.stop(), registryProxy.stop()]);
         await executor.close?.();
+        await registryBackend.stop();
+        if (!registryDir) await rm(registryRoot, { recursive: true, force: true });
         for (const service of services) {
           if (dataDir) await service.flush?.();
           await service.close?.();
@@ -455,6 +647,26 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     },
   };
   return emulator;
+}
+
+/** Resolves the `executor` option (see {@link EmulatorOptions.executor}). */
+async function chooseExecutor(options: EmulatorOptions, runningMs: number): Promise<JobExecutor> {
+  const choice = options.executor ?? 'clock';
+  if (typeof choice !== 'string') return choice;
+  if (choice === 'clock') return clockExecutor({ runningMs });
+  if (choice !== 'docker' && choice !== 'auto') {
+    throw new ConfigError(
+      `[vertex-launch] [emulator] Invalid options: executor: "${String(choice)}" is not clock, docker, auto or a JobExecutor.`,
+      [{ path: 'executor', message: 'must be clock, docker, auto or a JobExecutor', severity: 'error' }],
+    );
+  }
+  const answers = await dockerAnswers(await connectDocker(options.dockerSocket));
+  if (answers) return dockerExecutor(options.dockerSocket ? { socketPath: options.dockerSocket } : {});
+  if (choice === 'auto') return clockExecutor({ runningMs });
+  throw new ConfigError(
+    `[vertex-launch] [emulator] executor "docker": the Docker daemon does not answer at ${options.dockerSocket ?? process.env.DOCKER_HOST ?? '/var/run/docker.sock'}. Start dockerd, or use executor "auto" (falls back to the clock) or "clock".`,
+    [{ path: 'executor', message: 'the Docker daemon does not answer', severity: 'error' }],
+  );
 }
 
 function unlimitedAsZero(perMinute: number): number {
@@ -480,12 +692,18 @@ function plainHeaders(headers: unknown): Record<string, string> {
 
 /**
  * gRPC client options for a Google client pointed at the emulator: TLS that trusts `caPem` combined with
- * per-call credentials. Uses the grpc-js instance of the google-gax that `@google-cloud/aiplatform` loads,
- * so the credentials are of the same class the client checks.
+ * per-call credentials. Uses the grpc-js instance of the google-gax that `clientPackage` (default
+ * `@google-cloud/aiplatform`) loads, so the credentials are of the same class the client checks.
  */
-export function grpcClientOptions(host: string, port: number, caPem: string, auth: unknown): Record<string, unknown> {
-  const aiplatformMain = require.resolve('@google-cloud/aiplatform');
-  const { grpc } = createRequire(aiplatformMain)('google-gax') as typeof import('google-gax');
+export function grpcClientOptions(
+  host: string,
+  port: number,
+  caPem: string,
+  auth: unknown,
+  clientPackage = '@google-cloud/aiplatform',
+): EmulatorGrpcClientOptions {
+  const clientMain = require.resolve(clientPackage);
+  const { grpc } = createRequire(clientMain)('google-gax') as typeof import('google-gax');
   const ssl = grpc.credentials.createSsl(Buffer.from(caPem));
   let sslCreds = ssl;
   if (auth !== null) {

@@ -1,4 +1,10 @@
 export {
+  BUSYBOX_DOCKERFILE,
+  type BusyboxBaseImage,
+  type BusyboxBaseImageOptions,
+  buildBusyboxBaseImage,
+} from './base-image.js';
+export {
   type StorageClientOptions,
   type StorageClientOptionsInput,
   storageClientOptions,
@@ -18,6 +24,7 @@ export {
 export {
   type Emulator,
   type EmulatorFaults,
+  type EmulatorGrpcClientOptions,
   type EmulatorIam,
   type EmulatorOptions,
   type EmulatorSummary,
@@ -33,6 +40,7 @@ export {
   KNOWN_PERMISSIONS,
   type ServiceAccountKey,
 } from './iam.js';
+export { type DockerExecutorOptions, dockerExecutor, vertexEnvironment } from './jobs/docker-executor.js';
 export {
   type ClockExecutorOptions,
   clockExecutor,
@@ -40,4 +48,6 @@ export {
   type JobRun,
   type JobRunContext,
   type JobRunResult,
+  type JobRunServices,
 } from './jobs/executor.js';
+export { fromLocalImageRef, type RegistryImageName, toLocalImageRef } from './registry/names.js';

@@ -1,10 +1,10 @@
 /**
  * Job execution is pluggable: the JobService moves a job through QUEUED and PENDING, then hands it to a
- * {@link JobExecutor} to run. The {@link clockExecutor} (this part) only waits on the emulator clock and
- * writes log entries; a Docker executor can run the container instead and fall back to the clock when
- * the image cannot be run.
+ * {@link JobExecutor} to run. The {@link clockExecutor} only waits on the emulator clock and writes log
+ * entries; the Docker executor (`./docker-executor.ts`) pulls the image from the emulator's registry and runs it.
  */
 import type { EmulatorClock } from '../clock.js';
+import type { CustomJobSpecInput } from './types.js';
 
 /** What an executor needs to know about the job it runs (the first worker pool's container). */
 export interface JobRun {
@@ -23,6 +23,19 @@ export interface JobRun {
   readonly startedAt: number;
   /** True when the emulator restarted with this job already running (do not log the start again). */
   readonly resumed: boolean;
+  /** The whole job spec as received (worker pools, `baseOutputDirectory`, ...), for executors that need more. */
+  readonly spec?: Readonly<CustomJobSpecInput>;
+}
+
+/** What the emulator offers a run beyond the job itself (set by `startEmulator`). */
+export interface JobRunServices {
+  readonly projectId: string;
+  readonly projectNumber: string;
+  readonly region: string;
+  /** `127.0.0.1:<port>` of the emulator's Docker registry. */
+  registryAddress(): string;
+  /** Docker credentials with which Vertex (its service agent) pulls the job's image from the registry. */
+  pullAuth(): { username: string; password: string; serveraddress: string };
 }
 
 /** Services the JobService gives an executor for one run. */
@@ -32,11 +45,15 @@ export interface JobRunContext {
   readonly clock: EmulatorClock;
   /** Writes a log entry for replica workerpool0-0 of the job. */
   log(text: string, severity?: 'INFO' | 'ERROR' | 'WARNING'): void;
+  /** Project, region and registry access, when the executor runs inside `startEmulator`. */
+  readonly services?: JobRunServices;
 }
 
 /** The outcome of a run. */
 export interface JobRunResult {
   exitCode: number;
+  /** Fails the job with this error instead of the exit-code message (e.g. the image could not be pulled). */
+  error?: { code: number; message: string };
 }
 
 /** Runs jobs. Implementations: {@link clockExecutor} now, a Docker executor later. */

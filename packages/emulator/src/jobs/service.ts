@@ -9,7 +9,7 @@ import type { ClockTimer, EmulatorClock } from '../clock.js';
 import { EmulatorError, type ServiceContext } from '../context.js';
 import { loadClientProtos, lookup } from '../grpc/protos.js';
 import { type GrpcServiceModule, unary } from '../grpc/server.js';
-import type { JobExecutor, JobRun } from './executor.js';
+import type { JobExecutor, JobRun, JobRunServices } from './executor.js';
 import { compileJobFilter } from './filter.js';
 import type { CustomJobInput, JobError, JobRecord } from './types.js';
 import { durationMs, formatValidationErrors, validateCustomJob } from './validate.js';
@@ -35,6 +35,8 @@ export interface JobServiceOptions {
   /** The resource name `iam.serviceAccounts.actAs` is checked on. */
   serviceAccountResource(email: string): string;
   onChange(): void;
+  /** Handed to the executor with every run. */
+  runServices?: JobRunServices;
 }
 
 const TERMINAL = new Set(['JOB_STATE_SUCCEEDED', 'JOB_STATE_FAILED', 'JOB_STATE_CANCELLED']);
@@ -436,6 +438,7 @@ export class JobService {
       serviceAccount: job.jobSpec.serviceAccount || undefined,
       startedAt: job.startTime ?? this.ctx.now(),
       resumed,
+      spec: job.jobSpec,
     };
     const controller = new AbortController();
     this.runs.set(job.id, controller);
@@ -455,10 +458,12 @@ export class JobService {
         signal: controller.signal,
         clock: this.options.clock,
         log: (text, severity) => this.log(job, text, severity),
+        ...(this.options.runServices ? { services: this.options.runServices } : {}),
       })
       .then(
-        ({ exitCode }) => {
+        ({ exitCode, error }) => {
           if (controller.signal.aborted) return this.afterAbort(job, controller, finish, timeoutMs);
+          if (error) return finish('JOB_STATE_FAILED', error);
           if (exitCode === 0) return finish('JOB_STATE_SUCCEEDED');
           finish('JOB_STATE_FAILED', {
             code: 3,

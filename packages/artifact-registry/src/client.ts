@@ -1,0 +1,354 @@
+/**
+ * The Artifact Registry plugin: tag lookups in one call, repository checks (and creation when asked), Docker push
+ * credentials and digest lookups, over the real `@google-cloud/artifact-registry` client — loaded lazily, and
+ * pointed at the Vertex Launch emulator when `VERTEX_LAUNCH_EMULATOR_*` is set.
+ */
+import { readFile } from 'node:fs/promises';
+import {
+  ApiError,
+  type AuthClientLike,
+  type AuthCredentials,
+  AuthError,
+  ConfigError,
+  type EmulatorConnection,
+  PermissionError,
+  readEmulatorConnection,
+} from '@vertex-launch/core';
+import {
+  type ArtifactImageRef,
+  formatImageUri,
+  parseImageUri,
+  repositoryResourceName,
+  tagResourceName,
+} from './image-uri.js';
+
+const PLUGIN = '[vertex-launch] [registry:artifact-registry]';
+
+/** Options of {@link artifactRegistry}. Give `credentials` or `authClient`. */
+export interface ArtifactRegistryOptions {
+  /** Credentials from `@vertex-launch/auth` (preferred: `accessToken()` feeds the push credentials). */
+  credentials?: AuthCredentials;
+  /** A bare google-auth-library client, when no {@link AuthCredentials} are at hand. */
+  authClient?: AuthClientLike;
+  /**
+   * The emulator to talk to. Default: read from `env` with `readEmulatorConnection()` (undefined: Google).
+   * `null` forces Google even when the emulator variables are set.
+   */
+  emulator?: EmulatorConnection | null;
+  /** Environment to read the emulator connection from. Default `process.env`. */
+  env?: Record<string, string | undefined>;
+  /** Extra options for `new ArtifactRegistryClient(...)` (e.g. `apiEndpoint` for a private endpoint). */
+  clientOptions?: Record<string, unknown>;
+}
+
+/** What {@link ArtifactRegistryPlugin.ensureRepository} checks: an image URI or the repository's coordinates. */
+export type RepositoryRef = string | Pick<ArtifactImageRef, 'project' | 'location' | 'repository'>;
+
+/** A repository that exists and holds Docker images. */
+export interface RepositoryInfo {
+  /** `projects/<p>/locations/<l>/repositories/<r>`. */
+  name: string;
+  location: string;
+  repository: string;
+  project: string;
+  /** True when this call created it. */
+  created: boolean;
+}
+
+/** Docker Engine `authconfig` for a push: `oauth2accesstoken` and a fresh access token. Never log it. */
+export interface DockerPushCredentials {
+  username: 'oauth2accesstoken';
+  password: string;
+  /** `<location>-docker.pkg.dev`, or the emulator registry's `127.0.0.1:<port>`. */
+  serveraddress: string;
+}
+
+/** The Artifact Registry plugin object. */
+export interface ArtifactRegistryPlugin {
+  readonly name: 'artifact-registry';
+  /** True when the image's tag (default `latest`) exists; one GetTag call; NOT_FOUND is false. */
+  tagExists(uri: string): Promise<boolean>;
+  /** Checks that the repository exists, is a DOCKER repository in the expected location; creates it only with `create: true`. */
+  ensureRepository(ref: RepositoryRef, options?: { create?: boolean }): Promise<RepositoryInfo>;
+  /** Credentials for `docker push` of `uri` (the registry address follows the URI, or the emulator). */
+  pushCredentials(uri: string): Promise<DockerPushCredentials>;
+  /** The manifest digest (`sha256:...`) the image's tag points at, or undefined when the tag does not exist. */
+  getDigest(uri: string): Promise<string | undefined>;
+  /** Closes the underlying client (if one was created). */
+  close(): Promise<void>;
+}
+
+type Client = InstanceType<typeof import('@google-cloud/artifact-registry').ArtifactRegistryClient>;
+
+interface GrpcLikeError {
+  code?: number;
+  details?: string;
+  message?: string;
+}
+
+/**
+ * Creates the Artifact Registry plugin. Options are checked now; the Google client is created on first use.
+ *
+ * ```ts
+ * const registry = artifactRegistry({ credentials });
+ * if (!(await registry.tagExists(uri))) { ... build and push ... }
+ * ```
+ */
+export function artifactRegistry(options: ArtifactRegistryOptions): ArtifactRegistryPlugin {
+  checkOptions(options);
+  const authClient = options.credentials?.authClient ?? (options.authClient as AuthClientLike);
+  const emulator =
+    options.emulator === null ? undefined : (options.emulator ?? readEmulatorConnection(options.env ?? process.env));
+  let clientPromise: Promise<Client> | undefined;
+  const client = () => {
+    clientPromise ??= createClient(authClient, emulator, options.clientOptions).catch((error: unknown) => {
+      clientPromise = undefined;
+      throw error;
+    });
+    return clientPromise;
+  };
+
+  const getTag = async (ref: ArtifactImageRef): Promise<string | undefined> => {
+    const name = tagResourceName(ref);
+    try {
+      const [tag] = await (await client()).getTag({ name });
+      return tag.version ?? undefined;
+    } catch (error) {
+      if ((error as GrpcLikeError).code === 5) return undefined;
+      throw apiError(
+        error,
+        `look up tag ${ref.tag} of ${formatImageUri({ ...ref, digest: undefined })}`,
+        'artifactregistry.tags.get',
+      );
+    }
+  };
+
+  return {
+    name: 'artifact-registry',
+
+    async tagExists(uri) {
+      const ref = withDefaultTag(parseImageUri(uri));
+      return (await getTag(ref)) !== undefined;
+    },
+
+    async getDigest(uri) {
+      const ref = parseImageUri(uri);
+      if (ref.digest !== undefined) {
+        const name = `${repositoryResourceName(ref)}/dockerImages/${encodeURIComponent(ref.image)}@${ref.digest}`;
+        try {
+          await (await client()).getDockerImage({ name });
+          return ref.digest;
+        } catch (error) {
+          if ((error as GrpcLikeError).code === 5) return undefined;
+          throw apiError(error, `look up ${uri}`, 'artifactregistry.dockerimages.get');
+        }
+      }
+      const version = await getTag(withDefaultTag(ref));
+      return version === undefined ? undefined : version.slice(version.lastIndexOf('/') + 1);
+    },
+
+    async ensureRepository(refOrUri, ensureOptions = {}) {
+      const ref = typeof refOrUri === 'string' ? parseImageUri(refOrUri) : refOrUri;
+      const name = repositoryResourceName(ref);
+      const c = await client();
+      const fix = `gcloud artifacts repositories create ${ref.repository} --repository-format=docker --location=${ref.location} --project=${ref.project}`;
+      let repository: { name?: string | null; format?: unknown } | undefined;
+      try {
+        [repository] = await c.getRepository({ name });
+      } catch (error) {
+        if ((error as GrpcLikeError).code !== 5) {
+          throw apiError(
+            error,
+            `check repository ${ref.repository} in ${ref.location}`,
+            'artifactregistry.repositories.get',
+          );
+        }
+      }
+      if (repository) {
+        const format = formatName(repository.format);
+        if (format !== 'DOCKER') {
+          throw new ConfigError(
+            `${PLUGIN} Repository "${ref.repository}" in ${ref.location} (project ${ref.project}) has format ${format}, but images need a DOCKER repository. Use another repository, or create one: ${fix}.`,
+          );
+        }
+        const location = repository.name?.split('/')[3];
+        if (location !== ref.location) {
+          throw new ConfigError(
+            `${PLUGIN} Repository "${ref.repository}" is in ${location}, but the image URI names ${ref.location}. Use ${location}-docker.pkg.dev in the image URI.`,
+          );
+        }
+        return { name, location: ref.location, repository: ref.repository, project: ref.project, created: false };
+      }
+      if (!ensureOptions.create) {
+        throw new ConfigError(
+          `${PLUGIN} Artifact Registry repository "${ref.repository}" does not exist in ${ref.location} (project ${ref.project}). Create it: ${fix} — or let Vertex Launch create it ({ create: true }).`,
+        );
+      }
+      try {
+        const [operation] = await c.createRepository({
+          parent: `projects/${ref.project}/locations/${ref.location}`,
+          repositoryId: ref.repository,
+          repository: { format: 'DOCKER', description: 'Created by Vertex Launch.' },
+        });
+        await operation.promise();
+        return { name, location: ref.location, repository: ref.repository, project: ref.project, created: true };
+      } catch (error) {
+        if ((error as GrpcLikeError).code === 6) {
+          return { name, location: ref.location, repository: ref.repository, project: ref.project, created: false };
+        }
+        throw apiError(
+          error,
+          `create repository ${ref.repository} in ${ref.location} (or create it yourself: ${fix})`,
+          'artifactregistry.repositories.create',
+        );
+      }
+    },
+
+    async pushCredentials(uri) {
+      const ref = parseImageUri(uri);
+      let token: string | undefined;
+      try {
+        token = options.credentials
+          ? (await options.credentials.accessToken()).token
+          : ((await authClient.getAccessToken()).token ?? undefined);
+      } catch (error) {
+        throw new AuthError(`${PLUGIN} Could not get an access token to push ${uri}: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+      if (!token) throw new AuthError(`${PLUGIN} The credentials returned no access token to push ${uri}.`);
+      return {
+        username: 'oauth2accesstoken',
+        password: token,
+        serveraddress: emulator?.registry ?? ref.host,
+      };
+    },
+
+    async close() {
+      const pending = clientPromise;
+      clientPromise = undefined;
+      if (pending) await (await pending.catch(() => undefined))?.close();
+    },
+  };
+}
+
+function checkOptions(options: ArtifactRegistryOptions): void {
+  if (options === null || typeof options !== 'object') {
+    throw new ConfigError(`${PLUGIN} Options must be an object with \`credentials\` or \`authClient\`.`);
+  }
+  const issues: { path: string; message: string; severity: 'error' }[] = [];
+  if (options.credentials === undefined && options.authClient === undefined) {
+    issues.push({
+      path: 'credentials',
+      message: 'Missing required option `credentials` (or `authClient`)',
+      severity: 'error',
+    });
+  }
+  if (options.credentials !== undefined && options.authClient !== undefined) {
+    issues.push({ path: 'authClient', message: 'Give `credentials` or `authClient`, not both', severity: 'error' });
+  }
+  if (options.credentials !== undefined && typeof options.credentials?.accessToken !== 'function') {
+    issues.push({ path: 'credentials', message: 'must be AuthCredentials (with accessToken())', severity: 'error' });
+  }
+  if (options.authClient !== undefined && typeof options.authClient?.getRequestHeaders !== 'function') {
+    issues.push({
+      path: 'authClient',
+      message: 'must be a google-auth-library client (with getRequestHeaders())',
+      severity: 'error',
+    });
+  }
+  if (issues.length > 0) {
+    throw new ConfigError(`${PLUGIN} ${issues.map((i) => `${i.message}.`).join(' ')}`, issues);
+  }
+}
+
+function withDefaultTag(ref: ArtifactImageRef): ArtifactImageRef {
+  return ref.tag === undefined ? { ...ref, tag: 'latest' } : ref;
+}
+
+const FORMATS: Record<number, string> = {
+  0: 'FORMAT_UNSPECIFIED',
+  1: 'DOCKER',
+  2: 'MAVEN',
+  3: 'NPM',
+  5: 'APT',
+  6: 'YUM',
+  8: 'PYTHON',
+};
+
+function formatName(format: unknown): string {
+  return typeof format === 'number' ? (FORMATS[format] ?? String(format)) : String(format ?? 'FORMAT_UNSPECIFIED');
+}
+
+/** Maps a gRPC error to the SDK's error family, with the action that failed and the permission it needs. */
+function apiError(error: unknown, action: string, permission: string): Error {
+  const e = error as GrpcLikeError;
+  const detail = e.details ?? e.message ?? String(error);
+  if (e.code === 7) {
+    return new PermissionError(
+      `${PLUGIN} Permission denied to ${action}: ${detail}. Grant ${permission} to the caller.`,
+      {
+        cause: error,
+        permission,
+      },
+    );
+  }
+  if (e.code === 16) {
+    return new AuthError(
+      `${PLUGIN} Not authenticated to ${action}: ${detail}. Refresh your credentials (gcloud auth login).`,
+      {
+        cause: error,
+      },
+    );
+  }
+  return new ApiError('artifact-registry', `${PLUGIN} Could not ${action}: ${detail}`, {
+    cause: error,
+    ...(typeof e.code === 'number' ? { grpcCode: e.code } : {}),
+  });
+}
+
+/** Builds the Google client: against the emulator (TLS with its CA + per-call credentials) or Google. */
+async function createClient(
+  authClient: AuthClientLike,
+  emulator: EmulatorConnection | undefined,
+  clientOptions: Record<string, unknown> | undefined,
+): Promise<Client> {
+  const { ArtifactRegistryClient } = await import('@google-cloud/artifact-registry');
+  if (!emulator) return new ArtifactRegistryClient({ authClient, ...clientOptions } as never);
+  const { grpc } = await import('google-gax');
+  let ca: Buffer;
+  try {
+    ca = await readFile(emulator.caFile);
+  } catch (error) {
+    throw new ConfigError(
+      `${PLUGIN} Cannot read the emulator certificate ${emulator.caFile} (VERTEX_LAUNCH_EMULATOR_CA): ${(error as Error).message}. Restart the emulator and export its variables again.`,
+    );
+  }
+  const sslCreds = grpc.credentials.combineChannelCredentials(
+    grpc.credentials.createSsl(ca),
+    grpc.credentials.createFromGoogleCredential({
+      getRequestHeaders: async (url?: string) => plainHeaders(await authClient.getRequestHeaders(url)),
+    }),
+  );
+  return new ArtifactRegistryClient({
+    apiEndpoint: emulator.grpcHost.includes(':') ? `[${emulator.grpcHost}]` : emulator.grpcHost,
+    port: emulator.grpcPort,
+    sslCreds,
+    universeDomain: 'googleapis.com',
+    'grpc.ssl_target_name_override': 'localhost',
+    ...clientOptions,
+  } as never);
+}
+
+/** Plain-object headers from a google-auth-library `Headers` (v10) or a plain object. */
+function plainHeaders(headers: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (headers && typeof (headers as Headers).forEach === 'function' && !Array.isArray(headers)) {
+    (headers as Headers).forEach((value, key) => {
+      out[key] = value;
+    });
+  } else if (headers && typeof headers === 'object') {
+    for (const [k, v] of Object.entries(headers)) if (typeof v === 'string') out[k] = v;
+  }
+  return out;
+}
