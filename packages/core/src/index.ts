@@ -1,5 +1,4 @@
 export * from './auth.js';
-export * from './build/index.js';
 export * from './config/durations.js';
 export * from './config/json-schema.js';
 export * from './config/labels.js';
@@ -12,7 +11,10 @@ export * from './config/validate.js';
 export * from './emulator-connection.js';
 export * from './errors.js';
 export * from './job-state.js';
-export * from './launch/index.js';
 export * from './mapping/custom-job.js';
 export * from './mapping/rest-json.js';
 export * from './queue/index.js';
+export * from './launch/index.js';
+export * from './build/index.js';
+export * from './agent/index.js';
+export * from './machine-types.js';

@@ -1,7 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import {
+  formatElapsed,
+  type JobSnapshot,
   type LaunchContext,
+  type LaunchEvent,
+  type LaunchHandle,
+  launch as launchJob,
   loadConfigFile,
   parseConfigText,
   resolveQueueConfig,
@@ -10,7 +15,8 @@ import {
 } from '@vertex-launch/core';
 import { ExitCode, UsageError } from '../exit-codes.js';
 import type { GlobalOptions } from '../main.js';
-import { type Io, printJson } from '../output.js';
+import { dim, green, type Io, printJson, red } from '../output.js';
+import { jobJson, logLine, openRunner, stateText } from './jobs-runner.js';
 
 export interface LaunchOptions extends GlobalOptions {
   queueConfig: string;
@@ -22,14 +28,32 @@ export interface LaunchOptions extends GlobalOptions {
   setVar?: string[];
   override?: string;
   dryRun?: boolean;
+  /** Wait until the job ends (exit 1 when it does not succeed). */
+  wait?: boolean;
+  /** Print the job's logs while waiting (implies --wait). */
+  follow?: boolean;
+  /** On Ctrl-C while waiting, cancel the job without asking. */
+  cancelOnInterrupt?: boolean;
 }
 
-/** `vertex-launch launch`: resolve a queue config into a CreateCustomJobRequest (and, later, submit it). */
+/**
+ * `vertex-launch launch`: resolve a queue config into a CreateCustomJobRequest; print it (`--dry-run`) or submit it
+ * (and with `--wait` / `--follow`, track it to its end).
+ */
 export default async function launch(options: LaunchOptions, io: Io, env = process.env): Promise<number> {
-  if (!options.dryRun) {
+  // `--queue NAME` enqueues for an agent instead of submitting (launch-enqueue.ts).
+  const queue = (options as { queue?: string }).queue;
+  if (queue !== undefined) {
+    const { default: launchEnqueue } = await import('./launch-enqueue.js');
+    return launchEnqueue({ ...options, queue }, io, env);
+  }
+  if (options.queueConfig === undefined) {
     throw new UsageError(
-      'Submitting a job needs the Vertex runner, which this build does not include yet. Add --dry-run to print the request.',
+      'launch: pass --queue-config FILE (submit directly) or --queue NAME (enqueue for an agent; see `vertex-launch queue create`).',
     );
+  }
+  if (!options.dryRun) {
+    return submitLaunch(options, io, env);
   }
   const project = options.project ?? env.GOOGLE_CLOUD_PROJECT ?? env.CLOUDSDK_CORE_PROJECT;
   const region = options.region ?? env.GOOGLE_CLOUD_REGION ?? env.CLOUDSDK_COMPUTE_REGION;
@@ -68,7 +92,7 @@ export function parseSetVars(flags: readonly string[]): Record<string, string> {
 }
 
 /** `--override` is inline JSON (starts with `{`) or a YAML/JSON file. */
-async function readOverride(value: string): Promise<unknown> {
+export async function readOverride(value: string): Promise<unknown> {
   const trimmed = value.trimStart();
   if (trimmed.startsWith('{')) {
     try {
@@ -94,4 +118,173 @@ export function newRunId(): string {
   let id = '';
   for (const b of bytes) id += (b % 36).toString(36);
   return /^[a-z]/.test(id) ? id : `r${id.slice(1)}`;
+}
+
+/** Words that answer "yes" at the cancel prompt. */
+const YES = /^\s*y(es)?\s*$/i;
+
+/** Reads one line from stdin (the cancel prompt). Resolves with '' when stdin ends. */
+function readLine(): Promise<string> {
+  return new Promise((resolve) => {
+    let text = '';
+    const onData = (chunk: Buffer | string) => {
+      text += chunk.toString();
+      if (text.includes('\n')) done();
+    };
+    const done = () => {
+      process.stdin.off('data', onData);
+      process.stdin.off('end', done);
+      process.stdin.pause();
+      resolve(text.split('\n')[0] ?? '');
+    };
+    process.stdin.on('data', onData);
+    process.stdin.once('end', done);
+    process.stdin.resume();
+  });
+}
+
+/** Renders launch progress on stderr: plain lines (coloured on a terminal), elapsed time on state changes. */
+function renderEvent(io: Io, event: LaunchEvent): void {
+  switch (event.type) {
+    case 'submitted':
+      io.stderr(
+        `${green(io, '✓')} ${event.existing ? 'Found the job this launch already created' : 'Submitted'} ${event.jobName}\n  ${dim(io, event.consoleUrl)}\n`,
+      );
+      break;
+    case 'state-changed':
+      io.stderr(`${dim(io, `[+${formatElapsed(event.elapsedMs)}]`)} ${stateText(io, event)}\n`);
+      break;
+    case 'build-started':
+      io.stderr(`Building ${event.imageUri} with ${event.builder}\n`);
+      break;
+    case 'build-log':
+      io.stderr(`${dim(io, event.line)}\n`);
+      break;
+    case 'build-pushed':
+      io.stderr(`${green(io, '✓')} Pushed ${event.imageUri} (${event.digest})\n`);
+      break;
+    case 'build-skipped':
+      io.stderr(`${green(io, '✓')} Build skipped: ${event.reason}\n`);
+      break;
+    default:
+      break;
+  }
+}
+
+/** Submits the launch for real, and with `--wait` / `--follow` tracks it to its end. */
+async function submitLaunch(options: LaunchOptions, io: Io, env: NodeJS.ProcessEnv): Promise<number> {
+  if (options.image === undefined) {
+    throw new UsageError('launch: --image <uri> is required to submit (or add --dry-run to only print the request).');
+  }
+  const variables = parseSetVars(options.setVar ?? []);
+  const overrides = options.override === undefined ? undefined : await readOverride(options.override);
+  const raw = await loadConfigFile(options.queueConfig);
+  const runner = await openRunner(options, env);
+  try {
+    const handle = await launchJob({
+      config: raw,
+      file: options.queueConfig,
+      variables,
+      overrides,
+      env,
+      project: runner.project,
+      region: runner.region,
+      image: options.image,
+      ...(options.runId === undefined ? {} : { runId: options.runId }),
+      ...(options.runName === undefined ? {} : { runName: options.runName }),
+      runner,
+      onEvent: (event) => {
+        if (!options.json) renderEvent(io, event);
+      },
+    });
+    if (!options.wait && !options.follow) {
+      if (options.json) printJson(io, { ...launchJson(handle), job: jobJson(handle.job) });
+      else io.stdout(`${handle.jobName}\n`);
+      return ExitCode.OK;
+    }
+    const final = await waitWithInterrupt(handle, options, io);
+    if (final === undefined) return ExitCode.INTERRUPTED;
+    if (options.json) printJson(io, { ...launchJson(handle), job: jobJson(final) });
+    else {
+      const elapsed = formatElapsed(
+        (final.endTime?.getTime() ?? Date.now()) - (handle.job.createTime?.getTime() ?? Date.now()),
+      );
+      if (final.status === 'succeeded') io.stderr(`${green(io, '✓')} ${handle.jobName} SUCCEEDED after ${elapsed}\n`);
+      else {
+        io.stderr(
+          `${red(io, '✗')} ${handle.jobName} ${stateText(io, final)} after ${elapsed}${final.error?.message ? `: ${final.error.message}` : ''}\n`,
+        );
+      }
+      io.stdout(`${handle.jobName}\n`);
+    }
+    return final.status === 'succeeded' ? ExitCode.OK : ExitCode.JOB_FAILED;
+  } finally {
+    await runner.close();
+  }
+}
+
+function launchJson(handle: LaunchHandle) {
+  return {
+    jobName: handle.jobName,
+    consoleUrl: handle.consoleUrl,
+    runId: handle.runId,
+    launchId: handle.launchId,
+    imageUri: handle.imageUri,
+    existing: handle.existing,
+  };
+}
+
+/**
+ * Waits for the job (printing its logs with --follow). Ctrl-C stops waiting: with --cancel-on-interrupt the job is
+ * cancelled; on a terminal the user is asked; otherwise it keeps running and we say how to cancel it. Resolves with
+ * the final snapshot, or undefined after an interrupt.
+ */
+async function waitWithInterrupt(
+  handle: LaunchHandle,
+  options: LaunchOptions,
+  io: Io,
+): Promise<JobSnapshot | undefined> {
+  const controller = new AbortController();
+  const interrupted = new Error('interrupted');
+  const onSigint = () => controller.abort(interrupted);
+  process.once('SIGINT', onSigint);
+  const following = options.follow
+    ? (async () => {
+        try {
+          for await (const entry of handle.logs({ follow: true, signal: controller.signal })) {
+            // With --json, stdout carries exactly one JSON object: the logs go to stderr.
+            if (options.json) io.stderr(logLine(io, entry));
+            else io.stdout(logLine(io, entry));
+          }
+        } catch (error) {
+          if (!controller.signal.aborted) io.stderr(`${red(io, 'warning')} logs: ${(error as Error).message}\n`);
+        }
+      })()
+    : Promise.resolve();
+  try {
+    const final = await handle.wait({ signal: controller.signal });
+    await following;
+    return final;
+  } catch (error) {
+    if (error !== interrupted) throw error;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  // Interrupted while waiting. A second Ctrl-C ends the process at once.
+  process.once('SIGINT', () => process.exit(ExitCode.INTERRUPTED));
+  let cancel = options.cancelOnInterrupt === true;
+  if (!cancel && io.isTTY && process.stdin.isTTY) {
+    io.stderr(`\nCancel job ${handle.jobName}? [y/N] `);
+    cancel = YES.test(await readLine());
+  }
+  if (cancel) {
+    io.stderr(`Cancelling ${handle.jobName} ...\n`);
+    const job = await handle.cancel({ timeoutMs: 5 * 60_000 });
+    io.stderr(`${stateText(io, job)} ${handle.jobName}\n`);
+  } else {
+    io.stderr(
+      `\nInterrupted: job ${handle.jobName} keeps running.\n  Cancel it with: vertex-launch jobs cancel ${handle.jobName}\n`,
+    );
+  }
+  return undefined;
 }

@@ -1,0 +1,324 @@
+/**
+ * `vertex-launch queue create|list|show|update|delete|items|cancel`: the queues and items of the SQLite queue store,
+ * the same `QueueStore` calls SDK users make.
+ */
+import {
+  ConfigError,
+  type ConfigIssue,
+  DEFAULT_QUEUE_CONFIG,
+  loadConfigFile,
+  QUEUE_ITEM_STATES,
+  type QueueDefinition,
+  type QueueItem,
+  type QueueItemState,
+  type QueueStore,
+  seedQueueConfig,
+  unwrapQueueConfig,
+} from '@vertex-launch/core';
+import { stringify } from 'yaml';
+import { ExitCode, UsageError } from '../exit-codes.js';
+import type { GlobalOptions } from '../main.js';
+import { dim, green, type Io, printJson, red, yellow } from '../output.js';
+import { type QueueDbFlags, withQueueStore } from './queue-db.js';
+
+/** Flags of the queue commands. */
+export interface QueueAdminOptions extends GlobalOptions, QueueDbFlags {
+  name?: string;
+  item?: string;
+  config?: string;
+  project?: string;
+  region?: string;
+  description?: string;
+  printDefault?: boolean;
+  force?: boolean;
+  state?: string;
+  limit?: string;
+}
+
+const requireName = (options: QueueAdminOptions): string => {
+  if (!options.name) throw new UsageError('Missing the queue NAME argument.');
+  return options.name;
+};
+
+/** A ConfigError of the store, re-pointed at what the user wrote: the config file (or the default) and the flags. */
+function pointAtInputs(error: unknown, name: string, action: string, file: string | undefined): unknown {
+  if (!(error instanceof ConfigError)) return error;
+  const source = file ?? 'the default queue config';
+  const issues: ConfigIssue[] = error.issues.map((issue) => {
+    let path = issue.path;
+    if (path === 'config') path = source;
+    else if (path.startsWith('config.')) path = `${source}: ${path.slice('config.'.length)}`;
+    else if (path === 'project' || path === 'region' || path === 'description') path = `--${path}`;
+    else if (path === 'name') path = `NAME (${name})`;
+    return { ...issue, path };
+  });
+  const errors = issues.filter((i) => i.severity === 'error').length;
+  const configProblem = issues.some((i) => i.path.startsWith(source));
+  const hint =
+    configProblem && file === undefined
+      ? `Write the default config to a file with \`vertex-launch queue ${action} ${name} --print-default > ${name}.yaml\`, set the values marked <REQUIRED> (spec.staging_bucket), then run \`vertex-launch queue ${action} ${name} --config ${name}.yaml\`.`
+      : configProblem
+        ? `Fix ${file} (\`vertex-launch queue validate ${file}\` checks it on its own), then run this again.`
+        : 'Fix the flags named above and run this again.';
+  return new ConfigError(
+    `Cannot ${action} queue \`${name}\`: ${errors} problem${errors === 1 ? '' : 's'}; nothing was saved.`,
+    issues,
+    { hint, cause: error },
+  );
+}
+
+async function counts(store: QueueStore, queue: string): Promise<Record<QueueItemState, number>> {
+  const out = { queued: 0, claimed: 0, finished: 0 } as Record<QueueItemState, number>;
+  for (const state of QUEUE_ITEM_STATES) {
+    out[state] = (await store.list({ queue, states: [state], limit: 100_000 })).length;
+  }
+  return out;
+}
+
+function queueJson(queue: QueueDefinition, itemCounts?: Record<QueueItemState, number>) {
+  return {
+    name: queue.name,
+    resource: queue.resource,
+    project: queue.project ?? null,
+    region: queue.region ?? null,
+    description: queue.description ?? null,
+    createdAt: queue.createdAt,
+    updatedAt: queue.updatedAt,
+    config: queue.config,
+    ...(itemCounts ? { items: itemCounts } : {}),
+  };
+}
+
+/** `queue create NAME`. */
+export async function create(options: QueueAdminOptions, io: Io, env = process.env): Promise<number> {
+  const name = requireName(options);
+  if (options.printDefault) {
+    io.stdout(`# Queue config for \`vertex-launch queue create ${name} --config <this file>\`.\n`);
+    io.stdout('# Set every <REQUIRED> value; ${image_uri} is filled at launch (--image or a build).\n');
+    io.stdout(stringify(DEFAULT_QUEUE_CONFIG));
+    return ExitCode.OK;
+  }
+  const config = options.config === undefined ? seedQueueConfig() : await loadConfigFile(options.config);
+  const queue = await withQueueStore(options, env, (store) =>
+    store
+      .createQueue({
+        name,
+        config,
+        ...(options.project ? { project: options.project } : {}),
+        ...(options.region ? { region: options.region } : {}),
+        ...(options.description ? { description: options.description } : {}),
+      })
+      .catch((error: unknown) => {
+        throw pointAtInputs(error, name, 'create', options.config);
+      }),
+  );
+  if (options.json) printJson(io, queueJson(queue));
+  else io.stdout(`${green(io, '✓')} Created queue ${queue.name}\n`);
+  return ExitCode.OK;
+}
+
+/** `queue list`. */
+export async function list(options: QueueAdminOptions, io: Io, env = process.env): Promise<number> {
+  const rows = await withQueueStore(options, env, async (store) => {
+    const queues = await store.listQueues();
+    return Promise.all(queues.map(async (queue) => ({ queue, items: await counts(store, queue.name) })));
+  });
+  if (options.json) {
+    printJson(io, { queues: rows.map((r) => queueJson(r.queue, r.items)) });
+    return ExitCode.OK;
+  }
+  if (rows.length === 0) {
+    io.stderr('No queues. Create one with `vertex-launch queue create NAME --config FILE`.\n');
+    return ExitCode.OK;
+  }
+  const table = [
+    ['NAME', 'PROJECT', 'REGION', 'QUEUED', 'ACTIVE', 'FINISHED', 'DESCRIPTION'],
+    ...rows.map(({ queue, items }) => [
+      queue.name,
+      queue.project ?? '-',
+      queue.region ?? '-',
+      String(items.queued),
+      String(items.claimed),
+      String(items.finished),
+      queue.description ?? '',
+    ]),
+  ];
+  io.stdout(formatTable(table));
+  return ExitCode.OK;
+}
+
+/** `queue show NAME`. */
+export async function show(options: QueueAdminOptions, io: Io, env = process.env): Promise<number> {
+  const name = requireName(options);
+  const { queue, items } = await withQueueStore(options, env, async (store) => {
+    const found = await store.getQueue(name);
+    if (!found) throw notFound(name);
+    return { queue: found, items: await counts(store, name) };
+  });
+  if (options.json) {
+    printJson(io, queueJson(queue, items));
+    return ExitCode.OK;
+  }
+  const config = unwrapQueueConfig(queue.config) as Record<string, unknown>;
+  io.stdout(`name:        ${queue.name}\n`);
+  io.stdout(`project:     ${queue.project ?? dim(io, '(the agent’s environment.project)')}\n`);
+  io.stdout(`region:      ${queue.region ?? dim(io, '(the agent’s environment.region)')}\n`);
+  if (queue.description) io.stdout(`description: ${queue.description}\n`);
+  io.stdout(`items:       ${items.queued} queued, ${items.claimed} active, ${items.finished} finished\n`);
+  io.stdout(`updated:     ${queue.updatedAt}\n`);
+  if (config.template_variables) {
+    io.stdout(`variables:   ${Object.keys(config.template_variables as object).join(', ')} (--set-var name=value)\n`);
+  }
+  if (Array.isArray(config.allowed_overrides)) {
+    io.stdout(`overrides:   ${config.allowed_overrides.join(', ')} (--override)\n`);
+  }
+  io.stdout(`config:\n${indent(stringify(queue.config))}`);
+  return ExitCode.OK;
+}
+
+/** `queue update NAME`. */
+export async function update(options: QueueAdminOptions, io: Io, env = process.env): Promise<number> {
+  const name = requireName(options);
+  if (
+    options.config === undefined &&
+    options.project === undefined &&
+    options.region === undefined &&
+    options.description === undefined
+  ) {
+    throw new UsageError(
+      `queue update ${name}: nothing to change; pass --config FILE, --project, --region or --description ("" removes it).`,
+    );
+  }
+  const config = options.config === undefined ? undefined : await loadConfigFile(options.config);
+  const queue = await withQueueStore(options, env, (store) =>
+    store
+      .updateQueue(name, {
+        ...(config === undefined ? {} : { config }),
+        ...(options.project === undefined ? {} : { project: options.project === '' ? null : options.project }),
+        ...(options.region === undefined ? {} : { region: options.region === '' ? null : options.region }),
+        ...(options.description === undefined
+          ? {}
+          : { description: options.description === '' ? null : options.description }),
+      })
+      .catch((error: unknown) => {
+        throw pointAtInputs(error, name, 'update', options.config);
+      }),
+  );
+  if (options.json) printJson(io, queueJson(queue));
+  else io.stdout(`${green(io, '✓')} Updated queue ${queue.name}\n`);
+  return ExitCode.OK;
+}
+
+/** `queue delete NAME [--force]`. */
+export async function remove(options: QueueAdminOptions, io: Io, env = process.env): Promise<number> {
+  const name = requireName(options);
+  const unfinished = await withQueueStore(options, env, async (store) => {
+    if (!(await store.getQueue(name))) throw notFound(name);
+    const before = await counts(store, name);
+    await store.deleteQueue(name, { force: options.force === true });
+    return before.queued + before.claimed;
+  });
+  if (options.json) printJson(io, { deleted: name, failedItems: options.force ? unfinished : 0 });
+  else {
+    io.stdout(`${green(io, '✓')} Deleted queue ${name}\n`);
+    if (options.force && unfinished > 0) {
+      io.stderr(`${yellow(io, 'note')} ${unfinished} unfinished item${unfinished === 1 ? '' : 's'} marked failed\n`);
+    }
+  }
+  return ExitCode.OK;
+}
+
+/** `queue items NAME`. */
+export async function items(options: QueueAdminOptions, io: Io, env = process.env): Promise<number> {
+  const name = requireName(options);
+  let states: QueueItemState[] | undefined;
+  if (options.state !== undefined) {
+    const wanted = options.state.split(',').map((s) => s.trim());
+    const bad = wanted.filter((s) => !(QUEUE_ITEM_STATES as readonly string[]).includes(s));
+    if (bad.length > 0) {
+      throw new UsageError(`--state ${bad.join(',')}: use ${QUEUE_ITEM_STATES.join(', ')} (comma-separated).`);
+    }
+    states = wanted as QueueItemState[];
+  }
+  const limit = options.limit === undefined ? 50 : Number(options.limit);
+  if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit ${options.limit}: use a whole number >= 1.`);
+  const found = await withQueueStore(options, env, async (store) => {
+    if (!(await store.getQueue(name))) throw notFound(name);
+    return store.list({ queue: name, limit, ...(states ? { states } : {}) });
+  });
+  if (options.json) {
+    printJson(io, { queue: name, items: found });
+    return ExitCode.OK;
+  }
+  if (found.length === 0) {
+    io.stderr(`No items in queue ${name}. Enqueue with \`vertex-launch launch --queue ${name} --image IMAGE\`.\n`);
+    return ExitCode.OK;
+  }
+  const table = [
+    ['ITEM', 'RUN', 'STATE', 'PHASE', 'STATUS', 'JOB', 'ERROR'],
+    ...found.map((item) => [
+      item.id,
+      item.runId,
+      stateText(io, item),
+      item.phase ?? '-',
+      item.status ?? '-',
+      item.jobName ? (item.jobName.split('/').pop() ?? item.jobName) : '-',
+      item.failure ? `${item.failure.phase}: ${item.failure.message}` : '',
+    ]),
+  ];
+  io.stdout(formatTable(table));
+  return ExitCode.OK;
+}
+
+/** `queue cancel ITEM`. */
+export async function cancel(options: QueueAdminOptions, io: Io, env = process.env): Promise<number> {
+  const id = options.item;
+  if (!id) throw new UsageError('Missing the ITEM argument (an id from `vertex-launch queue items NAME`).');
+  const item = await withQueueStore(options, env, (store) => store.requestCancel(id));
+  if (options.json) printJson(io, item);
+  else if (item.state === 'finished') io.stdout(`Item ${id} is ${item.outcome}.\n`);
+  else io.stdout(`Cancel requested for item ${id}; the agent holding it cancels ${item.jobName ?? 'its job'}.\n`);
+  return ExitCode.OK;
+}
+
+function stateText(io: Io, item: QueueItem): string {
+  if (item.state !== 'finished') return item.cancelRequested ? `${item.state} (cancelling)` : item.state;
+  if (item.outcome === 'succeeded') return green(io, 'succeeded');
+  return red(io, item.outcome ?? 'finished');
+}
+
+function notFound(name: string): ConfigError {
+  return new ConfigError(`Queue \`${name}\` does not exist.`, [], {
+    hint: `List queues with \`vertex-launch queue list\`, or create it with \`vertex-launch queue create ${name} --config FILE\`. (Check --db / VERTEX_LAUNCH_QUEUE_DB if you use another database.)`,
+  });
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: strips ANSI colours to measure widths
+const ANSI = /\u001b\[[0-9;]*m/g;
+
+function formatTable(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const row of rows) {
+    row.forEach((cell, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, cell.replace(ANSI, '').length);
+    });
+  }
+  return rows
+    .map((row) =>
+      row
+        .map((cell, i) =>
+          i === row.length - 1 ? cell : cell + ' '.repeat((widths[i] ?? 0) - cell.replace(ANSI, '').length),
+        )
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')
+    .concat('\n');
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => (line ? `  ${line}` : line))
+    .join('\n');
+}

@@ -1,0 +1,354 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../errors.js';
+import { jobStateToStatus } from '../job-state.js';
+import { formatJobName, jobConsoleUrl, parseJobName, resolveJobName } from '../launch/job-name.js';
+import type { JobRunner, JobSnapshot } from '../launch/runner.js';
+import type { CreateCustomJobRequest } from '../mapping/custom-job.js';
+import { memoryQueueStore } from '../queue/memory.js';
+import type { QueueItem, QueueStore } from '../queue/store.js';
+import { type AgentLogger, createAgent } from './agent.js';
+
+const CONFIG = {
+  spec: {
+    worker_pool_specs: [
+      { machine_spec: { machine_type: 'n1-standard-4' }, container_spec: { image_uri: '${image_uri}' } },
+    ],
+    staging_bucket: 'gs://bucket',
+  },
+};
+const IMAGE = 'us-docker.pkg.dev/p/r/train:1';
+const HAPPY = ['JOB_STATE_PENDING', 'JOB_STATE_RUNNING', 'JOB_STATE_RUNNING', 'JOB_STATE_SUCCEEDED'];
+
+interface FakeJob {
+  snapshot: JobSnapshot;
+  script: string[];
+  step: number;
+}
+
+/**
+ * An in-memory JobRunner for the agent: each `get()` moves a job one step along its script (chosen by run id),
+ * `cancel()` moves it to CANCELLING then CANCELLED. It records the most jobs that were ever unfinished at once.
+ */
+function fakeRunner(scripts: Record<string, string[]> = {}) {
+  const jobs = new Map<string, FakeJob>();
+  const submits: string[] = [];
+  let maxUnfinished = 0;
+  const unfinished = () => [...jobs.values()].filter((j) => !j.snapshot.terminal).length;
+  const snap = (name: string, state: string, labels: Record<string, string>, createTime: Date): JobSnapshot => {
+    const { status, terminal } = jobStateToStatus(state);
+    const parts = parseJobName(name)!;
+    return {
+      name,
+      id: parts.id,
+      region: parts.region,
+      displayName: 'job',
+      state,
+      status,
+      terminal,
+      createTime,
+      startTime: undefined,
+      endTime: undefined,
+      updateTime: new Date(),
+      error: undefined,
+      labels,
+      imageUri: IMAGE,
+      consoleUrl: jobConsoleUrl(parts),
+    };
+  };
+  const setState = (job: FakeJob, state: string) => {
+    job.snapshot = snap(job.snapshot.name, state, job.snapshot.labels, job.snapshot.createTime!);
+  };
+  const runner: JobRunner & {
+    jobs: typeof jobs;
+    submits: string[];
+    maxUnfinished: () => number;
+    project: string;
+    region: string;
+  } = {
+    name: 'fake',
+    project: 'proj-test',
+    region: 'us-central1',
+    jobs,
+    submits,
+    maxUnfinished: () => maxUnfinished,
+    jobName: (ref) => resolveJobName(ref, { project: 'proj-test', region: 'us-central1' }),
+    async submit(request: CreateCustomJobRequest, { launchId }) {
+      submits.push(launchId);
+      const name = formatJobName({ project: 'proj-test', region: 'us-central1', id: String(1000 + jobs.size) });
+      const labels = request.customJob.labels ?? {};
+      const runId = labels['vertex-launch-run-id'] ?? '';
+      const job = {
+        snapshot: snap(name, 'JOB_STATE_QUEUED', labels, new Date()),
+        script: scripts[runId] ?? HAPPY,
+        step: 0,
+      };
+      jobs.set(name, job);
+      maxUnfinished = Math.max(maxUnfinished, unfinished());
+      return { jobName: name, job: job.snapshot, existing: false };
+    },
+    async get(name) {
+      const job = jobs.get(name)!;
+      if (!job.snapshot.terminal) {
+        if (job.snapshot.state === 'JOB_STATE_CANCELLING') setState(job, 'JOB_STATE_CANCELLED');
+        else if (job.step < job.script.length) setState(job, job.script[job.step++]!);
+      }
+      return job.snapshot;
+    },
+    async list(options = {}) {
+      const launchId = /vertex-launch-launch-id="([^"]+)"/.exec(options.filter ?? '')?.[1];
+      return [...jobs.values()]
+        .map((j) => j.snapshot)
+        .filter((j) => launchId === undefined || j.labels['vertex-launch-launch-id'] === launchId)
+        .reverse();
+    },
+    async cancel(name) {
+      const job = jobs.get(name)!;
+      if (!job.snapshot.terminal) setState(job, 'JOB_STATE_CANCELLING');
+      return job.snapshot;
+    },
+    async *logs() {},
+    consoleUrl: (name) => jobConsoleUrl(parseJobName(name)!),
+  };
+  return runner;
+}
+
+function recordingLogger() {
+  const lines: { level: string; fields: Record<string, unknown>; message: string }[] = [];
+  const at =
+    (level: string) =>
+    (fields: Record<string, unknown>, message: string): void => {
+      lines.push({ level, fields, message });
+    };
+  const logger: AgentLogger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  return { logger, lines };
+}
+
+async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+async function setup(queueNames: string[] = ['q']) {
+  const store = memoryQueueStore();
+  for (const name of queueNames)
+    await store.createQueue({ name, config: CONFIG, project: 'proj-test', region: 'us-central1' });
+  return store;
+}
+
+const allFinished = (store: QueueStore) => async () =>
+  (await store.list({ limit: 1000 })).every((item) => item.state === 'finished');
+
+const fast = { pollIntervalMs: 5, leaseMs: 2_000, statusIntervalMs: 0, stopGraceMs: 500 };
+
+describe('createAgent', () => {
+  it('runs at most max_jobs launches at once across queues, round-robin, and completes every item', async () => {
+    const store = await setup(['a', 'b', 'c']);
+    for (let i = 0; i < 4; i++) for (const q of ['a', 'b', 'c']) await store.enqueue(q, { image: IMAGE });
+    const runner = fakeRunner();
+    const finished: QueueItem[] = [];
+    const agent = createAgent({
+      store,
+      runner,
+      queues: ['a', 'b', 'c'],
+      maxJobs: 2,
+      ...fast,
+      onItemFinished: (item) => finished.push(item),
+    });
+    const running = agent.start();
+    let maxActive = 0;
+    await until(async () => {
+      maxActive = Math.max(maxActive, agent.status().active.length);
+      return finished.length === 12;
+    });
+    await agent.stop();
+    await running;
+    expect(maxActive).toBe(2);
+    expect(runner.maxUnfinished()).toBe(2);
+    expect(runner.submits).toHaveLength(12);
+    // Round-robin: the first three launches came from three different queues.
+    expect(finished.slice(0, 3).map((i) => i.queue)).not.toEqual(['a', 'a', 'a']);
+    expect(new Set(runner.jobs.keys()).size).toBe(12);
+    const items = await store.list({ limit: 100 });
+    expect(items.every((i) => i.outcome === 'succeeded' && i.status === 'succeeded' && i.jobName)).toBe(true);
+    const history = items[0]!.events.map((e) => (e.type === 'phase' ? `phase:${e.phase}` : e.type));
+    expect(history).toEqual([
+      'enqueued',
+      'claimed',
+      'phase:submitting',
+      'phase:submitted',
+      'phase:submitted',
+      'phase:running',
+      'completed',
+    ]);
+    expect(agent.status()).toMatchObject({ state: 'stopped', totals: { claimed: 12, succeeded: 12 } });
+  });
+
+  it('every final Vertex state frees the slot and finishes the item with that status', async () => {
+    const finals = [
+      'JOB_STATE_FAILED',
+      'JOB_STATE_CANCELLED',
+      'JOB_STATE_EXPIRED',
+      'JOB_STATE_PARTIALLY_SUCCEEDED',
+      'JOB_STATE_SUCCEEDED',
+    ];
+    const scripts = Object.fromEntries(finals.map((state, i) => [`run${i}`, ['JOB_STATE_PENDING', state]]));
+    const store = await setup();
+    for (let i = 0; i < finals.length; i++) await store.enqueue('q', { image: IMAGE, runId: `run${i}` });
+    const agent = createAgent({ store, runner: fakeRunner(scripts), queues: ['q'], maxJobs: 1, ...fast });
+    const running = agent.start();
+    await until(allFinished(store));
+    await agent.stop();
+    await running;
+    const items = (await store.list()).reverse();
+    expect(items.map((i) => [i.runId, i.status, i.outcome])).toEqual([
+      ['run0', 'failed', 'failed'],
+      ['run1', 'cancelled', 'cancelled'],
+      ['run2', 'expired', 'failed'],
+      ['run3', 'partially_succeeded', 'failed'],
+      ['run4', 'succeeded', 'succeeded'],
+    ]);
+    expect(items[2]!.failure).toEqual({ phase: 'run', message: `job ${items[2]!.jobName} ended expired` });
+  });
+
+  it('a cancel request cancels the Vertex job and finishes the item as cancelled', async () => {
+    const store = await setup();
+    const item = await store.enqueue('q', { image: IMAGE, runId: 'long' });
+    const runner = fakeRunner({ long: Array(100_000).fill('JOB_STATE_RUNNING') });
+    const { logger, lines } = recordingLogger();
+    const agent = createAgent({ store, runner, queues: ['q'], ...fast, leaseMs: 60, logger });
+    const running = agent.start();
+    await until(async () => (await store.get(item.id))?.phase === 'running');
+    await store.requestCancel(item.id);
+    await until(allFinished(store));
+    await agent.stop();
+    await running;
+    const done = (await store.get(item.id))!;
+    expect(done).toMatchObject({ outcome: 'cancelled', status: 'cancelled', cancelRequested: true });
+    expect(runner.jobs.get(done.jobName!)!.snapshot.state).toBe('JOB_STATE_CANCELLED');
+    expect(lines.some((l) => l.message === `cancel requested: cancelling ${done.jobName}`)).toBe(true);
+  });
+
+  it('cancels a job that does not start within start_timeout and fails its item with the reason', async () => {
+    const store = await setup();
+    const item = await store.enqueue('q', { image: IMAGE, runId: 'stuck' });
+    const runner = fakeRunner({ stuck: Array(100_000).fill('JOB_STATE_PENDING') });
+    const agent = createAgent({ store, runner, queues: ['q'], ...fast, startTimeoutMs: 100 });
+    const running = agent.start();
+    await until(allFinished(store));
+    await agent.stop();
+    await running;
+    const done = (await store.get(item.id))!;
+    expect(done.outcome).toBe('failed');
+    expect(done.failure?.phase).toBe('run');
+    expect(done.failure?.message).toBe(
+      `job ${done.jobName} did not start within the start timeout of 0.1s (still PENDING); it was cancelled. Raise \`start_timeout\` in launch-config.yaml or check the region's quota for the machine type`,
+    );
+    expect(runner.jobs.get(done.jobName!)!.snapshot.state).toBe('JOB_STATE_CANCELLED');
+  });
+
+  it('after a crash between create and persisting the job name, the next agent finds the job by launch id', async () => {
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const store = memoryQueueStore({ now: () => now });
+    await store.createQueue({ name: 'q', config: CONFIG, project: 'proj-test', region: 'us-central1' });
+    const item = await store.enqueue('q', { image: IMAGE });
+    const runner = fakeRunner();
+    // The dead agent: claimed, persisted `submitting`, created the job, died before persisting its name.
+    await store.claim({ agentId: 'dead', queues: ['q'], leaseMs: 1_000 });
+    await store.recordPhase(item.id, 'dead', { phase: 'submitting', imageUri: IMAGE });
+    const { request } = await import('../launch/pipeline.js').then((m) =>
+      m.planLaunch({
+        config: CONFIG,
+        project: 'proj-test',
+        region: 'us-central1',
+        image: IMAGE,
+        runId: item.runId,
+        launchId: item.launchId,
+      }),
+    );
+    await runner.submit(request, { launchId: item.launchId });
+    now += 2_000; // its lease ran out
+
+    const agent = createAgent({ store, runner, queues: ['q'], ...fast, clock: realClockWith(() => now) });
+    const running = agent.start();
+    await until(allFinished(store));
+    await agent.stop();
+    await running;
+    expect(runner.submits).toEqual([item.launchId]);
+    const done = (await store.get(item.id))!;
+    expect(done).toMatchObject({ outcome: 'succeeded', attempts: 2, jobName: [...runner.jobs.keys()][0] });
+    expect(done.events.some((e) => e.message.includes('found by launch id'))).toBe(true);
+  });
+
+  it('stop() gives items back with their job name; the next agent re-attaches without submitting again', async () => {
+    const store = await setup();
+    const item = await store.enqueue('q', { image: IMAGE, runId: 'long' });
+    const script = [...Array(40).fill('JOB_STATE_RUNNING'), 'JOB_STATE_SUCCEEDED'];
+    const runner = fakeRunner({ long: script });
+    const first = createAgent({ store, runner, queues: ['q'], ...fast, agentId: 'first' });
+    const running = first.start();
+    await until(async () => (await store.get(item.id))?.phase === 'running');
+    await first.stop('SIGTERM');
+    await running;
+    const released = (await store.get(item.id))!;
+    expect(released).toMatchObject({ state: 'queued', phase: 'running' });
+    expect(released.jobName).toBe([...runner.jobs.keys()][0]);
+    expect(released.events.at(-1)?.message).toBe(
+      `requeued: agent first stopped (SIGTERM); the next agent resumes at phase running with job ${released.jobName}`,
+    );
+    expect(first.status().totals.released).toBe(1);
+
+    const second = createAgent({ store, runner, queues: ['q'], ...fast, agentId: 'second' });
+    const again = second.start();
+    await until(allFinished(store));
+    await second.stop();
+    await again;
+    expect(runner.submits).toHaveLength(1);
+    expect((await store.get(item.id))!).toMatchObject({ outcome: 'succeeded', jobName: released.jobName });
+  });
+
+  it('fails launches that cannot be resolved, naming the queue and the fix, and keeps going', async () => {
+    const store = await setup();
+    const bad = await store.enqueue('q', {}); // no image for ${image_uri}
+    const good = await store.enqueue('q', { image: IMAGE });
+    const agent = createAgent({ store, runner: fakeRunner(), queues: ['q'], ...fast });
+    const running = agent.start();
+    await until(allFinished(store));
+    await agent.stop();
+    await running;
+    const failed = (await store.get(bad.id))!;
+    expect(failed.failure?.phase).toBe('agent');
+    expect(failed.failure?.message).toMatch(/^queue `q` config does not resolve for this launch: .*image_uri/);
+    expect(failed.failure?.message).toContain('vertex-launch queue update q --config FILE');
+    expect((await store.get(good.id))!.outcome).toBe('succeeded');
+  });
+
+  it('refuses to start with a queue that does not exist, and rejects bad max_jobs', async () => {
+    const store = await setup(['q']);
+    const agent = createAgent({ store, runner: fakeRunner(), queues: ['q', 'gpu'], ...fast });
+    const error = (await agent.start().catch((e: unknown) => e)) as ConfigError;
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toBe('The agent cannot start: queue `gpu` does not exist.');
+    expect(error.issues).toEqual([{ path: 'queues[1]', message: 'queue `gpu` does not exist', severity: 'error' }]);
+    expect(() => createAgent({ store, runner: fakeRunner(), queues: ['q'], maxJobs: 0 })).toThrow(
+      /Invalid maxJobs 0: use a whole number of at least 1, or -1 for no limit/,
+    );
+  });
+});
+
+/** Real sleeps, but `now()` from the test (the store's fake clock). */
+function realClockWith(now: () => number) {
+  return {
+    now,
+    sleep: (ms: number, signal?: AbortSignal) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        signal?.addEventListener('abort', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }),
+  };
+}

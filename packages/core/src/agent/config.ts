@@ -1,0 +1,337 @@
+/**
+ * The launch agent config, `~/.config/vertex-launch/launch-config.yaml`: which queues an agent drains, how many jobs
+ * it runs at once, where its queue database lives and how it builds, authenticates and polls. A zod schema with every
+ * key described; unknown keys are errors with a "did you mean" suggestion; errors name the file, the key and the fix.
+ * Loading (YAML/JSON) is separate from validating.
+ */
+import { homedir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import { z } from 'zod';
+import { DURATION_FORMS, parseDuration } from '../config/durations.js';
+import { loadConfigFile } from '../config/load.js';
+import { closestKey } from '../config/suggest.js';
+import { ConfigError, type ConfigIssue } from '../errors.js';
+import { QUEUE_NAME_PATTERN } from '../queue/store.js';
+
+/** File name of the agent config. */
+export const AGENT_CONFIG_FILE = 'launch-config.yaml';
+
+/**
+ * The default agent config path: `$XDG_CONFIG_HOME/vertex-launch/launch-config.yaml`, or
+ * `~/.config/vertex-launch/launch-config.yaml` when `XDG_CONFIG_HOME` is unset or not absolute.
+ */
+export function defaultAgentConfigPath(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  home: string = homedir(),
+): string {
+  const xdg = env.XDG_CONFIG_HOME;
+  const base = xdg !== undefined && isAbsolute(xdg) ? xdg : join(home, '.config');
+  return join(base, 'vertex-launch', AGENT_CONFIG_FILE);
+}
+
+/** The default agent config path for this process's environment (see {@link defaultAgentConfigPath}). */
+export const DEFAULT_AGENT_CONFIG_PATH: string = defaultAgentConfigPath();
+
+/** Default `max_jobs`. */
+export const DEFAULT_MAX_JOBS = 1;
+/** Default `start_timeout`, seconds (30 minutes). */
+export const DEFAULT_START_TIMEOUT_S = 1800;
+/** Default `poll_interval`, seconds. */
+export const DEFAULT_POLL_INTERVAL_S = 5;
+/** Default `lease_duration`, seconds. */
+export const DEFAULT_LEASE_DURATION_S = 60;
+
+const PROJECT_PATTERN = /^(?:[a-z0-9.-]+:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
+const REGION_PATTERN = /^[a-z]+-[a-z]+[0-9]+$/;
+const IMAGE_REPO_PATTERN = /^[a-z0-9.-]+(?::\d+)?(?:\/[a-z0-9._-]+)+$/;
+
+/** A duration key: seconds or a string like `"30m"`, resolved to seconds; `min` seconds at least. */
+function duration(min: number, description: string) {
+  return z
+    .union([z.number(), z.string()])
+    .transform((value, ctx) => {
+      const seconds = parseDuration(value);
+      if (seconds === undefined) {
+        ctx.addIssue({ code: 'custom', message: `\`${String(value)}\` is not a duration: use ${DURATION_FORMS}` });
+        return z.NEVER;
+      }
+      if (seconds < min) {
+        ctx.addIssue({ code: 'custom', message: `must be at least ${min} second${min === 1 ? '' : 's'}` });
+        return z.NEVER;
+      }
+      return seconds;
+    })
+    .describe(description);
+}
+
+/** The launch agent config schema (snake_case keys; durations resolve to seconds). */
+export const agentConfigSchema = z
+  .object({
+    max_jobs: z
+      .number()
+      .int('must be a whole number')
+      .refine((n) => n === -1 || n >= 1, 'must be at least 1, or -1 for no limit')
+      .default(DEFAULT_MAX_JOBS)
+      .describe(
+        'How many launches the agent works on at once (building, submitting or running); -1: no limit. Default 1.',
+      ),
+    queues: z
+      .array(
+        z
+          .string()
+          .regex(
+            QUEUE_NAME_PATTERN,
+            'not a queue name: lowercase letters, digits, `-` and `_`, starting with a letter or digit',
+          ),
+      )
+      .min(1, 'list at least one queue, e.g. `queues: [default]`')
+      .describe(
+        'Queues to take work from, served round-robin (the least recently served first). Create them with `vertex-launch queue create`.',
+      ),
+    environment: z
+      .object({
+        project: z
+          .string()
+          .regex(PROJECT_PATTERN, 'not a GCP project id, e.g. `my-project-123`')
+          .optional()
+          .describe(
+            "GCP project of launches whose queue sets none. Default: the credentials' project (GOOGLE_CLOUD_PROJECT).",
+          ),
+        region: z
+          .string()
+          .regex(REGION_PATTERN, 'not a Vertex AI region, e.g. `us-central1`')
+          .optional()
+          .describe('Vertex AI region of launches whose queue sets none. Default: GOOGLE_CLOUD_REGION.'),
+      })
+      .strict()
+      .default({})
+      .describe('Where jobs run when the queue does not say.'),
+    builder: z
+      .object({
+        type: z
+          .enum(['docker', 'noop'])
+          .describe(
+            '`docker`: build `--source` launches with the local Docker daemon and push them to `registry.uri`. `noop`: never build (source launches fail with a message).',
+          ),
+      })
+      .strict()
+      .default({ type: 'noop' })
+      .describe('How the agent builds images for launches enqueued with `--source`. Default `{ type: noop }`.'),
+    registry: z
+      .object({
+        uri: z
+          .string()
+          .regex(IMAGE_REPO_PATTERN, 'not an image repository, e.g. `us-docker.pkg.dev/my-project/train/trainer`')
+          .describe('Image repository without a tag; the agent tags each build with its content hash (`:ctx-<hash>`).'),
+      })
+      .strict()
+      .optional()
+      .describe('Where built images are pushed. Required with `builder.type: docker`.'),
+    auth: z
+      .object({
+        key_file: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('A service-account key file to use instead of the default chain (environment, gcloud ADC, ...).'),
+        impersonate_service_account: z
+          .string()
+          .regex(/^[^@\s]+@[^@\s]+$/, 'not a service account email')
+          .optional()
+          .describe('Act as this service account (needs iam.serviceAccounts.getAccessToken on it).'),
+      })
+      .strict()
+      .default({})
+      .describe(
+        'Credentials. Default: the auto chain (explicit key, environment, gcloud ADC, workload identity). Never put a key itself here.',
+      ),
+    quotas: z
+      .object({
+        creates_per_minute: z
+          .number()
+          .int('must be a whole number')
+          .min(0)
+          .default(60)
+          .describe('CreateCustomJob calls per minute, per project and region. 0: no client-side limit. Default 60.'),
+        reads_per_minute: z
+          .number()
+          .int('must be a whole number')
+          .min(0)
+          .default(600)
+          .describe('Get/List/Cancel calls per minute, per project and region. 0: no client-side limit. Default 600.'),
+      })
+      .strict()
+      .default({ creates_per_minute: 60, reads_per_minute: 600 })
+      .describe(
+        "Client-side limits that keep this agent under Vertex AI's API quotas (raise them when your project's quotas are higher).",
+      ),
+    queue_db: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'The SQLite queue database. Default: `$VERTEX_LAUNCH_QUEUE_DB`, else `$XDG_DATA_HOME/vertex-launch/queues.db` (`~/.local/share/...`). Agents on one machine share it.',
+      ),
+    start_timeout: duration(
+      1,
+      'Cancel a job (and fail its item) that is still QUEUED or PENDING this long after it was created. Default 30m.',
+    ).default(DEFAULT_START_TIMEOUT_S),
+    poll_interval: duration(0.05, 'How often the agent looks for work and polls its jobs. Default 5s.').default(
+      DEFAULT_POLL_INTERVAL_S,
+    ),
+    lease_duration: duration(
+      1,
+      'How long a claimed item stays with this agent without a heartbeat (it heartbeats every third of it). After a crash, another agent resumes the item once the lease ran out. Default 60s.',
+    ).default(DEFAULT_LEASE_DURATION_S),
+  })
+  .strict()
+  .describe('The launch agent config (launch-config.yaml).');
+
+/** An agent config as written (durations as strings or seconds, defaults optional). */
+export type UserAgentConfig = z.input<typeof agentConfigSchema>;
+/** A validated agent config: defaults applied, durations in seconds. */
+export type ResolvedAgentConfig = Readonly<z.output<typeof agentConfigSchema>>;
+
+function pathOf(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out === '' ? String(key) : `.${String(key)}`;
+  }
+  return out;
+}
+
+/** The schema of the object at `path` (to suggest its keys), when there is one. */
+function keysAt(path: readonly PropertyKey[]): string[] {
+  let schema: z.ZodType = agentConfigSchema;
+  for (const key of path) {
+    const shape = objectShape(schema);
+    if (!shape || typeof key !== 'string' || !(key in shape)) return [];
+    schema = shape[key] as z.ZodType;
+  }
+  return Object.keys(objectShape(schema) ?? {});
+}
+
+function objectShape(schema: z.ZodType): Record<string, unknown> | undefined {
+  let current: unknown = schema;
+  for (let i = 0; i < 5; i++) {
+    const def = (current as { def?: { type?: string; innerType?: unknown; in?: unknown; shape?: unknown } }).def;
+    if (!def) return undefined;
+    if (def.type === 'object') return def.shape as Record<string, unknown>;
+    current = def.innerType ?? def.in;
+    if (current === undefined) return undefined;
+  }
+  return undefined;
+}
+
+const KEY_HINTS: Record<string, string> = {
+  project: 'put the project under `environment: { project: ... }`',
+  region: 'put the region under `environment: { region: ... }`',
+  credentials: 'credentials never go in the agent config: use `auth.key_file` or the default chain',
+  queue: 'use `queues: [name]` (a list)',
+};
+
+/** Every problem of a raw agent config (path: message), in order. Pure. */
+export function agentConfigIssues(raw: unknown): ConfigIssue[] {
+  const result = agentConfigSchema.safeParse(raw ?? {});
+  const issues: ConfigIssue[] = [];
+  // Cross-key rules, checked on the raw value so they are reported together with every other problem.
+  const builder = valueAt(raw, ['builder', 'type']);
+  if (builder === 'docker' && valueAt(raw, ['registry']) === undefined) {
+    issues.push({
+      path: 'registry',
+      message:
+        'required with `builder.type: docker`: add `registry: { uri: us-docker.pkg.dev/<project>/<repo>/<image> }`',
+      severity: 'error',
+    });
+  }
+  if (result.success) return issues;
+  for (const issue of result.error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      const allowed = keysAt(issue.path);
+      for (const key of issue.keys) {
+        const hint = issue.path.length === 0 ? KEY_HINTS[key] : undefined;
+        const suggestion = closestKey(key, allowed);
+        const fix = hint ?? (suggestion ? `did you mean \`${suggestion}\`?` : `known keys: ${allowed.join(', ')}`);
+        issues.push({ path: pathOf([...issue.path, key]), message: `unknown key; ${fix}`, severity: 'error' });
+      }
+      continue;
+    }
+    const path = pathOf(issue.path);
+    let message = issue.message;
+    if (issue.code === 'invalid_type') {
+      const value = valueAt(raw, issue.path);
+      message =
+        value === undefined
+          ? 'is required'
+          : issue.expected === 'int'
+            ? 'must be a whole number'
+            : `expected ${issue.expected}, got ${typeOf(value)}`;
+      if (path === 'queues' && value === undefined) message += ': list the queues to drain, e.g. `queues: [default]`';
+      if (path === '') message = 'the agent config must be a mapping of keys (max_jobs, queues, ...)';
+    } else if (issue.code === 'invalid_union') {
+      message = `expected ${DURATION_FORMS}`;
+    } else if (issue.code === 'invalid_value' && 'values' in issue) {
+      message = `expected one of ${(issue.values as unknown[]).map((v) => `\`${String(v)}\``).join(', ')}`;
+    }
+    issues.push({ path, message, severity: 'error' });
+  }
+  return issues;
+}
+
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let current: unknown = raw;
+  for (const key of path) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return current;
+}
+
+function typeOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  return typeof value;
+}
+
+/**
+ * Validate a raw agent config (as parsed from YAML/JSON).
+ * @throws ConfigError listing every problem, each with its key, naming `file` when given.
+ */
+export function parseAgentConfig(raw: unknown, file?: string): ResolvedAgentConfig {
+  const issues = agentConfigIssues(raw);
+  if (issues.length > 0) {
+    const where = file ?? 'the agent config';
+    // The message counts the problems; `issues` lists them (the CLI prints them under the message).
+    throw new ConfigError(
+      `Invalid agent config ${where} (${issues.length} problem${issues.length === 1 ? '' : 's'}).`,
+      issues,
+      {
+        ...(file === undefined ? {} : { file }),
+        hint: `Fix the keys named above in ${where}; docs/agent.md lists every key with its default.`,
+      },
+    );
+  }
+  return agentConfigSchema.parse(raw ?? {});
+}
+
+/**
+ * Read, parse and validate an agent config file (YAML or JSON).
+ * @throws ConfigError naming the file: missing or unreadable, invalid YAML, or every invalid key.
+ */
+export async function loadAgentConfig(path: string = DEFAULT_AGENT_CONFIG_PATH): Promise<ResolvedAgentConfig> {
+  let raw: unknown;
+  try {
+    raw = await loadConfigFile(path);
+  } catch (error) {
+    if (error instanceof ConfigError && error.issues.length === 0) {
+      throw new ConfigError(error.message.replace(/^Queue config file/, 'Agent config file'), [], {
+        file: path,
+        cause: error,
+        hint: `Create it with at least \`queues: [<queue>]\` (see docs/agent.md), or pass another file with --config.`,
+      });
+    }
+    throw error;
+  }
+  return parseAgentConfig(raw, path);
+}

@@ -1,0 +1,3 @@
+export * from './agent.js';
+export * from './clock.js';
+export * from './config.js';
