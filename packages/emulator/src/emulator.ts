@@ -48,6 +48,7 @@ import { RegistryBackend } from './registry/backend.js';
 import { fromLocalImageRef, toLocalImageRef } from './registry/names.js';
 import { startRegistryProxy } from './registry/proxy.js';
 import { RegistryReader } from './registry/reader.js';
+import { iamPolicyService } from './services/iam-policy.js';
 import { identityService } from './services/identity.js';
 import { loggingService } from './services/logging.js';
 import { storageService } from './services/storage.js';
@@ -430,6 +431,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const metadataServiceAccount = options.metadataServiceAccount ?? adminEmail;
   const services: HttpService[] = [
     identityService({ ctx, iam, projectNumber, httpUrl: () => httpUrl, metadataServiceAccount }),
+    iamPolicyService({ ctx, iam, projectNumber }),
     storageService(ctx),
     loggingService(ctx),
   ];

@@ -1,0 +1,627 @@
+/**
+ * The checks of `vertex-launch doctor`. Each answers pass / warn / fail / skip with the evidence it saw and, when
+ * something is wrong, the fix (a command or the key to change). Checks never throw: an unexpected error becomes a
+ * failed check naming it.
+ */
+import { homedir } from 'node:os';
+import type { AuthCredentials } from '@vertex-launch/core';
+import {
+  checkMachineType,
+  formatConfigIssues,
+  isVertexLaunchError,
+  normalizeBucket,
+  readEmulatorConnection,
+  validateQueueConfig,
+} from '@vertex-launch/core';
+import {
+  acceptableBucketLocations,
+  acceptableRepositoryLocations,
+  bucketLocationFits,
+  repositoryLocationFits,
+} from './locations.js';
+
+/** The outcome of a check. `warn` and `skip` do not fail the run. */
+export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
+/** What a failure is about; it picks the exit code (auth 3 > api 4 > config 2). */
+export type FailureKind = 'auth' | 'api' | 'config';
+
+/** One check's result. */
+export interface CheckResult {
+  /** Stable id, e.g. `staging-bucket`. */
+  id: string;
+  /** Short title shown first on the line. */
+  title: string;
+  status: CheckStatus;
+  /** What was looked at and what was found (never a secret). */
+  evidence: string;
+  /** What to do (for warn and fail). */
+  fix?: string;
+  /** For failures: which exit code class it belongs to. */
+  kind?: FailureKind;
+}
+
+/** Everything the checks need, gathered once by the command. */
+export interface DoctorContext {
+  env: NodeJS.ProcessEnv;
+  project?: string;
+  region?: string;
+  /** Where the project and region came from, for evidence. */
+  projectSource?: string;
+  regionSource?: string;
+  /** The queue (name or file) the checks are about, for messages. */
+  queueLabel?: string;
+  /** How to change the queue config, e.g. `vertex-launch queue update q --config FILE`. */
+  queueUpdateHint: string;
+  /** The raw queue config (unwrapped), when one was found. */
+  queueConfig?: Record<string, unknown>;
+  /** `registry.uri` of the agent config, when set. */
+  registryUri?: string;
+  /** The agent config file, for messages. */
+  agentConfigPath: string;
+  credentials?: AuthCredentials;
+}
+
+const pass = (id: string, title: string, evidence: string): CheckResult => ({ id, title, status: 'pass', evidence });
+const fail = (id: string, title: string, kind: FailureKind, evidence: string, fix: string): CheckResult => ({
+  id,
+  title,
+  status: 'fail',
+  evidence,
+  fix,
+  kind,
+});
+const warn = (id: string, title: string, evidence: string, fix: string): CheckResult => ({
+  id,
+  title,
+  status: 'warn',
+  evidence,
+  fix,
+});
+const skip = (id: string, title: string, evidence: string): CheckResult => ({ id, title, status: 'skip', evidence });
+
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+const kindOf = (error: unknown): FailureKind =>
+  isVertexLaunchError(error) && (error.code === 'AUTH' || error.code === 'PERMISSION')
+    ? 'auth'
+    : isVertexLaunchError(error) && (error.code === 'CONFIG_INVALID' || error.code === 'CONFIG_FILE')
+      ? 'config'
+      : 'api';
+
+/** The Google endpoints doctor calls over REST, or the emulator's. */
+function endpoints(env: NodeJS.ProcessEnv) {
+  const emulator = readEmulatorConnection(env);
+  return {
+    storage: emulator?.httpUrl ?? 'https://storage.googleapis.com',
+    resourceManager: emulator?.httpUrl ?? 'https://cloudresourcemanager.googleapis.com',
+    troubleshooter: emulator?.httpUrl ?? 'https://policytroubleshooter.googleapis.com',
+  };
+}
+
+/** One authorised REST call; the token never appears in what it returns. */
+async function googleJson(
+  url: string,
+  token: string,
+  init: { method?: string; body?: unknown } = {},
+): Promise<{ status: number; body: Record<string, unknown>; error?: string }> {
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: init.method ?? 'GET',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+      signal: AbortSignal.timeout(20_000),
+    });
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause?.code;
+    return { status: 0, body: {}, error: `${new URL(url).host} could not be reached (${cause ?? message(error)})` };
+  }
+  const text = await response.text();
+  let body: Record<string, unknown> = {};
+  try {
+    body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  } catch {
+    body = {};
+  }
+  if (!response.ok) {
+    const detail = (body.error as { message?: unknown } | undefined)?.message;
+    const error = (typeof detail === 'string' ? detail : text.slice(0, 200)).split(token).join('<token>');
+    return { status: response.status, body, error: `HTTP ${response.status}: ${error}` };
+  }
+  return { status: response.status, body };
+}
+
+// ---- configuration -------------------------------------------------------------------------------
+
+/** The queue config validates (every problem, camelCase keys with their snake_case spelling). */
+export function checkQueueConfig(ctx: DoctorContext, raw: unknown, label: string): CheckResult {
+  const title = 'Queue config';
+  const result = validateQueueConfig(raw);
+  const errors = result.issues.filter((i) => i.severity === 'error');
+  const warnings = result.issues.filter((i) => i.severity === 'warning');
+  if (errors.length > 0) {
+    return fail(
+      'queue-config',
+      title,
+      'config',
+      `${label}: ${errors.length} problem${errors.length === 1 ? '' : 's'}\n${formatConfigIssues(errors)}`,
+      `Fix the keys named above (queue config keys are snake_case, as in the Vertex AI Python SDK: worker_pool_specs, staging_bucket), then ${ctx.queueUpdateHint}.`,
+    );
+  }
+  if (warnings.length > 0) {
+    return warn(
+      'queue-config',
+      title,
+      `${label} is valid, with ${warnings.length} warning${warnings.length === 1 ? '' : 's'}\n${formatConfigIssues(warnings)}`,
+      `Look at the warnings above; ${ctx.queueUpdateHint}.`,
+    );
+  }
+  return pass('queue-config', title, `${label} is valid`);
+}
+
+interface PoolMachine {
+  path: string;
+  machineType: string;
+  acceleratorType?: string;
+  acceleratorCount?: number;
+}
+
+function poolMachines(config: Record<string, unknown> | undefined): PoolMachine[] {
+  const pools = (config?.spec as { worker_pool_specs?: unknown } | undefined)?.worker_pool_specs;
+  if (!Array.isArray(pools)) return [];
+  const out: PoolMachine[] = [];
+  pools.forEach((pool, i) => {
+    const spec = (pool as { machine_spec?: Record<string, unknown> } | null)?.machine_spec;
+    if (!spec || typeof spec.machine_type !== 'string') return;
+    out.push({
+      path: `spec.worker_pool_specs[${i}].machine_spec`,
+      machineType: spec.machine_type,
+      ...(typeof spec.accelerator_type === 'string' ? { acceleratorType: spec.accelerator_type } : {}),
+      ...(typeof spec.accelerator_count === 'number' ? { acceleratorCount: spec.accelerator_count } : {}),
+    });
+  });
+  return out;
+}
+
+/** The machine types (and their accelerators) are ones Vertex custom training offers. */
+export function checkMachineTypes(ctx: DoctorContext): CheckResult {
+  const id = 'machine-types';
+  const title = 'Machine types';
+  const machines = poolMachines(ctx.queueConfig);
+  if (machines.length === 0) return skip(id, title, 'not checked: the queue config names no machine_spec.machine_type');
+  const unknown: string[] = [];
+  const wrong: string[] = [];
+  for (const m of machines) {
+    const check = checkMachineType(m.machineType, m.acceleratorType, m.acceleratorCount ?? 0);
+    for (const problem of check.problems) (check.family ? wrong : unknown).push(`${m.path}: ${problem}`);
+  }
+  const seen = machines
+    .map((m) =>
+      m.acceleratorType && m.acceleratorType !== 'ACCELERATOR_TYPE_UNSPECIFIED'
+        ? `${m.machineType} + ${m.acceleratorCount ?? 0}x ${m.acceleratorType}`
+        : m.machineType,
+    )
+    .join(', ');
+  if (wrong.length > 0) {
+    return fail(
+      id,
+      title,
+      'config',
+      [...wrong, ...unknown].join('\n'),
+      `Change machine_spec in the queue config as said above (see https://cloud.google.com/vertex-ai/docs/training/configure-compute), then ${ctx.queueUpdateHint}.`,
+    );
+  }
+  if (unknown.length > 0) {
+    return warn(
+      id,
+      title,
+      unknown.join('\n'),
+      `Check the spelling of machine_type: Vertex refuses machine types it does not offer for custom training (gcloud compute machine-types list --filter="zone~${ctx.region ?? 'us-central1'}" lists them); ${ctx.queueUpdateHint}.`,
+    );
+  }
+  return pass(id, title, `${seen}: known to Vertex AI custom training`);
+}
+
+// ---- credentials and APIs --------------------------------------------------------------------------
+
+/** Resolves credentials with the auto chain and fetches a token. */
+export async function checkCredentials(ctx: DoctorContext): Promise<CheckResult> {
+  const id = 'credentials';
+  const title = 'Credentials';
+  const { auto, resolveCredentials } = await import('@vertex-launch/auth');
+  const warnings: string[] = [];
+  try {
+    const credentials = await resolveCredentials(
+      auto({
+        ...(ctx.project ? { projectId: ctx.project } : {}),
+        ...(ctx.region ? { region: ctx.region } : {}),
+        env: ctx.env,
+      }),
+      { env: ctx.env, homedir: homedir(), warn: (w) => warnings.push(w) },
+    );
+    await credentials.accessToken();
+    ctx.credentials = credentials;
+    ctx.project ??= credentials.projectId;
+    ctx.projectSource ??= credentials.projectId ? `the credentials (${credentials.strategy})` : undefined;
+    ctx.region ??= credentials.region;
+    const evidence = `strategy ${credentials.strategy}, principal ${credentials.principal ?? '(not named by these credentials)'}, from ${credentials.source}`;
+    if (!ctx.project) {
+      return fail(
+        id,
+        title,
+        'config',
+        `${evidence}; but no project`,
+        'Pass --project, set GOOGLE_CLOUD_PROJECT, or set environment.project in launch-config.yaml.',
+      );
+    }
+    if (!ctx.region) {
+      return fail(
+        id,
+        title,
+        'config',
+        `${evidence}; but no region`,
+        'Pass --region, set GOOGLE_CLOUD_REGION, or set environment.region in launch-config.yaml (e.g. us-central1).',
+      );
+    }
+    return pass(id, title, warnings.length > 0 ? `${evidence} (${warnings.join('; ')})` : evidence);
+  } catch (error) {
+    return fail(
+      id,
+      title,
+      'auth',
+      message(error),
+      'Run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file (or auth.key_file in launch-config.yaml); `vertex-launch auth check` shows every strategy tried.',
+    );
+  }
+}
+
+const notChecked = (id: string, title: string, why: string) => skip(id, title, `not checked: ${why}`);
+
+/** A cheap ListCustomJobs (page size 1) in the region. */
+export async function checkVertexApi(ctx: DoctorContext): Promise<CheckResult> {
+  const id = 'vertex-api';
+  const title = 'Vertex AI API';
+  if (!ctx.credentials || !ctx.project || !ctx.region)
+    return notChecked(id, title, 'no credentials, project or region');
+  const { vertexRunner } = await import('@vertex-launch/vertex');
+  const runner = vertexRunner({
+    credentials: ctx.credentials,
+    project: ctx.project,
+    region: ctx.region,
+    env: ctx.env,
+    retry: { maxAttempts: 1 },
+    callTimeoutMs: 20_000,
+  });
+  const where = `projects/${ctx.project}/locations/${ctx.region}`;
+  try {
+    const jobs = await runner.list({ all: true, limit: 1 });
+    return pass(
+      id,
+      title,
+      `ListCustomJobs in ${where} answered${runner.emulated ? ' (emulator)' : ''} (${jobs.length === 0 ? 'no jobs yet' : 'jobs listed'})`,
+    );
+  } catch (error) {
+    const text = message(error);
+    const disabled = /has not been used|SERVICE_DISABLED|is disabled|not enabled/i.test(text);
+    const kind = disabled ? 'config' : kindOf(error);
+    const fix = disabled
+      ? `Enable the API: gcloud services enable aiplatform.googleapis.com --project=${ctx.project}`
+      : kind === 'auth'
+        ? `Grant ${ctx.credentials.principal ?? 'the principal'} roles/aiplatform.user on project ${ctx.project}: gcloud projects add-iam-policy-binding ${ctx.project} --member=${memberOf(ctx.credentials.principal)} --role=roles/aiplatform.user`
+        : `Check that ${ctx.region} is a Vertex AI region (https://cloud.google.com/vertex-ai/docs/general/locations) and that the network reaches ${ctx.region}-aiplatform.googleapis.com; run again with --debug for the details.`;
+    return fail(id, title, kind, `ListCustomJobs in ${where} failed: ${text}`, fix);
+  } finally {
+    await runner.close();
+  }
+}
+
+function memberOf(principal: string | undefined): string {
+  if (!principal) return 'user:YOU@example.com';
+  return principal.endsWith('.gserviceaccount.com') ? `serviceAccount:${principal}` : `user:${principal}`;
+}
+
+/** The staging bucket exists and sits in (or contains) the job region. */
+export async function checkStagingBucket(ctx: DoctorContext): Promise<CheckResult> {
+  const id = 'staging-bucket';
+  const title = 'Staging bucket';
+  const raw = (ctx.queueConfig?.spec as { staging_bucket?: unknown } | undefined)?.staging_bucket;
+  if (typeof raw !== 'string' || raw.includes('${') || raw.includes('{{') || /^<.*>$/.test(raw.trim())) {
+    return notChecked(id, title, 'the queue config sets no usable spec.staging_bucket');
+  }
+  if (!ctx.credentials || !ctx.project || !ctx.region)
+    return notChecked(id, title, 'no credentials, project or region');
+  const uri = normalizeBucket(raw);
+  const bucket = uri.slice('gs://'.length).split('/')[0] as string;
+  const create = `gcloud storage buckets create gs://${bucket} --location=${ctx.region} --project=${ctx.project}`;
+  const { token } = await ctx.credentials.accessToken();
+  const url = `${endpoints(ctx.env).storage}/storage/v1/b/${encodeURIComponent(bucket)}?fields=name,location,locationType`;
+  const answer = await googleJson(url, token);
+  if (answer.status === 404) {
+    return fail(
+      id,
+      title,
+      'config',
+      `gs://${bucket} does not exist (the queue's spec.staging_bucket)`,
+      `Create it in the job region: ${create} — or set spec.staging_bucket to an existing bucket in ${ctx.region}; ${ctx.queueUpdateHint}.`,
+    );
+  }
+  if (answer.status === 401) {
+    return fail(
+      id,
+      title,
+      'auth',
+      `Cloud Storage refused the credentials: ${answer.error}`,
+      'Re-authenticate (gcloud auth application-default login) and run doctor again.',
+    );
+  }
+  if (answer.status === 403) {
+    return warn(
+      id,
+      title,
+      `cannot read the location of gs://${bucket}: ${answer.error}`,
+      `Grant ${ctx.credentials.principal ?? 'the principal'} storage.buckets.get on gs://${bucket} (e.g. roles/storage.legacyBucketReader) so doctor can check it, or check it yourself: gcloud storage buckets describe gs://${bucket} --format="value(location)" (acceptable: ${acceptableBucketLocations(ctx.region).join(', ')}).`,
+    );
+  }
+  if (answer.error) {
+    return fail(
+      id,
+      title,
+      'api',
+      `could not get gs://${bucket}: ${answer.error}`,
+      'Check the network (or the emulator) and run doctor again; --debug shows more.',
+    );
+  }
+  const location = String(answer.body.location ?? '');
+  const type = String(answer.body.locationType ?? '');
+  const acceptable = acceptableBucketLocations(ctx.region);
+  if (!bucketLocationFits(location, ctx.region)) {
+    return fail(
+      id,
+      title,
+      'config',
+      `gs://${bucket} is in ${location}${type ? ` (${type})` : ''}, but jobs run in ${ctx.region}`,
+      `Use a bucket in ${acceptable.join(', ')}: ${create} — then set spec.staging_bucket to it; ${ctx.queueUpdateHint}. (A bucket's location cannot be changed.)`,
+    );
+  }
+  return pass(
+    id,
+    title,
+    `gs://${bucket} is in ${location}${type ? ` (${type})` : ''}, which suits jobs in ${ctx.region}`,
+  );
+}
+
+/** The Artifact Registry repository of `registry.uri` exists, holds Docker images and sits near the job region. */
+export async function checkRepository(ctx: DoctorContext): Promise<CheckResult> {
+  const id = 'repository';
+  const title = 'Artifact Registry repository';
+  if (!ctx.registryUri) {
+    return skip(id, title, `not checked: ${ctx.agentConfigPath} sets no registry.uri (images are given with --image)`);
+  }
+  if (!ctx.credentials || !ctx.region) return notChecked(id, title, 'no credentials or region');
+  const { artifactRegistry, parseImageUri } = await import('@vertex-launch/artifact-registry');
+  let ref: ReturnType<typeof parseImageUri>;
+  try {
+    ref = parseImageUri(ctx.registryUri);
+  } catch (error) {
+    return fail(
+      id,
+      title,
+      'config',
+      `registry.uri in ${ctx.agentConfigPath}: ${message(error)}`,
+      `Set registry.uri to <location>-docker.pkg.dev/<project>/<repository>/<image>, e.g. ${ctx.region}-docker.pkg.dev/${ctx.project ?? 'my-project'}/train/trainer.`,
+    );
+  }
+  const name = `${ref.location}-docker.pkg.dev/${ref.project}/${ref.repository}`;
+  const createCommand = `gcloud artifacts repositories create ${ref.repository} --repository-format=docker --location=${ctx.region} --project=${ref.project}`;
+  const registry = artifactRegistry({ credentials: ctx.credentials, env: ctx.env });
+  try {
+    await registry.ensureRepository(ref);
+  } catch (error) {
+    const text = message(error).replace(/^\[vertex-launch\] \[registry:artifact-registry\] /, '');
+    const kind = kindOf(error);
+    if (kind === 'config' && /does not exist/.test(text)) {
+      return fail(
+        id,
+        title,
+        'config',
+        `${name}: the repository does not exist`,
+        `Create it: gcloud artifacts repositories create ${ref.repository} --repository-format=docker --location=${ref.location} --project=${ref.project} — or point registry.uri in ${ctx.agentConfigPath} at an existing DOCKER repository.`,
+      );
+    }
+    if (kind === 'config' && /has format/.test(text)) {
+      const format = /has format (\S+),/.exec(text)?.[1] ?? 'another format';
+      return fail(
+        id,
+        title,
+        'config',
+        `${name} has format ${format}; images need a DOCKER repository`,
+        `Create a Docker repository (${createCommand}) and set registry.uri in ${ctx.agentConfigPath} to ${ctx.region}-docker.pkg.dev/${ref.project}/<that repository>/${ref.image}.`,
+      );
+    }
+    return fail(
+      id,
+      title,
+      kind,
+      `${name}: ${text}`,
+      kind === 'auth'
+        ? `Grant ${ctx.credentials.principal ?? 'the principal'} roles/artifactregistry.writer on the repository (or the project).`
+        : 'Check the network (or the emulator) and run doctor again; --debug shows more.',
+    );
+  } finally {
+    await registry.close();
+  }
+  if (!repositoryLocationFits(ref.location, ctx.region)) {
+    return fail(
+      id,
+      title,
+      'config',
+      `${name} is a DOCKER repository in ${ref.location}, but jobs run in ${ctx.region}: every job would pull its image across regions (slower starts, egress charges)`,
+      `Create a repository in ${acceptableRepositoryLocations(ctx.region).join(' or ')} (${createCommand}) and set registry.uri in ${ctx.agentConfigPath} to ${ctx.region}-docker.pkg.dev/${ref.project}/${ref.repository}/${ref.image}.`,
+    );
+  }
+  return pass(
+    id,
+    title,
+    `${name} exists, is a DOCKER repository in ${ref.location}, which suits jobs in ${ctx.region}`,
+  );
+}
+
+// ---- IAM ---------------------------------------------------------------------------------------------
+
+/** The permissions the agent and `launch` use on the project (not Cloud Build: the agent builds with Docker). */
+export async function checkProjectPermissions(ctx: DoctorContext): Promise<CheckResult> {
+  const id = 'permissions';
+  const title = 'Permissions';
+  if (!ctx.credentials || !ctx.project) return notChecked(id, title, 'no credentials or project');
+  const { checkPermissions, LAUNCH_PERMISSIONS } = await import('@vertex-launch/auth');
+  const wanted = LAUNCH_PERMISSIONS.filter((p) => p.scope === 'project' && !p.permission.startsWith('cloudbuild.'));
+  try {
+    const report = await checkPermissions(ctx.credentials, { project: ctx.project, permissions: wanted, env: ctx.env });
+    const who = ctx.credentials.principal ?? 'the principal';
+    if (report.ok) {
+      return pass(
+        id,
+        title,
+        `${who} holds all ${report.checks.length} on projects/${ctx.project} (create/get/list/cancel jobs, upload the context, push and pull images)`,
+      );
+    }
+    const missing = report.missing.map((m) => `${m.permission} (${m.purpose})`);
+    const roles = new Set<string>();
+    for (const m of report.missing) {
+      if (m.permission.startsWith('aiplatform.')) roles.add('roles/aiplatform.user');
+      else if (m.permission.startsWith('storage.')) roles.add('roles/storage.objectAdmin');
+      else if (m.permission.startsWith('artifactregistry.')) roles.add('roles/artifactregistry.writer');
+    }
+    const grants = [...roles]
+      .map(
+        (role) =>
+          `gcloud projects add-iam-policy-binding ${ctx.project} --member=${memberOf(ctx.credentials?.principal)} --role=${role}`,
+      )
+      .join('; ');
+    return fail(
+      id,
+      title,
+      'auth',
+      `${who} lacks ${missing.length} on projects/${ctx.project}: ${missing.join(', ')}`,
+      `Grant the roles that hold them: ${grants}`,
+    );
+  } catch (error) {
+    return fail(
+      id,
+      title,
+      kindOf(error),
+      message(error),
+      'Check the project id (--project / GOOGLE_CLOUD_PROJECT) and the credentials; `vertex-launch auth check` shows the details.',
+    );
+  }
+}
+
+/** The job's service account (`run.service_account` / `spec.service_account`), if the queue names one. */
+function jobServiceAccount(config: Record<string, unknown> | undefined): string | undefined {
+  const run = (config?.run as { service_account?: unknown } | undefined)?.service_account;
+  const spec = (config?.spec as { service_account?: unknown } | undefined)?.service_account;
+  const value = typeof run === 'string' ? run : typeof spec === 'string' ? spec : undefined;
+  return value && !value.includes('${') && !value.includes('{{') ? value : undefined;
+}
+
+/** `iam.serviceAccounts.actAs` on the service account the job runs as. */
+export async function checkActAs(ctx: DoctorContext): Promise<CheckResult> {
+  const id = 'act-as';
+  const title = 'Act as the job service account';
+  const account = jobServiceAccount(ctx.queueConfig);
+  if (!account) {
+    return pass(
+      id,
+      title,
+      'the queue names no service_account: jobs run as the Vertex AI Custom Code Service Agent, no actAs needed',
+    );
+  }
+  if (!ctx.credentials || !ctx.project) return notChecked(id, title, 'no credentials or project');
+  const { checkPermissions, LAUNCH_PERMISSIONS } = await import('@vertex-launch/auth');
+  const who = ctx.credentials.principal ?? 'the principal';
+  const fix = `Grant it: gcloud iam service-accounts add-iam-policy-binding ${account} --member=${memberOf(ctx.credentials.principal)} --role=roles/iam.serviceAccountUser --project=${ctx.project}`;
+  try {
+    const report = await checkPermissions(ctx.credentials, {
+      project: ctx.project,
+      jobServiceAccount: account,
+      permissions: LAUNCH_PERMISSIONS.filter((p) => p.scope === 'job-service-account'),
+      env: ctx.env,
+    });
+    const check = report.checks[0];
+    if (check?.granted)
+      return pass(id, title, `${who} holds iam.serviceAccounts.actAs on ${account} (${check.resource})`);
+    return fail(
+      id,
+      title,
+      'auth',
+      `${who} lacks iam.serviceAccounts.actAs on ${account}, the queue's service_account${check?.note ? ` (${check.note})` : ''}`,
+      fix,
+    );
+  } catch (error) {
+    return fail(id, title, kindOf(error), message(error), fix);
+  }
+}
+
+/** The two Vertex service agents of a project. */
+export function vertexServiceAgents(projectNumber: string): string[] {
+  return [
+    `service-${projectNumber}@gcp-sa-aiplatform-cc.iam.gserviceaccount.com`,
+    `service-${projectNumber}@gcp-sa-aiplatform.iam.gserviceaccount.com`,
+  ];
+}
+
+/** The Vertex service agents can pull from the repository (Policy Troubleshooter). */
+export async function checkServiceAgent(ctx: DoctorContext): Promise<CheckResult> {
+  const id = 'service-agent';
+  const title = 'Vertex service agent can pull images';
+  if (!ctx.registryUri) return notChecked(id, title, 'no registry.uri (no repository to pull from)');
+  if (!ctx.credentials || !ctx.project) return notChecked(id, title, 'no credentials or project');
+  const { parseImageUri } = await import('@vertex-launch/artifact-registry');
+  let ref: ReturnType<typeof parseImageUri>;
+  try {
+    ref = parseImageUri(ctx.registryUri);
+  } catch {
+    return notChecked(id, title, 'registry.uri is not an Artifact Registry image URI');
+  }
+  const repository = `projects/${ref.project}/locations/${ref.location}/repositories/${ref.repository}`;
+  const base = endpoints(ctx.env);
+  const { token } = await ctx.credentials.accessToken();
+  const project = await googleJson(`${base.resourceManager}/v1/projects/${encodeURIComponent(ref.project)}`, token);
+  const projectNumber = typeof project.body.projectNumber === 'string' ? project.body.projectNumber : undefined;
+  const agents = vertexServiceAgents(projectNumber ?? '<PROJECT_NUMBER>');
+  const grant = (agent: string) =>
+    `gcloud artifacts repositories add-iam-policy-binding ${ref.repository} --location=${ref.location} --project=${ref.project} --member=serviceAccount:${agent} --role=roles/artifactregistry.reader`;
+  const fix = `Grant the Vertex service agents read access to the repository: ${agents.map(grant).join('; ')}${projectNumber ? '' : ` (the project number: gcloud projects describe ${ref.project} --format="value(projectNumber)")`}`;
+  if (!projectNumber) {
+    return warn(
+      id,
+      title,
+      `could not look up the number of project ${ref.project} to name its service agents: ${project.error ?? 'no projectNumber in the answer'}`,
+      fix,
+    );
+  }
+  const answers: string[] = [];
+  let granted = false;
+  let unknown = false;
+  for (const agent of agents) {
+    const answer = await googleJson(`${base.troubleshooter}/v1/iam:troubleshoot`, token, {
+      method: 'POST',
+      body: {
+        accessTuple: {
+          principal: agent,
+          fullResourceName: `//artifactregistry.googleapis.com/${repository}`,
+          permission: 'artifactregistry.repositories.downloadArtifacts',
+        },
+      },
+    });
+    const access = typeof answer.body.access === 'string' ? answer.body.access : undefined;
+    if (access === 'GRANTED') granted = true;
+    else if (access !== 'NOT_GRANTED') unknown = true;
+    answers.push(`${agent}: ${access ?? answer.error ?? 'no answer'}`);
+  }
+  const evidence = `artifactregistry.repositories.downloadArtifacts on ${repository} — ${answers.join('; ')}`;
+  if (granted) return pass(id, title, evidence);
+  if (unknown) {
+    return warn(id, title, `could not verify (the caller may lack the right to read IAM policies): ${evidence}`, fix);
+  }
+  return fail(id, title, 'auth', evidence, fix);
+}
