@@ -9,4 +9,11 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   fixedExtension: false,
+  // The demo's job ships with the CLI (one source: examples/hello).
+  copy: [
+    {
+      from: ['../../examples/hello/Dockerfile', '../../examples/hello/train.sh', '../../examples/hello/queue.yaml'],
+      to: 'dist/demo/hello',
+    },
+  ],
 });

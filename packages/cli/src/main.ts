@@ -59,11 +59,18 @@ Examples:
   $ vertex-launch queue validate queue.yaml --json | jq '.issues[].path'`,
     )
     .action(run(() => import('./commands/queue-validate.js')));
+  registerQueueCommands(queue, run);
 
   program
     .command('launch')
     .description('Turn a queue config and an image into a Vertex AI CustomJob.')
-    .requiredOption('--queue-config <file>', 'queue config file (spec/run, YAML or JSON)')
+    .option('--queue-config <file>', 'queue config file (spec/run, YAML or JSON): submit directly')
+    .option('--queue <name>', 'enqueue for an agent instead (see `queue create`); prints the item id')
+    .option('--source <dir>', 'with --queue: a directory the agent builds the image from (instead of --image)')
+    .option(
+      '--db <path>',
+      'with --queue: the queue database (default: $VERTEX_LAUNCH_QUEUE_DB, queue_db, ~/.local/share)',
+    )
     .option('--image <uri>', 'container image for ${image_uri}')
     .option('--project <id>', 'Google Cloud project (default: $GOOGLE_CLOUD_PROJECT)')
     .option('--region <region>', 'Vertex AI region (default: $GOOGLE_CLOUD_REGION)')
@@ -72,6 +79,9 @@ Examples:
     .addOption(new Option('--set-var <name=value>', 'set a template variable (repeatable)').argParser(collect))
     .option('--override <json-or-file>', 'overrides deep-merged into spec/run: inline JSON or a YAML/JSON file')
     .option('--dry-run', 'print the CreateCustomJobRequest instead of submitting it')
+    .option('--wait', 'wait until the job ends, printing its state changes (exit 1 when it does not succeed)')
+    .option('--follow', 'print the job logs while waiting (implies --wait)')
+    .option('--cancel-on-interrupt', 'on Ctrl-C while waiting, cancel the job without asking')
     .option('--json', 'print one JSON object (with --dry-run: { parent, customJob } in Vertex REST v1 form)')
     .addHelpText(
       'after',
@@ -80,9 +90,104 @@ Examples:
   $ vertex-launch launch --queue-config queue.yaml --image us-docker.pkg.dev/p/r/train:1 \\
       --project my-proj --region us-central1 --dry-run --json
   $ vertex-launch launch --queue-config queue.yaml --image IMAGE --set-var gpus=2 \\
-      --override '{"run":{"timeout":"2h"}}' --dry-run`,
+      --override '{"run":{"timeout":"2h"}}' --dry-run
+  $ vertex-launch launch --queue-config queue.yaml --image IMAGE --follow --cancel-on-interrupt`,
     )
     .action(run(() => import('./commands/launch.js')));
+
+  program
+    .command('build')
+    .description('Build a source directory into an image and push it (reused when its content tag exists).')
+    .requiredOption('--source <dir>', 'the build context: the directory with your training code')
+    .option('--builder <name>', 'docker (the local daemon) or cloudbuild (Google Cloud Build)', 'docker')
+    .option('--destination <uri>', 'image repository (tag: the content tag ctx-<12 hex>) or a full URI with a tag')
+    .option('--dockerfile <file>', 'Dockerfile, relative to --source or absolute (default: <source>/Dockerfile)')
+    .addOption(new Option('--build-arg <name=value>', 'a Docker build arg (repeatable)').argParser(collect))
+    .option('--platform <os/arch>', 'target platform (default linux/amd64, the only one Vertex AI runs)')
+    .option('--target <stage>', 'Dockerfile stage to build')
+    .option('--project <id>', 'Google Cloud project (default: $GOOGLE_CLOUD_PROJECT, the credentials)')
+    .option('--region <region>', 'region of the default destination (default: $GOOGLE_CLOUD_REGION)')
+    .option('--staging-bucket <bucket>', 'cloudbuild: bucket for the build context (default <project>_cloudbuild)')
+    .option('--machine-type <type>', 'cloudbuild: build machine type, e.g. E2_HIGHCPU_8')
+    .option('--json', 'print one JSON object: { imageUri, digest, reused, builder }')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ vertex-launch build --source ./trainer --destination us-central1-docker.pkg.dev/my-proj/ml/trainer
+  $ vertex-launch build --source . --builder cloudbuild --machine-type E2_HIGHCPU_8 --json`,
+    )
+    .action(run(() => import('./commands/build.js')));
+
+  const jobs = program.command('jobs').description('List, inspect, cancel and read the logs of Vertex AI CustomJobs.');
+  const jobArgument = 'full name projects/<p>/locations/<r>/customJobs/<id>, or the numeric id';
+  const vertexFlags = (command: Command) =>
+    command
+      .option('--project <id>', 'Google Cloud project (default: $GOOGLE_CLOUD_PROJECT)')
+      .option('--region <region>', 'Vertex AI region (default: $GOOGLE_CLOUD_REGION)')
+      .option('--json', 'print JSON');
+  vertexFlags(jobs.command('list').description('Jobs launched by Vertex Launch, newest first.'))
+    .option('--limit <n>', 'show at most n jobs', '50')
+    .option('--state <state>', 'only jobs in this state, e.g. running or failed')
+    .option('--all', 'every CustomJob of the project and region, not only ours')
+    .addHelpText(
+      'after',
+      "\nExamples:\n  $ vertex-launch jobs list --state running\n  $ vertex-launch jobs list --json | jq -r '.jobs[].name'",
+    )
+    .action(run(() => import('./commands/jobs-list.js')));
+  vertexFlags(jobs.command('status').description('The full status of one job, its error included.'))
+    .argument('<job>', jobArgument)
+    .addHelpText('after', '\nExamples:\n  $ vertex-launch jobs status 1234567890123456789 --region us-central1')
+    .action(run(() => import('./commands/jobs-status.js')));
+  vertexFlags(jobs.command('cancel').description('Cancel a job.'))
+    .argument('<job>', jobArgument)
+    .option('--wait', 'wait until Vertex reports the job CANCELLED')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ vertex-launch jobs cancel projects/p/locations/us-central1/customJobs/123 --wait',
+    )
+    .action(run(() => import('./commands/jobs-cancel.js')));
+  vertexFlags(jobs.command('logs').description("A job's logs from Cloud Logging (JSON lines with --json)."))
+    .argument('<job>', jobArgument)
+    .option('--follow', 'keep printing new entries until the job ends')
+    .addHelpText('after', '\nExamples:\n  $ vertex-launch jobs logs 1234567890123456789 --follow')
+    .action(run(() => import('./commands/jobs-logs.js')));
+
+  const auth = program.command('auth').description('Check credentials and permissions.');
+  auth
+    .command('check')
+    .description('Show the credentials the chain picks and the launch permissions the principal lacks (exit 3).')
+    .option('--project <id>', 'project to check (default: $GOOGLE_CLOUD_PROJECT, gcloud config, the credentials)')
+    .option('--region <region>', 'region to report (default: $GOOGLE_CLOUD_REGION, gcloud config)')
+    .option('--service-account <email>', 'service account the job runs as: checks iam.serviceAccounts.actAs on it')
+    .option('--json', 'print one JSON object (never the token)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ vertex-launch auth check
+  $ vertex-launch auth check --service-account trainer@my-proj.iam.gserviceaccount.com --json`,
+    )
+    .action(run(() => import('./commands/auth-check.js')));
+
+  program
+    .command('demo')
+    .description('Run the whole path on the bundled emulator: build examples/hello, queue it, launch it with an agent, follow its logs.')
+    .option('--no-docker', 'run the job on the emulator clock even when Docker is available (nothing is built)')
+    .option('--epochs <n>', 'the template variable of the demo queue', '3')
+    .option('--json', 'print one JSON object with the outcome')
+    .addHelpText(
+      'after',
+      `
+No Google account is needed: the emulator serves IAM, Vertex AI, Cloud Storage, Logging, Artifact Registry and
+Cloud Build on loopback. With Docker running, the job really runs (its output is the job's log); without it, the
+job moves through its states on the emulator's clock.
+
+Examples:
+  $ vertex-launch demo
+  $ vertex-launch demo --no-docker --json`,
+    )
+    .action(run(() => import('./commands/demo.js')));
 
   const emulator = program.command('emulator').description('A local Google Cloud for tests and offline work.');
   emulator
@@ -103,6 +208,134 @@ Examples:
   $ vertex-launch emulator start --data-dir .data/emulator   # keep jobs and objects across restarts`,
     )
     .action(run(() => import('./commands/emulator-start.js')));
+
+  program
+    .command('agent')
+    .description('Drain launch queues into Vertex AI jobs until SIGTERM/SIGINT (see docs/agent.md).')
+    .option(
+      '--config <file>',
+      'agent config (default: $XDG_CONFIG_HOME or ~/.config /vertex-launch/launch-config.yaml)',
+    )
+    .option('--db <path>', 'queue database (default: $VERTEX_LAUNCH_QUEUE_DB, then queue_db of the config)')
+    .option('--log-format <format>', 'json (pino lines on stdout) or human (stderr); default human on a terminal')
+    .option('--status-interval <seconds>', 'log a status line (running and queued counts) this often; 0: never', '60')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ vertex-launch agent
+  $ vertex-launch agent --config launch-config.yaml --log-format json | jq -c 'select(.itemId)'`,
+    )
+    .action(run(() => import('./commands/agent.js')));
+
+  const config = program.command('config').description('Show the effective settings.');
+  config
+    .command('show')
+    .description('The effective project, region, agent config, queue db, auth and emulator, and where each came from.')
+    .option('--project <id>', 'as other commands take it (wins over the environment and the config file)')
+    .option('--region <region>', 'as other commands take it')
+    .option(
+      '--config <file>',
+      'agent config (default: $XDG_CONFIG_HOME or ~/.config /vertex-launch/launch-config.yaml)',
+    )
+    .option('--db <path>', 'queue database')
+    .option('--json', 'print { settings: { name: { value, source } }, warnings }')
+    .addHelpText(
+      'after',
+      `
+Precedence: flags > environment variables > the agent config file (launch-config.yaml) > defaults.
+Reads files and the environment only; secrets (access tokens) are reported as "set", never printed.
+
+Examples:
+  $ vertex-launch config show
+  $ vertex-launch config show --json | jq -r '.settings.queueDb.value'`,
+    )
+    .action(run(() => import('./commands/config-show.js')));
+
+  program
+    .command('completion')
+    .description('Print a shell completion script for bash, zsh or fish.')
+    .argument('<shell>', 'bash, zsh or fish')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ source <(vertex-launch completion bash)                       # bash, this shell
+  $ vertex-launch completion bash > ~/.local/share/bash-completion/completions/vertex-launch
+  $ vertex-launch completion zsh > "\${fpath[1]}/_vertex-launch"     # zsh (then: compinit)
+  $ vertex-launch completion fish > ~/.config/fish/completions/vertex-launch.fish`,
+    )
+    .action(run(() => import('./commands/completion.js')));
+
+  program
+    .command('init')
+    .description('Write launch-config.yaml and a first queue (asks on a terminal; flags otherwise).')
+    .option('--project <id>', 'Google Cloud project (default: $GOOGLE_CLOUD_PROJECT)')
+    .option('--region <region>', 'Vertex AI region of the jobs (default: $GOOGLE_CLOUD_REGION)')
+    .option('--staging-bucket <gs://bucket>', 'Cloud Storage bucket in the same region, for outputs and staging')
+    .option(
+      '--repository <repo>',
+      'Artifact Registry Docker repository: an id (train) or <region>-docker.pkg.dev/<project>/<repo>[/<image>]',
+    )
+    .option(
+      '--service-account <email>',
+      'service account the jobs run as (default: the Vertex AI Custom Code Service Agent)',
+    )
+    .option('--queue <name>', 'name of the first queue', 'default')
+    .option(
+      '--config <path>',
+      'agent config to write (default: $XDG_CONFIG_HOME or ~/.config /vertex-launch/launch-config.yaml)',
+    )
+    .option('--db <path>', 'queue database (default: $VERTEX_LAUNCH_QUEUE_DB, ~/.local/share/vertex-launch/queues.db)')
+    .option('--force', 'overwrite an existing agent config and queue')
+    .option('--interactive', 'ask the questions even when stdin is not a terminal (one answer per line)')
+    .option('--json', 'print what was written as JSON')
+    .addHelpText(
+      'after',
+      `
+Without a terminal, --project, --region and --staging-bucket are required (exit 2 names the missing ones).
+Files are written owner-only (0600) and never overwritten without --force.
+
+Examples:
+  $ vertex-launch init
+  $ vertex-launch init --project my-proj --region us-central1 --staging-bucket gs://my-proj-vertex \\
+      --repository train --service-account trainer@my-proj.iam.gserviceaccount.com
+  $ vertex-launch init --queue gpu-t4 --config ./launch-config.yaml --force`,
+    )
+    .action(run(() => import('./commands/init.js')));
+
+  program
+    .command('doctor')
+    .description('Check the setup (credentials, API, bucket, repository, permissions, queue) before launching.')
+    .option('--queue <name>', 'queue to check (default: the first of `queues` in the agent config)')
+    .option('--queue-config <file>', 'check this queue config file instead of a stored queue')
+    .option(
+      '--config <file>',
+      'agent config (default: $XDG_CONFIG_HOME or ~/.config /vertex-launch/launch-config.yaml)',
+    )
+    .option(
+      '--db <path>',
+      'queue database (default: $VERTEX_LAUNCH_QUEUE_DB, queue_db of the agent config, ~/.local/share)',
+    )
+    .option(
+      '--project <id>',
+      'project (default: the queue, environment.project, $GOOGLE_CLOUD_PROJECT, the credentials)',
+    )
+    .option('--region <region>', 'region (default: the queue, environment.region, $GOOGLE_CLOUD_REGION)')
+    .option('--json', 'print one JSON object: { ok, checks: [{ id, title, ok, status, evidence, fix }] }')
+    .addHelpText(
+      'after',
+      `
+Each check prints ✓ (pass), ✗ (fail, with the fix), ! (warning) or - (not checked). Exit code when a check
+fails: 3 for credentials/permissions, else 4 for an API failure, else 2 for config (see docs/doctor.md).
+
+Examples:
+  $ vertex-launch doctor
+  $ vertex-launch doctor --queue gpu-t4
+  $ vertex-launch doctor --queue-config queue.yaml --region europe-west4
+  $ vertex-launch doctor --json | jq -r '.checks[] | select(.ok | not) | .fix'`,
+    )
+    .action(run(() => import('./commands/doctor.js')));
 
   return program;
 }
@@ -133,4 +366,70 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     return reportError(io, error);
   }
   return exitCode;
+}
+
+/** `queue create|list|show|update|delete|items|cancel` (the queue database commands). */
+function registerQueueCommands(
+  queue: Command,
+  run: <O>(
+    load: () => Promise<{ default: (options: O, io: Io) => Promise<number> }>,
+  ) => (...args: unknown[]) => Promise<void>,
+): void {
+  type Admin = typeof import('./commands/queue-admin.js');
+  type AdminOptions = import('./commands/queue-admin.js').QueueAdminOptions;
+  const admin = (pick: (m: Admin) => Admin['list']) =>
+    run<AdminOptions>(async () => {
+      const m = await import('./commands/queue-admin.js');
+      const command = pick(m);
+      return { default: (options: AdminOptions, io: Io) => command(options, io) };
+    });
+  const dbFlags = (command: Command) =>
+    command
+      .option(
+        '--db <path>',
+        'queue database (default: $VERTEX_LAUNCH_QUEUE_DB, queue_db of the agent config, ~/.local/share)',
+      )
+      .option(
+        '--agent-config <file>',
+        'agent config whose queue_db to use (default: launch-config.yaml when it exists)',
+      )
+      .option('--json', 'print JSON');
+  dbFlags(queue.command('create').description('Save a queue; refuses until its config is complete (exit 2).'))
+    .argument('<name>', 'queue name: lowercase letters, digits, - and _')
+    .option('--config <file>', 'queue config (YAML or JSON); default: the seed config, which needs staging_bucket')
+    .option('--print-default', 'print the default queue config to start a file from, and save nothing')
+    .option('--project <id>', 'project of its launches (default: the agent environment.project)')
+    .option('--region <region>', 'region of its launches (default: the agent environment.region)')
+    .option('--description <text>', 'shown by queue list')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ vertex-launch queue create gpu-t4 --print-default > gpu-t4.yaml   # then set spec.staging_bucket
+  $ vertex-launch queue create gpu-t4 --config gpu-t4.yaml --project my-proj --region us-central1`,
+    )
+    .action(admin((m) => m.create));
+  dbFlags(queue.command('list').description('Queues with their item counts.')).action(admin((m) => m.list));
+  dbFlags(queue.command('show').description('A queue: project, region, variables, overrides and config.'))
+    .argument('<name>', 'queue name')
+    .action(admin((m) => m.show));
+  dbFlags(queue.command('update').description('Change a queue (the new config must validate).'))
+    .argument('<name>', 'queue name')
+    .option('--config <file>', 'the new queue config (replaces the old one)')
+    .option('--project <id>', 'project of its launches ("" removes it)')
+    .option('--region <region>', 'region of its launches ("" removes it)')
+    .option('--description <text>', 'shown by queue list ("" removes it)')
+    .action(admin((m) => m.update));
+  dbFlags(queue.command('delete').description('Delete a queue; refuses while items are unfinished unless --force.'))
+    .argument('<name>', 'queue name')
+    .option('--force', 'delete anyway, marking unfinished items failed (their jobs are not cancelled)')
+    .action(admin((m) => m.remove));
+  dbFlags(queue.command('items').description('Launch requests of a queue, newest first: phase, job, status, error.'))
+    .argument('<name>', 'queue name')
+    .option('--state <states>', 'only items in these states: queued, claimed, finished (comma-separated)')
+    .option('--limit <n>', 'show at most n items', '50')
+    .action(admin((m) => m.items));
+  dbFlags(queue.command('cancel').description('Cancel an item: at once when queued, else its agent cancels the job.'))
+    .argument('<item>', 'item id (from queue items or launch --queue)')
+    .action(admin((m) => m.cancel));
 }
