@@ -20,7 +20,7 @@ export interface AutoOptions extends CommonStrategyOptions {
   /** Explicit service-account key file: tried first. */
   keyFile?: string;
   /** Explicit service-account key (object or JSON string): tried first. */
-  credentials?: Record<string, unknown> | string;
+  credentials?: object | string;
   /** Workload identity federation config, for the last step of the chain. */
   credentialConfig?: WorkloadIdentityOptions['credentialConfig'];
   /** Replace the chain (the explicit project, region and impersonation still apply to the answer). */

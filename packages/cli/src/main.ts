@@ -172,7 +172,9 @@ Examples:
 
   program
     .command('demo')
-    .description('Run the whole path on the bundled emulator: build examples/hello, queue it, launch it with an agent, follow its logs.')
+    .description(
+      'Run the whole path on the bundled emulator: build examples/hello, queue it, launch it with an agent, follow its logs.',
+    )
     .option('--no-docker', 'run the job on the emulator clock even when Docker is available (nothing is built)')
     .option('--epochs <n>', 'the template variable of the demo queue', '3')
     .option('--json', 'print one JSON object with the outcome')

@@ -1,5 +1,9 @@
 // Shared fixtures for the emulator's integration tests (real Google clients against the emulator).
+import type { protos } from '@google-cloud/aiplatform';
 import { expect } from 'vitest';
+
+type ICustomJob = protos.google.cloud.aiplatform.v1.ICustomJob;
+type AcceleratorType = protos.google.cloud.aiplatform.v1.IMachineSpec['acceleratorType'];
 
 /** A minimal valid CustomJob (camelCase, as the Node client wants it). */
 export function customJob(
@@ -13,7 +17,7 @@ export function customJob(
     timeoutSeconds?: number;
     enableWebAccess?: boolean;
   } = {},
-) {
+): ICustomJob {
   return {
     displayName,
     labels: opts.labels ?? {},
@@ -23,7 +27,7 @@ export function customJob(
           machineSpec: {
             machineType: opts.machineType ?? 'n1-standard-4',
             ...(opts.accelerator
-              ? { acceleratorType: opts.accelerator.type, acceleratorCount: opts.accelerator.count }
+              ? { acceleratorType: opts.accelerator.type as AcceleratorType, acceleratorCount: opts.accelerator.count }
               : {}),
           },
           replicaCount: 1,

@@ -27,7 +27,7 @@ export type ServiceAccountKeyOptions = CommonStrategyOptions &
       }
     | {
         /** The key as an object or a JSON string (e.g. from a secret manager). */
-        credentials: Record<string, unknown> | string;
+        credentials: object | string;
         keyFile?: undefined;
       }
   );

@@ -39,13 +39,17 @@ export default async function demo(options: DemoOptions, io: Io): Promise<number
   const say = (text: string) => io.stderr(`${dim(io, `[${((Date.now() - t0) / 1000).toFixed(1)}s]`)} ${text}\n`);
   const epochs = options.epochs ?? '3';
 
-  const [{ startEmulator, buildBusyboxBaseImage }, { auto, resolveCredentials }, { vertexRunner }, { sqliteQueueStore }] =
-    await Promise.all([
-      import('@vertex-launch/emulator'),
-      import('@vertex-launch/auth'),
-      import('@vertex-launch/vertex'),
-      import('@vertex-launch/queue-sqlite'),
-    ]);
+  const [
+    { startEmulator, buildBusyboxBaseImage },
+    { auto, resolveCredentials },
+    { vertexRunner },
+    { sqliteQueueStore },
+  ] = await Promise.all([
+    import('@vertex-launch/emulator'),
+    import('@vertex-launch/auth'),
+    import('@vertex-launch/vertex'),
+    import('@vertex-launch/queue-sqlite'),
+  ]);
 
   say('starting the emulator (a local Google Cloud: IAM, Vertex AI, Cloud Storage, Logging, Artifact Registry)');
   const emulator = await startEmulator({
@@ -162,7 +166,8 @@ export default async function demo(options: DemoOptions, io: Io): Promise<number
     };
     if (options.json) printJson(io, summary);
     else if (ok) io.stdout(`${green(io, '✓')} demo job ${final.jobName} SUCCEEDED (image ${final.imageUri})\n`);
-    else io.stdout(`${red(io, '✗')} demo job ended ${final.status ?? final.outcome}: ${final.failure?.message ?? ''}\n`);
+    else
+      io.stdout(`${red(io, '✗')} demo job ended ${final.status ?? final.outcome}: ${final.failure?.message ?? ''}\n`);
     return ok ? ExitCode.OK : ExitCode.JOB_FAILED;
   } finally {
     for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
