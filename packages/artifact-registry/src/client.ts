@@ -1,9 +1,3 @@
-/**
- * The Artifact Registry plugin: tag lookups in one call, repository checks (and creation when asked), Docker push
- * credentials and digest lookups, over the real `@google-cloud/artifact-registry` client — loaded lazily, and
- * pointed at the Vertex Launch emulator when `VERTEX_LAUNCH_EMULATOR_*` is set.
- */
-import { readFile } from 'node:fs/promises';
 import {
   ApiError,
   type AuthClientLike,
@@ -11,6 +5,7 @@ import {
   AuthError,
   ConfigError,
   type EmulatorConnection,
+  emulatorGrpcClientOptions,
   PermissionError,
   readEmulatorConnection,
 } from '@vertex-launch/core';
@@ -316,39 +311,6 @@ async function createClient(
   const { ArtifactRegistryClient } = await import('@google-cloud/artifact-registry');
   if (!emulator) return new ArtifactRegistryClient({ authClient, ...clientOptions } as never);
   const { grpc } = await import('google-gax');
-  let ca: Buffer;
-  try {
-    ca = await readFile(emulator.caFile);
-  } catch (error) {
-    throw new ConfigError(
-      `${PLUGIN} Cannot read the emulator certificate ${emulator.caFile} (VERTEX_LAUNCH_EMULATOR_CA): ${(error as Error).message}. Restart the emulator and export its variables again.`,
-    );
-  }
-  const sslCreds = grpc.credentials.combineChannelCredentials(
-    grpc.credentials.createSsl(ca),
-    grpc.credentials.createFromGoogleCredential({
-      getRequestHeaders: async (url?: string) => plainHeaders(await authClient.getRequestHeaders(url)),
-    }),
-  );
-  return new ArtifactRegistryClient({
-    apiEndpoint: emulator.grpcHost.includes(':') ? `[${emulator.grpcHost}]` : emulator.grpcHost,
-    port: emulator.grpcPort,
-    sslCreds,
-    universeDomain: 'googleapis.com',
-    'grpc.ssl_target_name_override': 'localhost',
-    ...clientOptions,
-  } as never);
-}
-
-/** Plain-object headers from a google-auth-library `Headers` (v10) or a plain object. */
-function plainHeaders(headers: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (headers && typeof (headers as Headers).forEach === 'function' && !Array.isArray(headers)) {
-    (headers as Headers).forEach((value, key) => {
-      out[key] = value;
-    });
-  } else if (headers && typeof headers === 'object') {
-    for (const [k, v] of Object.entries(headers)) if (typeof v === 'string') out[k] = v;
-  }
-  return out;
+  const options = await emulatorGrpcClientOptions(grpc as never, emulator, authClient, PLUGIN);
+  return new ArtifactRegistryClient({ ...options, ...clientOptions } as never);
 }

@@ -1,12 +1,10 @@
-/**
- * The Google clients of the Cloud Build builder, created on first use (dynamic import): `@google-cloud/storage`
- * for the context upload and the build log, `@google-cloud/cloudbuild` for the build. Pointed at the Vertex Launch
- * emulator when a connection is given (TLS with its certificate for gRPC; a bearer-token request interceptor for
- * Cloud Storage, which sends no auth to custom endpoints by itself), Google's endpoints otherwise.
- */
-import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { type AuthClientLike, ConfigError, type EmulatorConnection } from '@vertex-launch/core';
+import {
+  type AuthClientLike,
+  type EmulatorConnection,
+  emulatorGrpcClientOptions,
+  plainHeaders,
+} from '@vertex-launch/core';
 
 type StorageModule = typeof import('@google-cloud/storage');
 /** The Cloud Storage client. */
@@ -16,19 +14,6 @@ export type CloudBuildClient = InstanceType<typeof import('@google-cloud/cloudbu
 
 const PLUGIN = '[vertex-launch] [builder:cloudbuild]';
 const require = createRequire(import.meta.url);
-
-/** Plain-object headers from a google-auth-library `Headers` (v10) or a plain object (older clients). */
-function plainHeaders(headers: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (headers && typeof (headers as Headers).forEach === 'function' && !Array.isArray(headers)) {
-    (headers as Headers).forEach((value, key) => {
-      out[key] = value;
-    });
-  } else if (headers && typeof headers === 'object') {
-    for (const [k, v] of Object.entries(headers)) if (typeof v === 'string') out[k] = v;
-  }
-  return out;
-}
 
 /**
  * A Cloud Storage client that sends `Authorization: Bearer <token()>` on every request, resumable uploads
@@ -89,26 +74,6 @@ export async function createCloudBuild(
   const { grpc } = createRequire(require.resolve('@google-cloud/cloudbuild'))(
     'google-gax',
   ) as typeof import('google-gax');
-  let ca: Buffer;
-  try {
-    ca = await readFile(emulator.caFile);
-  } catch (error) {
-    throw new ConfigError(
-      `${PLUGIN} Cannot read the emulator certificate ${emulator.caFile} (VERTEX_LAUNCH_EMULATOR_CA): ${(error as Error).message}. Restart the emulator and export its variables again.`,
-    );
-  }
-  const sslCreds = grpc.credentials.combineChannelCredentials(
-    grpc.credentials.createSsl(ca),
-    grpc.credentials.createFromGoogleCredential({
-      getRequestHeaders: async (url?: string) => plainHeaders(await authClient.getRequestHeaders(url)),
-    }),
-  );
-  return new CloudBuildClient({
-    apiEndpoint: emulator.grpcHost.includes(':') ? `[${emulator.grpcHost}]` : emulator.grpcHost,
-    port: emulator.grpcPort,
-    sslCreds,
-    universeDomain: 'googleapis.com',
-    'grpc.ssl_target_name_override': 'localhost',
-    ...clientOptions,
-  } as never);
+  const options = await emulatorGrpcClientOptions(grpc as never, emulator, authClient, PLUGIN);
+  return new CloudBuildClient({ ...options, ...clientOptions } as never);
 }

@@ -149,3 +149,61 @@ export function fromEmulatorImageRef(ref: string): string {
   const host = rest.split('/', 1)[0] ?? '';
   return AR_DOCKER_HOST.test(host) && rest.includes('/') ? rest : ref;
 }
+
+/** Plain-object headers from a google-auth-library v10 `Headers`, a v9 plain object, or undefined. */
+export function plainHeaders(headers: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (headers && typeof (headers as Headers).forEach === 'function' && !Array.isArray(headers)) {
+    (headers as Headers).forEach((value, key) => {
+      out[key] = value;
+    });
+  } else if (headers && typeof headers === 'object') {
+    for (const [k, v] of Object.entries(headers)) if (typeof v === 'string') out[k] = v;
+  }
+  return out;
+}
+
+/**
+ * The part of grpc-js's `credentials` API needed to reach the emulator. Pass the `grpc` object exported by the
+ * google-gax that the Google client itself uses, so the credentials belong to the same grpc-js instance.
+ */
+export interface GrpcCredentialsApi {
+  credentials: {
+    createSsl(rootCerts: Buffer): unknown;
+    createFromGoogleCredential(credential: never): unknown;
+    combineChannelCredentials(channel: unknown, call: unknown): unknown;
+  };
+}
+
+/**
+ * Constructor options that point a real gRPC Google client (`JobServiceClient`, `ArtifactRegistryClient`,
+ * `CloudBuildClient`, ...) at the emulator: TLS that trusts the emulator's CA, and `authClient`'s headers on every
+ * call (insecure channels would make the clients skip auth). `who` prefixes the error when the CA cannot be read.
+ */
+export async function emulatorGrpcClientOptions(
+  grpc: GrpcCredentialsApi,
+  connection: Pick<EmulatorConnection, 'grpcHost' | 'grpcPort' | 'caFile'>,
+  authClient: { getRequestHeaders(url?: string): Promise<unknown> },
+  who = '[vertex-launch]',
+): Promise<Record<string, unknown>> {
+  const { readFile } = await import('node:fs/promises');
+  let ca: Buffer;
+  try {
+    ca = await readFile(connection.caFile);
+  } catch (error) {
+    throw new ConfigError(
+      `${who} Cannot read the emulator certificate ${connection.caFile} (VERTEX_LAUNCH_EMULATOR_CA): ${(error as Error).message}. Restart the emulator and export its variables again.`,
+    );
+  }
+  const callCredentials = grpc.credentials.createFromGoogleCredential({
+    getRequestHeaders: async (url?: string) => plainHeaders(await authClient.getRequestHeaders(url)),
+  } as never);
+  return {
+    apiEndpoint: connection.grpcHost.includes(':') ? `[${connection.grpcHost}]` : connection.grpcHost,
+    port: connection.grpcPort,
+    sslCreds: grpc.credentials.combineChannelCredentials(grpc.credentials.createSsl(ca), callCredentials),
+    universeDomain: 'googleapis.com',
+    // The emulator's certificate names localhost (TLS SNI with an IP address is deprecated in Node).
+    'grpc.ssl_target_name_override': 'localhost',
+  };
+}
