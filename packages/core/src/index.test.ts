@@ -34,6 +34,7 @@ test('the public surface is pinned', () => {
       "DURATION_PATTERN",
       "FAILURE_PHASES",
       "FINAL_LAUNCH_STATUSES",
+      "GrpcCode",
       "INJECTED_DOCKERFILE_NAME",
       "InternalError",
       "JOB_STATES",

@@ -4,6 +4,7 @@
  * ServiceContext and uses it for authentication, IAM, faults, quotas, counters and shared state.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { GrpcCode, type GrpcCodeName } from '@vertex-launch/core';
 
 /** Who is calling: resolved from the bearer token (or self-signed JWT) on a request. */
 export interface Principal {
@@ -14,26 +15,8 @@ export interface Principal {
 }
 
 /** gRPC canonical status codes used by the emulator (same numbers as google.rpc.Code). */
-export const Code = {
-  OK: 0,
-  CANCELLED: 1,
-  UNKNOWN: 2,
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  ALREADY_EXISTS: 6,
-  PERMISSION_DENIED: 7,
-  RESOURCE_EXHAUSTED: 8,
-  FAILED_PRECONDITION: 9,
-  ABORTED: 10,
-  OUT_OF_RANGE: 11,
-  UNIMPLEMENTED: 12,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-  DATA_LOSS: 15,
-  UNAUTHENTICATED: 16,
-} as const;
-export type CodeName = keyof typeof Code;
+export const Code = GrpcCode;
+export type CodeName = GrpcCodeName;
 
 /** HTTP status Google's REST APIs answer for each canonical code. */
 export const HTTP_STATUS_FOR_CODE: Record<CodeName, number> = {

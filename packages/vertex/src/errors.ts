@@ -2,28 +2,9 @@
  * Google API errors -> the Vertex Launch error family. gRPC status codes decide what is retried; the messages keep
  * Google's text and add what to do about it.
  */
-import { ApiError, AuthError, PermissionError, type VertexLaunchError } from '@vertex-launch/core';
+import { ApiError, AuthError, GrpcCode, PermissionError, type VertexLaunchError } from '@vertex-launch/core';
 
-/** Canonical gRPC status codes by name. */
-export const GrpcCode = {
-  OK: 0,
-  CANCELLED: 1,
-  UNKNOWN: 2,
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  ALREADY_EXISTS: 6,
-  PERMISSION_DENIED: 7,
-  RESOURCE_EXHAUSTED: 8,
-  FAILED_PRECONDITION: 9,
-  ABORTED: 10,
-  OUT_OF_RANGE: 11,
-  UNIMPLEMENTED: 12,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-  DATA_LOSS: 15,
-  UNAUTHENTICATED: 16,
-} as const;
+export { GrpcCode };
 
 const CODE_NAMES = Object.fromEntries(Object.entries(GrpcCode).map(([k, v]) => [v, k])) as Record<number, string>;
 

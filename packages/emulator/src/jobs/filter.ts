@@ -4,6 +4,8 @@
  * `start_time` / `end_time` (all comparisons, RFC 3339), `labels.key=value`, `labels.key:*`,
  * combined with AND, OR, NOT / `-`, parentheses and implicit AND. As in AIP-160, OR binds tighter than AND.
  */
+
+import { JOB_STATES } from '@vertex-launch/core';
 import { EmulatorError } from '../context.js';
 
 /** The fields of a job a filter can see. */
@@ -34,21 +36,6 @@ const TIME_FIELDS: Record<string, keyof FilterableJob> = {
   start_time: 'startTime',
   end_time: 'endTime',
 };
-/** Job states a filter may name. */
-export const JOB_STATES = [
-  'JOB_STATE_UNSPECIFIED',
-  'JOB_STATE_QUEUED',
-  'JOB_STATE_PENDING',
-  'JOB_STATE_RUNNING',
-  'JOB_STATE_SUCCEEDED',
-  'JOB_STATE_FAILED',
-  'JOB_STATE_CANCELLING',
-  'JOB_STATE_CANCELLED',
-  'JOB_STATE_PAUSED',
-  'JOB_STATE_EXPIRED',
-  'JOB_STATE_UPDATING',
-  'JOB_STATE_PARTIALLY_SUCCEEDED',
-];
 
 function bad(filter: string, why: string): EmulatorError {
   return new EmulatorError('INVALID_ARGUMENT', `Invalid filter "${filter}": ${why}.`);
@@ -191,7 +178,7 @@ function comparison(filter: string, field: string, op: string, value: string, qu
     throw bad(filter, `\`display_name\` supports =, != and : (wildcard), not ${op}`);
   }
   if (field === 'state') {
-    if (!JOB_STATES.includes(value)) {
+    if (!(JOB_STATES as readonly string[]).includes(value)) {
       throw bad(filter, `\`${value}\` is not a job state; use one of ${JOB_STATES.slice(1).join(', ')}`);
     }
     if (op === '=') return (job) => job.state === value;
