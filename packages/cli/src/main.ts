@@ -66,7 +66,10 @@ Examples:
     .description('Turn a queue config and an image into a Vertex AI CustomJob.')
     .option('--queue-config <file>', 'queue config file (spec/run, YAML or JSON): submit directly')
     .option('--queue <name>', 'enqueue for an agent instead (see `queue create`); prints the item id')
-    .option('--source <dir>', 'with --queue: a directory the agent builds the image from (instead of --image)')
+    .option(
+      '--source <dir>',
+      'build the image from this directory (with --queue: the agent builds it); --image is then the repository',
+    )
     .option(
       '--db <path>',
       'with --queue: the queue database (default: $VERTEX_LAUNCH_QUEUE_DB, queue_db, ~/.local/share)',

@@ -1,6 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import {
+  contextTag,
+  fingerprintContext,
   formatElapsed,
   type JobSnapshot,
   type LaunchContext,
@@ -21,6 +23,8 @@ import { jobJson, logLine, openRunner, stateText } from './jobs-runner.js';
 export interface LaunchOptions extends GlobalOptions {
   queueConfig: string;
   image?: string;
+  /** Build the image from this directory; `image` is then the repository (no tag). */
+  source?: string;
   project?: string;
   region?: string;
   runId?: string;
@@ -64,13 +68,18 @@ export default async function launch(options: LaunchOptions, io: Io, env = proce
   const overrides = options.override === undefined ? undefined : await readOverride(options.override);
   const raw = await loadConfigFile(options.queueConfig);
   const runId = options.runId ?? newRunId();
+  // With --source the image is the repository plus the content tag the build would push (no build for a dry run).
+  const imageUri =
+    options.source !== undefined && options.image !== undefined
+      ? contextTag(options.image, await fingerprintContext({ contextDir: options.source }))
+      : options.image;
   const context: LaunchContext = {
     project,
     region,
     runId,
     launchId: randomUUID(),
     runName: options.runName ?? runId,
-    ...(options.image === undefined ? {} : { imageUri: options.image }),
+    ...(imageUri === undefined ? {} : { imageUri }),
   };
   const config = resolveQueueConfig({ config: raw, variables, overrides, context, env, file: options.queueConfig });
   const request = toCreateCustomJobRequest(config, context);
@@ -174,8 +183,13 @@ function renderEvent(io: Io, event: LaunchEvent): void {
 /** Submits the launch for real, and with `--wait` / `--follow` tracks it to its end. */
 async function submitLaunch(options: LaunchOptions, io: Io, env: NodeJS.ProcessEnv): Promise<number> {
   if (options.image === undefined) {
-    throw new UsageError('launch: --image <uri> is required to submit (or add --dry-run to only print the request).');
+    throw new UsageError(
+      options.source === undefined
+        ? 'launch: --image <uri> is required to submit (or add --dry-run to only print the request).'
+        : 'launch --source: pass --image <repository> (no tag), e.g. --image us-central1-docker.pkg.dev/my-proj/train/trainer: the built image is tagged with its content.',
+    );
   }
+  const build = options.source === undefined ? undefined : await sourceBuild(options.source, options.image, env);
   const variables = parseSetVars(options.setVar ?? []);
   const overrides = options.override === undefined ? undefined : await readOverride(options.override);
   const raw = await loadConfigFile(options.queueConfig);
@@ -189,7 +203,7 @@ async function submitLaunch(options: LaunchOptions, io: Io, env: NodeJS.ProcessE
       env,
       project: runner.project,
       region: runner.region,
-      image: options.image,
+      ...(build ?? { image: options.image }),
       ...(options.runId === undefined ? {} : { runId: options.runId }),
       ...(options.runName === undefined ? {} : { runName: options.runName }),
       runner,
@@ -221,6 +235,30 @@ async function submitLaunch(options: LaunchOptions, io: Io, env: NodeJS.ProcessE
   } finally {
     await runner.close();
   }
+}
+
+/**
+ * `--source DIR --image REPOSITORY`: the pipeline builds DIR with local Docker and pushes it as
+ * `REPOSITORY:ctx-<content hash>`, unless Artifact Registry already has that tag (then nothing is built or pushed).
+ */
+async function sourceBuild(source: string, repository: string, env: NodeJS.ProcessEnv) {
+  if (/@|:[^/]*$/.test(repository)) {
+    throw new UsageError(
+      `launch --source: --image ${repository} has a tag or digest; pass the repository only — the tag is the content's (ctx-<hash>).`,
+    );
+  }
+  const [{ auto, resolveCredentials }, { dockerBuilder }, { artifactRegistry }] = await Promise.all([
+    import('@vertex-launch/auth'),
+    import('@vertex-launch/builder-docker'),
+    import('@vertex-launch/artifact-registry'),
+  ]);
+  const credentials = await resolveCredentials(auto({ env }), { env });
+  return {
+    source: { contextDir: source, image: repository },
+    builder: dockerBuilder({ credentials, env }),
+    registry: artifactRegistry({ credentials }),
+    builderCredentials: credentials,
+  };
 }
 
 function launchJson(handle: LaunchHandle) {
