@@ -402,3 +402,28 @@ describe('vertex-launch doctor', () => {
     expect(check('queue-config').fix).toContain('vertex-launch queue create nope --config FILE');
   });
 });
+
+describe('vertex-launch doctor: the Vertex service agent', () => {
+  test('passes while the service agent can pull from the repository; fails with the grant to run once it cannot', async () => {
+    const agent = `service-${emulator.projectNumber}@gcp-sa-aiplatform-cc.iam.gserviceaccount.com`;
+    const { env } = await setup();
+    const before = await doctorJson(env);
+    expect(before.check('service-agent').status).toBe('pass');
+    expect(before.check('service-agent').evidence).toContain(`${agent}: GRANTED`);
+
+    emulator.iam.revoke(agent, ['artifactregistry.repositories.downloadArtifacts']);
+    try {
+      const { r, doc, check } = await doctorJson(env);
+      expect(doc.ok).toBe(false);
+      expect(r.code).toBe(3);
+      expect(check('service-agent').status).toBe('fail');
+      expect(check('service-agent').evidence).toContain(`${agent}: NOT_GRANTED`);
+      expect(check('service-agent').fix).toContain(
+        `gcloud artifacts repositories add-iam-policy-binding train --location=us-central1 --project=${emulator.projectId} --member=serviceAccount:${agent} --role=roles/artifactregistry.reader`,
+      );
+      expectNoSecrets(r);
+    } finally {
+      emulator.iam.grant(agent, ['artifactregistry.repositories.downloadArtifacts']);
+    }
+  });
+});
