@@ -9,27 +9,15 @@ import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { ConfigError, type LaunchRequest, planLaunch, RUN_ID_PATTERN } from '@vertex-launch/core';
 import { ExitCode, UsageError } from '../exit-codes.js';
-import type { GlobalOptions } from '../main.js';
 import { dim, green, type Io, printJson } from '../output.js';
-import { parseSetVars, readOverride } from './launch.js';
+import { type LaunchOptions, parseSetVars, readOverride } from './launch.js';
 import type { QueueDbFlags } from './queue-db.js';
 import { withQueueStore } from './queue-db.js';
 
 /** Flags of `launch --queue`. */
-export interface LaunchEnqueueOptions extends GlobalOptions, QueueDbFlags {
+export interface LaunchEnqueueOptions extends Omit<LaunchOptions, 'queueConfig'>, QueueDbFlags {
   queue: string;
   queueConfig?: string;
-  image?: string;
-  source?: string;
-  project?: string;
-  region?: string;
-  runId?: string;
-  runName?: string;
-  setVar?: string[];
-  override?: string;
-  dryRun?: boolean;
-  wait?: boolean;
-  follow?: boolean;
 }
 
 /** Placeholders for what only the agent knows, so the queue config can be resolved (and checked) now. */
