@@ -10,9 +10,9 @@ import { artifactRegistry } from '@vertex-launch/artifact-registry';
 import {
   type AuthCredentials,
   BuildError,
-  type BuildEvent,
   type BuildRequest,
   type BuildResult,
+  buildEventEmitter,
   ConfigError,
   defineBuilder,
   type EmulatorConnection,
@@ -263,13 +263,7 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options) => {
 
     async build(request: BuildRequest): Promise<BuildResult> {
       const { destination, signal } = request;
-      const emit = (event: BuildEvent): void => {
-        try {
-          request.onEvent?.(event);
-        } catch {
-          // A listener's failure must not fail the build.
-        }
-      };
+      const emit = buildEventEmitter(request);
       if (signal?.aborted) throw interrupted(destination, signal.reason);
       const platform = request.platform ?? DEFAULT_PLATFORM;
       const packed = await packContext({ ...request, platform });

@@ -11,6 +11,7 @@ import {
   type BuilderCredentials,
   type BuildRequest,
   type BuildResult,
+  buildEventEmitter,
   defineBuilder,
   type EmulatorConnection,
   packContext,
@@ -228,13 +229,7 @@ export const dockerBuilder = defineBuilder(NAME, dockerBuilderOptions, (options)
 
     async build(request: BuildRequest): Promise<BuildResult> {
       const { destination, signal } = request;
-      const emit = (event: BuildEvent): void => {
-        try {
-          request.onEvent?.(event);
-        } catch {
-          // A listener's failure must not fail the build.
-        }
-      };
+      const emit = buildEventEmitter(request);
       if (signal?.aborted) throw interrupted(destination, signal.reason);
       const platform = request.platform ?? DEFAULT_PLATFORM;
       const packed = await packContext({ ...request, platform });

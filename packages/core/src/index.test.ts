@@ -74,6 +74,7 @@ test('the public surface is pinned', () => {
       "agentConfigIssues",
       "agentConfigSchema",
       "assertHoldsLease",
+      "buildEventEmitter",
       "checkAgentId",
       "checkAllowedOverrides",
       "checkClaimOptions",

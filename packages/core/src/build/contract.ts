@@ -144,3 +144,17 @@ export function defineBuilder<Schema extends z.ZodType>(
     return builder;
   };
 }
+
+/**
+ * The request's `onEvent` wrapped so that a listener that throws never fails the build (the contract says
+ * listeners must not throw; builders stay safe when one does anyway).
+ */
+export function buildEventEmitter(request: Pick<BuildRequest, 'onEvent'>): (event: BuildEvent) => void {
+  return (event) => {
+    try {
+      request.onEvent?.(event);
+    } catch {
+      // A listener's failure must not fail the build.
+    }
+  };
+}
