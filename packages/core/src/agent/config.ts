@@ -9,7 +9,9 @@ import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import { DURATION_FORMS, parseDuration } from '../config/durations.js';
 import { loadConfigFile } from '../config/load.js';
+import { formatPath } from '../config/schema-paths.js';
 import { closestKey } from '../config/suggest.js';
+import { tooDeepAt, tooDeepIssue } from '../config/util.js';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { QUEUE_NAME_PATTERN } from '../queue/store.js';
 
@@ -192,13 +194,9 @@ export type UserAgentConfig = z.input<typeof agentConfigSchema>;
 /** A validated agent config: defaults applied, durations in seconds. */
 export type ResolvedAgentConfig = Readonly<z.output<typeof agentConfigSchema>>;
 
+/** `environment.project`, `queues[0]`; keys that are not plain names are quoted (`[""]`), never an empty path. */
 function pathOf(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const key of path) {
-    if (typeof key === 'number') out += `[${key}]`;
-    else out += out === '' ? String(key) : `.${String(key)}`;
-  }
-  return out;
+  return formatPath(path);
 }
 
 /** The schema of the object at `path` (to suggest its keys), when there is one. */
@@ -233,6 +231,8 @@ const KEY_HINTS: Record<string, string> = {
 
 /** Every problem of a raw agent config (path: message), in order. Pure. */
 export function agentConfigIssues(raw: unknown): ConfigIssue[] {
+  const deep = tooDeepAt(raw);
+  if (deep !== undefined) return [tooDeepIssue(deep)];
   const result = agentConfigSchema.safeParse(raw ?? {});
   const issues: ConfigIssue[] = [];
   // Cross-key rules, checked on the raw value so they are reported together with every other problem.

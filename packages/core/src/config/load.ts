@@ -9,7 +9,89 @@ import { ConfigError } from '../errors.js';
 /** Refuse text that is not a config: binary data (NUL bytes) or bytes that were not valid UTF-8. */
 /** First line of a yaml error message without its ` at line N, column M:` tail (we print `line:col` ourselves). */
 function shortMessage(message: string): string {
-  return (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?$/, '');
+  const first = (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?$/, '');
+  // The yaml parser reports a document nested too deeply for the stack as the bare RangeError text.
+  return first.startsWith('Maximum call stack size exceeded')
+    ? 'the document is nested too deeply (lists or mappings inside each other hundreds of levels deep)'
+    : first;
+}
+
+/**
+ * Largest config read, in characters of text or bytes of a file. Configs are a few KB, and the YAML parser slows down
+ * more than linearly on megabytes (a 10 MB mapping key took minutes).
+ */
+const MAX_CONFIG_SIZE = 1024 * 1024;
+
+function refuseTooLarge(size: number, where: string, file: string | undefined): void {
+  if (size <= MAX_CONFIG_SIZE) return;
+  throw new ConfigError(
+    `${where} is too large for a config: ${(size / (1024 * 1024)).toFixed(1)} MB (at most ${MAX_CONFIG_SIZE / (1024 * 1024)} MB).`,
+    [],
+    {
+      ...(file === undefined ? {} : { file }),
+      hint: 'Point to the .yaml or .json config file; large data belongs in Cloud Storage, not in the config.',
+    },
+  );
+}
+
+/** Deepest nesting the text may show before it is parsed: the yaml parser recurses per level and overflows the stack
+ * near 800 (V8 may then abort the whole process while compiling a regular expression). Configs nest under 20. */
+const MAX_TEXT_NESTING = 200;
+
+/**
+ * The first line where the text nests deeper than {@link MAX_TEXT_NESTING}, counting block indentation levels, flow
+ * brackets outside quoted scalars and comments, and compact `- - -` indicators; `undefined` when it does not.
+ */
+function tooDeepLine(text: string): number | undefined {
+  const indents: number[] = [];
+  let flow = 0;
+  let line = 1;
+  let i = 0;
+  while (i < text.length) {
+    let indent = 0;
+    while (text[i] === ' ') {
+      indent++;
+      i++;
+    }
+    const blank = i >= text.length || text[i] === '\n' || text[i] === '\r' || text[i] === '#';
+    if (flow === 0 && !blank) {
+      while (indents.length > 0 && indents[indents.length - 1]! >= indent) indents.pop();
+      indents.push(indent);
+    }
+    let compact = 0;
+    while ((text[i] === '-' || text[i] === '?' || text[i] === ':') && (text[i + 1] === ' ' || text[i + 1] === '\t')) {
+      compact++;
+      i += 2;
+      while (text[i] === ' ' || text[i] === '\t') i++;
+    }
+    for (; i < text.length && text[i] !== '\n'; i++) {
+      const c = text[i];
+      const prev = text[i - 1];
+      const tokenStart = prev === undefined || ' \t[{,:\n'.includes(prev);
+      if ((c === '"' || c === "'") && tokenStart) {
+        // A quoted scalar (it may span lines): skip to its closing quote.
+        for (i++; i < text.length; i++) {
+          if (text[i] === '\n') line++;
+          else if (c === '"' && text[i] === '\\') i++;
+          else if (text[i] === c) {
+            if (c === "'" && text[i + 1] === "'") i++;
+            else break;
+          }
+        }
+      } else if (c === '#' && (prev === ' ' || prev === '\t')) {
+        while (i + 1 < text.length && text[i + 1] !== '\n') i++;
+      } else if (c === '[' || c === '{') {
+        flow++;
+      } else if ((c === ']' || c === '}') && flow > 0) {
+        flow--;
+      }
+      if (indents.length + compact + flow > MAX_TEXT_NESTING) return line;
+    }
+    if (indents.length + compact + flow > MAX_TEXT_NESTING) return line;
+    i++;
+    line++;
+  }
+  return undefined;
 }
 
 function refuseBinary(text: string, where: string): void {
@@ -37,7 +119,19 @@ function refuseBinary(text: string, where: string): void {
  */
 export function parseConfigText(text: string, file?: string): unknown {
   const where = file ?? 'the queue config';
+  refuseTooLarge(text.length, where, file);
   refuseBinary(text, where);
+  const deepLine = tooDeepLine(text);
+  if (deepLine !== undefined) {
+    throw new ConfigError(
+      `${where}:${deepLine}: the document is nested too deeply (more than ${MAX_TEXT_NESTING} levels of lists or mappings inside each other).`,
+      [{ path: '', message: `line ${deepLine}: nested more than ${MAX_TEXT_NESTING} levels deep`, severity: 'error' }],
+      {
+        ...(file === undefined ? {} : { file }),
+        hint: 'A config nests a few levels deep; fix the brackets or indentation.',
+      },
+    );
+  }
   const source = text.startsWith('\uFEFF') ? text.slice(1) : text;
   const doc = parseDocument(source, { prettyErrors: true, uniqueKeys: true, strict: true });
   if (doc.errors.length > 0) {
@@ -62,7 +156,20 @@ export function parseConfigText(text: string, file?: string): unknown {
       },
     );
   }
-  return doc.toJS({ maxAliasCount: 100 });
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (cause) {
+    // yaml throws a ReferenceError for an alias bomb (`*a` expanding to millions of nodes).
+    throw new ConfigError(
+      `${where}: invalid YAML: its aliases (\`*name\`) expand to too many nodes (${(cause as Error).message}).`,
+      [{ path: '', message: 'YAML aliases expand to too many nodes', severity: 'error' }],
+      {
+        ...(file === undefined ? {} : { file }),
+        cause,
+        hint: 'Write the repeated values out instead of aliasing them.',
+      },
+    );
+  }
 }
 
 /** Read and parse a queue config file. A missing or unreadable file is a ConfigError naming the path. */
@@ -86,15 +193,21 @@ export async function loadConfigFile(path: string): Promise<unknown> {
       hint: 'Check the path, or create one from the default queue config.',
     });
   }
+  refuseTooLarge(bytes.length, `Queue config file ${path}`, path);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch (cause) {
-    throw new ConfigError(`Queue config file ${path} is not valid UTF-8 text (is it a binary file?).`, [], {
-      file: path,
-      cause,
-      hint: 'Save the queue config as UTF-8 YAML or JSON.',
-    });
+    // UTF-16 (what some Windows editors and PowerShell's `>` write) starts with a byte order mark: say so.
+    const utf16 =
+      bytes[0] === 0xff && bytes[1] === 0xfe ? 'UTF-16 LE' : bytes[0] === 0xfe && bytes[1] === 0xff ? 'UTF-16 BE' : '';
+    throw new ConfigError(
+      utf16
+        ? `Queue config file ${path} is ${utf16} text (it starts with a UTF-16 byte order mark), not UTF-8.`
+        : `Queue config file ${path} is not valid UTF-8 text (is it a binary file?).`,
+      [],
+      { file: path, cause, hint: 'Save the queue config as UTF-8 YAML or JSON.' },
+    );
   }
   return parseConfigText(text, path);
 }

@@ -5,9 +5,9 @@
  * `$${` is a literal `${` (e.g. for shell variables in container args: `echo $${HOME}`).
  */
 import type { ConfigIssue } from '../errors.js';
-import { formatPath } from './schema-paths.js';
+import { formatPath, shortKey } from './schema-paths.js';
 import { closestKey } from './suggest.js';
-import { error, mapStrings } from './util.js';
+import { envMacros, error, MACRO_TOKEN, mapStrings } from './util.js';
 
 /** Names of the context macros, without `${}`. */
 export const MACRO_NAMES = [
@@ -26,7 +26,7 @@ export type MacroName = (typeof MACRO_NAMES)[number];
 /** Values of the context macros; `undefined` when the launch has none (using it is then an error). */
 export type MacroValues = Partial<Record<MacroName, string>>;
 
-const TOKEN = /\$\$\{|\$\{([^}]*)(\}|$)/g;
+const TOKEN = MACRO_TOKEN;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 const KNOWN_LIST = `${MACRO_NAMES.map((n) => `\${${n}}`).join(', ')} and \${env:NAME}`;
@@ -55,9 +55,7 @@ export interface MacroOptions {
 
 /** Count of `${env:` macros in a string (escaped `$${env:` excluded). */
 export function countEnvMacros(text: string): number {
-  let count = 0;
-  for (const match of text.matchAll(TOKEN)) if (match[1]?.startsWith('env:')) count++;
-  return count;
+  return envMacros(text).length;
 }
 
 function fillString(text: string, path: PropertyKey[], options: MacroOptions, issues: ConfigIssue[]): string {
@@ -67,7 +65,10 @@ function fillString(text: string, path: PropertyKey[], options: MacroOptions, is
     if (token === '$${') return options.values ? '${' : token;
     if (close !== '}') {
       issues.push(
-        error(where, `unterminated macro \`${token}\`: close it with \`}\` (or write \`$\${\` for a literal \`\${\`)`),
+        error(
+          where,
+          `unterminated macro \`${shortKey(token)}\`: close it with \`}\` (or write \`$\${\` for a literal \`\${\`)`,
+        ),
       );
       return token;
     }
@@ -84,7 +85,9 @@ function fillString(text: string, path: PropertyKey[], options: MacroOptions, is
         return token;
       }
       if (!ENV_NAME.test(envName)) {
-        issues.push(error(where, `\`${token}\` is not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)`));
+        issues.push(
+          error(where, `\`${shortKey(token)}\` is not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)`),
+        );
         return token;
       }
       if (!options.values) return token;
@@ -102,7 +105,7 @@ function fillString(text: string, path: PropertyKey[], options: MacroOptions, is
       issues.push(
         error(
           where,
-          `unknown macro \`${token}\`${suggestion ? ` (did you mean \`\${${suggestion}}\`?)` : ''}; known macros: ${KNOWN_LIST}. Write \`$\${\` for a literal \`\${\``,
+          `unknown macro \`${shortKey(token)}\`${suggestion ? ` (did you mean \`\${${suggestion}}\`?)` : ''}; known macros: ${KNOWN_LIST}. Write \`$\${\` for a literal \`\${\``,
         ),
       );
       return token;
@@ -110,7 +113,7 @@ function fillString(text: string, path: PropertyKey[], options: MacroOptions, is
     if (!options.values) return token;
     const value = options.values[trimmed as MacroName];
     if (value === undefined) {
-      issues.push(error(where, `\`${token}\` cannot be filled: ${MISSING_HINTS[trimmed as MacroName]}`));
+      issues.push(error(where, `\`${shortKey(token)}\` cannot be filled: ${MISSING_HINTS[trimmed as MacroName]}`));
       return token;
     }
     return value;

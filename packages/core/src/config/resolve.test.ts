@@ -41,6 +41,23 @@ describe('resolveQueueConfig', () => {
     expect(config.run?.timeout).toBe(3600);
   });
 
+  test('a typed variable that is a whole arg becomes a string arg', () => {
+    const config = resolveQueueConfig({
+      config: {
+        ...base,
+        spec: {
+          ...base.spec,
+          worker_pool_specs: [
+            { ...pool, container_spec: { image_uri: 'i', args: ['--replicas', '{{replicas}}', 3, true] } },
+          ],
+        },
+      },
+      variables: { lr: '0.1', replicas: '4' },
+      context: CONTEXT,
+    });
+    expect(config.spec.worker_pool_specs[0]?.container_spec?.args).toEqual(['--replicas', '4', '3', 'true']);
+  });
+
   test('a bad variable value names the variable and the rule; missing required and unknown ones are named', () => {
     expect(errors({ variables: { lr: '2', replicas: '2.5', size: 'huge', lrr: '1' } })).toMatchInlineSnapshot(`
       [

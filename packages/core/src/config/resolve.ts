@@ -5,7 +5,7 @@ import { ConfigError, type ConfigIssue } from '../errors.js';
 import { type MacroValues, substituteMacros } from './macros.js';
 import { checkOverrides, mergeOverrides } from './overrides.js';
 import type { ResolvedQueueConfig } from './schema.js';
-import { isPlainObject } from './util.js';
+import { isPlainObject, tooDeepAt, tooDeepIssue } from './util.js';
 import { formatConfigIssues, unwrapQueueConfig, type ValidationResult, validateQueueConfigShape } from './validate.js';
 import { launchValues, readDeclarations, substituteVariables } from './variables.js';
 
@@ -62,6 +62,8 @@ export function macroValues(context: LaunchContext): MacroValues {
 export function resolveQueueConfigResult(input: ResolveQueueConfigInput): ValidationResult<ResolvedQueueConfig> {
   const issues: ConfigIssue[] = [];
   const unwrapped = unwrapQueueConfig(input.config, issues);
+  const deep = tooDeepAt(unwrapped) ?? tooDeepAt(input.overrides, ['overrides']);
+  if (deep !== undefined) return { ok: false, issues: [...issues, tooDeepIssue(deep)] };
   if (!isPlainObject(unwrapped)) return validateQueueConfigShape(unwrapped, issues);
   const config: Record<string, unknown> = { ...unwrapped };
 

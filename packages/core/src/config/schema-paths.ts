@@ -67,6 +67,11 @@ export function allKeyLocations(root: z.ZodType): Array<{ key: string; parent: s
   return found;
 }
 
+/** A key as shown in paths and messages: keys longer than 80 characters are cut (a 10 MB key is not echoed). */
+export function shortKey(key: string): string {
+  return key.length > 80 ? `${key.slice(0, 60)}… (${key.length} characters)` : key;
+}
+
 /** `['spec', 'worker_pool_specs', 0, 'machine_spec']` -> `spec.worker_pool_specs[0].machine_spec`. */
 export function formatPath(path: PathSegments): string {
   let text = '';
@@ -74,8 +79,8 @@ export function formatPath(path: PathSegments): string {
     if (typeof segment === 'number') text += `[${segment}]`;
     else {
       const key = String(segment);
-      if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(key)) text += text === '' ? key : `.${key}`;
-      else text += `[${JSON.stringify(key)}]`;
+      if (/^[A-Za-z_][A-Za-z0-9_-]{0,79}$/.test(key)) text += text === '' ? key : `.${key}`;
+      else text += `[${JSON.stringify(shortKey(key))}]`;
     }
   }
   return text;

@@ -118,6 +118,12 @@ const envVar = z
   })
   .describe('One environment variable, `{name, value}` (EnvVar).');
 
+/** Command-line arguments; numbers and booleans (a typed `{{variable}}` such as `"{{epochs}}"`) become strings. */
+const argList = (what: string) =>
+  z
+    .array(z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v)))
+    .describe(`${what} Numbers and booleans (\`3\`, or a typed \`{{variable}}\`) become strings.`);
+
 const envList = z
   .array(envVar)
   .describe('Environment variables for the container, as a list of `{name, value}` (not a map).');
@@ -165,7 +171,7 @@ const containerSpec = z
       'Container image to run; usually `${image_uri}`, the image built or given at launch.',
     ),
     command: stringList('Entrypoint override (the container ENTRYPOINT).').optional(),
-    args: z.array(z.string()).describe('Arguments passed to the command (the container CMD).').optional(),
+    args: argList('Arguments passed to the command (the container CMD).').optional(),
     env: envList.optional(),
   })
   .describe('Run a custom container (ContainerSpec). Set this or `python_package_spec`.');
@@ -178,7 +184,7 @@ const pythonPackageSpec = z
       .min(1, { error: 'must list at least one package (`gs://bucket/trainer-0.1.tar.gz`)' })
       .describe('Cloud Storage URIs of the Python source distributions to install (at most 100).'),
     python_module: nonEmpty().describe('Module to run after installing the packages, e.g. `trainer.task`.'),
-    args: z.array(z.string()).describe('Command-line arguments for the module.').optional(),
+    args: argList('Command-line arguments for the module.').optional(),
     env: envList.optional(),
   })
   .describe('Run a Python training package in a prebuilt container (PythonPackageSpec). Set this or `container_spec`.');

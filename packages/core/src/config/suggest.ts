@@ -50,14 +50,16 @@ export function closestKey(key: string, allowed: readonly string[]): string | un
   if (sameLetters !== undefined) return sameLetters;
   let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
+  const threshold = snake.length <= 2 ? 0 : Math.max(1, Math.floor(snake.length / 3));
   for (const candidate of allowed) {
+    // The distance is at least the difference in length: skip what cannot be close (a 1 MB key took seconds).
+    if (Math.abs(snake.length - candidate.length) > threshold) continue;
     const distance = editDistance(snake, candidate);
     if (distance < bestDistance) {
       best = candidate;
       bestDistance = distance;
     }
   }
-  const threshold = snake.length <= 2 ? 0 : Math.max(1, Math.floor(snake.length / 3));
   return bestDistance <= threshold ? best : undefined;
 }
 
@@ -73,9 +75,11 @@ export function closestEnumValues(value: string, allowed: readonly string[]): st
     const containing = allowed.filter((candidate) => `_${candidate}_`.includes(`_${upper}_`));
     if (containing.length > 0 && containing.length <= 3) return containing;
   }
+  const limit = Math.max(2, Math.floor(upper.length / 4));
   const near = allowed
+    .filter((candidate) => Math.abs(upper.length - candidate.length) <= limit)
     .map((candidate) => ({ candidate, distance: editDistance(upper, candidate) }))
-    .filter(({ distance }) => distance <= Math.max(2, Math.floor(upper.length / 4)))
+    .filter(({ distance }) => distance <= limit)
     .sort((a, b) => a.distance - b.distance)
     .slice(0, 3)
     .map(({ candidate }) => candidate);

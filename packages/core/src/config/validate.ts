@@ -22,9 +22,9 @@ import {
   type ResolvedQueueConfig,
   SHARED_SPEC_RUN_KEYS,
 } from './schema.js';
-import { allKeyLocations, formatPath, objectKeysAt, type PathSegments } from './schema-paths.js';
+import { allKeyLocations, formatPath, objectKeysAt, type PathSegments, shortKey } from './schema-paths.js';
 import { closestEnumValues, closestKey, toSnakeCase } from './suggest.js';
-import { deepEqual, describeType, error, isPlainObject, mapStrings, warning } from './util.js';
+import { deepEqual, describeType, error, isPlainObject, mapStrings, tooDeepAt, tooDeepIssue, warning } from './util.js';
 import { probeValues, readDeclarations, substituteVariables } from './variables.js';
 
 /** The outcome of validating a config: the resolved value when there is no error, and every issue found. */
@@ -86,7 +86,7 @@ const REQUIRED_HINTS: Record<string, string> = {
 let keyLocations: Array<{ key: string; parent: string }> | undefined;
 
 function unknownKeyMessage(parentPath: PathSegments, key: string): string {
-  const head = `unknown key \`${key}\``;
+  const head = `unknown key \`${shortKey(key)}\``;
   const snake = toSnakeCase(key);
   const allowed = objectKeysAt(queueConfigSchema, parentPath) ?? [];
   if (
@@ -397,6 +397,8 @@ export function validateQueueConfigShape(
 export function validateQueueConfig(raw: unknown): ValidationResult<ResolvedQueueConfig> {
   const issues: ConfigIssue[] = [];
   const unwrapped = unwrapQueueConfig(raw, issues);
+  const deep = tooDeepAt(unwrapped);
+  if (deep !== undefined) return { ok: false, issues: [...issues, tooDeepIssue(deep)] };
   if (!isPlainObject(unwrapped)) return validateQueueConfigShape(unwrapped, issues);
   const { declarations, issues: declarationIssues } = readDeclarations(unwrapped.template_variables);
   issues.push(...declarationIssues);

@@ -7,7 +7,7 @@ import type { ConfigIssue } from '../errors.js';
 import { countEnvMacros } from './macros.js';
 import { templateVariableSchema } from './schema.js';
 import { closestKey } from './suggest.js';
-import { error, isPlainObject, mapStrings } from './util.js';
+import { envMacros, error, isPlainObject, mapStrings } from './util.js';
 
 /** A template variable declaration. */
 export interface TemplateVariable {
@@ -20,7 +20,9 @@ export interface TemplateVariable {
 }
 
 const WHOLE = /^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$/;
-const ANY = /\{\{\s*([^{}]*?)\s*\}\}/g;
+// `{{ name }}` anywhere in a string. One unbounded part only (the name is trimmed in code): `\s*([^{}]*?)\s*` took
+// cubic time on `{{` followed by many spaces and no `}}`.
+const ANY = /\{\{([^{}]*)\}\}/g;
 
 function shown(value: unknown): string {
   const text = typeof value === 'string' ? JSON.stringify(value) : String(value);
@@ -197,7 +199,8 @@ export function substituteVariables(
       }
       return values.get(name) ?? text;
     }
-    const filled = text.replace(ANY, (token, name: string) => {
+    const filled = text.replace(ANY, (token, inner: string) => {
+      const name = inner.trim();
       if (!declarations.has(name)) {
         unknown(name, at);
         return token;
@@ -205,7 +208,9 @@ export function substituteVariables(
       const v = values.get(name);
       return v === undefined ? token : String(v);
     });
-    if (countEnvMacros(filled) > countEnvMacros(text)) {
+    // Values must not form an env macro, nor complete one the config holds (`${env:{{name}}}` would let the launch
+    // pick which variable of the launcher's environment to read): the env macros must stay exactly as written.
+    if (envMacros(filled).join('\0') !== envMacros(text).join('\0')) {
       issues.push(error(at, 'template variable values may not form an `${env:...}` macro'));
       return text;
     }
