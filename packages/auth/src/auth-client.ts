@@ -36,6 +36,8 @@ export class ManagedAuthClient extends AuthClient {
 
   constructor(options: ManagedAuthClientOptions) {
     super({ projectId: options.projectId ?? null });
+    // Impersonation's generateAccessToken calls go through this client: their responses hold tokens.
+    withoutResponseLogging(this);
     this.strategy = options.strategy;
     this.source = options.source;
     this.#now = options.now ?? (() => Date.now());
@@ -143,6 +145,7 @@ export function libraryTokenSource(
   context: { strategy: string; source: string; secrets: readonly string[]; now?: () => number },
 ): () => Promise<FetchedToken> {
   client.eagerRefreshThresholdMillis = Number.MAX_SAFE_INTEGER;
+  withoutResponseLogging(client);
   const now = context.now ?? (() => Date.now());
   return async () => {
     let token: string | null | undefined;
@@ -157,6 +160,17 @@ export function libraryTokenSource(
     const expiry = client.credentials.expiry_date;
     return { token, expiresAt: typeof expiry === 'number' ? now() + (expiry - Date.now()) : undefined };
   };
+}
+
+/**
+ * With `GOOGLE_SDK_NODE_LOGGING` set, google-auth-library logs the body of every response its clients receive — for a
+ * token request, the access token. Clients that fetch tokens drop that response logger (request lines, which show
+ * the URL and no body, stay).
+ */
+function withoutResponseLogging(client: unknown): void {
+  const interceptors = (client as { transporter?: { interceptors?: { response?: Set<unknown> } } }).transporter
+    ?.interceptors?.response;
+  interceptors?.delete(AuthClient.DEFAULT_RESPONSE_INTERCEPTOR);
 }
 
 /** An `AuthError` for a failed token fetch: status and OAuth error text, secrets redacted, no raw cause. */

@@ -16,7 +16,9 @@ export type VertexLaunchErrorCode =
   | 'INTERRUPTED'
   | 'INTERNAL';
 
+/** Options of every `VertexLaunchError` constructor. */
 export interface VertexLaunchErrorOptions {
+  /** The underlying error (a Google API error, an I/O error, ...), kept as the standard `Error.cause`. */
   cause?: unknown;
   /** What the user can do about it, shown after the message. */
   hint?: string;
@@ -29,10 +31,36 @@ export class VertexLaunchError extends Error {
   readonly hint: string | undefined;
 
   constructor(code: VertexLaunchErrorCode, message: string, options: VertexLaunchErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(message, options.cause === undefined ? undefined : { cause: withoutRequest(options.cause) });
     this.code = code;
     this.hint = options.hint;
   }
+}
+
+const REQUEST_KEYS = new Set(['config', 'request', 'response', 'options']);
+
+/**
+ * The cause to keep. HTTP client errors (gaxios, from @google-cloud/storage and google-auth-library) carry the request
+ * that failed — its `Authorization: Bearer` header included — in `config` and `response.config`, so printing the
+ * error (`console.error`, `util.inspect`) would show the token. Such a cause is replaced by a copy without the
+ * request: name, message, stack, code, status, the response status and body stay.
+ */
+function withoutRequest(cause: unknown, depth = 0): unknown {
+  if (!(cause instanceof Error) || depth > 5) return cause;
+  const fields = cause as unknown as Record<string, unknown>;
+  const carriesRequest = [...REQUEST_KEYS].some((k) => typeof fields[k] === 'object' && fields[k] !== null);
+  const inner = cause.cause === undefined ? undefined : withoutRequest(cause.cause, depth + 1);
+  if (!carriesRequest && inner === cause.cause) return cause;
+  const copy = new Error(cause.message, inner === undefined ? undefined : { cause: inner }) as Error &
+    Record<string, unknown>;
+  copy.name = cause.name;
+  if (cause.stack !== undefined) copy.stack = cause.stack;
+  for (const [key, value] of Object.entries(fields)) if (!REQUEST_KEYS.has(key)) copy[key] = value;
+  const response = fields.response as { status?: unknown; statusText?: unknown; data?: unknown } | undefined;
+  if (response && typeof response === 'object') {
+    copy.response = { status: response.status, statusText: response.statusText, data: response.data };
+  }
+  return copy;
 }
 
 /** One problem found while validating a config: where, and what is wrong. */
