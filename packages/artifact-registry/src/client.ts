@@ -19,6 +19,24 @@ import {
 
 const PLUGIN = '[vertex-launch] [registry:artifact-registry]';
 
+/** gRPC codes of a read worth trying again: UNAVAILABLE, INTERNAL, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED. */
+const TRANSIENT = new Set([14, 13, 8, 4]);
+/** Attempts of a read (gax retries no Artifact Registry read by itself). */
+const READ_ATTEMPTS = 5;
+
+/** Runs a read, trying again with jittered backoff (200 ms doubling) while it fails with a transient code. */
+async function retryRead<T>(read: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await read();
+    } catch (error) {
+      const code = (error as GrpcLikeError).code;
+      if (attempt >= READ_ATTEMPTS || code === undefined || !TRANSIENT.has(code)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 200 * 2 ** (attempt - 1)));
+    }
+  }
+}
+
 /** Options of {@link artifactRegistry}. Give `credentials` or `authClient`. */
 export interface ArtifactRegistryOptions {
   /** Credentials from `@vertex-launch/auth` (preferred: `accessToken()` feeds the push credentials). */
@@ -61,7 +79,7 @@ export interface DockerPushCredentials {
 /** The Artifact Registry plugin object. */
 export interface ArtifactRegistryPlugin {
   readonly name: 'artifact-registry';
-  /** True when the image's tag (default `latest`) exists; one GetTag call; NOT_FOUND is false. */
+  /** True when the image's tag (default `latest`) exists; one GetTag call (again on transient errors); NOT_FOUND is false. */
   tagExists(uri: string): Promise<boolean>;
   /** Checks that the repository exists, is a DOCKER repository in the expected location; creates it only with `create: true`. */
   ensureRepository(ref: RepositoryRef, options?: { create?: boolean }): Promise<RepositoryInfo>;
@@ -106,7 +124,8 @@ export function artifactRegistry(options: ArtifactRegistryOptions): ArtifactRegi
   const getTag = async (ref: ArtifactImageRef): Promise<string | undefined> => {
     const name = tagResourceName(ref);
     try {
-      const [tag] = await (await client()).getTag({ name });
+      const c = await client();
+      const [tag] = await retryRead(() => c.getTag({ name }));
       return tag.version ?? undefined;
     } catch (error) {
       if ((error as GrpcLikeError).code === 5) return undefined;
@@ -131,7 +150,8 @@ export function artifactRegistry(options: ArtifactRegistryOptions): ArtifactRegi
       if (ref.digest !== undefined) {
         const name = `${repositoryResourceName(ref)}/dockerImages/${encodeURIComponent(ref.image)}@${ref.digest}`;
         try {
-          await (await client()).getDockerImage({ name });
+          const c = await client();
+          await retryRead(() => c.getDockerImage({ name }));
           return ref.digest;
         } catch (error) {
           if ((error as GrpcLikeError).code === 5) return undefined;

@@ -43,7 +43,7 @@ export const cloudBuildOptions = z
         },
       )
       .describe(
-        'Credentials for Cloud Build, Cloud Storage and Artifact Registry, e.g. `await auto()` from @vertex-launch/auth.',
+        'Credentials for Cloud Build, Cloud Storage and Artifact Registry, e.g. `await resolveCredentials(auto())` from @vertex-launch/auth.',
       ),
     projectId: z
       .string()
@@ -90,6 +90,15 @@ export const cloudBuildOptions = z
       .default([])
       .describe('Images to reuse layers from (`--cache-from`, with BuildKit inline cache metadata written on push).'),
     labels: z.record(z.string(), z.string()).default({}).describe('Labels added to every image this builder makes.'),
+    uploadChunkBytes: z
+      .number()
+      .int()
+      .positive()
+      .multipleOf(256 * 1024, 'must be a multiple of 256 KiB (262144), as Cloud Storage requires')
+      .default(8 * 1024 * 1024)
+      .describe(
+        'Size of each request of the resumable context upload, a multiple of 256 KiB. A request that fails is sent again from the offset Cloud Storage reports, so at most one chunk is sent twice. Default 8 MiB.',
+      ),
     pollIntervalMs: z
       .number()
       .int()
@@ -126,6 +135,16 @@ export type CloudBuildOptions = z.input<typeof cloudBuildOptions>;
 const NAME = 'cloudbuild';
 const DEFAULT_PLATFORM = 'linux/amd64';
 const UPLOAD_EVENT_BYTES = 256 * 1024;
+/** Upload attempts on one resumable session before the build fails (each resumes at the stored offset). */
+const UPLOAD_ATTEMPTS = 5;
+/** gRPC codes worth trying a Cloud Build call again for: UNAVAILABLE, INTERNAL, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED. */
+const TRANSIENT_CODES = new Set([14, 13, 8, 4]);
+/** Attempts of CreateBuild; before each retry the build is looked up by its content tag, so none runs twice. */
+const CREATE_ATTEMPTS = 5;
+/** Status reads in a row that may fail transiently before the build is given up on. */
+const STATUS_READ_FAILURES = 10;
+/** HTTP statuses (and network errors without one) worth resuming the upload session after. */
+const RETRYABLE_UPLOAD = new Set([408, 429, 500, 502, 503, 504]);
 const STEP = /Step (\d+)\/(\d+) : (.*)$/;
 
 interface GrpcLikeError {
@@ -165,11 +184,28 @@ function httpStatus(error: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
+/** The id of a build of `destination` tagged with the content tag that is queued, running or done, if any. */
+async function findBuild(
+  client: CloudBuildClient,
+  projectId: string,
+  parent: string,
+  contentTag: string,
+  destination: string,
+): Promise<string | undefined> {
+  const [builds] = await client.listBuilds({ projectId, parent, filter: `tags="${contentTag}"` });
+  const alive = new Set(['QUEUED', 'PENDING', 'WORKING', 'SUCCESS']);
+  const found = builds.find(
+    (b) => alive.has(statusName(b.status)) && (b.images ?? []).includes(destination) && typeof b.id === 'string',
+  );
+  return found?.id ?? undefined;
+}
+
 /**
  * A builder that runs the build on Google Cloud Build (clients loaded on first use).
  *
  * @example
- * const builder = cloudBuild({ credentials: await auto(), stagingBucket: 'my-project-builds', machineType: 'E2_HIGHCPU_8' });
+ * const credentials = await resolveCredentials(auto()); // from @vertex-launch/auth
+ * const builder = cloudBuild({ credentials, stagingBucket: 'my-project-builds', machineType: 'E2_HIGHCPU_8' });
  * const { digest } = await builder.build({ contextDir: './trainer', destination: 'us-docker.pkg.dev/p/r/trainer:v1' });
  */
 export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options) => {
@@ -254,54 +290,95 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options) => {
     });
   };
 
-  return {
-    name: NAME,
+  // Builds in flight by what they build: a second request for the same image waits for the first (and gets a
+  // `skipped` event) instead of starting an identical Cloud Build.
+  const inFlight = new Map<string, Promise<BuildResult>>();
+  const buildKey = (r: BuildRequest) =>
+    JSON.stringify([r.destination, r.contextDir, r.dockerfile, r.buildArgs, r.target, r.platform]);
 
-    async exists(imageUri) {
-      return (await registry.getDigest(imageUri)) !== undefined;
-    },
-
-    async build(request: BuildRequest): Promise<BuildResult> {
-      const { destination, signal } = request;
-      const emit = buildEventEmitter(request);
-      if (signal?.aborted) throw interrupted(destination, signal.reason);
-      const platform = request.platform ?? DEFAULT_PLATFORM;
-      const packed = await packContext({ ...request, platform });
-      const { manifest } = packed;
+  const build = async (request: BuildRequest): Promise<BuildResult> => {
+    const key = buildKey(request);
+    const shared = inFlight.get(key);
+    if (shared) {
+      const { signal } = request;
+      if (signal?.aborted) throw interrupted(request.destination, signal.reason);
+      let onAbort: (() => void) | undefined;
       try {
-        if (tagOf(destination) === manifest.tag) {
-          const digest = await registry.getDigest(destination);
-          if (digest !== undefined) {
-            packed.stream.destroy();
-            emit({
-              type: 'skipped',
-              imageUri: destination,
-              reason: `${destination} already exists (same sources, same content tag)`,
-            });
-            return { imageUri: destination, digest };
-          }
-        }
-        await refreshToken();
-        const projectId = project();
-        const bucket = bucketName();
-        const object = `vertex-launch/contexts/${manifest.fingerprint}.tar.gz`;
-        const logs = parseGcsUrl(options.logsBucket ?? `gs://${bucket}`);
-        await ensureBucket(bucket).catch((error: unknown) => {
-          throw error instanceof VertexLaunchError
-            ? error
-            : cloudError(error, `check the staging bucket gs://${bucket}`);
+        const result = await Promise.race([
+          shared,
+          new Promise<never>((_, reject) => {
+            onAbort = () => reject(interrupted(request.destination, signal?.reason));
+            signal?.addEventListener('abort', onAbort, { once: true });
+          }),
+        ]);
+        buildEventEmitter(request)({
+          type: 'skipped',
+          imageUri: request.destination,
+          reason: `${request.destination} was built by a build of the same sources that was already running`,
         });
+        return result;
+      } catch (error) {
+        if (signal?.aborted) throw error;
+        // The shared build failed (or its caller aborted it): build on our own.
+      } finally {
+        if (onAbort) signal?.removeEventListener('abort', onAbort);
+      }
+    }
+    const own = buildOnce(request);
+    inFlight.set(key, own);
+    try {
+      return await own;
+    } finally {
+      if (inFlight.get(key) === own) inFlight.delete(key);
+    }
+  };
 
-        // Upload the context once per content.
-        const file = (await storage()).bucket(bucket).file(object);
-        const [present] = await file.exists().catch((error: unknown) => {
-          throw cloudError(error, `look up gs://${bucket}/${object}`);
-        });
-        if (present) {
+  async function buildOnce(request: BuildRequest): Promise<BuildResult> {
+    const { destination, signal } = request;
+    const emit = buildEventEmitter(request);
+    if (signal?.aborted) throw interrupted(destination, signal.reason);
+    const platform = request.platform ?? DEFAULT_PLATFORM;
+    const packed = await packContext({ ...request, platform });
+    const { manifest } = packed;
+    try {
+      if (tagOf(destination) === manifest.tag) {
+        const digest = await registry.getDigest(destination);
+        if (digest !== undefined) {
           packed.stream.destroy();
-          emit({ type: 'log', line: `Context gs://${bucket}/${object} is already uploaded.`, stream: 'stdout' });
-        } else {
-          let bytes = 0;
+          emit({
+            type: 'skipped',
+            imageUri: destination,
+            reason: `${destination} already exists (same sources, same content tag)`,
+          });
+          return { imageUri: destination, digest };
+        }
+      }
+      await refreshToken();
+      const projectId = project();
+      const bucket = bucketName();
+      const object = `vertex-launch/contexts/${manifest.fingerprint}.tar.gz`;
+      const logs = parseGcsUrl(options.logsBucket ?? `gs://${bucket}`);
+      await ensureBucket(bucket).catch((error: unknown) => {
+        throw error instanceof VertexLaunchError ? error : cloudError(error, `check the staging bucket gs://${bucket}`);
+      });
+
+      // Upload the context once per content.
+      const file = (await storage()).bucket(bucket).file(object);
+      const [present] = await file.exists().catch((error: unknown) => {
+        throw cloudError(error, `look up gs://${bucket}/${object}`);
+      });
+      if (present) {
+        packed.stream.destroy();
+        emit({ type: 'log', line: `Context gs://${bucket}/${object} is already uploaded.`, stream: 'stdout' });
+      } else {
+        // One resumable session. Each chunk request the client retries itself from the offset the server reports;
+        // when the client gives up, the context (deterministic) is packed again and the same session resumed at the
+        // stored offset (the client skips the bytes the server has), so no byte stored is sent again.
+        let uri: string | undefined;
+        let bytes = 0;
+        for (let attempt = 1; ; attempt += 1) {
+          const source = attempt === 1 ? packed.stream : (await packContext({ ...request, platform })).stream;
+          bytes = 0;
           let reported = 0;
           const counter = new Transform({
             transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
@@ -313,139 +390,182 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options) => {
               callback(null, chunk);
             },
           });
+          const target = file.createWriteStream({
+            resumable: true,
+            gzip: false,
+            chunkSize: options.uploadChunkBytes,
+            contentType: 'application/gzip',
+            preconditionOpts: { ifGenerationMatch: 0 },
+            metadata: { metadata: { 'vertex-launch-fingerprint': manifest.fingerprint } },
+            ...(uri === undefined ? {} : { uri }),
+          });
+          target.on('uri', (link: string) => {
+            uri = link;
+          });
           try {
-            await pipeline(
-              packed.stream,
-              counter,
-              file.createWriteStream({
-                resumable: true,
-                gzip: false,
-                contentType: 'application/gzip',
-                preconditionOpts: { ifGenerationMatch: 0 },
-                metadata: { metadata: { 'vertex-launch-fingerprint': manifest.fingerprint } },
-              }),
-              ...(signal ? [{ signal }] : []),
-            );
+            await pipeline(source, counter, target, ...(signal ? [{ signal }] : []));
+            break;
           } catch (error) {
             if (signal?.aborted) throw interrupted(destination, error);
             // 412: another upload of the same content won the race; the object is what we would have sent.
-            if (httpStatus(error) !== 412) {
-              if (error instanceof VertexLaunchError) throw error;
+            if (httpStatus(error) === 412) break;
+            if (error instanceof VertexLaunchError) throw error;
+            const status = httpStatus(error);
+            const retryable = status === undefined || RETRYABLE_UPLOAD.has(status);
+            if (uri === undefined || !retryable || attempt >= UPLOAD_ATTEMPTS) {
               throw cloudError(error, `upload the build context to gs://${bucket}/${object}`);
             }
+            emit({
+              type: 'log',
+              line: `Upload of the context interrupted (${(error as Error).message}); resuming (attempt ${attempt + 1} of ${UPLOAD_ATTEMPTS}).`,
+              stream: 'stderr',
+            });
+            await sleep(250 * 2 ** (attempt - 1), signal);
+          } finally {
+            source.destroy();
           }
-          emit({ type: 'upload', bytes, totalBytes: bytes });
         }
-        if (signal?.aborted) throw interrupted(destination);
+        emit({ type: 'upload', bytes, totalBytes: bytes });
+      }
+      if (signal?.aborted) throw interrupted(destination);
 
-        const client = await buildClient();
-        const build = cloudBuildConfig({
-          destination,
-          manifest,
-          bucket,
-          object,
-          logsBucket: `gs://${logs.bucket}${logs.path ? `/${logs.path}` : ''}`,
-          platform,
-          buildArgs: request.buildArgs,
-          target: request.target,
-          labels: options.labels,
-          cacheFrom: options.cacheFrom,
-          timeoutSeconds: options.timeoutSeconds,
-          machineType: options.machineType,
-          serviceAccount: options.serviceAccount,
-          dockerImage: options.dockerImage,
-        });
-        const parent = `projects/${projectId}/locations/${options.location}`;
-        let id: string | undefined;
+      const client = await buildClient();
+      const build = cloudBuildConfig({
+        destination,
+        manifest,
+        bucket,
+        object,
+        logsBucket: `gs://${logs.bucket}${logs.path ? `/${logs.path}` : ''}`,
+        platform,
+        buildArgs: request.buildArgs,
+        target: request.target,
+        labels: options.labels,
+        cacheFrom: options.cacheFrom,
+        timeoutSeconds: options.timeoutSeconds,
+        machineType: options.machineType,
+        serviceAccount: options.serviceAccount,
+        dockerImage: options.dockerImage,
+      });
+      const parent = `projects/${projectId}/locations/${options.location}`;
+      let id: string | undefined;
+      for (let attempt = 1; id === undefined; attempt += 1) {
         try {
           const [operation] = await client.createBuild({ projectId, parent, build: build as never });
           id = (operation.metadata as { build?: { id?: string | null } } | null)?.build?.id ?? undefined;
+          break;
         } catch (error) {
-          throw cloudError(error, `start a Cloud Build for ${destination} in ${parent}`);
+          const code = (error as GrpcLikeError).code;
+          if (signal?.aborted || attempt >= CREATE_ATTEMPTS || code === undefined || !TRANSIENT_CODES.has(code)) {
+            throw cloudError(error, `start a Cloud Build for ${destination} in ${parent}`);
+          }
+          emit({
+            type: 'log',
+            line: `Starting the Cloud Build failed (${(error as GrpcLikeError).details ?? (error as Error).message}); trying again.`,
+            stream: 'stderr',
+          });
+          await sleep(Math.random() * 250 * 2 ** (attempt - 1), signal);
+          // The create may have gone through (DEADLINE_EXCEEDED, a lost answer): follow that build rather than start a second.
+          id = await findBuild(client, projectId, parent, manifest.tag, destination).catch(() => undefined);
         }
-        if (!id) throw new BuildError(NAME, `Cloud Build returned no build id for ${destination}.`);
-        const name = `${parent}/builds/${id}`;
-        const consoleUrl = `https://console.cloud.google.com/cloud-build/builds;region=${options.location}/${id}?project=${projectId}`;
-        emit({ type: 'log', line: `Cloud Build ${id} started: ${consoleUrl}`, stream: 'stdout' });
+      }
+      if (!id) throw new BuildError(NAME, `Cloud Build returned no build id for ${destination}.`);
+      const name = `${parent}/builds/${id}`;
+      const consoleUrl = `https://console.cloud.google.com/cloud-build/builds;region=${options.location}/${id}?project=${projectId}`;
+      emit({ type: 'log', line: `Cloud Build ${id} started: ${consoleUrl}`, stream: 'stdout' });
 
-        // Follow the build: status and the log object, until it ends.
-        const logObject = (await storage())
-          .bucket(logs.bucket)
-          .file(`${logs.path ? `${logs.path}/` : ''}log-${id}.txt`);
-        const tail: string[] = [];
-        let offset = 0;
-        let partial = '';
-        const line = (text: string) => {
-          if (text.trim() === '') return;
-          tail.push(text);
-          if (tail.length > 40) tail.shift();
-          emit({ type: 'log', line: text, stream: 'stdout' });
-          const step = STEP.exec(text);
-          if (step) emit({ type: 'step', current: Number(step[1]), total: Number(step[2]), text: step[3] ?? '' });
-        };
-        const readLog = async (final: boolean) => {
-          let chunk: Buffer | undefined;
-          try {
-            [chunk] = await logObject.download({ start: offset, validation: false } as never);
-          } catch (error) {
-            const status = httpStatus(error);
-            if (status !== 404 && status !== 416) throw cloudError(error, `read the build log gs://${logs.bucket}`);
-          }
-          if (chunk && chunk.length > 0) {
-            offset += chunk.length;
-            const parts = (partial + chunk.toString('utf8')).split('\n');
-            partial = parts.pop() ?? '';
-            for (const part of parts) line(part.replace(/\r$/, ''));
-          }
-          if (final && partial !== '') {
-            line(partial);
-            partial = '';
-          }
-        };
-        let result: {
-          status?: unknown;
-          statusDetail?: string | null;
-          results?: { images?: { name?: string | null; digest?: string | null }[] | null } | null;
-          failureInfo?: { detail?: string | null } | null;
-        };
-        for (;;) {
-          if (signal?.aborted) {
-            await client.cancelBuild({ projectId, id, name }).catch(() => undefined);
-            throw interrupted(destination, signal.reason);
-          }
-          try {
-            [result] = await client.getBuild({ projectId, id, name });
-          } catch (error) {
+      // Follow the build: status and the log object, until it ends.
+      const logObject = (await storage()).bucket(logs.bucket).file(`${logs.path ? `${logs.path}/` : ''}log-${id}.txt`);
+      const tail: string[] = [];
+      let offset = 0;
+      let partial = '';
+      const line = (text: string) => {
+        if (text.trim() === '') return;
+        tail.push(text);
+        if (tail.length > 40) tail.shift();
+        emit({ type: 'log', line: text, stream: 'stdout' });
+        const step = STEP.exec(text);
+        if (step) emit({ type: 'step', current: Number(step[1]), total: Number(step[2]), text: step[3] ?? '' });
+      };
+      const readLog = async (final: boolean) => {
+        let chunk: Buffer | undefined;
+        try {
+          [chunk] = await logObject.download({ start: offset, validation: false } as never);
+        } catch (error) {
+          const status = httpStatus(error);
+          if (status !== 404 && status !== 416) throw cloudError(error, `read the build log gs://${logs.bucket}`);
+        }
+        if (chunk && chunk.length > 0) {
+          offset += chunk.length;
+          const parts = (partial + chunk.toString('utf8')).split('\n');
+          partial = parts.pop() ?? '';
+          for (const part of parts) line(part.replace(/\r$/, ''));
+        }
+        if (final && partial !== '') {
+          line(partial);
+          partial = '';
+        }
+      };
+      let result: {
+        status?: unknown;
+        statusDetail?: string | null;
+        results?: { images?: { name?: string | null; digest?: string | null }[] | null } | null;
+        failureInfo?: { detail?: string | null } | null;
+      };
+      let readFailures = 0;
+      for (;;) {
+        if (signal?.aborted) {
+          await client.cancelBuild({ projectId, id, name }).catch(() => undefined);
+          throw interrupted(destination, signal.reason);
+        }
+        try {
+          [result] = await client.getBuild({ projectId, id, name });
+          readFailures = 0;
+        } catch (error) {
+          const code = (error as GrpcLikeError).code;
+          readFailures += 1;
+          if (code === undefined || !TRANSIENT_CODES.has(code) || readFailures >= STATUS_READ_FAILURES) {
             throw cloudError(error, `read the status of Cloud Build ${id}`, tail);
           }
-          const status = statusName(result.status);
-          await readLog(isTerminal(status));
-          if (isTerminal(status)) break;
           await sleep(options.pollIntervalMs, signal);
-          await refreshToken();
+          continue;
         }
         const status = statusName(result.status);
-        if (status !== 'SUCCESS') {
-          const detail = result.failureInfo?.detail || result.statusDetail || 'no detail';
-          throw new BuildError(NAME, `Cloud Build ${id} for ${destination} ended ${status}: ${detail}`, {
-            logTail: [...tail],
-            hint:
-              status === 'TIMEOUT'
-                ? `Raise \`timeoutSeconds\` (now ${options.timeoutSeconds}) or use a larger \`machineType\`.`
-                : `Fix the failing step (the last lines of the log are in the error's logTail; full log: ${consoleUrl}).`,
-          });
-        }
-        const image = (result.results?.images ?? []).find((i) => i.name === destination && i.digest);
-        if (!image?.digest) {
-          throw new BuildError(NAME, `Cloud Build ${id} succeeded but reported no digest for ${destination}.`, {
-            logTail: [...tail],
-            hint: 'Check that the build pushed the image (its `images` list).',
-          });
-        }
-        return { imageUri: destination, digest: image.digest };
-      } finally {
-        packed.stream.destroy();
+        await readLog(isTerminal(status));
+        if (isTerminal(status)) break;
+        await sleep(options.pollIntervalMs, signal);
+        await refreshToken();
       }
+      const status = statusName(result.status);
+      if (status !== 'SUCCESS') {
+        const detail = result.failureInfo?.detail || result.statusDetail || 'no detail';
+        throw new BuildError(NAME, `Cloud Build ${id} for ${destination} ended ${status}: ${detail}`, {
+          logTail: [...tail],
+          hint:
+            status === 'TIMEOUT'
+              ? `Raise \`timeoutSeconds\` (now ${options.timeoutSeconds}) or use a larger \`machineType\`.`
+              : `Fix the failing step (the last lines of the log are in the error's logTail; full log: ${consoleUrl}).`,
+        });
+      }
+      const image = (result.results?.images ?? []).find((i) => i.name === destination && i.digest);
+      if (!image?.digest) {
+        throw new BuildError(NAME, `Cloud Build ${id} succeeded but reported no digest for ${destination}.`, {
+          logTail: [...tail],
+          hint: 'Check that the build pushed the image (its `images` list).',
+        });
+      }
+      return { imageUri: destination, digest: image.digest };
+    } finally {
+      packed.stream.destroy();
+    }
+  }
+
+  return {
+    name: NAME,
+
+    async exists(imageUri) {
+      return (await registry.getDigest(imageUri)) !== undefined;
     },
+
+    build,
   };
 });

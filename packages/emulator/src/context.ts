@@ -16,6 +16,7 @@ export interface Principal {
 
 /** gRPC canonical status codes used by the emulator (same numbers as google.rpc.Code). */
 export const Code = GrpcCode;
+/** The name of a gRPC canonical status code (`'NOT_FOUND'`, `'PERMISSION_DENIED'`, ...): a key of `Code`. */
 export type CodeName = GrpcCodeName;
 
 /** HTTP status Google's REST APIs answer for each canonical code. */
@@ -72,6 +73,10 @@ export interface LogStore {
   all(): readonly StoredLogEntry[];
 }
 
+/**
+ * What the emulator hands every service it serves (HTTP surfaces and gRPC modules): the project and region,
+ * authorization against its IAM, fault injection and counters, quotas, the log store, the data dir and the clock.
+ */
 export interface ServiceContext {
   readonly projectId: string;
   readonly region: string;
@@ -88,6 +93,8 @@ export interface ServiceContext {
    */
   beforeCall(method: string): Promise<void>;
   afterCall(method: string): Promise<void>;
+  /** Adds `n` to the counter `name` of `emulator.counters()` (e.g. `storage.uploads.bytes`). */
+  count?(name: string, n: number): void;
   /** Quota check for a metered call class (`vertex.reads`, `vertex.creates`, ...). Throws RESOURCE_EXHAUSTED. */
   consumeQuota(meter: string): void;
   readonly logs: LogStore;

@@ -137,6 +137,11 @@ export interface EmulatorIam {
 export interface EmulatorFaults {
   inject(method: string, fault: Fault): void;
   clear(method?: string): void;
+  /**
+   * The faults that hit since start (or the last `resetCounters()`), per method and kind: `<method> <CODE>`,
+   * `<method> <CODE> after-commit`, `<method> latency`.
+   */
+  injected(): Record<string, number>;
 }
 
 /** A running emulator. */
@@ -176,7 +181,10 @@ export interface Emulator {
   storageClientOptions(token?: string | (() => string)): StorageClientOptions;
   readonly iam: EmulatorIam;
   readonly faults: EmulatorFaults;
-  /** Calls per method since start (or the last reset). */
+  /**
+   * Calls per method since start (or the last reset), `storage.uploads.sessions` (resumable uploads started) and
+   * `storage.uploads.bytes` (the bytes their PUTs carried, also bytes a session already had).
+   */
   counters(): Record<string, number>;
   resetCounters(): void;
   /** Sets a per-minute quota (`vertex.reads`, `vertex.creates`, or any meter a surface uses). 0: unlimited. */
@@ -364,6 +372,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     },
     beforeCall: (method) => faults.apply(method, 'before'),
     afterCall: (method) => faults.apply(method, 'after'),
+    count: (name, n) => faults.add(name, n),
     consumeQuota: (meter) => quotas.consume(meter),
     logs,
     dataDir,
@@ -590,6 +599,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     faults: {
       inject: (method, fault) => faults.inject(method, fault),
       clear: (method) => faults.clear(method),
+      injected: () => faults.injected(),
     },
     counters: () => faults.counters(),
     resetCounters: () => faults.resetCounters(),

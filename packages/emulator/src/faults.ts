@@ -9,7 +9,12 @@ export interface Fault {
   rate?: number;
   /** How many calls to hit before the fault disappears. Default: unlimited. */
   times?: number;
-  /** Extra latency added to every call of the method while the fault is active, in ms (wall time). */
+  /** Calls (in this fault's phase) to let through before the fault applies, e.g. 2 to hit the third chunk. Default 0. */
+  skip?: number;
+  /**
+   * Extra latency in ms (wall time). With a `code`, added to every call of the method while the fault is active;
+   * without one (a latency spike), added to the share `rate` of the calls, `times` times.
+   */
   latencyMs?: number;
   /**
    * `before` (default): fail before the method does anything. `after`: fail once the method has
@@ -22,12 +27,14 @@ export interface Fault {
 
 interface ActiveFault extends Fault {
   remaining: number;
+  skipped: number;
 }
 
 /** Fault injection and call counting for every emulator method. */
 export class FaultInjector {
   private readonly faults = new Map<string, ActiveFault[]>();
   private counts: Record<string, number> = {};
+  private hits: Record<string, number> = {};
 
   inject(method: string, fault: Fault): void {
     if (fault.rate !== undefined && !(fault.rate >= 0 && fault.rate <= 1)) {
@@ -37,7 +44,7 @@ export class FaultInjector {
       throw new RangeError(`A fault for ${method} needs a \`code\`, a \`latencyMs\`, or both.`);
     }
     const list = this.faults.get(method) ?? [];
-    list.push({ ...fault, remaining: fault.times ?? Number.POSITIVE_INFINITY });
+    list.push({ ...fault, remaining: fault.times ?? Number.POSITIVE_INFINITY, skipped: 0 });
     this.faults.set(method, list);
   }
 
@@ -50,8 +57,22 @@ export class FaultInjector {
     return { ...this.counts };
   }
 
+  /** Adds `n` to the counter `name` (e.g. bytes received), next to the call counts. */
+  add(name: string, n: number): void {
+    this.counts[name] = (this.counts[name] ?? 0) + n;
+  }
+
+  /**
+   * Faults that hit, per method and kind: `<method> <CODE>` (before), `<method> <CODE> after-commit`,
+   * `<method> latency` (latency-only spikes).
+   */
+  injected(): Record<string, number> {
+    return { ...this.hits };
+  }
+
   resetCounters(): void {
     this.counts = {};
+    this.hits = {};
   }
 
   async apply(method: string, phase: 'before' | 'after'): Promise<void> {
@@ -59,17 +80,35 @@ export class FaultInjector {
     const list = [...(this.faults.get(method) ?? []), ...(this.faults.get('*') ?? [])];
     for (const fault of list) {
       if ((fault.phase ?? 'before') !== phase || fault.remaining <= 0) continue;
+      if (fault.skipped < (fault.skip ?? 0)) {
+        fault.skipped += 1;
+        continue;
+      }
+      if (fault.code === undefined) {
+        // A latency spike: the share `rate` of the calls wait, `times` times.
+        if (Math.random() >= (fault.rate ?? 1)) continue;
+        this.hit(method, fault);
+        await new Promise((r) => setTimeout(r, fault.latencyMs));
+        continue;
+      }
       if (fault.latencyMs) await new Promise((r) => setTimeout(r, fault.latencyMs));
-      if (fault.code === undefined) continue;
       if (Math.random() >= (fault.rate ?? 1)) continue;
-      fault.remaining -= 1;
-      if (fault.remaining <= 0) this.remove(method, fault);
+      this.hit(method, fault);
       throw new EmulatorError(
         fault.code,
         fault.message ??
           `Injected fault: ${fault.code} for ${method}${phase === 'after' ? ' (after the change was committed)' : ''}.`,
       );
     }
+  }
+
+  private hit(method: string, fault: ActiveFault): void {
+    const kind =
+      fault.code === undefined ? 'latency' : `${fault.code}${fault.phase === 'after' ? ' after-commit' : ''}`;
+    const key = `${method} ${kind}`;
+    this.hits[key] = (this.hits[key] ?? 0) + 1;
+    fault.remaining -= 1;
+    if (fault.remaining <= 0) this.remove(method, fault);
   }
 
   private remove(method: string, fault: ActiveFault): void {

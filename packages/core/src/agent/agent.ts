@@ -22,7 +22,7 @@ import { ConfigError, isVertexLaunchError } from '../errors.js';
 import type { LaunchStatus } from '../job-state.js';
 import { type ImageRegistry, planLaunch } from '../launch/pipeline.js';
 import type { JobRunner, JobSnapshot } from '../launch/runner.js';
-import { isLeaseLost } from '../queue/errors.js';
+import { isLeaseLost, QueueError } from '../queue/errors.js';
 import {
   type FailurePhase,
   type FinalLaunchStatus,
@@ -91,7 +91,9 @@ export interface AgentOptions {
   stopGraceMs?: number;
   /** This agent's id in leases and item histories. Default `<host>:<pid>:<random>`. */
   agentId?: string;
+  /** Time and sleeps; tests inject one to drive timeouts without waiting. Default: the system clock. */
   clock?: AgentClock;
+  /** Receives the agent's structured log lines (a pino logger fits as is). */
   logger?: AgentLogger;
   /** Environment for `${env:NAME}` macros of queue configs. Default `process.env`. */
   env?: Record<string, string | undefined>;
@@ -194,6 +196,14 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** What the agent logs when a store write says it no longer holds an item. */
+function leaseLostMessage(error: unknown): string {
+  // Finished while this agent held it: its queue was deleted (`queue delete --force`) or someone else ended it.
+  return /already finished/.test(message(error))
+    ? 'the item was finished elsewhere (was its queue deleted?); stopped following it, its job keeps running'
+    : 'lost the lease; another agent continues this launch';
+}
+
 function grpcCode(error: unknown): number | undefined {
   const code = (error as { grpcCode?: unknown } | undefined)?.grpcCode;
   return typeof code === 'number' ? code : undefined;
@@ -231,6 +241,8 @@ export function createAgent(options: AgentOptions): Agent {
   }
   const capacity = maxJobs === -1 ? Number.POSITIVE_INFINITY : maxJobs;
   const queues = [...new Set(options.queues)];
+  /** Queues deleted while the agent runs: not claimed from (the rest are still drained) until created again. */
+  const deletedQueues = new Set<string>();
   const startTimeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   const pollMs = options.pollIntervalMs ?? DEFAULT_AGENT_POLL_INTERVAL_MS;
   const leaseMs = options.leaseMs ?? DEFAULT_AGENT_LEASE_MS;
@@ -289,7 +301,7 @@ export function createAgent(options: AgentOptions): Agent {
     } catch (error) {
       if (isLeaseLost(error)) {
         work.lost = true;
-        log.warn(fields(work, { reason: message(error) }), 'lost the lease; another agent continues this launch');
+        log.warn(fields(work, { reason: message(error) }), leaseLostMessage(error));
         throw new Stopped();
       }
       throw error;
@@ -652,17 +664,41 @@ export function createAgent(options: AgentOptions): Agent {
     });
   }
 
+  /** Takes back a deleted queue once it exists again. */
+  async function recheckDeletedQueues(): Promise<void> {
+    for (const name of deletedQueues) {
+      if (await store.getQueue(name).catch(() => undefined)) {
+        deletedQueues.delete(name);
+        log.info({ agentId, queue: name, event: 'queue_created' }, `queue \`${name}\` exists again; draining it`);
+      }
+    }
+  }
+
   async function claimMore(): Promise<void> {
+    if (deletedQueues.size > 0) await recheckDeletedQueues();
     while (!stopping && active.size < capacity) {
+      const claimable = queues.filter((name) => !deletedQueues.has(name));
+      if (claimable.length === 0) return;
       let item: QueueItem | undefined;
       try {
         item = await store.claim({
           agentId,
-          queues,
+          queues: claimable,
           leaseMs,
           ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
         });
       } catch (error) {
+        const gone = error instanceof QueueError && error.reason === 'queue_not_found' ? error.queue : undefined;
+        if (gone !== undefined && claimable.includes(gone)) {
+          // One deleted queue must not stop the agent from draining the others.
+          deletedQueues.add(gone);
+          const rest = claimable.filter((name) => name !== gone);
+          log.error(
+            { agentId, queue: gone, event: 'queue_deleted' },
+            `queue \`${gone}\` was deleted; no longer claiming from it${rest.length > 0 ? `, still draining ${rest.map((n) => `\`${n}\``).join(', ')}` : ' and no other queue is left: recreate it or restart the agent with other `queues`'}`,
+          );
+          continue;
+        }
         log.warn({ agentId, error: message(error) }, `could not claim from the queue store: ${message(error)}`);
         return;
       }
@@ -693,7 +729,7 @@ export function createAgent(options: AgentOptions): Agent {
               if (work.finished) return;
               work.lost = true;
               work.controller.abort();
-              log.warn(fields(work, { reason: message(error) }), 'lost the lease; another agent continues this launch');
+              log.warn(fields(work, { reason: message(error) }), leaseLostMessage(error));
             } else {
               log.warn(fields(work, { error: message(error) }), `heartbeat failed: ${message(error)}`);
             }

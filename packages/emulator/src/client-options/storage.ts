@@ -47,10 +47,13 @@ export interface StorageClientOptionsInput {
 
 /** Options for `new Storage(...)` (assignable to `StorageOptions` of @google-cloud/storage 7.x). */
 export interface StorageClientOptions {
+  /** The emulator's HTTP base URL, where the storage JSON API is served. */
   apiEndpoint: string;
+  /** The project new buckets are created in. */
   projectId: string;
   /** Keep the client's own auth path off: the token comes from the interceptor. */
   useAuthWithCustomEndpoint: false;
+  /** Sets `Authorization: Bearer <token>` on every request, resumable uploads included. */
   interceptors_: StorageRequestInterceptor[];
 }
 

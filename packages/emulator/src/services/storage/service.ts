@@ -1013,6 +1013,7 @@ class StorageService implements HttpService {
     );
     const preconditions = preconditionsFrom(url.searchParams);
     await this.ctx.beforeCall('storage.objects.insert');
+    this.ctx.count?.('storage.uploads.sessions', 1);
     this.bucketOr404(bucket);
     // Fail fast (Cloud Storage checks again when the upload completes).
     this.checkPreconditions(this.objects.get(bucket)?.get(name), preconditions, bucket, name);
@@ -1132,6 +1133,8 @@ class StorageService implements HttpService {
           (s.totalSize !== undefined && s.size === s.totalSize) ||
           (range.end === undefined && range.total === undefined);
         if (!final) {
+          // The chunk is stored: a fault `phase: 'after'` loses only the answer, so the client must ask for the offset.
+          await this.ctx.afterCall('storage.uploads.put');
           this.send308(res, s);
           return;
         }
@@ -1174,6 +1177,8 @@ class StorageService implements HttpService {
     this.activeSessionRequests.set(s.id, req);
     try {
       for await (const chunk of req as AsyncIterable<Buffer>) {
+        // Every byte that crossed the wire, also those the session already had (a client that restarts).
+        this.ctx.count?.('storage.uploads.bytes', chunk.length);
         let c = chunk;
         if (remaining > 0) {
           const n = Math.min(remaining, c.length);
