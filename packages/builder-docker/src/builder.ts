@@ -50,7 +50,7 @@ export const dockerBuilderOptions = z
       .custom<BuilderCredentials>((v) => hasMethod(v, 'accessToken'), { message: 'must have an accessToken() method' })
       .optional()
       .describe(
-        'Registry credentials used when a request brings none, e.g. `await auto()` from @vertex-launch/auth: pushes as oauth2accesstoken with `accessToken()`.',
+        'Registry credentials used when a request brings none, e.g. `await resolveCredentials(auto())` from @vertex-launch/auth: pushes as oauth2accesstoken with `accessToken()`.',
       ),
     registry: z
       .custom<PushCredentialSource>((v) => hasMethod(v, 'pushCredentials'), {
@@ -159,7 +159,7 @@ function follow(docker: Dockerode, stream: NodeJS.ReadableStream, translator: Pr
  *   built or pushed: a `skipped` event is emitted and the existing digest returned.
  *
  * @example
- * const builder = dockerBuilder({ credentials: await auto() });
+ * const builder = dockerBuilder({ credentials: await resolveCredentials(auto()) }); // from @vertex-launch/auth
  * const { digest } = await builder.build({ contextDir: './trainer', destination: 'us-docker.pkg.dev/p/r/trainer:v1' });
  */
 export const dockerBuilder = defineBuilder(NAME, dockerBuilderOptions, (options) => {
@@ -259,7 +259,7 @@ export const dockerBuilder = defineBuilder(NAME, dockerBuilderOptions, (options)
       if (auth === undefined) {
         packed.stream.destroy();
         throw new BuildError(NAME, `No registry credentials to push ${destination}.`, {
-          hint: 'Pass `credentials` (e.g. `await auto()` from @vertex-launch/auth) or `registry: artifactRegistry(...)` to dockerBuilder(), or `credentials` with the build request.',
+          hint: 'Pass `credentials` (e.g. `await resolveCredentials(auto())` from @vertex-launch/auth) or `registry: artifactRegistry(...)` to dockerBuilder(), or `credentials` with the build request.',
         });
       }
       if (platform !== DEFAULT_PLATFORM) {
@@ -334,11 +334,18 @@ export const dockerBuilder = defineBuilder(NAME, dockerBuilderOptions, (options)
       if (push.outcome.error !== undefined || push.outcome.digest === undefined) {
         const reason = push.outcome.error ?? 'Docker reported no digest';
         const denied = /denied|unauthorized|authentication required|forbidden/i.test(reason);
+        // A 5xx answer or a dropped connection: the registry failed, not the image or the credentials.
+        const unavailable =
+          /HTTP status: 5\d\d|\b50[0-4]\b|connection (refused|reset)|broken pipe|\bEOF\b|unavailable|timeout/i.test(
+            reason,
+          );
         throw new BuildError(NAME, `Pushing ${destination} failed: ${reason}.`, {
           logTail: tail.toArray(),
           hint: denied
             ? `The credentials may not push to ${registryHost(destination)}: grant roles/artifactregistry.writer on the repository, or refresh them (\`gcloud auth login\`).`
-            : 'Check that the repository exists (`gcloud artifacts repositories list`) and retry.',
+            : unavailable
+              ? `The registry ${registryHost(destination)} failed or could not be reached during the push; retry the build (layers it already has are not uploaded again).`
+              : 'Check that the repository exists (`gcloud artifacts repositories list`) and retry.',
         });
       }
       if (options.removeLocalImage) {

@@ -67,8 +67,14 @@ async function jsonLogger(write: (text: string) => void): Promise<AgentLogger> {
   };
 }
 
-/** The builder of `builder.type`, loaded only when configured. */
-async function loadBuilder(config: ResolvedAgentConfig, file: string): Promise<ImageBuilder | undefined> {
+/**
+ * The builder factory of `builder.type`, loaded only when configured (before credentials are resolved, so a missing
+ * plugin is reported first).
+ */
+async function loadBuilder(
+  config: ResolvedAgentConfig,
+  file: string,
+): Promise<((options: Record<string, unknown>) => ImageBuilder) | undefined> {
   if (config.builder.type === 'noop') return undefined;
   // An optional plugin, not a dependency of the CLI: the specifier is built at run time so the bundler leaves the
   // import alone, and the CLI runs without the plugin when no agent builds.
@@ -82,7 +88,7 @@ async function loadBuilder(config: ResolvedAgentConfig, file: string): Promise<I
     );
   }
   if (!plugin.dockerBuilder) throw new UsageError(`${name} does not export dockerBuilder(); update it.`);
-  return plugin.dockerBuilder({});
+  return plugin.dockerBuilder;
 }
 
 /** `vertex-launch agent`. */
@@ -98,7 +104,7 @@ export default async function agentCommand(options: AgentCommandOptions, io: Io,
   const file = options.config ?? defaultAgentConfigPath(env);
   const config = await loadAgentConfig(file);
   const logger = format === 'json' ? await jsonLogger(io.stdout) : humanLogger(io, io.stderr);
-  const builder = await loadBuilder(config, file);
+  const makeBuilder = await loadBuilder(config, file);
 
   const [{ auto, resolveCredentials }, { vertexRunner }] = await Promise.all([
     import('@vertex-launch/auth'),
@@ -114,6 +120,10 @@ export default async function agentCommand(options: AgentCommandOptions, io: Io,
     }),
     { env },
   );
+  const builderCredentials = { accessToken: async () => ({ token: (await credentials.accessToken()).token }) };
+  // The builder gets the credentials too, not only each build: its `exists()` check (is the content tag already in
+  // the registry?) asks the registry through the Docker daemon, which sends no credentials of its own.
+  const builder = makeBuilder?.({ credentials: builderCredentials });
   const project = config.environment.project ?? credentials.projectId;
   const region = config.environment.region ?? credentials.region;
   const pollMs = Math.round(config.poll_interval * 1000);
@@ -148,9 +158,7 @@ export default async function agentCommand(options: AgentCommandOptions, io: Io,
     ...(region ? { region } : {}),
     ...(builder ? { builder } : {}),
     ...(config.registry ? { imageRepository: config.registry.uri } : {}),
-    ...(builder
-      ? { builderCredentials: { accessToken: async () => ({ token: (await credentials.accessToken()).token }) } }
-      : {}),
+    ...(builder ? { builderCredentials } : {}),
     startTimeoutMs: Math.round(config.start_timeout * 1000),
     pollIntervalMs: pollMs,
     leaseMs: Math.round(config.lease_duration * 1000),
