@@ -4,7 +4,9 @@ import { type Io, processIo, reportError } from './output.js';
 
 /** Options every command understands. */
 export interface GlobalOptions {
+  /** `--debug`: show stack traces and debug output. */
   debug?: boolean;
+  /** `--json`: print one JSON document on stdout instead of text (where the command prints data). */
   json?: boolean;
 }
 

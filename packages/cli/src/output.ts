@@ -10,6 +10,10 @@ export interface Io {
   color: boolean;
 }
 
+/**
+ * The `Io` of the running process: writes to `process.stdout` / `process.stderr`, with colour only on a terminal
+ * and never when `NO_COLOR` is set or `TERM=dumb`.
+ */
 export function processIo(): Io {
   const isTTY = Boolean(process.stderr.isTTY);
   return {

@@ -78,9 +78,13 @@ export interface ReadJobLogsOptions {
   fetchPage(body: Record<string, unknown>): Promise<{ entries: RestLogEntry[]; nextPageToken: string | undefined }>;
   /** `projects/<project id>`. */
   resourceName: string;
+  /** The numeric CustomJob id (`resource.labels.job_id` of its log entries). */
   jobId: string;
+  /** Keep reading until the job has ended (`isDone()`), instead of returning after the entries there are. */
   follow: boolean;
+  /** Only entries at or after this time. */
   since: Date | undefined;
+  /** Stops reading when aborted. */
   signal: AbortSignal | undefined;
   /** True once the job has ended (checked before each read when following). */
   isDone(): boolean | Promise<boolean>;
@@ -88,6 +92,7 @@ export interface ReadJobLogsOptions {
   pollIntervalMs: number;
   /** Re-read this far back when following, for entries ingested late, ms. */
   lagMs: number;
+  /** Clock and sleeps (injected by tests). */
   timing: Timing;
 }
 

@@ -72,6 +72,7 @@ export interface VertexRunnerOptions {
   apiEndpoint?: string;
   /** Cloud Logging base URL instead of `https://logging.googleapis.com` (default with the emulator: its HTTP URL). */
   loggingUrl?: string;
+  /** Client-side per-minute limits. Default 60 creates, 600 reads and 60 log reads per minute; 0 = unlimited. */
   quotas?: VertexQuotas;
   /** Retry policy of every call. */
   retry?: Partial<RetryPolicy>;

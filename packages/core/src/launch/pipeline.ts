@@ -40,7 +40,9 @@ export interface LaunchOptions {
   overrides?: unknown;
   /** Environment for `${env:NAME}`. Default `process.env`. */
   env?: Record<string, string | undefined>;
+  /** Google Cloud project of the job (`${project_name}`). */
   project: string;
+  /** Vertex AI region of the job, e.g. `us-central1` (`${region}`). */
   region: string;
   /** Default: a new random id of 8 lowercase letters and digits. */
   runId?: string;
@@ -48,6 +50,7 @@ export interface LaunchOptions {
   runName?: string;
   /** Default: a new UUID. Reuse the launch id of an earlier attempt to make sure it is not launched twice. */
   launchId?: string;
+  /** The queue the launch came from: `${queue_name}`, the `vertex-launch-queue` label and the display name prefix. */
   queueName?: string;
   /** The image to run (`${image_uri}`). */
   image?: string;

@@ -83,6 +83,7 @@ export interface CancelOptions {
   wait?: boolean;
   /** How long to wait for the final state. Default 10 minutes. */
   timeoutMs?: number;
+  /** Stops waiting for the final state when aborted (the cancel request itself is already sent). */
   signal?: AbortSignal;
 }
 
