@@ -24,13 +24,20 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/*.test.ts', 'packages/*/src/**/*.test.ts'],
+          // Runs the built CLI against the emulator: an integration test that lives beside the docs tests.
+          exclude: ['test/getting-started.test.ts', '**/node_modules/**'],
         },
       },
       {
         extends: true,
         test: {
           name: 'integration',
-          include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
+          include: [
+            'packages/*/test/**/*.test.ts',
+            'examples/*/test/**/*.test.ts',
+            'test/getting-started.test.ts',
+            'test/integration/**/*.test.ts',
+          ],
           exclude: ['**/reliability/**', '**/node_modules/**'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
