@@ -325,6 +325,34 @@ describe('createAgent', () => {
     expect((await store.get(good.id))!.outcome).toBe('succeeded');
   });
 
+  it('a queue deleted while the agent runs stops only that queue; the rest drain and it is taken back when recreated', async () => {
+    const store = await setup(['a', 'b']);
+    const { logger, lines } = recordingLogger();
+    const runner = fakeRunner();
+    const agent = createAgent({ store, runner, queues: ['a', 'b'], maxJobs: -1, ...fast, logger });
+    const running = agent.start();
+    await store.deleteQueue('a');
+    const fromB = [await store.enqueue('b', { image: IMAGE }), await store.enqueue('b', { image: IMAGE })];
+    await until(async () => {
+      const items = await Promise.all(fromB.map((item) => store.get(item.id)));
+      return items.every((item) => item?.outcome === 'succeeded');
+    });
+    const deleted = lines.filter((line) => line.fields.event === 'queue_deleted');
+    expect(deleted).toHaveLength(1);
+    expect(deleted[0]).toMatchObject({ level: 'error', fields: { queue: 'a' } });
+    expect(deleted[0]!.message).toBe('queue `a` was deleted; no longer claiming from it, still draining `b`');
+    // No "could not claim" loop: the claim that met the missing queue is the only one that failed.
+    expect(lines.filter((line) => line.message.startsWith('could not claim'))).toEqual([]);
+
+    await store.createQueue({ name: 'a', config: CONFIG, project: 'proj-test', region: 'us-central1' });
+    const fromA = await store.enqueue('a', { image: IMAGE });
+    await until(async () => (await store.get(fromA.id))?.outcome === 'succeeded');
+    expect(lines.some((line) => line.fields.event === 'queue_created' && line.fields.queue === 'a')).toBe(true);
+    await agent.stop();
+    await running;
+    expect(runner.submits).toHaveLength(3);
+  });
+
   it('refuses to start with a queue that does not exist, and rejects bad max_jobs', async () => {
     const store = await setup(['q']);
     const agent = createAgent({ store, runner: fakeRunner(), queues: ['q', 'gpu'], ...fast });
