@@ -1,4 +1,4 @@
-import { isVertexLaunchError } from '@vertex-launch/core';
+import { BuildContextError, isVertexLaunchError } from '@vertex-launch/core';
 
 /** Exit codes of the `vertex-launch` command, documented in `vertex-launch --help`. */
 export const ExitCode = {
@@ -6,7 +6,7 @@ export const ExitCode = {
   OK: 0,
   /** The job (or build) ran and failed. */
   JOB_FAILED: 1,
-  /** Bad usage or an invalid config: nothing was submitted. */
+  /** Bad usage, an invalid config or a refused build context: nothing was submitted. */
   USAGE: 2,
   /** Credentials missing or refused, or a permission is missing. */
   AUTH: 3,
@@ -20,6 +20,8 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 /** The exit code for an error thrown by a command. Unknown errors are bugs: exit 1 with the stack. */
 export function exitCodeFor(error: unknown): ExitCode {
   if (error instanceof UsageError) return ExitCode.USAGE;
+  // A build context that cannot be sent (credential files, escaping symlinks): the input must change, nothing ran.
+  if (error instanceof BuildContextError) return ExitCode.USAGE;
   if (!isVertexLaunchError(error)) return ExitCode.JOB_FAILED;
   switch (error.code) {
     case 'CONFIG_INVALID':

@@ -14,7 +14,7 @@ const EXIT_CODES_HELP = `
 Exit codes:
   0    success
   1    the job or build ran and failed
-  2    bad usage or invalid config (nothing was submitted)
+  2    bad usage, invalid config or a refused build context (nothing was submitted)
   3    credentials missing or refused, or a permission is missing
   4    a Google API call failed
   130  interrupted`;
