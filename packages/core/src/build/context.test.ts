@@ -306,6 +306,31 @@ describe('fingerprintContext', () => {
     expect(text).not.toContain('ONE');
   });
 
+  test('small files (read synchronously) and large ones (read through the pool) all enter the fingerprint', async () => {
+    const files: Record<string, Buffer> = {
+      'tiny.bin': Buffer.from('x'),
+      'edge.bin': Buffer.alloc(64 * 1024, 1), // the largest file read synchronously
+      'over.bin': Buffer.alloc(64 * 1024 + 1, 2),
+      'big.bin': Buffer.alloc(3 * 1024 * 1024 + 7, 3),
+    };
+    for (let i = 0; i < 300; i++) files[`many/f${i}.py`] = Buffer.from(`print(${i})\n`);
+    const dir = await tree({ Dockerfile: DOCKERFILE, ...files });
+    const base = await fingerprintContext({ contextDir: dir, statCachePath: false });
+    expect(base.entries).toBe(1 + 4 + 1 + 300);
+    expect((await fingerprintContext({ contextDir: dir, statCachePath: false })).fingerprint).toBe(base.fingerprint);
+    const seen = new Set([base.fingerprint]);
+    for (const [path, content] of Object.entries(files).filter(
+      ([p]) => !p.startsWith('many/') || p === 'many/f299.py',
+    )) {
+      const changed = Buffer.from(content);
+      changed.writeUInt8(changed.readUInt8(changed.length - 1) ^ 0xff, changed.length - 1); // same size, last byte differs
+      await writeFile(join(dir, path), changed);
+      const fingerprint = (await fingerprintContext({ contextDir: dir, statCachePath: false })).fingerprint;
+      expect(seen.has(fingerprint), path).toBe(false);
+      seen.add(fingerprint);
+    }
+  });
+
   test('a credential verdict is remembered by the stat cache', async () => {
     const dir = await tree({ Dockerfile: DOCKERFILE, 'key.pem': '-----BEGIN RSA PRIVATE KEY-----\nabc\n' });
     await settle();

@@ -18,6 +18,7 @@ import {
   type FileJob,
   forEachLimited,
   hashFile,
+  hashFileSync,
   readChunks,
   readHead,
   readWhole,
@@ -425,18 +426,51 @@ async function hashEntries(scan: Scan, cache: StatCache): Promise<void> {
       e.credential = cached.credential;
     }
   }
-  const buffers = Array.from({ length: Math.min(HASH_CONCURRENCY, jobs.length) }, () => Buffer.allocUnsafe(CHUNK));
+  const done = (e: Entry & FileJob, hex: string, head: Buffer | undefined): void => {
+    e.sha256 = hex;
+    e.credential = sniffCredential(e.path, head);
+    cache.set(e.path, e.key, { sha256: hex, credential: e.credential });
+  };
+  // Large files go through the thread pool (reads overlap with hashing); small ones are read with synchronous calls,
+  // yielding to the event loop every few MiB, because per-file round trips through the pool cost more than their reads.
+  const large = jobs.filter((e) => e.size > SYNC_READ_MAX_FILE);
+  const small = jobs.filter((e) => e.size <= SYNC_READ_MAX_FILE);
+  const buffers = Array.from({ length: Math.min(HASH_CONCURRENCY, large.length) }, () => Buffer.allocUnsafe(CHUNK));
+  let failed = false;
+  const hashLarge = forEachLimited(large, HASH_CONCURRENCY, async (e, slot) => {
+    const { sha256: hex, head } = await hashFile(e, buffers[slot]!, shouldSniff(e.size) ? SNIFF_BYTES : 0);
+    done(e, hex, head);
+  }).catch((error: unknown) => {
+    failed = true;
+    throw error;
+  });
+  hashLarge.catch(() => undefined);
   try {
-    await forEachLimited(jobs, HASH_CONCURRENCY, async (e, slot) => {
-      const { sha256: hex, head } = await hashFile(e, buffers[slot]!, shouldSniff(e.size) ? SNIFF_BYTES : 0);
-      e.sha256 = hex;
-      e.credential = sniffCredential(e.path, head);
-      cache.set(e.path, e.key, { sha256: hex, credential: e.credential });
-    });
+    if (small.length > 0) {
+      const buf = Buffer.allocUnsafe(SYNC_READ_MAX_FILE);
+      let sinceYield = 0;
+      for (const e of small) {
+        if (failed) break;
+        const { sha256: hex, head } = hashFileSync(e, buf, shouldSniff(e.size) ? SNIFF_BYTES : 0);
+        done(e, hex, head);
+        sinceYield += e.size + SYNC_READ_FILE_COST;
+        if (sinceYield >= SYNC_READ_YIELD_BYTES) {
+          sinceYield = 0;
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
+      }
+    }
+    await hashLarge;
   } catch (error) {
     throw changedError(error);
   }
 }
+
+/** Files up to this size are hashed with synchronous reads. */
+const SYNC_READ_MAX_FILE = 64 * 1024;
+/** Synchronous reads give the event loop a turn after about this many bytes (files count as {@link SYNC_READ_FILE_COST}). */
+const SYNC_READ_YIELD_BYTES = 4 * 1024 * 1024;
+const SYNC_READ_FILE_COST = 16 * 1024;
 
 const EMPTY_SHA256 = sha256('');
 
@@ -517,8 +551,8 @@ async function prepare(options: FingerprintOptions): Promise<{ scan: Scan; manif
 
 /**
  * Fingerprint a build context without packing it: scan (honouring `.dockerignore`), refuse escaping symlinks and
- * credential-like files, hash contents (8 files in flight; unchanged files come from the stat cache) and combine them
- * with the Dockerfile, build args, target and platform.
+ * credential-like files, hash contents (small files read directly, large ones 8 at a time through the thread pool;
+ * unchanged files come from the stat cache) and combine them with the Dockerfile, build args, target and platform.
  *
  * @throws BuildContextError for escaping symlinks, credential-like files, files changing while read, no Dockerfile.
  * @throws ConfigError for a missing context directory or Dockerfile, or an invalid platform.

@@ -4,7 +4,7 @@
  * it was read.
  */
 import { createHash } from 'node:crypto';
-import { close, fstat, open, read } from 'node:fs';
+import { close, closeSync, fstat, fstatSync, open, openSync, read, readSync } from 'node:fs';
 import type { StatKey } from './stat-cache.js';
 
 /** Chunk size of reads. */
@@ -75,6 +75,38 @@ export async function hashFile(
     return { sha256: hash.digest('hex'), head };
   } finally {
     await closeP(fd);
+  }
+}
+
+/**
+ * {@link hashFile} with synchronous calls, for small files: one file costs four system calls on this thread instead
+ * of four round trips through the thread pool, which dominate when thousands of small files are hashed.
+ */
+export function hashFileSync(
+  job: FileJob,
+  buf: Buffer,
+  headBytes: number,
+): { sha256: string; head: Buffer | undefined } {
+  const fd = openSync(job.abs, 'r');
+  try {
+    const hash = createHash('sha256');
+    let head: Buffer | undefined;
+    let position = 0;
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, position);
+      if (n === 0) break;
+      if (position === 0 && headBytes > 0) head = Buffer.from(buf.subarray(0, Math.min(n, headBytes)));
+      hash.update(buf.subarray(0, n));
+      position += n;
+      if (position >= job.key.size) break;
+    }
+    const st = fstatSync(fd);
+    if (position !== job.key.size || st.size !== job.key.size || st.mtimeMs !== job.key.mtimeMs) {
+      throw new FileChangedError(job.path);
+    }
+    return { sha256: hash.digest('hex'), head };
+  } finally {
+    closeSync(fd);
   }
 }
 
