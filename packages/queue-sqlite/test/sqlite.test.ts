@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { QueueError, seedQueueConfig } from '@vertex-launch/core';
 import Database from 'better-sqlite3';
@@ -159,24 +159,5 @@ describe('schema and durability', () => {
     }
     expect((await store.enqueue('q', { image: 'i:1' })).state).toBe('queued');
     await store.close();
-  });
-});
-
-describe('README', () => {
-  test('the README example is the tested fixture, and it runs', async () => {
-    const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
-    const example = await readFile(new URL('./fixtures/readme-example.ts', import.meta.url), 'utf8');
-    const body = example
-      .slice(example.indexOf('// example:start') + '// example:start\n'.length, example.indexOf('// example:end'))
-      .split('\n')
-      .map((line) => line.replace(/^ {2}/, ''))
-      .join('\n')
-      .trim();
-    expect(body).toContain('sqliteQueueStore({ path })');
-    expect(readme).toContain(body);
-    await mkdir(join(dir.path, 'readme'));
-    const { runExample } = await import('./fixtures/readme-example.js');
-    const result = await runExample(join(dir.path, 'readme', 'queues.db'));
-    expect(result).toEqual({ queues: ['gpu-t4'], phase: 'submitted', outcome: 'succeeded', attempts: 1 });
   });
 });
