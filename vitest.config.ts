@@ -18,6 +18,9 @@ export default defineConfig({
   test: {
     setupFiles: [`${root}test/setup.ts`],
     restoreMocks: true,
+    // Two test files at a time even on a 2-core machine (vitest's default there is one): most integration and
+    // reliability tests wait on child processes, Docker and emulator timers rather than on the CPU.
+    maxWorkers: 2,
     projects: [
       {
         extends: true,

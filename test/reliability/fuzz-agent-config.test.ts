@@ -61,7 +61,7 @@ describe('agent config fuzz', () => {
         tally.generated++;
         check(tally, raw);
       }),
-      fuzzOptions(600),
+      fuzzOptions(2000),
     );
     for (const raw of [
       nested(50_000, 'array'),
@@ -92,7 +92,7 @@ describe('agent config fuzz', () => {
         }
         check(tally, parsed.value);
       }),
-      fuzzOptions(300),
+      fuzzOptions(900),
     );
     tally.print({ 'YAML syntax errors': syntax });
     expect(tally.crashes + tally.slow).toBe(0);

@@ -149,7 +149,7 @@ describe('overrides and template variable values fuzz', () => {
         expect(out.error.message).not.toContain('/home/secret-home');
         tally.configErrors++;
       }),
-      fuzzOptions(500),
+      fuzzOptions(2000),
     );
     tally.print({ 'with override issues': refusedOverrides, 'with variable issues': refusedValues });
     expect(tally.crashes + tally.slow).toBe(0);

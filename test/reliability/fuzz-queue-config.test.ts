@@ -72,7 +72,7 @@ describe('queue config fuzz', () => {
           if (parsed.ok) expect(check(tally, parsed.value)).toBe(true);
         }
       }),
-      fuzzOptions(100),
+      fuzzOptions(300),
     );
     tally.print();
     expect(tally.crashes + tally.slow).toBe(0);
@@ -98,7 +98,7 @@ describe('queue config fuzz', () => {
         check(tally, raw);
         checkResolve(tally, raw);
       }),
-      fuzzOptions(500),
+      fuzzOptions(2000),
     );
     tally.print();
     expect(tally.crashes + tally.slow).toBe(0);
@@ -123,7 +123,7 @@ describe('queue config fuzz', () => {
         }
         check(tally, parsed.value);
       }),
-      fuzzOptions(400),
+      fuzzOptions(1200),
     );
     tally.print({ 'YAML/JSON syntax errors': parseErrors });
     expect(tally.crashes + tally.slow).toBe(0);
