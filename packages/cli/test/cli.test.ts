@@ -26,7 +26,7 @@ describe('vertex-launch --help', () => {
     expect(r.stdout).toContain('Usage: vertex-launch');
     expect(r.stdout).toMatch(/queue\s/);
     expect(r.stdout).toMatch(/launch\s/);
-    expect(r.stdout).toContain('2    bad usage or invalid config');
+    expect(r.stdout).toContain('2    bad usage, invalid config or a refused build context (nothing was submitted)');
   });
 
   it('shows examples on a subcommand', async () => {
