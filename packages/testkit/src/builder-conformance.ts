@@ -9,6 +9,7 @@
  */
 
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -134,7 +135,8 @@ export function builderConformance(
     beforeAll(async () => {
       emulator = await options.startEmulator();
       emulator.createDockerRepository(emulator.region, 'conformance');
-      const baseImage = `${emulator.region}-docker.pkg.dev/${emulator.projectId}/conformance/busybox:base`;
+      // A tag of its own per run: conformance suites of several builders run at once and each removes its images after.
+      const baseImage = `${emulator.region}-docker.pkg.dev/${emulator.projectId}/conformance/busybox:base-${randomUUID().slice(0, 8)}`;
       await options.buildBaseImage(emulator, baseImage);
       refs.add(baseImage).add(emulator.toLocalImageRef(baseImage));
       repo = `${emulator.region}-docker.pkg.dev/${emulator.projectId}/conformance/${name}-fixture`;
