@@ -14,6 +14,11 @@ export const ExitCode = {
   API: 4,
   /** Interrupted (Ctrl-C). */
   INTERRUPTED: 130,
+  /**
+   * stdout or stderr was closed before the command finished writing (`... | head -1`): 128 + SIGPIPE (13), as a
+   * shell reports for git in the same place. Nothing is printed about it.
+   */
+  BROKEN_PIPE: 141,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

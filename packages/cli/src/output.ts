@@ -1,5 +1,5 @@
 import { ConfigError, type ConfigIssue, formatConfigIssues, isVertexLaunchError } from '@vertex-launch/core';
-import { exitCodeFor, UsageError } from './exit-codes.js';
+import { ExitCode, exitCodeFor, UsageError } from './exit-codes.js';
 
 /** Where a command writes. Injected so tests and embedders can capture output. */
 export interface Io {
@@ -24,6 +24,26 @@ export function processIo(): Io {
   };
 }
 
+/**
+ * Makes the process end quietly when whoever reads its output goes away (`vertex-launch launch --help | head -1`,
+ * `... | less` then `q`): an `EPIPE` on stdout or stderr exits at once with {@link ExitCode.BROKEN_PIPE} (141,
+ * 128 + SIGPIPE: what a shell reports for git or `yes` in the same place) and writes nothing more, instead of
+ * Node's unhandled `error` event and its stack trace. Node ignores SIGPIPE itself, so the write fails with EPIPE
+ * instead of the signal ending the process as it ends a C program. Other stream errors are rethrown: they are bugs.
+ * Installed by the `vertex-launch` executable only; `main()` called from a program leaves its streams alone.
+ */
+export function exitQuietlyOnBrokenPipe(
+  streams: readonly NodeJS.WriteStream[] = [process.stdout, process.stderr],
+  exit: (code: number) => void = (code) => process.exit(code),
+): void {
+  for (const stream of streams) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+      exit(ExitCode.BROKEN_PIPE);
+    });
+  }
+}
+
 /** Writes exactly one JSON document and a newline. */
 export function printJson(io: Io, value: unknown): void {
   io.stdout(`${JSON.stringify(value, null, 2)}\n`);
@@ -38,6 +58,20 @@ export const dim = (io: Io, t: string) => paint(io, '2', t);
 /** Issues as plain objects for `--json` output. */
 export function issuesJson(issues: readonly ConfigIssue[]) {
   return issues.map((i) => ({ path: i.path, message: i.message, severity: i.severity }));
+}
+
+/** The warnings among `issues`, as `{ path, message }` objects for `--json` output (the `warnings` key). */
+export function warningsJson(issues: readonly ConfigIssue[]) {
+  return issues.filter((i) => i.severity === 'warning').map((i) => ({ path: i.path, message: i.message }));
+}
+
+/**
+ * Prints the warnings among `issues` on stderr, one `file: path: warning: message` line each under a `warnings:`
+ * header (as `queue validate` does); prints nothing when there are none.
+ */
+export function printWarnings(io: Io, issues: readonly ConfigIssue[], file?: string): void {
+  const warnings = issues.filter((i) => i.severity === 'warning');
+  if (warnings.length > 0) io.stderr(`${yellow(io, 'warnings:')}\n${formatConfigIssues(warnings, file)}\n`);
 }
 
 /**
@@ -61,10 +95,13 @@ export function reportError(io: Io, error: unknown, options: { debug?: boolean; 
     io.stderr(`${JSON.stringify(body)}\n`);
   } else {
     const message = error instanceof Error ? error.message : String(error);
-    io.stderr(`${red(io, 'error')} ${message}\n`);
-    if (error instanceof ConfigError && error.issues.length > 0) {
-      io.stderr(`${indent(formatConfigIssues(error.issues, error.file))}\n`);
-    }
+    const [headline, ...rest] = message.split('\n');
+    io.stderr(`${red(io, 'error')} ${headline}\n`);
+    if (rest.length > 0) io.stderr(`${indent(rest.join('\n'))}\n`);
+    // Many config errors already list their problems in the message (`Invalid queue config q.yaml (2 problems):`
+    // and one line each): print only the issues it does not state, the warnings at least, so each shows once.
+    const unstated = error instanceof ConfigError ? error.issues.filter((i) => !statedIn(message, i)) : [];
+    if (unstated.length > 0) io.stderr(`${indent(formatConfigIssues(unstated, (error as ConfigError).file))}\n`);
     if (isVertexLaunchError(error) && error.hint) io.stderr(`${dim(io, 'hint')} ${error.hint}\n`);
   }
   if ((options.debug || !known) && error instanceof Error && error.stack) {
@@ -72,6 +109,14 @@ export function reportError(io: Io, error: unknown, options: { debug?: boolean; 
     if (!known) io.stderr('This is a bug in vertex-launch: please report it with the output above.\n');
   }
   return code;
+}
+
+/**
+ * True when `message` already states `issue`: its text, and its path when it has one (in any of the forms
+ * `path: message`, `path message`, or a list line naming the key elsewhere in the message).
+ */
+function statedIn(message: string, issue: ConfigIssue): boolean {
+  return message.includes(issue.message) && (issue.path === '' || message.includes(issue.path));
 }
 
 function indent(text: string): string {
