@@ -121,7 +121,8 @@ describe('vertex-launch launch --dry-run --json', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const body = JSON.parse(r.stdout);
-    expect(Object.keys(body).sort()).toEqual(['customJob', 'parent']);
+    expect(Object.keys(body).sort()).toEqual(['customJob', 'parent', 'warnings']);
+    expect(body.warnings).toEqual([]);
     expect(body.parent).toBe('projects/my-proj/locations/us-central1');
     const pool = body.customJob.jobSpec.workerPoolSpecs[0];
     expect(pool.containerSpec.imageUri).toBe(image);
@@ -161,12 +162,88 @@ describe('vertex-launch launch --dry-run --json', () => {
       '--dry-run',
       '--json',
     ]);
-    expect(r.stderr).toBe('');
+    // The warnings are those of the resolved config: 3 replicas in the chief pool come from --set-var.
+    expect(r.stderr).toBe(
+      `warnings:\n${file('vars.yaml')}: spec.worker_pool_specs[0].replica_count: warning: the first pool is the chief and Vertex expects exactly 1 replica; put more workers in pool 1\n`,
+    );
     expect(r.code).toBe(0);
-    const { customJob } = JSON.parse(r.stdout);
+    const { customJob, warnings } = JSON.parse(r.stdout);
+    expect(warnings.map((w: { path: string }) => w.path)).toEqual(['spec.worker_pool_specs[0].replica_count']);
     expect(customJob.jobSpec.workerPoolSpecs[0].replicaCount).toBe('3');
     expect(customJob.jobSpec.workerPoolSpecs[0].containerSpec.args).toEqual(['--run', 'r1']);
     expect(customJob.jobSpec.scheduling.timeout).toBe('7200s');
+  });
+
+  it('shows the warnings `queue validate` shows: on stderr, and in the JSON as { path, message }', async () => {
+    await write(
+      'warns.yaml',
+      [
+        'spec:',
+        '  worker_pool_specs:',
+        '    - machine_spec: { machine_type: n1-standard-4, accelerator_type: NVIDIA_TESLA_K80, accelerator_count: 1 }',
+        '      replica_count: 1',
+        '      container_spec: { image_uri: "${image_uri}" }',
+        '  staging_bucket: gs://my-bucket',
+        '  labels: { Team: ml }',
+      ].join('\n'),
+    );
+    const args = base.map((a) => (a === defaultQueue ? file('warns.yaml') : a));
+    const expected = [
+      `${file('warns.yaml')}: spec.worker_pool_specs[0].machine_spec.accelerator_type: warning: NVIDIA_TESLA_K80 is deprecated by Vertex AI; pick a newer GPU`,
+      `${file('warns.yaml')}: spec.labels.Team: warning: label key sanitised to \`team\` (Vertex: lowercase, [a-z0-9_-], starts with a letter, ≤63)`,
+    ];
+    const validate = await runCli(['queue', 'validate', file('warns.yaml')]);
+    expect(validate.code).toBe(0);
+    expect(validate.stderr).toBe(`warnings:\n${expected.join('\n')}\n`);
+
+    const json = await runCli([...args, '--dry-run', '--json']);
+    expect(json.code).toBe(0);
+    expect(json.stderr).toBe(validate.stderr);
+    const body = JSON.parse(json.stdout);
+    expect(body.warnings).toEqual([
+      {
+        path: 'spec.worker_pool_specs[0].machine_spec.accelerator_type',
+        message: 'NVIDIA_TESLA_K80 is deprecated by Vertex AI; pick a newer GPU',
+      },
+      {
+        path: 'spec.labels.Team',
+        message: 'label key sanitised to `team` (Vertex: lowercase, [a-z0-9_-], starts with a letter, ≤63)',
+      },
+    ]);
+    expect(body.customJob.labels.team).toBe('ml');
+
+    const text = await runCli([...args, '--dry-run']);
+    expect(text.code).toBe(0);
+    expect(text.stderr).toBe(validate.stderr);
+    // stdout stays the request alone.
+    expect(Object.keys(JSON.parse(text.stdout)).sort()).toEqual(['customJob', 'parent']);
+  });
+
+  it('prints each problem of an invalid config once (and its warnings once), exit 2', async () => {
+    await write(
+      'bad-launch.yaml',
+      [
+        'spec:',
+        '  worker_pool_specs:',
+        '    - machine_spec: { machine_type: n1-standard-4 }',
+        '      replica_count: 1',
+        '      container_spec: { image_uri: "${image_uri}" }',
+        '  staging_bucket: gs://NOT_A_BUCKET',
+        '  labels: { Team: ml }',
+        'run:',
+        '  timeout: soon',
+      ].join('\n'),
+    );
+    const r = await runCli([...base.map((a) => (a === defaultQueue ? file('bad-launch.yaml') : a)), '--dry-run']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    const count = (part: string) => r.stderr.split(part).length - 1;
+    expect(r.stderr).toMatch(/^error Invalid queue config .*bad-launch\.yaml \(2 problems\):\n/);
+    expect(count('spec.staging_bucket: must be a Cloud Storage bucket')).toBe(1);
+    expect(count('run.timeout: must be a duration')).toBe(1);
+    expect(count('spec.labels.Team: warning: label key sanitised to `team`')).toBe(1);
+    expect(count('hint ')).toBe(1);
+    noStack(r.stderr);
   });
 
   it('refuses a variable outside its range, naming it', async () => {

@@ -62,6 +62,7 @@ describe('vertex-launch launch (submit)', () => {
     const body = JSON.parse(r.stdout);
     expect(body.jobName).toMatch(new RegExp(`^projects/${emu.projectNumber}/locations/us-central1/customJobs/\\d+$`));
     expect(body.runId).toBe('cliok1');
+    expect(body.warnings).toEqual([]);
     expect(body.job.state).toBe('JOB_STATE_SUCCEEDED');
     expect(body.job.labels['vertex-launch-run-id']).toBe('cliok1');
     expect(body.job.imageUri).toBe(image);
@@ -83,6 +84,40 @@ describe('vertex-launch launch (submit)', () => {
     expect(r.stderr).toMatch(/\[\+\d+(ms|s)\] RUNNING/);
     expect(r.stderr).toMatch(/\[\+\d+(ms|s)\] FAILED/);
     expect(r.stderr).toContain('The replica workerpool0-0 exited with a non-zero status of 2');
+  });
+
+  it('shows the config warnings before submitting: on stderr, and in --json as { path, message }', async () => {
+    const file = queue('warns.yaml');
+    await writeFile(
+      file,
+      [
+        'spec:',
+        '  worker_pool_specs:',
+        '    - machine_spec: { machine_type: n1-standard-4 }',
+        '      replica_count: 1',
+        '      container_spec: { image_uri: "${image_uri}" }',
+        '  staging_bucket: gs://vxl-test-bucket',
+        '  labels: { Team: ml }',
+      ].join('\n'),
+    );
+    const warning = `${file}: spec.labels.Team: warning: label key sanitised to \`team\` (Vertex: lowercase, [a-z0-9_-], starts with a letter, ≤63)`;
+    const json = await runCli(['launch', '--queue-config', file, '--image', image, '--json'], { env });
+    expect(json.code).toBe(0);
+    expect(json.stderr).toBe(`warnings:\n${warning}\n`);
+    const body = JSON.parse(json.stdout);
+    expect(body.warnings).toEqual([
+      {
+        path: 'spec.labels.Team',
+        message: 'label key sanitised to `team` (Vertex: lowercase, [a-z0-9_-], starts with a letter, ≤63)',
+      },
+    ]);
+    expect(body.job.labels.team).toBe('ml');
+
+    const text = await runCli(['launch', '--queue-config', file, '--image', image], { env });
+    expect(text.code).toBe(0);
+    // The warning comes first, before the job is submitted.
+    expect(text.stderr.startsWith(`warnings:\n${warning}\n✓ Submitted projects/`), text.stderr).toBe(true);
+    expect(text.stdout).toMatch(/^projects\/\d+\/locations\/us-central1\/customJobs\/\d+\n$/);
   });
 
   it('without --wait prints the job name and returns at once', async () => {

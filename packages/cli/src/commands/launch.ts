@@ -11,13 +11,15 @@ import {
   launch as launchJob,
   loadConfigFile,
   parseConfigText,
+  type ResolveQueueConfigInput,
   resolveQueueConfig,
+  resolveQueueConfigResult,
   toCreateCustomJobRequest,
   toRestJson,
 } from '@vertex-launch/core';
 import { ExitCode, UsageError } from '../exit-codes.js';
 import type { GlobalOptions } from '../main.js';
-import { dim, green, type Io, printJson, red } from '../output.js';
+import { dim, green, type Io, printJson, printWarnings, red, warningsJson } from '../output.js';
 import { jobJson, logLine, openRunner, stateText } from './jobs-runner.js';
 
 export interface LaunchOptions extends GlobalOptions {
@@ -81,12 +83,29 @@ export default async function launch(options: LaunchOptions, io: Io, env = proce
     runName: options.runName ?? runId,
     ...(imageUri === undefined ? {} : { imageUri }),
   };
-  const config = resolveQueueConfig({ config: raw, variables, overrides, context, env, file: options.queueConfig });
+  const input: ResolveQueueConfigInput = { config: raw, variables, overrides, context, env, file: options.queueConfig };
+  const resolved = resolveQueueConfigResult(input);
+  // Invalid: resolveQueueConfig throws the ConfigError listing every problem (and the warnings).
+  const config = resolved.ok && resolved.value !== undefined ? resolved.value : resolveQueueConfig(input);
+  printWarnings(io, resolved.issues, options.queueConfig);
   const request = toCreateCustomJobRequest(config, context);
   const body = toRestJson(request);
-  if (options.json) printJson(io, body);
+  if (options.json) printJson(io, { ...body, warnings: warningsJson(resolved.issues) });
   else io.stdout(`${JSON.stringify(body, null, 2)}\n`);
   return ExitCode.OK;
+}
+
+/**
+ * The warnings of the config a submit resolves (the same that `queue validate` and `--dry-run` report), printed on
+ * stderr before anything is built or submitted. The core pipeline resolves the config again with the same input and
+ * ids; with `--source`, `${image_uri}` is the repository with a placeholder tag, as in the pipeline's own check
+ * before the build. An invalid config has no warnings here: the pipeline then throws the ConfigError with them all.
+ */
+function submitWarnings(input: ResolveQueueConfigInput, io: Io): ReturnType<typeof warningsJson> {
+  const resolved = resolveQueueConfigResult(input);
+  if (!resolved.ok) return [];
+  printWarnings(io, resolved.issues, input.file);
+  return warningsJson(resolved.issues);
 }
 
 /** `--set-var name=value` flags to a map; a malformed one names the flag. */
@@ -195,6 +214,26 @@ async function submitLaunch(options: LaunchOptions, io: Io, env: NodeJS.ProcessE
   const raw = await loadConfigFile(options.queueConfig);
   const runner = await openRunner(options, env);
   try {
+    const runId = options.runId ?? newRunId();
+    const launchId = randomUUID();
+    const warnings = submitWarnings(
+      {
+        config: raw,
+        file: options.queueConfig,
+        variables,
+        overrides,
+        env,
+        context: {
+          project: runner.project,
+          region: runner.region,
+          runId,
+          launchId,
+          runName: options.runName ?? runId,
+          imageUri: build ? `${build.source.image}:ctx-000000000000` : options.image,
+        },
+      },
+      io,
+    );
     const handle = await launchJob({
       config: raw,
       file: options.queueConfig,
@@ -204,7 +243,8 @@ async function submitLaunch(options: LaunchOptions, io: Io, env: NodeJS.ProcessE
       project: runner.project,
       region: runner.region,
       ...(build ?? { image: options.image }),
-      ...(options.runId === undefined ? {} : { runId: options.runId }),
+      runId,
+      launchId,
       ...(options.runName === undefined ? {} : { runName: options.runName }),
       runner,
       onEvent: (event) => {
@@ -212,13 +252,13 @@ async function submitLaunch(options: LaunchOptions, io: Io, env: NodeJS.ProcessE
       },
     });
     if (!options.wait && !options.follow) {
-      if (options.json) printJson(io, { ...launchJson(handle), job: jobJson(handle.job) });
+      if (options.json) printJson(io, { ...launchJson(handle), warnings, job: jobJson(handle.job) });
       else io.stdout(`${handle.jobName}\n`);
       return ExitCode.OK;
     }
     const final = await waitWithInterrupt(handle, options, io);
     if (final === undefined) return ExitCode.INTERRUPTED;
-    if (options.json) printJson(io, { ...launchJson(handle), job: jobJson(final) });
+    if (options.json) printJson(io, { ...launchJson(handle), warnings, job: jobJson(final) });
     else {
       const elapsed = formatElapsed(
         (final.endTime?.getTime() ?? Date.now()) - (handle.job.createTime?.getTime() ?? Date.now()),

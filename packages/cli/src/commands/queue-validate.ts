@@ -1,7 +1,7 @@
 import { ConfigError, formatConfigIssues, loadConfigFile, validateQueueConfig } from '@vertex-launch/core';
 import { ExitCode } from '../exit-codes.js';
 import type { GlobalOptions } from '../main.js';
-import { dim, green, type Io, issuesJson, printJson, red, yellow } from '../output.js';
+import { dim, green, type Io, issuesJson, printJson, printWarnings, red } from '../output.js';
 
 export interface QueueValidateOptions extends GlobalOptions {
   file: string;
@@ -19,12 +19,11 @@ export default async function queueValidate(options: QueueValidateOptions, io: I
   }
   const result = validateQueueConfig(raw);
   const errors = result.issues.filter((i) => i.severity === 'error');
-  const warnings = result.issues.filter((i) => i.severity === 'warning');
   if (options.json) {
     printJson(io, { valid: result.ok, file: options.file, issues: issuesJson(result.issues) });
   } else if (result.ok) {
     io.stdout(`${green(io, '✓')} ${options.file} is a valid queue config\n`);
-    if (warnings.length > 0) io.stderr(`${yellow(io, 'warnings:')}\n${formatConfigIssues(warnings, options.file)}\n`);
+    printWarnings(io, result.issues, options.file);
   } else {
     const n = errors.length;
     io.stderr(`${red(io, '✗')} ${options.file}: ${n} problem${n === 1 ? '' : 's'}\n`);
