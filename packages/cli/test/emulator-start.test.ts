@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { childEnv, repoRoot, tempDir } from '../../../test/helpers.js';
 import { cliBin } from './run-cli.js';
@@ -23,7 +24,83 @@ async function waitFor(predicate: () => boolean, timeoutMs: number): Promise<num
   return Date.now() - t0;
 }
 
+interface Proc {
+  pid: number;
+  name: string;
+  /** Start time in clock ticks since boot: with the pid, tells a process from a later one that reuses its pid. */
+  start: string;
+}
+
+/** Every live process (zombies excluded) with its parent, from /proc. */
+function processTable(): Map<number, Proc & { ppid: number }> {
+  const table = new Map<number, Proc & { ppid: number }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // pid (comm) state ppid ... starttime (field 22); comm may hold spaces and parentheses.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z') continue;
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    table.set(Number(entry), { pid: Number(entry), name, ppid: Number(fields[1]), start: fields[19] as string });
+  }
+  return table;
+}
+
+/** The processes below `pid` (children, their children, ...). */
+function descendants(pid: number): Proc[] {
+  const table = processTable();
+  const found: Proc[] = [];
+  const parents = [pid];
+  while (parents.length > 0) {
+    const parent = parents.shift();
+    for (const p of table.values()) {
+      if (p.ppid !== parent) continue;
+      found.push({ pid: p.pid, name: p.name, start: p.start });
+      parents.push(p.pid);
+    }
+  }
+  return found;
+}
+
+/** Those of `procs` still alive (same pid and start time). */
+function survivors(procs: readonly Proc[]): Proc[] {
+  const table = processTable();
+  return procs.filter((p) => table.get(p.pid)?.start === p.start);
+}
+
 describe('vertex-launch emulator start', () => {
+  it('exits at once on SIGTERM, with the registry process it started gone', async () => {
+    const run = startCli(['--json']);
+    await waitFor(() => run.output().stdout.trim().endsWith('}'), 20_000);
+    const { env } = JSON.parse(run.output().stdout);
+    // The registry behind the proxy starts on first use: ask for the catalog so there is a child process to stop.
+    const catalog = await fetch(`http://${env.VERTEX_LAUNCH_EMULATOR_REGISTRY}/v2/_catalog`, {
+      headers: { authorization: `Bearer ${env.GOOGLE_OAUTH_ACCESS_TOKEN}` },
+    });
+    expect(catalog.status).toBe(200);
+    expect(await catalog.json()).toEqual({ repositories: [] });
+    const children = descendants(run.child.pid as number);
+    expect(children.map((p) => p.name)).toEqual(expect.arrayContaining(['sh', 'docker-registry']));
+
+    const t0 = performance.now();
+    run.child.kill('SIGTERM');
+    const code = await run.exited;
+    const exitMs = performance.now() - t0;
+    console.log(`emulator start: exit ${exitMs.toFixed(0)} ms after SIGTERM`);
+    expect(code).toBe(0);
+    expect(run.output().stderr).toBe('');
+    // Nothing it started outlives it: not the registry, nor its watchdog shell, nor the watchdog's sleep.
+    expect(survivors(children)).toEqual([]);
+    // About 0.2 s here; it took 10 s when a timer left by Cloud Build's close() kept the process alive. The bound
+    // leaves room for a loaded machine and still fails that.
+    expect(exitMs).toBeLessThan(3000);
+  }, 40_000);
+
   it('prints one JSON object with loopback endpoints and the environment, and stops cleanly on SIGTERM', async () => {
     const run = startCli(['--json']);
     const startupMs = await waitFor(() => run.output().stdout.trim().endsWith('}'), 20_000);

@@ -52,7 +52,21 @@ export default async function emulatorStart(options: EmulatorStartOptions, io: I
   });
   await emulator.stop();
   if (!options.json) io.stderr('emulator stopped\n');
+  endOnceFlushed();
   return ExitCode.OK;
+}
+
+/**
+ * Ends the process once its output is written. After `stop()` the emulator's servers are closed and its registry
+ * process is gone, but a timer left behind still keeps Node running: Cloud Build's `close()` races the running builds
+ * against a 10 s timeout that it never clears (packages/emulator/src/cloudbuild/service.ts), which made Ctrl-C and
+ * SIGTERM take 10 s. This foreground command has nothing left to do by then. The timer is unref'd: when nothing is
+ * left behind, the process ends on its own first; `process.exit()` keeps the exit code `bin` set from ours.
+ */
+function endOnceFlushed(): void {
+  setTimeout(() => {
+    process.stdout.write('', () => process.stderr.write('', () => process.exit()));
+  }, 0).unref();
 }
 
 function port(value: string, flag: string): number {

@@ -20,11 +20,14 @@ export interface RegistryBackendOptions {
 
 const STARTUP_TIMEOUT_MS = 15_000;
 
-/** `sh -c WATCHDOG vxl-registry <binary> <config>`: serve, and stop when the parent (this process) is gone or on TERM. */
+/**
+ * `sh -c WATCHDOG vxl-registry <binary> <config>`: serve, and stop when the parent (this process) is gone or on TERM.
+ * On TERM the current `sleep` is killed too, so nothing the shell started outlives it.
+ */
 const WATCHDOG = [
   '"$1" serve "$2" & r=$!',
-  "trap 'kill $r 2>/dev/null; wait $r; exit 0' TERM INT",
-  'while kill -0 $PPID 2>/dev/null && kill -0 $r 2>/dev/null; do sleep 1 & wait $!; done',
+  "trap 'kill $r $s 2>/dev/null; wait $r; exit 0' TERM INT",
+  'while kill -0 $PPID 2>/dev/null && kill -0 $r 2>/dev/null; do sleep 1 & s=$!; wait $s; done',
   'kill $r 2>/dev/null',
   'wait $r',
 ].join('\n');
