@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { cloudBuildConfig, isTerminal, parseGcsUrl, statusName } from './build-config.js';
+import {
+  cloudBuildConfig,
+  failureTypeName,
+  infrastructureFailure,
+  isTerminal,
+  parseGcsUrl,
+  statusName,
+} from './build-config.js';
 
 describe('cloudBuildConfig', () => {
   it('maps a context to a docker build + push with images, timeout, machine type and logs bucket', () => {
@@ -95,5 +102,67 @@ describe('cloudBuildConfig', () => {
     expect(isTerminal(statusName(2))).toBe(false);
     expect(parseGcsUrl('gs://b/a/b/')).toEqual({ bucket: 'b', path: 'a/b' });
     expect(parseGcsUrl('b')).toEqual({ bucket: 'b', path: '' });
+  });
+});
+
+describe('infrastructureFailure', () => {
+  const ts = { seconds: '1700000000', nanos: 0 };
+  const queued = [{ status: 'QUEUED' }, { status: 'QUEUED' }];
+
+  it('names the failures of Cloud Build itself: INTERNAL_ERROR, FETCH_SOURCE_FAILED, LOGGING_FAILURE', () => {
+    expect(infrastructureFailure({ status: 'INTERNAL_ERROR' })).toBe(
+      'Cloud Build failed for an internal cause (INTERNAL_ERROR)',
+    );
+    // Through an operation the enums are numbers: INTERNAL_ERROR = 5, FAILURE = 4, FETCH_SOURCE_FAILED = 6.
+    expect(infrastructureFailure({ status: 5, failureInfo: { type: 0, detail: 'backend' } })).toBe(
+      'Cloud Build failed for an internal cause (INTERNAL_ERROR, FAILURE_TYPE_UNSPECIFIED: backend)',
+    );
+    expect(
+      infrastructureFailure({
+        status: 4,
+        failureInfo: { type: 6, detail: 'failed to fetch source gs://b/o: HTTP 503' },
+        steps: queued,
+      }),
+    ).toBe(
+      'Cloud Build could not fetch the uploaded context (FETCH_SOURCE_FAILED: failed to fetch source gs://b/o: HTTP 503)',
+    );
+    expect(infrastructureFailure({ status: 'FAILURE', failureInfo: { type: 'LOGGING_FAILURE' } })).toBe(
+      "Cloud Build's logging failed (LOGGING_FAILURE)",
+    );
+  });
+
+  it("treats a TIMEOUT as Cloud Build's own only while the source was fetched, before any step", () => {
+    const fetchTimeout = 'Cloud Build timed out fetching the uploaded context, before any step ran (TIMEOUT)';
+    expect(
+      infrastructureFailure({ status: 'TIMEOUT', steps: queued, timing: { FETCHSOURCE: { startTime: ts } } }),
+    ).toBe(fetchTimeout);
+    expect(infrastructureFailure({ status: 6, steps: queued })).toBe(fetchTimeout);
+    expect(
+      infrastructureFailure({ status: 'TIMEOUT', failureInfo: { type: 'FETCH_SOURCE_FAILED' }, steps: queued }),
+    ).toBe(fetchTimeout);
+    // A step ran (its timing, or a status past QUEUED): the build itself was too slow.
+    expect(
+      infrastructureFailure({
+        status: 'TIMEOUT',
+        steps: [{ status: 'TIMEOUT', timing: { startTime: ts } }, { status: 'QUEUED' }],
+        timing: { FETCHSOURCE: { startTime: ts, endTime: ts }, BUILD: { startTime: ts } },
+      }),
+    ).toBeUndefined();
+    expect(infrastructureFailure({ status: 'TIMEOUT', steps: [{ status: 'WORKING' }] })).toBeUndefined();
+  });
+
+  it('leaves failing steps, pushes, cancels and successes alone', () => {
+    expect(
+      infrastructureFailure({ status: 'FAILURE', failureInfo: { type: 'USER_BUILD_STEP', detail: 'exit 3' } }),
+    ).toBeUndefined();
+    expect(infrastructureFailure({ status: 4, failureInfo: { type: 5 } })).toBeUndefined();
+    expect(infrastructureFailure({ status: 'FAILURE', failureInfo: { type: 'PUSH_NOT_AUTHORIZED' } })).toBeUndefined();
+    expect(infrastructureFailure({ status: 'FAILURE' })).toBeUndefined();
+    for (const status of ['SUCCESS', 'CANCELLED', 'EXPIRED', 'WORKING']) {
+      expect(infrastructureFailure({ status, steps: queued })).toBeUndefined();
+    }
+    expect(failureTypeName(undefined)).toBeUndefined();
+    expect(failureTypeName(1)).toBe('PUSH_FAILED');
+    expect(failureTypeName(42)).toBe('42');
   });
 });

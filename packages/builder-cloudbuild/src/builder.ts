@@ -16,12 +16,21 @@ import {
   ConfigError,
   defineBuilder,
   type EmulatorConnection,
+  type PackedContext,
   packContext,
   readEmulatorConnection,
   VertexLaunchError,
 } from '@vertex-launch/core';
 import { z } from 'zod';
-import { cloudBuildConfig, isTerminal, parseGcsUrl, statusName } from './build-config.js';
+import {
+  type CloudBuildConfig,
+  cloudBuildConfig,
+  type EndedBuild,
+  infrastructureFailure,
+  isTerminal,
+  parseGcsUrl,
+  statusName,
+} from './build-config.js';
 import { type CloudBuildClient, createCloudBuild, createStorage, type StorageClient } from './clients.js';
 
 /** Looks up the digest of an image tag; `artifactRegistry()` from `@vertex-launch/artifact-registry` is one. */
@@ -141,11 +150,31 @@ const UPLOAD_ATTEMPTS = 5;
 const TRANSIENT_CODES = new Set([14, 13, 8, 4]);
 /** Attempts of CreateBuild; before each retry the build is looked up by its content tag, so none runs twice. */
 const CREATE_ATTEMPTS = 5;
+/**
+ * Cloud Builds run for one build() when they end with an infrastructure failure (`INTERNAL_ERROR`, a failed or
+ * timed-out source fetch: see `infrastructureFailure`): the first and up to two more, under the same content tag.
+ */
+const BUILD_ATTEMPTS = 3;
+/** Wait before the second build after an infrastructure failure, doubled before the third (each 50-100 % of it). */
+const BUILD_RETRY_DELAY_MS = 1000;
 /** Status reads in a row that may fail transiently before the build is given up on. */
 const STATUS_READ_FAILURES = 10;
 /** HTTP statuses (and network errors without one) worth resuming the upload session after. */
 const RETRYABLE_UPLOAD = new Set([408, 429, 500, 502, 503, 504]);
 const STEP = /Step (\d+)\/(\d+) : (.*)$/;
+
+/** The fields of a Build read while following it. */
+interface FollowedBuild extends EndedBuild {
+  statusDetail?: string | null;
+  results?: { images?: { name?: string | null; digest?: string | null }[] | null } | null;
+  failureInfo?: { type?: unknown; detail?: string | null } | null;
+}
+
+/** Resolves once `stream` has emitted 'close' (at once when it has). */
+function closed(stream: NodeJS.WritableStream & { closed?: boolean }): Promise<void> {
+  if (stream.closed) return Promise.resolve();
+  return new Promise((resolve) => stream.once('close', () => resolve()));
+}
 
 interface GrpcLikeError {
   code?: number;
@@ -338,20 +367,31 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options) => {
     const emit = buildEventEmitter(request);
     if (signal?.aborted) throw interrupted(destination, signal.reason);
     const platform = request.platform ?? DEFAULT_PLATFORM;
-    const packed = await packContext({ ...request, platform });
-    const { manifest } = packed;
+    // Every context packed for this build: each is closed, and its file reads awaited, before build() settles, so a
+    // caller that removes the context directory once the build has failed or been aborted meets no late read.
+    const packs: PackedContext[] = [];
+    const pack = async (): Promise<PackedContext> => {
+      const packed = await packContext({ ...request, platform });
+      packs.push(packed);
+      return packed;
+    };
+    const first = await pack();
+    const { manifest } = first;
+    const contentTagged = tagOf(destination) === manifest.tag;
+    const alreadyPushed = async (): Promise<BuildResult | undefined> => {
+      const digest = await registry.getDigest(destination);
+      if (digest === undefined) return undefined;
+      emit({
+        type: 'skipped',
+        imageUri: destination,
+        reason: `${destination} already exists (same sources, same content tag)`,
+      });
+      return { imageUri: destination, digest };
+    };
     try {
-      if (tagOf(destination) === manifest.tag) {
-        const digest = await registry.getDigest(destination);
-        if (digest !== undefined) {
-          packed.stream.destroy();
-          emit({
-            type: 'skipped',
-            imageUri: destination,
-            reason: `${destination} already exists (same sources, same content tag)`,
-          });
-          return { imageUri: destination, digest };
-        }
+      if (contentTagged) {
+        const pushed = await alreadyPushed();
+        if (pushed) return pushed;
       }
       await refreshToken();
       const projectId = project();
@@ -361,23 +401,25 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options) => {
       await ensureBucket(bucket).catch((error: unknown) => {
         throw error instanceof VertexLaunchError ? error : cloudError(error, `check the staging bucket gs://${bucket}`);
       });
+      const parent = `projects/${projectId}/locations/${options.location}`;
 
-      // Upload the context once per content.
-      const file = (await storage()).bucket(bucket).file(object);
-      const [present] = await file.exists().catch((error: unknown) => {
-        throw cloudError(error, `look up gs://${bucket}/${object}`);
-      });
-      if (present) {
-        packed.stream.destroy();
-        emit({ type: 'log', line: `Context gs://${bucket}/${object} is already uploaded.`, stream: 'stdout' });
-      } else {
+      /** Uploads the context once per content (skipped when the object is there); `packed` is sent first. */
+      const uploadContext = async (packed: PackedContext | undefined): Promise<void> => {
+        const file = (await storage()).bucket(bucket).file(object);
+        const [present] = await file.exists().catch((error: unknown) => {
+          throw cloudError(error, `look up gs://${bucket}/${object}`);
+        });
+        if (present) {
+          emit({ type: 'log', line: `Context gs://${bucket}/${object} is already uploaded.`, stream: 'stdout' });
+          return;
+        }
         // One resumable session. Each chunk request the client retries itself from the offset the server reports;
         // when the client gives up, the context (deterministic) is packed again and the same session resumed at the
         // stored offset (the client skips the bytes the server has), so no byte stored is sent again.
         let uri: string | undefined;
         let bytes = 0;
         for (let attempt = 1; ; attempt += 1) {
-          const source = attempt === 1 ? packed.stream : (await packContext({ ...request, platform })).stream;
+          const source = attempt === 1 && packed ? packed : await pack();
           bytes = 0;
           let reported = 0;
           const counter = new Transform({
@@ -403,7 +445,7 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options) => {
             uri = link;
           });
           try {
-            await pipeline(source, counter, target, ...(signal ? [{ signal }] : []));
+            await pipeline(source.stream, counter, target, ...(signal ? [{ signal }] : []));
             break;
           } catch (error) {
             if (signal?.aborted) throw interrupted(destination, error);
@@ -422,15 +464,107 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options) => {
             });
             await sleep(250 * 2 ** (attempt - 1), signal);
           } finally {
-            source.destroy();
+            // The upload stopped (pipeline destroys every stream on failure): wait until it has let go of the
+            // context's files and of the upload stream before going on or settling.
+            await Promise.all([source.close(), closed(target)]);
           }
         }
         emit({ type: 'upload', bytes, totalBytes: bytes });
-      }
-      if (signal?.aborted) throw interrupted(destination);
+      };
 
-      const client = await buildClient();
-      const build = cloudBuildConfig({
+      /** Starts the Cloud Build; a create that failed transiently is retried, or the build it made is followed. */
+      const startBuild = async (client: CloudBuildClient, config: CloudBuildConfig): Promise<string> => {
+        for (let attempt = 1; ; attempt += 1) {
+          try {
+            const [operation] = await client.createBuild({ projectId, parent, build: config as never });
+            const id = (operation.metadata as { build?: { id?: string | null } } | null)?.build?.id ?? undefined;
+            if (!id) throw new BuildError(NAME, `Cloud Build returned no build id for ${destination}.`);
+            return id;
+          } catch (error) {
+            const code = (error as GrpcLikeError).code;
+            if (signal?.aborted || attempt >= CREATE_ATTEMPTS || code === undefined || !TRANSIENT_CODES.has(code)) {
+              throw cloudError(error, `start a Cloud Build for ${destination} in ${parent}`);
+            }
+            emit({
+              type: 'log',
+              line: `Starting the Cloud Build failed (${(error as GrpcLikeError).details ?? (error as Error).message}); trying again.`,
+              stream: 'stderr',
+            });
+            await sleep(Math.random() * 250 * 2 ** (attempt - 1), signal);
+            // The create may have gone through (DEADLINE_EXCEEDED, a lost answer): follow that build rather than start a second.
+            const found = await findBuild(client, projectId, parent, manifest.tag, destination).catch(() => undefined);
+            if (found) return found;
+          }
+        }
+      };
+
+      /** Follows build `id` (status and the log object) until it ends; cancels it when the signal aborts. */
+      const follow = async (
+        client: CloudBuildClient,
+        id: string,
+      ): Promise<{ result: FollowedBuild; tail: string[] }> => {
+        const name = `${parent}/builds/${id}`;
+        const logObject = (await storage())
+          .bucket(logs.bucket)
+          .file(`${logs.path ? `${logs.path}/` : ''}log-${id}.txt`);
+        const tail: string[] = [];
+        let offset = 0;
+        let partial = '';
+        const line = (text: string) => {
+          if (text.trim() === '') return;
+          tail.push(text);
+          if (tail.length > 40) tail.shift();
+          emit({ type: 'log', line: text, stream: 'stdout' });
+          const step = STEP.exec(text);
+          if (step) emit({ type: 'step', current: Number(step[1]), total: Number(step[2]), text: step[3] ?? '' });
+        };
+        const readLog = async (final: boolean) => {
+          let chunk: Buffer | undefined;
+          try {
+            [chunk] = await logObject.download({ start: offset, validation: false } as never);
+          } catch (error) {
+            const status = httpStatus(error);
+            if (status !== 404 && status !== 416) throw cloudError(error, `read the build log gs://${logs.bucket}`);
+          }
+          if (chunk && chunk.length > 0) {
+            offset += chunk.length;
+            const parts = (partial + chunk.toString('utf8')).split('\n');
+            partial = parts.pop() ?? '';
+            for (const part of parts) line(part.replace(/\r$/, ''));
+          }
+          if (final && partial !== '') {
+            line(partial);
+            partial = '';
+          }
+        };
+        let readFailures = 0;
+        for (;;) {
+          if (signal?.aborted) {
+            await client.cancelBuild({ projectId, id, name }).catch(() => undefined);
+            throw interrupted(destination, signal.reason);
+          }
+          let result: FollowedBuild;
+          try {
+            [result] = (await client.getBuild({ projectId, id, name })) as unknown as [FollowedBuild];
+            readFailures = 0;
+          } catch (error) {
+            const code = (error as GrpcLikeError).code;
+            readFailures += 1;
+            if (code === undefined || !TRANSIENT_CODES.has(code) || readFailures >= STATUS_READ_FAILURES) {
+              throw cloudError(error, `read the status of Cloud Build ${id}`, tail);
+            }
+            await sleep(options.pollIntervalMs, signal);
+            continue;
+          }
+          const terminal = isTerminal(statusName(result.status));
+          await readLog(terminal);
+          if (terminal) return { result, tail };
+          await sleep(options.pollIntervalMs, signal);
+          await refreshToken();
+        }
+      };
+
+      const config = cloudBuildConfig({
         destination,
         manifest,
         bucket,
@@ -446,116 +580,58 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options) => {
         serviceAccount: options.serviceAccount,
         dockerImage: options.dockerImage,
       });
-      const parent = `projects/${projectId}/locations/${options.location}`;
-      let id: string | undefined;
-      for (let attempt = 1; id === undefined; attempt += 1) {
-        try {
-          const [operation] = await client.createBuild({ projectId, parent, build: build as never });
-          id = (operation.metadata as { build?: { id?: string | null } } | null)?.build?.id ?? undefined;
-          break;
-        } catch (error) {
-          const code = (error as GrpcLikeError).code;
-          if (signal?.aborted || attempt >= CREATE_ATTEMPTS || code === undefined || !TRANSIENT_CODES.has(code)) {
-            throw cloudError(error, `start a Cloud Build for ${destination} in ${parent}`);
-          }
-          emit({
-            type: 'log',
-            line: `Starting the Cloud Build failed (${(error as GrpcLikeError).details ?? (error as Error).message}); trying again.`,
-            stream: 'stderr',
-          });
-          await sleep(Math.random() * 250 * 2 ** (attempt - 1), signal);
-          // The create may have gone through (DEADLINE_EXCEEDED, a lost answer): follow that build rather than start a second.
-          id = await findBuild(client, projectId, parent, manifest.tag, destination).catch(() => undefined);
-        }
-      }
-      if (!id) throw new BuildError(NAME, `Cloud Build returned no build id for ${destination}.`);
-      const name = `${parent}/builds/${id}`;
-      const consoleUrl = `https://console.cloud.google.com/cloud-build/builds;region=${options.location}/${id}?project=${projectId}`;
-      emit({ type: 'log', line: `Cloud Build ${id} started: ${consoleUrl}`, stream: 'stdout' });
-
-      // Follow the build: status and the log object, until it ends.
-      const logObject = (await storage()).bucket(logs.bucket).file(`${logs.path ? `${logs.path}/` : ''}log-${id}.txt`);
-      const tail: string[] = [];
-      let offset = 0;
-      let partial = '';
-      const line = (text: string) => {
-        if (text.trim() === '') return;
-        tail.push(text);
-        if (tail.length > 40) tail.shift();
-        emit({ type: 'log', line: text, stream: 'stdout' });
-        const step = STEP.exec(text);
-        if (step) emit({ type: 'step', current: Number(step[1]), total: Number(step[2]), text: step[3] ?? '' });
-      };
-      const readLog = async (final: boolean) => {
-        let chunk: Buffer | undefined;
-        try {
-          [chunk] = await logObject.download({ start: offset, validation: false } as never);
-        } catch (error) {
-          const status = httpStatus(error);
-          if (status !== 404 && status !== 416) throw cloudError(error, `read the build log gs://${logs.bucket}`);
-        }
-        if (chunk && chunk.length > 0) {
-          offset += chunk.length;
-          const parts = (partial + chunk.toString('utf8')).split('\n');
-          partial = parts.pop() ?? '';
-          for (const part of parts) line(part.replace(/\r$/, ''));
-        }
-        if (final && partial !== '') {
-          line(partial);
-          partial = '';
-        }
-      };
-      let result: {
-        status?: unknown;
-        statusDetail?: string | null;
-        results?: { images?: { name?: string | null; digest?: string | null }[] | null } | null;
-        failureInfo?: { detail?: string | null } | null;
-      };
-      let readFailures = 0;
-      for (;;) {
-        if (signal?.aborted) {
-          await client.cancelBuild({ projectId, id, name }).catch(() => undefined);
-          throw interrupted(destination, signal.reason);
-        }
-        try {
-          [result] = await client.getBuild({ projectId, id, name });
-          readFailures = 0;
-        } catch (error) {
-          const code = (error as GrpcLikeError).code;
-          readFailures += 1;
-          if (code === undefined || !TRANSIENT_CODES.has(code) || readFailures >= STATUS_READ_FAILURES) {
-            throw cloudError(error, `read the status of Cloud Build ${id}`, tail);
-          }
-          await sleep(options.pollIntervalMs, signal);
-          continue;
-        }
+      // A build that ends with an infrastructure failure (see infrastructureFailure) is run again under the same
+      // content tag, at most BUILD_ATTEMPTS builds in all; a failing step never is.
+      for (let attempt = 1; ; attempt += 1) {
+        // Again on a retry: the failed fetch may have found the object gone (then it is uploaded again).
+        await uploadContext(attempt === 1 ? first : undefined);
+        if (signal?.aborted) throw interrupted(destination);
+        const client = await buildClient();
+        const id = await startBuild(client, config);
+        const consoleUrl = `https://console.cloud.google.com/cloud-build/builds;region=${options.location}/${id}?project=${projectId}`;
+        emit({ type: 'log', line: `Cloud Build ${id} started: ${consoleUrl}`, stream: 'stdout' });
+        const { result, tail } = await follow(client, id);
         const status = statusName(result.status);
-        await readLog(isTerminal(status));
-        if (isTerminal(status)) break;
-        await sleep(options.pollIntervalMs, signal);
-        await refreshToken();
-      }
-      const status = statusName(result.status);
-      if (status !== 'SUCCESS') {
+        if (status === 'SUCCESS') {
+          const image = (result.results?.images ?? []).find((i) => i.name === destination && i.digest);
+          if (!image?.digest) {
+            throw new BuildError(NAME, `Cloud Build ${id} succeeded but reported no digest for ${destination}.`, {
+              logTail: [...tail],
+              hint: 'Check that the build pushed the image (its `images` list).',
+            });
+          }
+          return { imageUri: destination, digest: image.digest };
+        }
         const detail = result.failureInfo?.detail || result.statusDetail || 'no detail';
-        throw new BuildError(NAME, `Cloud Build ${id} for ${destination} ended ${status}: ${detail}`, {
-          logTail: [...tail],
-          hint:
-            status === 'TIMEOUT'
-              ? `Raise \`timeoutSeconds\` (now ${options.timeoutSeconds}) or use a larger \`machineType\`.`
-              : `Fix the failing step (the last lines of the log are in the error's logTail; full log: ${consoleUrl}).`,
+        const infrastructure = infrastructureFailure(result);
+        if (infrastructure === undefined || attempt >= BUILD_ATTEMPTS) {
+          const tries = attempt > 1 ? ` (${attempt} Cloud Builds, each ended by a failure of Cloud Build's own)` : '';
+          throw new BuildError(NAME, `Cloud Build ${id} for ${destination} ended ${status}${tries}: ${detail}`, {
+            logTail: [...tail],
+            hint:
+              infrastructure !== undefined
+                ? `Cloud Build kept failing for reasons of its own; try again later, and check https://status.cloud.google.com (last build: ${consoleUrl}).`
+                : status === 'TIMEOUT'
+                  ? `Raise \`timeoutSeconds\` (now ${options.timeoutSeconds}) or use a larger \`machineType\`.`
+                  : `Fix the failing step (the last lines of the log are in the error's logTail; full log: ${consoleUrl}).`,
+          });
+        }
+        const delay = BUILD_RETRY_DELAY_MS * 2 ** (attempt - 1) * (0.5 + Math.random() / 2);
+        emit({
+          type: 'log',
+          line: `${infrastructure}; Cloud Build ${id} ended ${status} without a failing step, so the build runs again under the same content tag ${manifest.tag} in ${(delay / 1000).toFixed(1)} s (build ${attempt + 1} of ${BUILD_ATTEMPTS}).`,
+          stream: 'stderr',
         });
+        await sleep(delay, signal);
+        if (signal?.aborted) throw interrupted(destination, signal.reason);
+        // Another builder (another agent) may have pushed the same content meanwhile.
+        if (contentTagged) {
+          const pushed = await alreadyPushed().catch(() => undefined);
+          if (pushed) return pushed;
+        }
       }
-      const image = (result.results?.images ?? []).find((i) => i.name === destination && i.digest);
-      if (!image?.digest) {
-        throw new BuildError(NAME, `Cloud Build ${id} succeeded but reported no digest for ${destination}.`, {
-          logTail: [...tail],
-          hint: 'Check that the build pushed the image (its `images` list).',
-        });
-      }
-      return { imageUri: destination, digest: image.digest };
     } finally {
-      packed.stream.destroy();
+      await Promise.all(packs.map((packed) => packed.close()));
     }
   }
 

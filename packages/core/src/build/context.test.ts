@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { mkdir, readFile, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { afterEach, describe, expect, test } from 'vitest';
 import { tempDir } from '../../../../test/helpers.js';
+import { noise, openFilesUnder } from '../../../../test/open-files.js';
 import { BuildError } from '../errors.js';
 import { contextTag, findCredentialFiles, fingerprintContext, packContext } from './context.js';
 import { BuildContextError } from './context-error.js';
@@ -47,6 +48,44 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 120));
 const DOCKERFILE = 'FROM python:3.12-slim\nCOPY . /app\n';
 
 describe('packContext', () => {
+  test('close() stops packing early and resolves once no file of the context is open, read-ahead included', async () => {
+    const files: Record<string, string | Buffer> = { Dockerfile: DOCKERFILE, 'a-big.bin': noise(8 * 1024 * 1024) };
+    for (let i = 0; i < 40; i++) files[`small/${String(i).padStart(3, '0')}.txt`] = `${'row\n'.repeat(500)}${i}\n`;
+    const dir = await tree(files);
+    const packed = await packContext({ contextDir: dir, statCachePath: false });
+    const errors: unknown[] = [];
+    packed.stream.on('error', (error) => errors.push(error));
+    // Read 2 MiB, then stop reading: the packer is inside the 8 MiB file (incompressible), waiting on backpressure.
+    let read = 0;
+    await new Promise<void>((resolve) => {
+      packed.stream.on('data', (chunk: Buffer) => {
+        read += chunk.length;
+        if (read >= 2 * 1024 * 1024) {
+          packed.stream.pause();
+          resolve();
+        }
+      });
+    });
+    expect(openFilesUnder(dir)).toContain(join(dir, 'a-big.bin'));
+    await packed.close();
+    // Nothing of the context is open once close() has resolved, and removing it now meets no late read.
+    expect(openFilesUnder(dir)).toEqual([]);
+    await rm(dir, { recursive: true, force: true });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(errors).toEqual([]);
+    expect(packed.stream.destroyed).toBe(true);
+    await packed.close(); // idempotent
+  });
+
+  test('close() after the whole archive was read resolves at once and changes nothing', async () => {
+    const dir = await tree({ Dockerfile: DOCKERFILE, 'train.py': 'print(1)\n' });
+    const packed = await packContext({ contextDir: dir, statCachePath: false });
+    const bytes = await buffer(packed.stream);
+    await packed.close();
+    expect(bytes.subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+    expect(openFilesUnder(dir)).toEqual([]);
+  });
+
   test('writes a deterministic tar.gz that GNU tar lists with normalised metadata', async () => {
     const dir = await tree(
       { Dockerfile: DOCKERFILE, 'src/train.py': 'print(1)\n', 'run.sh': '#!/bin/sh\n', 'src/data/x.csv': 'a,b\n' },

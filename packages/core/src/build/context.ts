@@ -95,6 +95,12 @@ export interface PackedContext {
   /** Deterministic tar.gz bytes, produced as they are read (backpressure respected). Errors if a file changes. */
   stream: Readable;
   manifest: ContextManifest;
+  /**
+   * Stops packing (destroys `stream` if it is still open) and resolves once no file of the context is open or being
+   * read any more, read-ahead included. Never rejects. Call it before a build settles, so that a caller that removes
+   * the context directory once the build has failed or been aborted meets no late read.
+   */
+  close(): Promise<void>;
 }
 
 interface Entry {
@@ -581,6 +587,7 @@ async function* tarChunks(entries: readonly Entry[]): AsyncGenerator<Buffer> {
     return out;
   };
   // Small files are read a few at a time ahead of the writer, so reads overlap with compression.
+  // Reads started and not yet taken stay here, so stopping early (the stream destroyed) can wait for them.
   const ahead = new Map<number, Promise<Buffer>>();
   let aheadIndex = 0;
   let aheadBytes = 0;
@@ -623,6 +630,10 @@ async function* tarChunks(entries: readonly Entry[]): AsyncGenerator<Buffer> {
     yield take();
   } catch (error) {
     throw changedError(error);
+  } finally {
+    // Reached when the archive is complete, when a read fails, and when the stream is destroyed early (the
+    // generator is returned): no file of the context stays open or is read after this generator has ended.
+    await Promise.allSettled(ahead.values());
   }
 }
 
@@ -653,13 +664,22 @@ function fixGzipHeader(): Transform {
 export async function packContext(options: FingerprintOptions): Promise<PackedContext> {
   const { scan, manifest } = await prepare(options);
   const out = fixGzipHeader();
+  const source = Readable.from(tarChunks(scan.entries), { objectMode: false });
+  // `Readable.from` emits 'close' only once its generator has ended: destroying the stream returns the generator,
+  // which waits for the read it is in (and tarChunks' `finally` for the read-ahead) before it ends.
+  const readsDone = new Promise<void>((resolve) => source.once('close', () => resolve()));
   pipeline(
-    Readable.from(tarChunks(scan.entries), { objectMode: false }),
+    source,
     createGzip({ level: 6, chunkSize: 64 * 1024 }),
     out,
     () => undefined, // errors reach the consumer through `out`
   );
-  return { stream: out, manifest };
+  const close = async (): Promise<void> => {
+    out.destroy();
+    source.destroy();
+    await readsDone;
+  };
+  return { stream: out, manifest, close };
 }
 
 /**

@@ -28,12 +28,18 @@ async function failure(res: Response, what: string): Promise<GcsError> {
 export class GcsClient {
   constructor(private readonly httpUrl: () => string) {}
 
-  /** The object's bytes (a specific generation when given). */
-  async read(bucket: string, object: string, token: string, generation?: string): Promise<Buffer> {
+  /** The object's bytes (a specific generation when given); `signal` aborts the read (a cancel or the timeout). */
+  async read(
+    bucket: string,
+    object: string,
+    token: string,
+    generation?: string,
+    signal?: AbortSignal,
+  ): Promise<Buffer> {
     const url = new URL(`${this.httpUrl()}/storage/v1/b/${encodeURIComponent(bucket)}/o/${encodeURIComponent(object)}`);
     url.searchParams.set('alt', 'media');
     if (generation) url.searchParams.set('generation', generation);
-    const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+    const res = await fetch(url, { headers: { authorization: `Bearer ${token}` }, ...(signal ? { signal } : {}) });
     if (!res.ok) throw await failure(res, `Cannot read gs://${bucket}/${object}`);
     return Buffer.from(await res.arrayBuffer());
   }

@@ -14,6 +14,7 @@ import {
   buildImage,
   type DockerAuth,
   type DockerProgressEvent,
+  dockerAnswers,
   EMULATOR_LABEL,
   hasImage,
   pullImage,
@@ -178,21 +179,30 @@ export async function runBuild(
     if (source?.bucket && source.object) {
       const generation = source.generation ? `#${source.generation}` : '';
       log.line(`Fetching storage object: gs://${source.bucket}/${source.object}${generation}`);
+      // Build.timing FETCHSOURCE, "time to fetch source" (cloudbuild.proto): a build that times out while fetching
+      // ends with this phase unfinished and every step QUEUED.
+      const fetchPhase = phase(build, 'FETCHSOURCE');
       try {
         const data = await env.gcs.read(
           source.bucket,
           source.object,
           env.tokenFor(build.serviceAccount),
           source.generation ? String(source.generation) : undefined,
+          signal,
         );
         const files = await unpackSource(data, workspace);
         log.line(`Copying gs://${source.bucket}/${source.object}${generation}...`);
         log.line(`Unpacked ${files} files (${data.length} bytes).`);
+        fetchPhase.end = Date.now();
       } catch (error) {
+        if (signal.aborted) throw error;
         const why =
           error instanceof GcsError && error.status === 403
             ? `${error.message} (the build's service account ${build.serviceAccount} needs storage.objects.get)`
             : (error as Error).message;
+        // Cloud Build ends such a build FAILURE with failureInfo FETCH_SOURCE_FAILED, "The source fetching has
+        // failed" (Build.FailureInfo.FailureType in cloudbuild.proto): the service sets both from this BuildFailure.
+        fetchPhase.end = Date.now();
         throw new BuildFailure(
           'FETCH_SOURCE_FAILED',
           `failed to fetch source gs://${source.bucket}/${source.object}: ${why}`,
@@ -200,6 +210,14 @@ export async function runBuild(
       }
     }
     docker = await env.docker();
+    // No daemon is the emulator's own failure, not the build's: the build ends INTERNAL_ERROR ("Build or step failed
+    // due to an internal cause", Build.Status in cloudbuild.proto), before any step is marked as having run.
+    if (!(await dockerAnswers(docker))) {
+      throw new Error(
+        "the emulator's Docker daemon does not answer (start dockerd, or point DOCKER_HOST or the emulator's dockerSocket option at its socket)",
+      );
+    }
+    const buildPhase = phase(build, 'BUILD');
     log.line('BUILD');
     for (const [i, step] of build.steps.entries()) {
       if (signal.aborted) break;
@@ -221,6 +239,12 @@ export async function runBuild(
         if (signal.aborted) break;
         status.status = 'FAILURE';
         status.end = Date.now();
+        if (lostDaemon(error)) {
+          status.status = 'INTERNAL_ERROR';
+          throw new Error(
+            `the emulator lost its Docker daemon during build step ${i}: ${(error as Error).message} (is dockerd running?)`,
+          );
+        }
         const tail = stepLines.slice(-LOG_TAIL);
         const message = `Build step ${i} "${step.name}" failed: ${(error as Error).message}`;
         throw new BuildFailure('USER_BUILD_STEP', tail.length > 0 ? `${message}\n${tail.join('\n')}` : message);
@@ -229,8 +253,10 @@ export async function runBuild(
       status.end = Date.now();
       log.line(`Finished ${prefix}`);
     }
+    buildPhase.end = Date.now();
     if (signal.aborted) return outcome({ ok: false, detail: 'aborted' });
     if (build.images.length > 0) {
+      const pushPhase = phase(build, 'PUSH');
       log.line('PUSH');
       for (const image of build.images) {
         if (!isArtifactRegistryImage(image)) {
@@ -262,6 +288,7 @@ export async function runBuild(
           );
         }
       }
+      pushPhase.end = Date.now();
     }
     if (signal.aborted) return outcome({ ok: false, detail: 'aborted' });
     log.line('DONE');
@@ -289,6 +316,19 @@ export async function runBuild(
       }
     }
   }
+}
+
+/** Starts timing phase `name` of the build (`Build.timing`: FETCHSOURCE, BUILD, PUSH); set `end` when it is done. */
+function phase(build: BuildRecord, name: string): { start: number; end?: number } {
+  const span: { start: number; end?: number } = { start: Date.now() };
+  build.phases[name] = span;
+  return span;
+}
+
+/** True for an error of connecting to the Docker daemon (its socket gone or refusing), not of the step itself. */
+function lostDaemon(error: unknown): boolean {
+  const { code, syscall } = error as { code?: unknown; syscall?: unknown };
+  return syscall === 'connect' && (code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'EACCES');
 }
 
 function isArtifactRegistryImage(image: string): boolean {
@@ -423,21 +463,34 @@ async function runDockerBuild(
       await ctx.docker.getImage(ctx.local(base)).tag({ repo: name, tag });
     }
     const tags = [...new Set(command.tags.flatMap((t) => [ctx.local(t), t]))];
-    await buildImage(
-      ctx.docker,
-      packDirectory(contextDir),
-      {
-        tags,
-        dockerfile,
-        buildArgs,
-        labels: command.labels,
-        cacheFrom: command.cacheFrom.map((c) => ctx.local(c)),
-        target: command.target,
-        noCache: command.noCache,
-        signal: ctx.signal,
-      },
-      progress(ctx.stepLog),
-    );
+    // The daemon may answer (refuse the build, or be cancelled) before it has read the whole context: the packing is
+    // stopped, and its reads awaited, before the step ends and the workspace is removed.
+    const context = packDirectory(contextDir);
+    let packError: Error | undefined;
+    context.stream.on('error', (error: Error) => {
+      packError ??= error;
+    });
+    try {
+      await buildImage(
+        ctx.docker,
+        context.stream,
+        {
+          tags,
+          dockerfile,
+          buildArgs,
+          labels: command.labels,
+          cacheFrom: command.cacheFrom.map((c) => ctx.local(c)),
+          target: command.target,
+          noCache: command.noCache,
+          signal: ctx.signal,
+        },
+        progress(ctx.stepLog),
+      );
+    } catch (error) {
+      throw packError ? new Error(`could not send the build context: ${packError.message}`) : error;
+    } finally {
+      await context.close();
+    }
     ctx.createdTags.push(...tags);
   } finally {
     if (copied) await rm(copied, { force: true });

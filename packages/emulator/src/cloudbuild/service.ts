@@ -64,6 +64,8 @@ export interface BuildRecord {
   serviceAccount: string;
   results: { images: { name: string; digest: string }[]; buildStepImages: string[] };
   stepStatus: { status: string; start?: number; end?: number }[];
+  /** `Build.timing` by phase (FETCHSOURCE, BUILD, PUSH), as the runner reaches them. */
+  phases: Record<string, { start: number; end?: number }>;
   failureInfo?: { type: string; detail: string };
   operationName: string;
   /** Set when the build ended because of a cancel or its timeout. */
@@ -244,6 +246,7 @@ export class CloudBuildService implements OperationOwner {
       serviceAccount,
       results: { images: [], buildStepImages: steps.map(() => '') },
       stepStatus: steps.map(() => ({ status: 'QUEUED' })),
+      phases: {},
       operationName:
         location === 'global'
           ? `operations/build/${this.ctx.projectId}/${Buffer.from(id).toString('base64url')}`
@@ -446,6 +449,12 @@ export class CloudBuildService implements OperationOwner {
       logsBucket: b.logsBucket,
       logUrl: `https://console.cloud.google.com/cloud-build/builds${b.location === 'global' ? '' : `;region=${b.location}`}/${b.id}?project=${this.options.projectNumber}`,
       serviceAccount: `projects/${this.ctx.projectId}/serviceAccounts/${b.serviceAccount}`,
+      timing: Object.fromEntries(
+        Object.entries(b.phases).map(([name, span]) => [
+          name,
+          { startTime: timestamp(span.start), ...(span.end === undefined ? {} : { endTime: timestamp(span.end) }) },
+        ]),
+      ),
       ...(b.failureInfo ? { failureInfo: b.failureInfo } : {}),
     };
   }

@@ -58,34 +58,79 @@ export async function unpackSource(data: Buffer, dir: string): Promise<number> {
   return files;
 }
 
+/** A Docker build context being packed from a directory by {@link packDirectory}. */
+export interface PackedDirectory {
+  /** The tar bytes. Errors (a file that cannot be read) arrive as its 'error' event. */
+  stream: Readable;
+  /**
+   * Stops packing when it is still running and resolves once no file of the directory is open or being read. Never
+   * rejects. Call it before the directory is removed: a consumer that gave up early (the Docker daemon refused the
+   * build, the build was cancelled) otherwise leaves the walk reading files that are gone.
+   */
+  close(): Promise<void>;
+}
+
 /** Packs directory `dir` (files, directories, symlinks) into a tar stream for the Docker build API. */
-export function packDirectory(dir: string): NodeJS.ReadableStream {
+export function packDirectory(dir: string): PackedDirectory {
   const tar = pack();
   const out = new PassThrough();
+  const stop = new AbortController();
+  // A file read failing destroys its entry, and the entry the pack: report that through `out` while packing runs.
+  tar.on('error', (error: Error) => {
+    if (!stop.signal.aborted) out.destroy(error);
+  });
   tar.pipe(out);
+  const addFile = async (full: string, rel: string, size: number, mode: number): Promise<void> => {
+    const input = createReadStream(full, { signal: stop.signal });
+    const inputClosed = new Promise<void>((resolve) => input.once('close', () => resolve()));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const entry = tar.entry({ name: rel, size, mode }, (error) => (error ? reject(error) : resolve()));
+        input.once('error', (error) => {
+          reject(error);
+          entry.destroy(error);
+        });
+        input.pipe(entry);
+      });
+    } finally {
+      input.destroy();
+      await inputClosed;
+    }
+  };
   const walk = async (path: string): Promise<void> => {
     for (const name of (await readdir(path)).sort()) {
+      if (stop.signal.aborted) return;
       const full = join(path, name);
       const rel = relative(dir, full).split(sep).join('/');
       const info = await lstat(full);
+      if (stop.signal.aborted) return;
       if (info.isDirectory()) {
         tar.entry({ name: rel, type: 'directory', mode: info.mode & 0o777 });
         await walk(full);
       } else if (info.isSymbolicLink()) {
-        tar.entry({ name: rel, type: 'symlink', linkname: await readlink(full) });
+        const linkname = await readlink(full);
+        if (stop.signal.aborted) return;
+        tar.entry({ name: rel, type: 'symlink', linkname });
       } else if (info.isFile()) {
-        await new Promise<void>((res, rej) => {
-          const entry = tar.entry({ name: rel, size: info.size, mode: info.mode & 0o777 }, (error) =>
-            error ? rej(error) : res(),
-          );
-          createReadStream(full).on('error', rej).pipe(entry);
-        });
+        await addFile(full, rel, info.size, info.mode & 0o777);
       }
     }
   };
-  walk(dir).then(
-    () => tar.finalize(),
-    (error: unknown) => out.destroy(error as Error),
+  const walking = walk(dir).then(
+    () => {
+      if (!stop.signal.aborted) tar.finalize();
+    },
+    (error: unknown) => {
+      if (!stop.signal.aborted) out.destroy(error as Error);
+    },
   );
-  return out;
+  return {
+    stream: out,
+    async close() {
+      stop.abort();
+      tar.destroy();
+      out.destroy();
+      await walking;
+    },
+  };
 }
