@@ -1,13 +1,15 @@
 // Starting, describing, persisting and stopping the emulator as a whole.
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { v1 } from '@google-cloud/aiplatform';
 import { Storage } from '@google-cloud/storage';
 import { startEmulator } from '@vertex-launch/emulator';
 import { JWT } from 'google-auth-library';
 import { describe, expect, test } from 'vitest';
-import { tempDir } from '../../../test/helpers.js';
+import { childEnv, repoRoot, tempDir } from '../../../test/helpers.js';
 import { customJob } from './support.js';
 
 describe('loopback only', () => {
@@ -98,6 +100,24 @@ test('starts in under 2 s and describes itself', async () => {
     await emu.stop(); // idempotent
   }
   expect(existsSync(emu.caFile)).toBe(false);
+});
+
+test('a script that starts and stops the emulator exits at once after stop()', async () => {
+  // Cloud Build's close() raced the builds against a 10 s timer it never cleared, so `node script.mjs` lingered
+  // 10 s after stop(). Runs the built package as an SDK user would (`pnpm test` builds it first).
+  const dist = pathToFileURL(join(repoRoot, 'packages', 'emulator', 'dist', 'index.js')).href;
+  const script = `import { startEmulator } from '${dist}';
+const emu = await startEmulator();
+await emu.stop();
+process.stdout.write('stopped ' + Date.now() + '\\n');`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env: childEnv() });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const code = await new Promise((resolve) => child.on('exit', resolve));
+  const exitedAt = Date.now();
+  expect(code).toBe(0);
+  const stoppedAt = Number(/stopped (\d+)/.exec(out)?.[1]);
+  expect(exitedAt - stoppedAt).toBeLessThan(5_000);
 });
 
 test('storageClientOptions() points the real Storage client at the emulator with a chosen token', async () => {

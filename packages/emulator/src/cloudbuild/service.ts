@@ -485,7 +485,16 @@ export class CloudBuildService implements OperationOwner {
       if (build) build.abortReason = 'CANCELLED';
       controller.abort('CANCELLED');
     }
-    await Promise.race([Promise.all([...this.pending]), new Promise((r) => setTimeout(r, 10_000))]);
+    // Bounded: a build stuck in Docker must not hold stop() forever; the timer is cleared (not left to keep the
+    // process alive for 10 s) as soon as the builds have stopped.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all([...this.pending]),
+      new Promise((r) => {
+        timer = setTimeout(r, 10_000);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 }
 
