@@ -271,6 +271,17 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options) => {
     });
     return storagePromise;
   };
+  // The build log is read with storage's own retries off: the poll loop below is the retry. (storage 7 retries a
+  // stream download through retry-request, which on Node 24 makes teeny-request pipe into the stream it just
+  // discarded: an unhandled ERR_STREAM_UNABLE_TO_PIPE, googleapis/google-cloud-node#8670.)
+  let logStoragePromise: Promise<StorageClient> | undefined;
+  const logStorage = () => {
+    logStoragePromise ??= createStorage(project(), () => token, emulator, { retry: false }).catch((error: unknown) => {
+      logStoragePromise = undefined;
+      throw error;
+    });
+    return logStoragePromise;
+  };
   let buildClientPromise: Promise<CloudBuildClient> | undefined;
   const buildClient = () => {
     buildClientPromise ??= createCloudBuild(credentials.authClient, emulator, options.clientOptions).catch(
@@ -504,7 +515,7 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options) => {
         id: string,
       ): Promise<{ result: FollowedBuild; tail: string[] }> => {
         const name = `${parent}/builds/${id}`;
-        const logObject = (await storage())
+        const logObject = (await logStorage())
           .bucket(logs.bucket)
           .file(`${logs.path ? `${logs.path}/` : ''}log-${id}.txt`);
         const tail: string[] = [];
@@ -518,13 +529,26 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options) => {
           const step = STEP.exec(text);
           if (step) emit({ type: 'step', current: Number(step[1]), total: Number(step[2]), text: step[3] ?? '' });
         };
+        let logReadFailures = 0;
         const readLog = async (final: boolean) => {
           let chunk: Buffer | undefined;
-          try {
-            [chunk] = await logObject.download({ start: offset, validation: false } as never);
-          } catch (error) {
-            const status = httpStatus(error);
-            if (status !== 404 && status !== 416) throw cloudError(error, `read the build log gs://${logs.bucket}`);
+          for (;;) {
+            try {
+              [chunk] = await logObject.download({ start: offset, validation: false } as never);
+              logReadFailures = 0;
+              break;
+            } catch (error) {
+              const status = httpStatus(error);
+              if (status === 404 || status === 416) break; // no log yet, or nothing new
+              // A transient failure is read again: at the next poll, or (for the last read) after a pause.
+              logReadFailures += 1;
+              const transient = status === undefined || RETRYABLE_UPLOAD.has(status);
+              if (!transient || logReadFailures >= STATUS_READ_FAILURES) {
+                throw cloudError(error, `read the build log gs://${logs.bucket}`);
+              }
+              if (!final) return;
+              await sleep(options.pollIntervalMs, signal);
+            }
           }
           if (chunk && chunk.length > 0) {
             offset += chunk.length;

@@ -24,10 +24,13 @@ export async function createStorage(
   projectId: string,
   token: () => string,
   emulator: EmulatorConnection | undefined,
+  { retry = true }: { retry?: boolean } = {},
 ): Promise<StorageClient> {
   const { Storage } = await import('@google-cloud/storage');
+  const retryOptions = { autoRetry: retry };
   if (emulator) {
     return new Storage({
+      retryOptions,
       apiEndpoint: emulator.httpUrl,
       projectId,
       useAuthWithCustomEndpoint: false,
@@ -60,7 +63,7 @@ export async function createStorage(
     refresh();
     return original();
   };
-  return new Storage({ projectId, authClient: client } as never);
+  return new Storage({ projectId, authClient: client, retryOptions } as never);
 }
 
 /** A Cloud Build client: the emulator over TLS with its certificate and per-call credentials, or Google. */

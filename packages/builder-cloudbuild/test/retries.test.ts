@@ -161,6 +161,42 @@ describe('infrastructure failures', () => {
   });
 });
 
+describe('the build log', () => {
+  it('transient failures reading the log are read again: every line arrives once and the build succeeds', async () => {
+    const contextDir = await project('log-faults', {
+      Dockerfile: 'FROM scratch\nCOPY a.txt /a.txt\nCOPY b.txt /b.txt\n',
+      'a.txt': 'a\n',
+      'b.txt': 'b\n',
+    });
+    const destination = await destinationFor(emulator, contextDir);
+    const builder = cloudBuild({ credentials, env: emulator.env, pollIntervalMs: 100 });
+    const events: BuildEvent[] = [];
+    let injected = false;
+    const { digest } = await builder.build({
+      contextDir,
+      destination,
+      statCachePath: false,
+      onEvent: (e) => {
+        events.push(e);
+        // Once the build has fetched its source and logged its first step, every storage read is the builder's
+        // own read of the log: the next four fail as an outage would (storage's own retries are off for them).
+        if (e.type === 'step' && !injected) {
+          injected = true;
+          emulator.faults.inject('storage.objects.get', { code: 'UNAVAILABLE', times: 4 });
+        }
+      },
+    });
+    expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(injected).toBe(true);
+    expect(emulator.faults.injected()['storage.objects.get UNAVAILABLE']).toBe(4);
+    const lines = events.filter((e) => e.type === 'log').map((e) => (e as { line: string }).line);
+    const steps = lines.filter((line) => /Step \d\/\d/.test(line));
+    expect(steps).toEqual([...new Set(steps)]);
+    expect(steps.length).toBeGreaterThanOrEqual(3);
+    expect(lines.filter((line) => line === 'DONE')).toHaveLength(1);
+  });
+});
+
 describe('stopping early', () => {
   /** A context whose upload takes many chunk requests: 8 MiB that gzip cannot shrink, and small files after it. */
   async function bigContext(name: string): Promise<string> {
