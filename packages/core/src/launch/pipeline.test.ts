@@ -294,6 +294,55 @@ describe('waitForJob', () => {
     expect(stopped).toBe(1);
   });
 
+  it('a job that started and ended between two looks is reported RUNNING (its startTime says so) before it ends', async () => {
+    const states: string[] = [];
+    let listener: JobWatchListener | undefined;
+    const runner: JobRunner = {
+      ...memoryRunner(),
+      watch(_name, l) {
+        listener = l;
+        return () => {};
+      },
+    };
+    const base = await memoryRunner().submit(
+      {
+        parent: 'projects/p/locations/us-central1',
+        customJob: {
+          displayName: 'x',
+          labels: {},
+          jobSpec: { workerPoolSpecs: [], baseOutputDirectory: { outputUriPrefix: 'gs://b' } },
+        },
+      },
+      { launchId: 'l' },
+    );
+    const pending = { ...base.job, state: 'JOB_STATE_PENDING', status: 'pending' as const, terminal: false };
+    const waiting = waitForJob(runner, base.jobName, {
+      initial: pending,
+      onChange: (j, p) => states.push(`${p?.state}>${j.state}`),
+    });
+    const failed = {
+      ...pending,
+      state: 'JOB_STATE_FAILED',
+      status: 'failed' as const,
+      terminal: true,
+      startTime: new Date(),
+      endTime: new Date(),
+    };
+    listener?.onChange(failed, pending);
+    expect((await waiting).state).toBe('JOB_STATE_FAILED');
+    expect(states).toEqual(['JOB_STATE_PENDING>JOB_STATE_RUNNING', 'JOB_STATE_RUNNING>JOB_STATE_FAILED']);
+
+    // A job cancelled before it ever ran (no startTime) is not: it goes straight to its final state.
+    states.length = 0;
+    const again = waitForJob(runner, base.jobName, {
+      initial: pending,
+      onChange: (j, p) => states.push(`${p?.state}>${j.state}`),
+    });
+    listener?.onChange({ ...pending, state: 'JOB_STATE_CANCELLED', status: 'cancelled', terminal: true }, pending);
+    await again;
+    expect(states).toEqual(['JOB_STATE_PENDING>JOB_STATE_CANCELLED']);
+  });
+
   it('times out saying so, and stops on abort with the signal’s reason', async () => {
     const runner = memoryRunner(['JOB_STATE_RUNNING']);
     const { jobName } = await runner.submit(

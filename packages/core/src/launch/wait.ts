@@ -23,6 +23,9 @@ export class WaitTimeoutError extends VertexLaunchError {
   }
 }
 
+/** States of a job that has not started running yet. */
+const NOT_STARTED = new Set(['JOB_STATE_UNSPECIFIED', 'JOB_STATE_QUEUED', 'JOB_STATE_PENDING']);
+
 /** Options of {@link waitForJob}. */
 export interface WaitForJobOptions {
   /** Stop waiting when this aborts (rejects with the signal's reason). */
@@ -58,6 +61,20 @@ export function waitForJob(runner: JobRunner, jobName: string, options: WaitForJ
     const onAbort = () => finish(() => reject(options.signal?.reason));
     const onChange = (job: JobSnapshot, previous: JobSnapshot | undefined) => {
       if (settled) return;
+      // A job that started and ended between two looks was RUNNING, and says so with its startTime: report that
+      // state first, so a watcher sees every state the job was in (a short job must not jump from PENDING to FAILED).
+      if (job.terminal && job.startTime && (previous === undefined || NOT_STARTED.has(previous.state))) {
+        const running: JobSnapshot = {
+          ...job,
+          state: 'JOB_STATE_RUNNING',
+          status: 'running',
+          terminal: false,
+          endTime: undefined,
+          error: undefined,
+        };
+        options.onChange?.(running, previous);
+        previous = running;
+      }
       last = job;
       options.onChange?.(job, previous);
       if (job.terminal) finish(() => resolve(job));
