@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { resolveTestSeed } from './test/seed.js';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 
@@ -12,6 +13,15 @@ const alias = [
     replacement: `${root}packages/$1/src/index.ts`,
   },
 ];
+
+// `VXL_TEST_SEED=random` draws one seed here, before the workers start: every test file of the run inherits it
+// (test/seed.ts, docs/reliability.md). Anything else is checked at once, so a bad value stops the run with one line.
+try {
+  resolveTestSeed(process.env);
+} catch (error) {
+  console.error((error as Error).message);
+  process.exit(2);
+}
 
 export default defineConfig({
   resolve: { alias },

@@ -68,7 +68,7 @@ describe('context upload under Cloud Storage faults', () => {
     const received = run.counters['storage.uploads.bytes'] ?? 0;
     const chunks = Math.ceil(run.size / CHUNK);
     console.info(
-      `[reliability] context upload, chunk 3 of ${chunks} stored then answered UNAVAILABLE: context ${run.size} bytes, received ${received} bytes (${received - run.size} sent twice), sessions ${run.counters['storage.uploads.sessions']}, upload requests ${run.counters['storage.uploads.put']}, faults injected: ${formatCounts(run.injected)}; ${run.seconds} s`,
+      `[reliability] context upload, chunk 3 of ${chunks} stored then answered UNAVAILABLE: context ${run.size} bytes, received ${received} bytes (${received - run.size} sent twice), sessions ${run.counters['storage.uploads.sessions']}, upload requests ${run.counters['storage.uploads.put']}, faults injected: ${formatCounts(run.injected)}; ${run.seconds} s; seed ${world.seed}`,
     );
     expect(run.result.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(run.injected).toEqual({ 'storage.uploads.put UNAVAILABLE after-commit': 1 });
@@ -87,7 +87,7 @@ describe('context upload under Cloud Storage faults', () => {
       (e) => e.type === 'log' && e.line.startsWith('Upload of the context interrupted'),
     );
     console.info(
-      `[reliability] context upload, 3 requests from chunk 3 on refused (client gave up ${resumed.length}x, builder resumed): context ${run.size} bytes, received ${received} bytes (${received - run.size} sent twice), sessions ${run.counters['storage.uploads.sessions']}, faults injected: ${formatCounts(run.injected)}; ${run.seconds} s`,
+      `[reliability] context upload, 3 requests from chunk 3 on refused (client gave up ${resumed.length}x, builder resumed): context ${run.size} bytes, received ${received} bytes (${received - run.size} sent twice), sessions ${run.counters['storage.uploads.sessions']}, faults injected: ${formatCounts(run.injected)}; ${run.seconds} s; seed ${world.seed}`,
     );
     expect(run.result.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(run.injected).toEqual({ 'storage.uploads.put UNAVAILABLE': 3 });

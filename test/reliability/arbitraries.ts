@@ -1,6 +1,7 @@
 // Shared fast-check generators and bookkeeping of the reliability fuzz tests (issue #11, part 1 "bad input" and the
-// pure rules of part 5). Every property runs with one fixed seed, printed in each summary line; set VXL_FUZZ_SEED to
-// reproduce or vary a run, and VXL_FUZZ_SCALE (e.g. 10) to multiply the number of generated inputs.
+// pure rules of part 5). Every property runs with the run's seed (test/seed.ts: a fixed default, VXL_TEST_SEED to
+// replay or vary a run, `random` to draw one), printed in each summary line; VXL_FUZZ_SCALE (e.g. 10) multiplies the
+// number of generated inputs.
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { ConfigError, queueConfigSchema } from '@vertex-launch/core';
@@ -8,14 +9,15 @@ import fc from 'fast-check';
 import { expect } from 'vitest';
 import { allKeyLocations } from '../../packages/core/src/config/schema-paths.js';
 import { repoRoot } from '../helpers.js';
+import { testSeed } from '../seed.js';
 
 /** YAML text of a value, with the `yaml` package core uses (not a dependency of the root). */
 export const toYaml = (
   createRequire(join(repoRoot, 'packages', 'core', 'package.json'))('yaml') as { stringify: (v: unknown) => string }
 ).stringify;
 
-/** The seed of every property of the suite. */
-export const FUZZ_SEED = Number.parseInt(process.env.VXL_FUZZ_SEED ?? '', 10) || 20_261_129;
+/** The seed of every property of the suite: the run's seed (VXL_TEST_SEED). */
+export const FUZZ_SEED = testSeed();
 const SCALE = Number(process.env.VXL_FUZZ_SCALE ?? '') > 0 ? Number(process.env.VXL_FUZZ_SCALE) : 1;
 
 /** Options of `fc.assert`: the suite's seed and `numRuns` times VXL_FUZZ_SCALE. */

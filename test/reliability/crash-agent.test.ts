@@ -15,7 +15,8 @@
 //   SQLite; the driver is synchronous, so the whole agent stands still with only the claim committed.
 // Each restart is the CLI's `main()` in a process that loaded the agent's modules while the last agent worked (a
 // standby, see support/crash-agent.ts), which keeps the rounds short. CRASH_ROUNDS sets the number of kills (default 2),
-// CRASH_TIMINGS=1 prints how long each stage of a round took.
+// CRASH_TIMINGS=1 prints how long each stage of a round took. The moment of each kill inside the frozen write is drawn
+// from the run's seed (VXL_TEST_SEED, printed in the summary line).
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -35,6 +36,7 @@ import { sqliteQueueStore } from '@vertex-launch/queue-sqlite';
 import { type VertexRunner, vertexRunner } from '@vertex-launch/vertex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers.js';
+import { seededInt, seededRandom, testSeed } from '../seed.js';
 import { type AgentProcess, BuildGate, killAllAgents, StoreHold, startAgentProcess } from './support/crash-agent.js';
 import { until } from './support/crash-processes.js';
 
@@ -53,6 +55,9 @@ const LONG_QUEUE = 'crash-long';
 const LONG_RUN_MS = 10 * 60_000;
 /** A ready image for launches without a build (the emulator's clock executor runs nothing). */
 const IMAGE = 'us-docker.pkg.dev/vxl-emulator/train/trainer:1';
+const SEED = testSeed();
+/** Where in the frozen after-claim write each round kills (ms after the claim is logged). */
+const killDelay = seededRandom(SEED, 'crash-agent kill delay');
 
 let emu: Emulator;
 let runner: VertexRunner;
@@ -87,6 +92,7 @@ const hits: Hit[] = [];
 /** Other launches in flight at the kills, by persisted phase. */
 const others: Record<string, number> = {};
 const roundTimes: number[] = [];
+const killDelays: number[] = [];
 
 async function jobsOf(launchId: string) {
   return runner.list({ filter: `labels.${LAUNCH_ID_LABEL}="${sanitizeLabelValue(launchId)}"`, limit: 10 });
@@ -119,6 +125,7 @@ function queueConfig(runMs: number) {
 
 beforeAll(async () => {
   emu = await startEmulator({
+    faultSeed: SEED,
     jobTimings: { queuedMs: 50, pendingMs: 50, runningMs: 1000, cancellingMs: 20 },
     quotas: { vertexReadsPerMinute: 0, vertexCreatesPerMinute: 0 },
   });
@@ -305,8 +312,10 @@ async function round(n: number): Promise<void> {
       `round ${n}: after claim`,
       60_000,
     );
-    // A random moment inside the frozen write (it spins for seconds).
-    await new Promise((r) => setTimeout(r, 100 + Math.floor(Math.random() * 200)));
+    // A moment inside the frozen write (it spins for seconds), drawn from the seed.
+    const delay = seededInt(killDelay, 100, 300);
+    killDelays.push(delay);
+    await new Promise((r) => setTimeout(r, delay));
     await agent.kill9();
 
     const stagedIds = new Set(staged.map((s) => s.item.id));
@@ -445,7 +454,7 @@ describe('kill -9 of the agent at named points', () => {
       .map(([phase, count]) => `${phase} ${count}`)
       .join(', ');
     console.info(
-      `[reliability] agent kill -9: ${ROUNDS} kills with ${hits.length} launches held at named points (${perPoint}) and ${interrupted - hits.length} more in flight (${otherPhases || 'none'}), ${items.length} launches, ${jobs.filter((j) => perLaunch.has(j.labels[LAUNCH_ID_LABEL] ?? '')).length} jobs, ${duplicates} duplicates, ${lost} lost; ${reattached} re-attached by launch id, ${rebuilt} rebuilt, ${reused} builds reused; ${Math.round(elapsed / 1000)} s (rounds ${roundTimes.map((t) => Math.round(t / 1000)).join(', ')} s)`,
+      `[reliability] agent kill -9: ${ROUNDS} kills with ${hits.length} launches held at named points (${perPoint}) and ${interrupted - hits.length} more in flight (${otherPhases || 'none'}), ${items.length} launches, ${jobs.filter((j) => perLaunch.has(j.labels[LAUNCH_ID_LABEL] ?? '')).length} jobs, ${duplicates} duplicates, ${lost} lost; ${reattached} re-attached by launch id, ${rebuilt} rebuilt, ${reused} builds reused; kills ${killDelays.join(', ')} ms after the claim; ${Math.round(elapsed / 1000)} s (rounds ${roundTimes.map((t) => Math.round(t / 1000)).join(', ')} s); seed ${SEED}`,
     );
   }, 280_000);
 });

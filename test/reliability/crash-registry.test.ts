@@ -19,6 +19,7 @@ import { auto, resolveCredentials } from '@vertex-launch/auth';
 import { buildBusyboxBaseImage, type Emulator, startEmulator } from '@vertex-launch/emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { childEnv, tempDir } from '../helpers.js';
+import { testSeed } from '../seed.js';
 import { cliBin } from './support/crash-agent.js';
 import { alive, findRegistryProcess, type RegistryProcess, until, uploadingBytes } from './support/crash-processes.js';
 
@@ -26,6 +27,8 @@ const exec = promisify(execFile);
 const MiB = 1024 * 1024;
 /** The layer killed mid-upload: random bytes, so Docker's gzip keeps the upload going for a while. */
 const PAYLOAD = 16 * MiB;
+/** The run's seed: the emulator's faults draw from it (these faults have no rate, so they hit every call anyway). */
+const SEED = testSeed();
 
 let emu: Emulator;
 let dir: { path: string; cleanup: () => Promise<void> };
@@ -104,7 +107,7 @@ const destinationOf = (stderr: string) => /Building (\S+) with docker/.exec(stde
 const noStackTrace = (text: string) => !/^\s+at .+\(?.+:\d+:\d+\)?$/m.test(text) && !text.includes('This is a bug');
 
 beforeAll(async () => {
-  emu = await startEmulator();
+  emu = await startEmulator({ faultSeed: SEED });
   dir = await tempDir('vxl-crash-registry-');
   const nonce = randomBytes(4).toString('hex');
   baseUri = `us-central1-docker.pkg.dev/${emu.projectId}/crash/busybox:${nonce}`;
@@ -163,7 +166,7 @@ describe("kill -9 of the emulator's registry during a push", () => {
     const credentials = await resolveCredentials(auto({ env: emu.env }), { env: emu.env });
     await expect(artifactRegistry({ credentials, env: emu.env }).tagExists(uri)).resolves.toBe(true);
     console.info(
-      `[reliability] registry kill -9 mid-upload: killed with ${(inFlight / MiB).toFixed(1)} of ${PAYLOAD / MiB} MiB of a layer uploaded; registry restarted on the next request (pid ${before.pid} -> ${after.pid}), Docker retried the layer, build exit 0; ${image.layers} layers, ${(image.bytes / MiB).toFixed(1)} MiB, every blob verified, tag listed; 0 lost; ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+      `[reliability] registry kill -9 mid-upload: killed with ${(inFlight / MiB).toFixed(1)} of ${PAYLOAD / MiB} MiB of a layer uploaded; registry restarted on the next request (pid ${before.pid} -> ${after.pid}), Docker retried the layer, build exit 0; ${image.layers} layers, ${(image.bytes / MiB).toFixed(1)} MiB, every blob verified, tag listed; 0 lost; ${((Date.now() - t0) / 1000).toFixed(1)} s; seed ${SEED}`,
     );
   }, 150_000);
 
@@ -245,7 +248,7 @@ describe("kill -9 of the emulator's registry during a push", () => {
     const credentials = await resolveCredentials(auto({ env: emu.env }), { env: emu.env });
     await expect(artifactRegistry({ credentials, env: emu.env }).tagExists(uri as string)).resolves.toBe(true);
     console.info(
-      `[reliability] registry kill -9 mid-manifest: killed while the manifest upload waited at the proxy, registry kept down for the push; build exit 1 with one error (Pushing ... failed: ${failure}), a hint, no stack trace; the retry (registry restarted, pid ${before.pid} -> ${after.pid}) pushed it, exit 0, every blob verified, tag listed; 0 lost; ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+      `[reliability] registry kill -9 mid-manifest: killed while the manifest upload waited at the proxy, registry kept down for the push; build exit 1 with one error (Pushing ... failed: ${failure}), a hint, no stack trace; the retry (registry restarted, pid ${before.pid} -> ${after.pid}) pushed it, exit 0, every blob verified, tag listed; 0 lost; ${((Date.now() - t0) / 1000).toFixed(1)} s; seed ${SEED}`,
     );
   }, 150_000);
 });

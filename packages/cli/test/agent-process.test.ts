@@ -1,5 +1,5 @@
 // `vertex-launch agent` as a process (the built CLI) against the emulator, which runs in this test process so it
-// outlives the agents: config errors, SIGTERM, kill -9 at random points during 50 launches, and two agents draining
+// outlives the agents: config errors, SIGTERM, kill -9 at seeded random points during 50 launches, and two agents draining
 // 200 items from one SQLite file.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
@@ -12,6 +12,7 @@ import { sqliteQueueStore } from '@vertex-launch/queue-sqlite';
 import { type VertexRunner, vertexRunner } from '@vertex-launch/vertex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { childEnv, tempDir } from '../../../test/helpers.js';
+import { seededInt, seededRandom, testSeed } from '../../../test/seed.js';
 import { cliBin, runCli } from './run-cli.js';
 
 const IMAGE = 'us-docker.pkg.dev/vxl-emulator/train/trainer:1';
@@ -201,7 +202,10 @@ describe('vertex-launch agent (process)', () => {
     expect([...(await jobsPerLaunch(items)).values()]).toEqual([1, 1]);
   }, 150_000);
 
-  it('kill -9 at random points during 50 launches, then a restart: exactly one job per item, every item terminal', async () => {
+  it('kill -9 at seeded random points during 50 launches, then a restart: exactly one job per item, every item terminal', async () => {
+    // The kill moments are drawn from the run's seed (VXL_TEST_SEED replays them), printed below.
+    const seed = testSeed();
+    const killDelay = seededRandom(seed, 'agent-process kill delay');
     const items = await enqueue('crash', 50);
     const config = await agentConfig('crash.yaml', ['queues: [crash]', 'max_jobs: 6', 'lease_duration: 1.5']);
     // Slow creates widen the window between the create call and persisting the job name, where a kill leaves the
@@ -211,7 +215,7 @@ describe('vertex-launch agent (process)', () => {
     for (let round = 0; round < 4; round++) {
       const agent = startAgent(config);
       await agent.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('claimed item'));
-      const delay = 100 + Math.floor(Math.random() * 1200);
+      const delay = seededInt(killDelay, 100, 1300);
       await new Promise((r) => setTimeout(r, delay));
       agent.child.kill('SIGKILL');
       const { signal } = await agent.exited;
@@ -252,13 +256,13 @@ describe('vertex-launch agent (process)', () => {
     expect(done.map((i) => i.outcome)).toEqual(Array(50).fill('succeeded'));
     const perLaunch = await jobsPerLaunch(items);
     expect([...perLaunch.values()]).toEqual(Array(50).fill(1));
+    const resumed = done.filter((i) => i.attempts > 1);
+    console.info(
+      `kill -9 test: kills after ${kills.join(', ')} ms; ${interrupted.length} items interrupted; ${resumed.length} resumed; ${done.filter((i) => i.events.some((e) => e.message.includes('found by launch id'))).length} re-attached by launch id; seed ${seed}`,
+    );
     // The kills did interrupt launches in flight (they were resumed, not restarted from scratch).
     expect(interrupted.length).toBeGreaterThan(0);
-    const resumed = done.filter((i) => i.attempts > 1);
     expect(resumed.length).toBeGreaterThan(0);
-    console.info(
-      `kill -9 test: kills after ${kills.join(', ')} ms; ${interrupted.length} items interrupted; ${resumed.length} resumed; ${done.filter((i) => i.events.some((e) => e.message.includes('found by launch id'))).length} re-attached by launch id`,
-    );
   }, 90_000);
 
   it('two agents on one SQLite file drain 200 items; no item is claimed twice', async () => {

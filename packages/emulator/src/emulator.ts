@@ -27,7 +27,7 @@ import {
   type StoredLogEntry,
 } from './context.js';
 import { connectDocker, dockerAnswers } from './docker/client.js';
-import { type Fault, FaultInjector, QuotaMeter } from './faults.js';
+import { DEFAULT_FAULT_SEED, type Fault, FaultInjector, faultSeedProblem, QuotaMeter } from './faults.js';
 import { operationsModule } from './grpc/operations.js';
 import { loadClientProtos, lookup } from './grpc/protos.js';
 import { startGrpcServer } from './grpc/server.js';
@@ -106,6 +106,12 @@ export interface EmulatorOptions {
   registryPort?: number;
   /** Path of the `docker-registry` binary. Default: `VERTEX_LAUNCH_REGISTRY_BINARY`, else `docker-registry` on PATH. */
   registryBinary?: string;
+  /**
+   * Seed of the injected faults with a `rate` below 1: whether the N-th call of a method (since the fault was
+   * injected) is hit depends only on this seed, the fault, the method and N, so a run with the same seed and the same
+   * calls gets the same faults. Any safe integer. Default 0.
+   */
+  faultSeed?: number;
 }
 
 /** The IAM controls of a running emulator. */
@@ -135,6 +141,8 @@ export interface EmulatorIam {
 
 /** Fault injection controls. Method names: `aiplatform.customJobs.create`, `oauth2.token`, `storage.objects.insert`, ... or `*`. */
 export interface EmulatorFaults {
+  /** The seed that decides which calls a fault with a `rate` hits: {@link EmulatorOptions.faultSeed}. */
+  readonly seed: number;
   inject(method: string, fault: Fault): void;
   clear(method?: string): void;
   /**
@@ -289,6 +297,10 @@ function checkOptions(options: EmulatorOptions) {
     if (v !== undefined && !(v >= 0))
       issues.push({ path: `jobTimings.${k}`, message: 'must be >= 0 ms', severity: 'error' });
   }
+  if (options.faultSeed !== undefined) {
+    const problem = faultSeedProblem(options.faultSeed);
+    if (problem) issues.push({ path: 'faultSeed', message: problem, severity: 'error' });
+  }
   if (issues.length > 0) {
     throw new ConfigError(
       `[vertex-launch] [emulator] Invalid options: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}.`,
@@ -319,7 +331,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const persisted = stateFile ? await readJson<PersistedCore>(stateFile) : undefined;
 
   const clock = createClock(persisted?.clockOffsetMs ?? 0);
-  const faults = new FaultInjector();
+  const faults = new FaultInjector(options.faultSeed ?? DEFAULT_FAULT_SEED);
   let httpUrl = '';
   let saveState: () => Promise<void> = async () => {};
   const saver = debouncedSaver(() => saveState());
@@ -597,6 +609,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       runnerEmail,
     },
     faults: {
+      seed: faults.seed,
       inject: (method, fault) => faults.inject(method, fault),
       clear: (method) => faults.clear(method),
       injected: () => faults.injected(),

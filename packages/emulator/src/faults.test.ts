@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EmulatorError } from './context.js';
-import { FaultInjector } from './faults.js';
+import { FaultInjector, faultDraw } from './faults.js';
 
 /** Runs `calls` calls of `method` through both phases; returns what each call answered. */
 async function calls(faults: FaultInjector, method: string, count: number): Promise<string[]> {
@@ -65,5 +65,95 @@ describe('FaultInjector', () => {
     faults.resetCounters();
     expect(faults.counters()).toEqual({});
     expect(faults.injected()).toEqual({});
+  });
+
+  describe('seeded rates', () => {
+    /** What `count` sequential calls of `method` answered, as a string of `.` (ok) and `x` (hit). */
+    async function pattern(faults: FaultInjector, method: string, count: number): Promise<string> {
+      return (await calls(faults, method, count)).map((a) => (a === 'ok' ? '.' : 'x')).join('');
+    }
+
+    it('the same seed hits the same calls; another seed hits others; the share hit follows the rate', async () => {
+      const run = async (seed: number) => {
+        const faults = new FaultInjector(seed);
+        faults.inject('aiplatform.customJobs.get', { code: 'UNAVAILABLE', rate: 0.2 });
+        return pattern(faults, 'aiplatform.customJobs.get', 400);
+      };
+      const first = await run(42);
+      expect(await run(42)).toBe(first);
+      const other = await run(43);
+      expect(other).not.toBe(first);
+      for (const p of [first, other]) {
+        const hit = [...p].filter((c) => c === 'x').length;
+        // 400 draws at 0.2: mean 80, sd 8; 50..110 is ±3.7 sd.
+        expect(hit).toBeGreaterThan(50);
+        expect(hit).toBeLessThan(110);
+      }
+      expect(new FaultInjector(42).seed).toBe(42);
+      expect(new FaultInjector().seed).toBe(0);
+    });
+
+    it("calls of other methods, and other faults, do not shift a fault's sequence", async () => {
+      const alone = new FaultInjector(7);
+      alone.inject('aiplatform.customJobs.create', { code: 'INTERNAL', rate: 0.3 });
+      const expected = await pattern(alone, 'aiplatform.customJobs.create', 60);
+
+      const busy = new FaultInjector(7);
+      busy.inject('aiplatform.customJobs.create', { code: 'INTERNAL', rate: 0.3 });
+      busy.inject('aiplatform.customJobs.list', { code: 'UNAVAILABLE', rate: 0.5 });
+      busy.inject('*', { latencyMs: 1, rate: 0.1 });
+      let got = '';
+      for (let i = 0; i < 60; i++) {
+        // A varying number of calls of other methods between two creates, some of them concurrent with it.
+        const others = Array.from({ length: i % 4 }, () => calls(busy, 'aiplatform.customJobs.list', 1));
+        const [create] = await Promise.all([pattern(busy, 'aiplatform.customJobs.create', 1), ...others]);
+        got += create;
+      }
+      expect(got).toBe(expected);
+      expect(busy.injected()['aiplatform.customJobs.list UNAVAILABLE']).toBeGreaterThan(0);
+    });
+
+    it("a fault's call numbers start when it is injected, whatever came before", async () => {
+      const fresh = new FaultInjector(5);
+      fresh.inject('storage.objects.get', { code: 'UNAVAILABLE', rate: 0.4 });
+      const expected = await pattern(fresh, 'storage.objects.get', 50);
+
+      const late = new FaultInjector(5);
+      await calls(late, 'storage.objects.get', 17);
+      late.inject('storage.objects.get', { code: 'UNAVAILABLE', rate: 0.4 });
+      expect(await pattern(late, 'storage.objects.get', 50)).toBe(expected);
+    });
+
+    it('two faults on one method draw apart, and a `*` fault draws per method', async () => {
+      const faults = new FaultInjector(11);
+      faults.inject('m', { code: 'INTERNAL', rate: 0.5, times: 1_000 });
+      faults.inject('m', { code: 'UNAVAILABLE', rate: 0.5, phase: 'after' });
+      const first = (await calls(faults, 'm', 64)).join(',');
+      // Both codes occur: the second fault is not the first one's sequence again.
+      expect(first).toContain('INTERNAL');
+      expect(first).toContain('UNAVAILABLE');
+      const draws = (id: string, method: string) =>
+        Array.from({ length: 32 }, (_, i) => faultDraw(11, id, method, i + 1) < 0.5);
+      expect(draws('*#1', 'a')).not.toEqual(draws('*#1', 'b'));
+      expect(draws('m#1', 'm')).not.toEqual(draws('m#2', 'm'));
+    });
+
+    it('faultDraw is a pure function in [0, 1), and large or negative seeds are distinct', () => {
+      const seeds = [0, 1, -1, 2 ** 32, 2 ** 32 + 1, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER];
+      const sequences = seeds.map((seed) => Array.from({ length: 16 }, (_, i) => faultDraw(seed, 'x#1', 'x', i + 1)));
+      for (const [i, seq] of sequences.entries()) {
+        expect(seq).toEqual(Array.from({ length: 16 }, (_, j) => faultDraw(seeds[i] as number, 'x#1', 'x', j + 1)));
+        for (const d of seq) {
+          expect(d).toBeGreaterThanOrEqual(0);
+          expect(d).toBeLessThan(1);
+        }
+      }
+      expect(new Set(sequences.map((s) => s.join())).size).toBe(seeds.length);
+    });
+
+    it('refuses a seed that is not a safe integer', () => {
+      expect(() => new FaultInjector(1.5)).toThrow('The fault seed must be an integer (e.g. 42), got 1.5.');
+      expect(() => new FaultInjector(Number.NaN)).toThrow('got NaN');
+    });
   });
 });

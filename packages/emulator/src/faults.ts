@@ -1,11 +1,18 @@
 /** Injected faults, latency, per-method call counters and per-minute quotas. */
 import { type CodeName, EmulatorError } from './context.js';
 
+/** The fault seed of an emulator started without `faultSeed`. */
+export const DEFAULT_FAULT_SEED = 0;
+
 /** A fault injected into one method (e.g. `aiplatform.customJobs.create`). */
 export interface Fault {
   /** The error to answer with. Omit to inject only latency. */
   code?: CodeName;
-  /** Probability (0..1) that a call is hit. Default 1. */
+  /**
+   * Probability (0..1) that a call is hit. Default 1. Which calls are hit follows the emulator's `faultSeed`: the
+   * decision for the N-th call of a method since the fault was injected depends only on the seed, the fault, the
+   * method and N.
+   */
   rate?: number;
   /** How many calls to hit before the fault disappears. Default: unlimited. */
   times?: number;
@@ -28,6 +35,47 @@ export interface Fault {
 interface ActiveFault extends Fault {
   remaining: number;
   skipped: number;
+  /** `<method or *>#<k>`: the k-th fault injected for that name since the injector was made. */
+  id: string;
+  /** The call ordinals of the fault's phase when it was injected, per method: its own call numbers start after them. */
+  baseline: ReadonlyMap<string, number>;
+}
+
+/** 32-bit FNV-1a of a string's UTF-16 code units. */
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/** A 32-bit integer finalizer with good avalanche (the "lowbias32" constants of Chris Wellons' hash-prospector). */
+function mix32(x: number): number {
+  let h = x >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/**
+ * The draw in [0, 1) that decides whether fault `faultId` hits the `n`-th call (1-based, counted from when the fault
+ * was injected) of `method`: the call is hit when the draw is below the fault's `rate`. A pure function of its four
+ * arguments — a hash, not a shared random stream — so calls of other methods, other faults and the timing of
+ * concurrent requests cannot shift one fault's sequence: the same seed and the same calls give the same hits.
+ */
+export function faultDraw(seed: number, faultId: string, method: string, n: number): number {
+  const high = Math.floor(seed / 2 ** 32);
+  let h = mix32((seed >>> 0) ^ 0x9e3779b9);
+  h = mix32(h ^ mix32(high));
+  h = mix32(h ^ fnv1a(faultId));
+  h = mix32(h ^ fnv1a(method));
+  h = mix32(h ^ (n >>> 0));
+  h = mix32(h ^ Math.floor(n / 2 ** 32));
+  return h / 2 ** 32;
+}
+
+/** Checks a fault seed: a safe integer (negative ones too). Returns the problem, or undefined. */
+export function faultSeedProblem(seed: unknown): string | undefined {
+  return Number.isSafeInteger(seed) ? undefined : `must be an integer (e.g. 42), got ${String(seed)}`;
 }
 
 /** Fault injection and call counting for every emulator method. */
@@ -35,6 +83,16 @@ export class FaultInjector {
   private readonly faults = new Map<string, ActiveFault[]>();
   private counts: Record<string, number> = {};
   private hits: Record<string, number> = {};
+  /** Calls per `<phase> <method>` since the injector was made; never reset (a fault's call numbers come from it). */
+  private readonly ordinals = new Map<string, number>();
+  /** Faults injected per method name (or `*`) since the injector was made; never reset (a fault's id comes from it). */
+  private readonly injectedPerKey = new Map<string, number>();
+
+  /** `seed` decides which calls a fault with a `rate` below 1 hits (see {@link faultDraw}). */
+  constructor(readonly seed: number = DEFAULT_FAULT_SEED) {
+    const problem = faultSeedProblem(seed);
+    if (problem) throw new RangeError(`The fault seed ${problem}.`);
+  }
 
   inject(method: string, fault: Fault): void {
     if (fault.rate !== undefined && !(fault.rate >= 0 && fault.rate <= 1)) {
@@ -43,8 +101,19 @@ export class FaultInjector {
     if (fault.code === undefined && fault.latencyMs === undefined) {
       throw new RangeError(`A fault for ${method} needs a \`code\`, a \`latencyMs\`, or both.`);
     }
+    const k = (this.injectedPerKey.get(method) ?? 0) + 1;
+    this.injectedPerKey.set(method, k);
+    const prefix = `${fault.phase ?? 'before'} `;
+    const baseline = new Map<string, number>();
+    for (const [key, n] of this.ordinals) if (key.startsWith(prefix)) baseline.set(key.slice(prefix.length), n);
     const list = this.faults.get(method) ?? [];
-    list.push({ ...fault, remaining: fault.times ?? Number.POSITIVE_INFINITY, skipped: 0 });
+    list.push({
+      ...fault,
+      remaining: fault.times ?? Number.POSITIVE_INFINITY,
+      skipped: 0,
+      id: `${method}#${k}`,
+      baseline,
+    });
     this.faults.set(method, list);
   }
 
@@ -75,8 +144,16 @@ export class FaultInjector {
     this.hits = {};
   }
 
+  /**
+   * Applies the faults of `method` (and `*`) for one call in `phase`. Each call of a method in a phase gets the next
+   * ordinal of that method and phase, so a fault's decision for a call depends only on the seed, the fault, the method
+   * and how many calls of that method (in the fault's phase) came since the fault was injected.
+   */
   async apply(method: string, phase: 'before' | 'after'): Promise<void> {
     if (phase === 'before') this.counts[method] = (this.counts[method] ?? 0) + 1;
+    const ordinalKey = `${phase} ${method}`;
+    const ordinal = (this.ordinals.get(ordinalKey) ?? 0) + 1;
+    this.ordinals.set(ordinalKey, ordinal);
     const list = [...(this.faults.get(method) ?? []), ...(this.faults.get('*') ?? [])];
     for (const fault of list) {
       if ((fault.phase ?? 'before') !== phase || fault.remaining <= 0) continue;
@@ -86,13 +163,13 @@ export class FaultInjector {
       }
       if (fault.code === undefined) {
         // A latency spike: the share `rate` of the calls wait, `times` times.
-        if (Math.random() >= (fault.rate ?? 1)) continue;
+        if (!this.strikes(fault, method, ordinal)) continue;
         this.hit(method, fault);
         await new Promise((r) => setTimeout(r, fault.latencyMs));
         continue;
       }
       if (fault.latencyMs) await new Promise((r) => setTimeout(r, fault.latencyMs));
-      if (Math.random() >= (fault.rate ?? 1)) continue;
+      if (!this.strikes(fault, method, ordinal)) continue;
       this.hit(method, fault);
       throw new EmulatorError(
         fault.code,
@@ -100,6 +177,14 @@ export class FaultInjector {
           `Injected fault: ${fault.code} for ${method}${phase === 'after' ? ' (after the change was committed)' : ''}.`,
       );
     }
+  }
+
+  /** Whether `fault` hits the call with ordinal `ordinal` of `method` (always when its rate is 1). */
+  private strikes(fault: ActiveFault, method: string, ordinal: number): boolean {
+    const rate = fault.rate ?? 1;
+    if (rate >= 1) return true;
+    const n = ordinal - (fault.baseline.get(method) ?? 0);
+    return faultDraw(this.seed, fault.id, method, n) < rate;
   }
 
   private hit(method: string, fault: ActiveFault): void {

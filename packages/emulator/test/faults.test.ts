@@ -101,6 +101,41 @@ describe('injected faults', () => {
     });
   });
 
+  test('faultSeed decides which calls a rate hits: the same seed replays the same hits, another differs', async () => {
+    /** 24 calls of an HTTP method under a fault at rate 0.5, as `.` (answered) and `x` (503). */
+    const pattern = async (target: Emulator) => {
+      target.faults.inject('resourcemanager.projects.testIamPermissions', { code: 'UNAVAILABLE', rate: 0.5 });
+      let out = '';
+      for (let i = 0; i < 24; i++) {
+        const res = await fetch(`${target.httpUrl}/v1/projects/${target.projectId}:testIamPermissions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${target.adminToken}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ permissions: ['aiplatform.customJobs.get'] }),
+        });
+        await res.arrayBuffer();
+        out += res.status === 503 ? 'x' : res.status === 200 ? '.' : `?${res.status}`;
+      }
+      target.faults.clear();
+      return out;
+    };
+    const seeded = [await startEmulator({ faultSeed: 1234 }), await startEmulator({ faultSeed: 1234 })];
+    try {
+      expect(seeded.map((e) => e.faults.seed)).toEqual([1234, 1234]);
+      expect(emu.faults.seed).toBe(0);
+      const [first, second] = [await pattern(seeded[0] as Emulator), await pattern(seeded[1] as Emulator)];
+      expect(first).toMatch(/^[.x]{24}$/);
+      expect(first).toContain('x');
+      expect(first).toContain('.');
+      expect(second).toBe(first);
+      expect(await pattern(emu)).not.toBe(first);
+    } finally {
+      await Promise.all(seeded.map((e) => e.stop()));
+    }
+    await expect(startEmulator({ faultSeed: 0.5 })).rejects.toThrow(
+      'Invalid options: faultSeed: must be an integer (e.g. 42), got 0.5.',
+    );
+  });
+
   test('invalid fault definitions are refused', () => {
     expect(() => emu.faults.inject('x', { code: 'INTERNAL', rate: 2 })).toThrow('between 0 and 1');
     expect(() => emu.faults.inject('x', {})).toThrow('needs a `code`, a `latencyMs`, or both');

@@ -18,6 +18,7 @@ import { type Emulator, type EmulatorOptions, startEmulator } from '@vertex-laun
 import { sqliteQueueStore } from '@vertex-launch/queue-sqlite';
 import { type VertexRunner, type VertexRunnerOptions, vertexRunner } from '@vertex-launch/vertex';
 import { childEnv, repoRoot, tempDir } from '../../helpers.js';
+import { seededRandom, testSeed } from '../../seed.js';
 
 /** The built CLI (`pnpm build` makes it; the root `pnpm test` builds first). */
 export const cliBin = join(repoRoot, 'packages', 'cli', 'dist', 'bin.js');
@@ -27,6 +28,8 @@ export const PREBUILT_IMAGE = 'us-docker.pkg.dev/vxl-emulator/train/trainer:1';
 
 /** The emulator, real credentials read from its env, a Vertex runner on it, and a queue database in a temp dir. */
 export interface AgentWorld {
+  /** The run's seed (test/seed.ts): the emulator's `faultSeed` and the runner's retry jitter come from it. */
+  seed: number;
   emulator: Emulator;
   credentials: AuthCredentials;
   runner: VertexRunner;
@@ -49,7 +52,9 @@ export interface WorldOptions {
 
 /** Starts an {@link AgentWorld}. */
 export async function startWorld(options: WorldOptions = {}): Promise<AgentWorld> {
+  const seed = testSeed();
   const emulator = await startEmulator({
+    faultSeed: seed,
     executor: 'clock',
     jobTimings: { queuedMs: 20, pendingMs: 20, runningMs: 20, cancellingMs: 20 },
     quotas: { vertexReadsPerMinute: 0, vertexCreatesPerMinute: 0 },
@@ -70,6 +75,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<AgentWorld
       env: emulator.env,
       quotas: { createsPerMinute: 0, readsPerMinute: 0 },
       tracker: { minIntervalMs: 50, maxIntervalMs: 250 },
+      timing: { random: seededRandom(seed, 'vertex runner retry jitter') },
       ...options.runner,
     });
     // Load the Google client now: its first load blocks the event loop long enough to stall heartbeats.
@@ -77,6 +83,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<AgentWorld
     const dbPath = join(dir.path, 'queues.db');
     const store = sqliteQueueStore({ path: dbPath });
     return {
+      seed,
       emulator,
       credentials,
       runner,
