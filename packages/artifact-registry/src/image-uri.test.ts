@@ -63,6 +63,9 @@ describe('parseImageUri', () => {
     ['us-central1-docker.pkg.dev/my-proj/train/img:-bad', 'tag "-bad" is not valid'],
     ['us-central1-docker.pkg.dev/my-proj/train/img@sha256:xyz', 'digest "sha256:xyz"'],
     [' us-central1-docker.pkg.dev/my-proj/train/img', 'surrounding spaces'],
+    // Found by the image-URI fuzz (VXL_TEST_SEED=1247451447): a colon in the project segment skipped the domain check.
+    ['us-docker.pkg.dev/-sha256:a0a000-0a/repo/img', 'project "-sha256:a0a000-0a" contains a colon'],
+    ['us-docker.pkg.dev/example.com:my-proj/repo/img', 'written <domain>/<project> in an image URI'],
   ])('refuses %s, saying what is wrong', (uri, problem) => {
     let error: unknown;
     try {

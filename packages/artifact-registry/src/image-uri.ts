@@ -72,6 +72,13 @@ export function parseImageUri(uri: string): ArtifactImageRef {
   }
 
   let project = segments.shift() ?? '';
+  // The colon form (`example.com:proj`) is the project's API name; in a Docker path a colon is not allowed, and
+  // Artifact Registry writes a domain-scoped project as `<domain>/<project>` there.
+  if (project.includes(':')) {
+    fail(
+      `the project ${JSON.stringify(project)} contains a colon; a domain-scoped project is written <domain>/<project> in an image URI (e.g. us-docker.pkg.dev/example.com/my-project/repo/image)`,
+    );
+  }
   // Project ids never contain dots, so a first segment with a dot is the domain of a domain-scoped project.
   if (project.includes('.')) {
     if (!DOMAIN.test(project)) fail(`the project domain ${JSON.stringify(project)} is not a valid domain`);
