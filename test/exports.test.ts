@@ -15,6 +15,7 @@ test('every published package is pinned below', () => {
       '@vertex-launch/cli',
       '@vertex-launch/core',
       '@vertex-launch/emulator',
+      '@vertex-launch/queue-postgres',
       '@vertex-launch/queue-sqlite',
       '@vertex-launch/vertex',
     ].sort(),
@@ -297,6 +298,25 @@ test('@vertex-launch/emulator', async () => {
       "storageClientOptions",
       "toLocalImageRef",
       "vertexEnvironment",
+    ]
+  `);
+});
+
+test('@vertex-launch/queue-postgres', async () => {
+  expect(exportNames(await import('@vertex-launch/queue-postgres'))).toMatchInlineSnapshot(`
+    [
+      "DEFAULT_SCHEMA",
+      "MIN_SERVER_VERSION",
+      "SCHEMA_VERSION",
+      "SSL_MODES",
+      "checkDatabase",
+      "isPostgresUrl",
+      "migrate",
+      "parseConnectionUrl",
+      "postgresQueueStore",
+      "postgresQueueStoreOptions",
+      "redactUrl",
+      "resolveConnection",
     ]
   `);
 });
