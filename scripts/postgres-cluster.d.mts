@@ -1,6 +1,6 @@
 // Types of scripts/postgres-cluster.mjs for the tests that import it.
 export const POSTGRES_MISSING: string;
-export function findPostgresBin(env?: Record<string, string | undefined>): string | undefined;
+export function findPostgresBin(env?: Record<string, string | undefined>, debianRoot?: string): string | undefined;
 export function freePort(): Promise<number>;
 export interface PostgresClusterOptions {
   /** Default false. */
@@ -10,6 +10,8 @@ export interface PostgresClusterOptions {
   port?: number;
   tmpdir?: string;
   env?: Record<string, string | undefined>;
+  /** Where Debian keeps /<version>/bin; default /usr/lib/postgresql. */
+  debianRoot?: string;
   log?: (line: string) => void;
 }
 export interface PostgresCluster {

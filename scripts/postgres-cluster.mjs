@@ -12,11 +12,11 @@
 //   node scripts/postgres-cluster.mjs        # starts one, prints its URL, stops it on Ctrl-C (for trying things out)
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, chownSync, constants, existsSync, readdirSync } from 'node:fs';
+import { accessSync, chownSync, constants, existsSync, readdirSync, realpathSync } from 'node:fs';
 import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -37,20 +37,22 @@ const isExecutable = (file) => {
   }
 };
 
-/** The directory holding `initdb` and `pg_ctl`, or undefined. */
-export function findPostgresBin(env = process.env) {
+/** The directory holding `initdb` and `pg_ctl`, or undefined. `debianRoot`: where Debian keeps one bin/ per version. */
+export function findPostgresBin(env = process.env, debianRoot = '/usr/lib/postgresql') {
   const candidates = [];
   if (env.VERTEX_LAUNCH_PG_BIN) candidates.push(env.VERTEX_LAUNCH_PG_BIN);
   for (const dir of (env.PATH ?? '').split(delimiter)) if (dir) candidates.push(dir);
   try {
-    const versions = readdirSync('/usr/lib/postgresql')
+    const versions = readdirSync(debianRoot)
       .filter((name) => /^\d+$/.test(name))
       .sort((a, b) => Number(b) - Number(a));
-    for (const version of versions) candidates.push(join('/usr/lib/postgresql', version, 'bin'));
+    for (const version of versions) candidates.push(join(debianRoot, version, 'bin'));
   } catch {
     // Not Debian's layout.
   }
-  return candidates.find((dir) => isExecutable(join(dir, 'initdb')) && isExecutable(join(dir, 'pg_ctl')));
+  const dir = candidates.find((d) => isExecutable(join(d, 'initdb')) && isExecutable(join(d, 'pg_ctl')));
+  // A PATH entry may hold links to the real directory (which also has psql and postgres): use that one.
+  return dir === undefined ? undefined : dirname(realpathSync(join(dir, 'initdb')));
 }
 
 /** A free TCP port on 127.0.0.1 (free when asked; the server binds it a moment later). */
@@ -81,7 +83,7 @@ function lookupUser(name) {
  */
 export async function startPostgresCluster(options = {}) {
   const env = options.env ?? process.env;
-  const bin = findPostgresBin(env);
+  const bin = findPostgresBin(env, options.debianRoot);
   if (bin === undefined) throw new Error(POSTGRES_MISSING);
   const root = process.getuid?.() === 0;
   let runAs;
