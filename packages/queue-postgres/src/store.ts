@@ -58,7 +58,7 @@ import { clientConfig, type DatabaseStatus, DEFAULT_SCHEMA, prepareDatabase } fr
 import { isConnectionError, isTransient, plainCause, storageError } from './errors.js';
 import { type PostgresQueueStoreOptions, parseOptions } from './options.js';
 import { quoteIdent } from './schema.js';
-import { type ImportRecordsResult, importRecords, type QueueRecordsImporter } from './transfer.js';
+import { importRecords, type QueueRecordsImporter } from './transfer.js';
 
 /** A PostgreSQL queue store: the `QueueStore` contract plus opening, importing and a redacted description. */
 export interface PostgresQueueStore extends QueueStore, QueueRecordsImporter {
@@ -231,9 +231,11 @@ function statements(s: string) {
       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, nextval('${s}.claim_seq')) ON CONFLICT (name) DO NOTHING RETURNING name`,
     updateQueue: `UPDATE ${s}.queues SET config = $2, project = $3, region = $4, description = $5, updated_at = $6 WHERE name = $1`,
     deleteQueue: `DELETE FROM ${s}.queues WHERE name = $1`,
+    // No lock on the queue rows: concurrent claimers would share it as a MultiXact, a write each. A queue deleted
+    // meanwhile is safe anyway — its unfinished items are row-locked (skipped) until the delete commits them as failed.
     claimQueues: `SELECT q.name, (SELECT max(i.claim_seq) FROM ${s}.items i
         WHERE i.queue = q.name AND i.claim_seq > q.serve_base) AS last_served
-      FROM ${s}.queues q WHERE q.name = ANY($1::text[]) FOR KEY SHARE OF q`,
+      FROM ${s}.queues q WHERE q.name = ANY($1::text[])`,
     claimable: `SELECT ${item} FROM ${s}.items i
       WHERE i.queue = $1 AND i.state <> 'finished' AND (i.state = 'queued' OR i.lease_expires_at <= $2)
       ORDER BY i.seq LIMIT 1 FOR UPDATE OF i SKIP LOCKED`,
@@ -257,7 +259,6 @@ function statements(s: string) {
           claim_seq = CASE WHEN $21 THEN nextval('${s}.claim_seq') ELSE claim_seq END
         WHERE id = $1 RETURNING id)
       ${insertEvents} ${eventRows('u')}`,
-    itemsById: `SELECT id, launch_id FROM ${s}.items WHERE id = ANY($1::text[])`,
   };
 }
 
@@ -661,11 +662,7 @@ export function postgresQueueStore(options: PostgresQueueStoreOptions = {}): Pos
       });
     },
     async importRecords(records, importOptions) {
-      return importRecords(
-        { write, insertItem, sql: { insertQueue: sql.insertQueue, getQueue: sql.getQueue, itemsById: sql.itemsById } },
-        records,
-        importOptions,
-      ) as Promise<ImportRecordsResult>;
+      return importRecords({ write, schema: quoteIdent(schema), insertQueue: sql.insertQueue }, records, importOptions);
     },
     async close() {
       if (closed) return;
