@@ -312,7 +312,6 @@ test('@vertex-launch/queue-postgres', async () => {
       "checkDatabase",
       "isPostgresUrl",
       "migrate",
-      "parseConnectionUrl",
       "postgresQueueStore",
       "postgresQueueStoreOptions",
       "redactUrl",

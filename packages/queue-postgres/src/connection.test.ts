@@ -6,13 +6,12 @@ import { inspect } from 'node:util';
 import { ConfigError } from '@vertex-launch/core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseConnectionUrl, redactUrl, resolveConnection } from './connection.js';
-import { parseOptions } from './options.js';
 import { postgresQueueStore } from './store.js';
 
 const SECRET = 's3cr3t-P@ss:/word';
 const ENCODED = encodeURIComponent(SECRET);
 const resolve = (options: Record<string, unknown>, env: Record<string, string | undefined> = {}) =>
-  resolveConnection(parseOptions({ env, ...options }));
+  resolveConnection({ env, ...options });
 
 function configError(fn: () => unknown): ConfigError {
   let error: unknown;

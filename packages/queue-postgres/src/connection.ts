@@ -10,7 +10,14 @@ import { isIP } from 'node:net';
 import { userInfo } from 'node:os';
 import type { ConnectionOptions } from 'node:tls';
 import type { ConfigIssue } from '@vertex-launch/core';
-import { optionsError, type ParsedPostgresQueueStoreOptions, type PostgresSslMode, SSL_MODES } from './options.js';
+import {
+  optionsError,
+  type ParsedPostgresQueueStoreOptions,
+  type PostgresQueueStoreOptions,
+  type PostgresSslMode,
+  parseOptions,
+  SSL_MODES,
+} from './options.js';
 
 /** Where and how to connect. The password is not enumerable: it never shows in `JSON.stringify` or `inspect`. */
 export interface PostgresConnection {
@@ -204,10 +211,17 @@ function positiveInt(text: string, max: number): number | undefined {
 }
 
 /**
- * Resolves where and how to connect. @throws ConfigError naming the plugin and every bad setting (a URL that does
- * not parse, an unknown sslmode, an unreadable certificate file) — never showing a password.
+ * Where and how `postgresQueueStore(options)` would connect (for `config show` and `doctor`: print `display` and
+ * `sslMode`, never the password). Reads certificate files, connects to nothing.
+ * @throws ConfigError naming the plugin and every bad setting (a URL that does not parse, an unknown sslmode, an
+ * unreadable certificate file) — never showing a password.
  */
-export function resolveConnection(options: ParsedPostgresQueueStoreOptions): PostgresConnection {
+export function resolveConnection(options: PostgresQueueStoreOptions = {}): PostgresConnection {
+  return resolveParsedConnection(parseOptions(options));
+}
+
+/** {@link resolveConnection} of options already validated. */
+export function resolveParsedConnection(options: ParsedPostgresQueueStoreOptions): PostgresConnection {
   const env = options.env ?? process.env;
   const issues: ConfigIssue[] = [];
   const url =

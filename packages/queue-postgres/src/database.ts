@@ -5,7 +5,7 @@
  */
 import { QueueError } from '@vertex-launch/core';
 import pg from 'pg';
-import { type PostgresConnection, resolveConnection } from './connection.js';
+import { type PostgresConnection, resolveParsedConnection } from './connection.js';
 import { plainCause, storageError } from './errors.js';
 import { PLUGIN, type PostgresQueueStoreOptions, parseOptions } from './options.js';
 import { MIGRATIONS, type Migration, migrationSql, quoteIdent, SCHEMA_TABLE, SCHEMA_VERSION } from './schema.js';
@@ -220,7 +220,7 @@ async function withClient<T>(
   fn: (client: pg.Client, connection: PostgresConnection, schema: string) => Promise<T>,
 ): Promise<T> {
   const parsed = parseOptions(options);
-  const connection = resolveConnection(parsed);
+  const connection = resolveParsedConnection(parsed);
   const schema = parsed.schema ?? DEFAULT_SCHEMA;
   const client = new pg.Client(clientConfig(connection, parsed.statementTimeoutMs ?? 30_000));
   client.on('error', () => undefined);

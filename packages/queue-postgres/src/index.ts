@@ -1,7 +1,6 @@
 export {
   isPostgresUrl,
   type PostgresConnection,
-  parseConnectionUrl,
   redactUrl,
   resolveConnection,
 } from './connection.js';

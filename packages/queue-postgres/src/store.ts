@@ -53,7 +53,7 @@ import {
   VertexLaunchError,
 } from '@vertex-launch/core';
 import pg from 'pg';
-import { type PostgresConnection, resolveConnection } from './connection.js';
+import { type PostgresConnection, resolveParsedConnection } from './connection.js';
 import { clientConfig, type DatabaseStatus, DEFAULT_SCHEMA, prepareDatabase } from './database.js';
 import { isConnectionError, isTransient, plainCause, storageError } from './errors.js';
 import { type PostgresQueueStoreOptions, parseOptions } from './options.js';
@@ -283,7 +283,7 @@ const isUnstorableText = (error: unknown) => ['22021', '22P05'].includes((error 
  */
 export function postgresQueueStore(options: PostgresQueueStoreOptions = {}): PostgresQueueStore {
   const parsed = parseOptions(options);
-  const connection: PostgresConnection = resolveConnection(parsed);
+  const connection: PostgresConnection = resolveParsedConnection(parsed);
   const schema = parsed.schema ?? DEFAULT_SCHEMA;
   const statementTimeoutMs = parsed.statementTimeoutMs ?? 30_000;
   const retryTimeoutMs = parsed.retryTimeoutMs ?? 30_000;
