@@ -2,6 +2,9 @@
 export const POSTGRES_MISSING: string;
 export function findPostgresBin(env?: Record<string, string | undefined>, debianRoot?: string): string | undefined;
 export function freePort(): Promise<number>;
+export function serverUser(
+  env?: Record<string, string | undefined>,
+): { name: string; uid: number; gid: number } | undefined;
 export interface PostgresClusterOptions {
   /** Default false. */
   fsync?: boolean;

@@ -76,6 +76,25 @@ function lookupUser(name) {
 }
 
 /**
+ * The unprivileged user the server runs as when this process is root ({ name, uid, gid }), else undefined (it runs
+ * as this process's user). @throws when that user does not exist or `runuser` is missing.
+ */
+export function serverUser(env = process.env) {
+  if (process.getuid?.() !== 0) return undefined;
+  const name = env.VERTEX_LAUNCH_PG_RUN_AS || 'nobody';
+  const user = lookupUser(name);
+  if (user === undefined) {
+    throw new Error(
+      `PostgreSQL refuses to run as root, and the user \`${name}\` to run it as does not exist: set VERTEX_LAUNCH_PG_RUN_AS to an unprivileged user.`,
+    );
+  }
+  if (!['/usr/sbin/runuser', '/sbin/runuser', '/usr/bin/runuser'].some(isExecutable)) {
+    throw new Error('Starting PostgreSQL as root needs `runuser` (Debian package util-linux) to drop to another user.');
+  }
+  return user;
+}
+
+/**
  * Starts a private cluster. Options: `fsync` (default false: tests do not need durability against power loss, and a
  * killed server still loses nothing committed), `settings` (extra postgresql.conf lines), `log` (progress lines).
  * Resolves with `{ url, host, port, user, password, database, dataDir, socketDir, bin, adminUrl(db), stop(), start(),
@@ -85,22 +104,7 @@ export async function startPostgresCluster(options = {}) {
   const env = options.env ?? process.env;
   const bin = findPostgresBin(env, options.debianRoot);
   if (bin === undefined) throw new Error(POSTGRES_MISSING);
-  const root = process.getuid?.() === 0;
-  let runAs;
-  if (root) {
-    const name = env.VERTEX_LAUNCH_PG_RUN_AS || 'nobody';
-    runAs = lookupUser(name);
-    if (runAs === undefined) {
-      throw new Error(
-        `PostgreSQL refuses to run as root, and the user \`${name}\` to run it as does not exist: set VERTEX_LAUNCH_PG_RUN_AS to an unprivileged user.`,
-      );
-    }
-    if (!isExecutable('/usr/sbin/runuser') && !isExecutable('/sbin/runuser') && !isExecutable('/usr/bin/runuser')) {
-      throw new Error(
-        'Starting PostgreSQL as root needs `runuser` (Debian package util-linux) to drop to another user.',
-      );
-    }
-  }
+  const runAs = serverUser(env);
   const base = await mkdtemp(join(options.tmpdir ?? tmpdir(), 'vxl-pg-'));
   const dataDir = join(base, 'data');
   const socketDir = join(base, 'sock');
