@@ -239,6 +239,7 @@ function statements(s: string) {
     claimable: `SELECT ${item} FROM ${s}.items i
       WHERE i.queue = $1 AND i.state <> 'finished' AND (i.state = 'queued' OR i.lease_expires_at <= $2)
       ORDER BY i.seq LIMIT 1 FOR UPDATE OF i SKIP LOCKED`,
+    selectItems: `SELECT ${item} FROM ${s}.items i`,
     getItem: `SELECT ${item} FROM ${s}.items i WHERE i.id = $1`,
     lockItem: `SELECT ${item} FROM ${s}.items i WHERE i.id = $1 FOR UPDATE OF i`,
     lockUnfinished: `SELECT ${item} FROM ${s}.items i WHERE i.queue = $1 AND i.state <> 'finished' ORDER BY i.seq FOR UPDATE OF i`,
@@ -405,7 +406,18 @@ export function postgresQueueStore(options: PostgresQueueStoreOptions = {}): Pos
         const state = rows[0]?.status;
         if (state === 'committed') return true;
         if (state !== 'in progress') return false;
+        // Still in progress: the server has not noticed the broken connection yet; it ends such a session after
+        // idle_in_transaction_session_timeout at the latest.
+        if (Date.now() >= deadline) {
+          throw storageError(
+            display,
+            action,
+            new Error(`transaction ${xid} is still in progress after the connection broke during its COMMIT`),
+            '; whether it committed is not known yet',
+          );
+        }
       } catch (error) {
+        if (error instanceof QueueError) throw error;
         if (!isTransient(error) || Date.now() >= deadline) {
           throw storageError(
             display,
@@ -655,7 +667,7 @@ export function postgresQueueStore(options: PostgresQueueStoreOptions = {}): Pos
         }
         params.push(limit);
         const { rows } = await client.query<ItemRow>(
-          `${sql.getItem.replace(/ WHERE i\.id = \$1$/, '')} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY i.seq DESC LIMIT $${params.length}`,
+          `${sql.selectItems} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY i.seq DESC LIMIT $${params.length}`,
           params,
         );
         return rowsToItems(rows);
