@@ -21,10 +21,11 @@ beforeAll(async () => {
   certDir = mkdtempSync(join(tmpdir(), 'vxl-pg-tls-'));
   for (const file of ['server.crt', 'server.key']) copyFileSync(join(fixtures, file), join(certDir, file));
   chmodSync(join(certDir, 'server.key'), 0o600);
-  if (process.getuid?.() === 0) {
-    const nobody = 65534;
-    for (const path of [certDir, join(certDir, 'server.crt'), join(certDir, 'server.key')])
-      chownSync(path, nobody, nobody);
+  const owner = serverUser();
+  if (owner !== undefined) {
+    for (const path of [certDir, join(certDir, 'server.crt'), join(certDir, 'server.key')]) {
+      chownSync(path, owner.uid, owner.gid);
+    }
   }
   cluster = await startPostgresCluster({
     settings: [
