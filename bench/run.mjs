@@ -18,6 +18,7 @@ const BENCHMARKS = {
   launch: async (o) => (await import('./launch.mjs')).benchLaunch(o),
   agent: async (o) => (await import('./agent.mjs')).benchAgent(o),
   reuse: async (o) => (await import('./reuse.mjs')).benchReuse(o),
+  queue: async (o) => (await import('./queue.mjs')).benchQueue(o),
 };
 
 const argv = process.argv.slice(2);
@@ -50,7 +51,7 @@ function judge(row) {
 
 function fmtValue(value, unit) {
   if (value === undefined || value === null || Number.isNaN(value)) return '—';
-  if (unit === 'ms') return fmtMs(value);
+  if (unit === 'ms') return value < 10 ? `${value.toFixed(2)} ms` : fmtMs(value);
   if (unit === 'MB') return `${value.toFixed(0)} MB`;
   if (unit === 'bytes') return `${Math.round(value).toLocaleString('en')} B`;
   if (unit === 'count' || unit === '') return Number.isInteger(value) ? String(value) : value.toFixed(2);

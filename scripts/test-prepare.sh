@@ -2,7 +2,8 @@
 # What the test suite needs from the machine, checked (and where possible provided) before any test runs.
 # Run by `pnpm test` before the build; safe to run again.
 #
-# - Programs the integration tests use (Docker, the CNCF registry, a static busybox, htpasswd): when one is
+# - Programs the integration tests use (Docker, the CNCF registry, a static busybox, htpasswd, the PostgreSQL
+#   server binaries initdb and pg_ctl, which Debian keeps in /usr/lib/postgresql/<version>/bin): when one is
 #   missing and this runs as root on a Debian-like system, it installs the Debian packages with apt-get;
 #   otherwise it stops at once with one message naming what to install.
 # - Services: starts dockerd (scripts/start-dockerd.sh) when it does not answer and this is root; otherwise
@@ -19,12 +20,18 @@ needs=(
   "docker-registry docker-registry the emulator's Artifact Registry backend"
   "htpasswd apache2-utils registry passwords"
   "busybox-static busybox-static the FROM-scratch base image of test images"
+  "initdb postgresql the PostgreSQL queue store's tests start a private server (scripts/postgres-cluster.mjs)"
 )
 
 # Debian's /bin/busybox may be the dynamic build (package busybox); test images are FROM scratch and need the static one.
 have() {
   case "$1" in
     busybox-static) dpkg -s busybox-static >/dev/null 2>&1 && [ -x /bin/busybox ] ;;
+    # The tests find the server binaries as scripts/postgres-cluster.mjs does: $VERTEX_LAUNCH_PG_BIN, the PATH, or
+    # Debian's /usr/lib/postgresql/<version>/bin (the package also installs a system cluster; the tests never use it).
+    initdb)
+      { [ -n "${VERTEX_LAUNCH_PG_BIN:-}" ] && [ -x "$VERTEX_LAUNCH_PG_BIN/initdb" ]; } || command -v initdb >/dev/null 2>&1 ||
+        compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null ;;
     *) command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] ;;
   esac
 }
@@ -68,4 +75,9 @@ if ! docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then
     exit 1
   fi
 fi
-echo "test-prepare: docker $(docker version --format '{{.Server.Version}}'), $(command -v docker-registry), static busybox, htpasswd: ready"
+pg_bin=$(node -e "import('./scripts/postgres-cluster.mjs').then((m) => console.log(m.findPostgresBin() ?? ''))")
+if [ -z "$pg_bin" ]; then
+  echo "test-prepare: initdb and pg_ctl are installed but not found where the tests look; set VERTEX_LAUNCH_PG_BIN to their directory." >&2
+  exit 1
+fi
+echo "test-prepare: docker $(docker version --format '{{.Server.Version}}'), $(command -v docker-registry), static busybox, htpasswd, PostgreSQL $("$pg_bin/pg_ctl" --version | grep -oE '[0-9]+(\.[0-9]+)+' | head -n 1) ($pg_bin): ready"

@@ -15,6 +15,7 @@ test('every published package is pinned below', () => {
       '@vertex-launch/cli',
       '@vertex-launch/core',
       '@vertex-launch/emulator',
+      '@vertex-launch/queue-postgres',
       '@vertex-launch/queue-sqlite',
       '@vertex-launch/vertex',
     ].sort(),
@@ -148,6 +149,8 @@ test('@vertex-launch/core', async () => {
       "PermissionError",
       "QUEUE_CONFIG_SCHEMA_ID",
       "QUEUE_CONFIG_WRAPPER_KEYS",
+      "QUEUE_EXPORT_FORMAT",
+      "QUEUE_EXPORT_VERSION",
       "QUEUE_ITEM_STATES",
       "QUEUE_LABEL",
       "QUEUE_NAME_PATTERN",
@@ -171,6 +174,7 @@ test('@vertex-launch/core', async () => {
       "agentConfigSchema",
       "assertHoldsLease",
       "buildEventEmitter",
+      "canImportRecords",
       "checkAgentId",
       "checkAllowedOverrides",
       "checkClaimOptions",
@@ -193,6 +197,7 @@ test('@vertex-launch/core', async () => {
       "defineBuilder",
       "durationToJson",
       "emulatorGrpcClientOptions",
+      "exportQueueRecords",
       "failForDeletedQueue",
       "failItem",
       "findCredentialFiles",
@@ -200,11 +205,13 @@ test('@vertex-launch/core', async () => {
       "formatConfigIssues",
       "formatElapsed",
       "formatJobName",
+      "formatQueueRecord",
       "fromEmulatorImageRef",
       "generateDockerfile",
       "generateRunId",
       "hasPlaceholder",
       "heartbeatItem",
+      "importedItem",
       "isClaimable",
       "isExhausted",
       "isFillInMarker",
@@ -232,6 +239,7 @@ test('@vertex-launch/core', async () => {
       "parseConfigText",
       "parseDuration",
       "parseJobName",
+      "parseQueueExport",
       "plainHeaders",
       "planLaunch",
       "prepareLaunchRequest",
@@ -290,6 +298,24 @@ test('@vertex-launch/emulator', async () => {
       "storageClientOptions",
       "toLocalImageRef",
       "vertexEnvironment",
+    ]
+  `);
+});
+
+test('@vertex-launch/queue-postgres', async () => {
+  expect(exportNames(await import('@vertex-launch/queue-postgres'))).toMatchInlineSnapshot(`
+    [
+      "DEFAULT_SCHEMA",
+      "MIN_SERVER_VERSION",
+      "SCHEMA_VERSION",
+      "SSL_MODES",
+      "checkDatabase",
+      "isPostgresUrl",
+      "migrate",
+      "postgresQueueStore",
+      "postgresQueueStoreOptions",
+      "redactUrl",
+      "resolveConnection",
     ]
   `);
 });

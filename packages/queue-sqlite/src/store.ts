@@ -16,7 +16,10 @@ import {
   failForDeletedQueue,
   failItem,
   heartbeatItem,
+  type ImportRecordsOptions,
+  type ImportRecordsResult,
   type ItemTransition,
+  importedItem,
   isExhausted,
   itemNotFound,
   type ListItemsOptions,
@@ -27,8 +30,10 @@ import {
   prepareQueueUpdate,
   type QueueDefinition,
   QueueError,
+  type QueueExportRecord,
   type QueueItem,
   type QueueItemEvent,
+  type QueueRecordsImporter,
   type QueueStore,
   queueClaimOrder,
   queueExists,
@@ -220,12 +225,18 @@ function openDatabase(path: string, busyTimeoutMs: number): Database.Database {
   }
 }
 
+/** The SQLite queue store: the `QueueStore` contract, plus importing a queue export (`queue import`). */
+export interface SqliteQueueStore extends QueueStore, QueueRecordsImporter {
+  /** `sqlite`. */
+  readonly name: 'sqlite';
+}
+
 /**
  * A queue store in one SQLite file, shared safely by any number of agents and CLI processes on one machine (not
  * over a network file system). Opens (and creates, owner-only) the file at once.
  * @throws QueueError `storage` when the file cannot be created, opened or migrated, naming the path and the fix.
  */
-export function sqliteQueueStore(options: SqliteQueueStoreOptions = {}): QueueStore {
+export function sqliteQueueStore(options: SqliteQueueStoreOptions = {}): SqliteQueueStore {
   const now = options.now ?? Date.now;
   const path = options.path ?? defaultQueueDbPath();
   const db = openDatabase(path, options.busyTimeoutMs ?? 5000);
@@ -246,6 +257,7 @@ export function sqliteQueueStore(options: SqliteQueueStoreOptions = {}): QueueSt
       'UPDATE queues SET last_served = (SELECT MAX(last_served) FROM queues) + 1 WHERE name = ?',
     ),
     getItem: db.prepare<[string], ItemRow>('SELECT * FROM items WHERE id = ?'),
+    itemOfLaunch: db.prepare<[string], ItemRow>('SELECT * FROM items WHERE launch_id = ?'),
     unfinished: db.prepare<[string], ItemRow>(
       "SELECT * FROM items WHERE queue = ? AND state != 'finished' ORDER BY seq",
     ),
@@ -467,6 +479,48 @@ export function sqliteQueueStore(options: SqliteQueueStoreOptions = {}): QueueSt
           .all(...rows.map((row) => row.id));
         for (const row of eventRows) events.get(row.item_id)!.push(toEvent(row));
         return rows.map((row) => toItem(row, events.get(row.id) ?? []));
+      });
+    },
+    async importRecords(records: readonly QueueExportRecord[], importOptions: ImportRecordsOptions = {}) {
+      const header = records.find((record) => record.kind === 'header');
+      const source = header?.kind === 'header' ? header.source : 'another store';
+      return write('import queues', (): ImportRecordsResult => {
+        const at = now();
+        const result = { queuesCreated: 0, queuesSkipped: 0, itemsImported: 0, itemsSkipped: 0, itemsRequeued: 0 };
+        for (const record of records) {
+          if (record.kind !== 'queue') continue;
+          // The config is checked as a new queue's would be; the definition keeps its own times.
+          prepareQueue(record.queue, at);
+          if (sql.getQueue.get(record.queue.name) !== undefined) {
+            if (importOptions.existingQueues !== 'skip') throw queueExists(record.queue.name);
+            result.queuesSkipped += 1;
+            continue;
+          }
+          sql.insertQueue.run(queueColumns(record.queue));
+          result.queuesCreated += 1;
+        }
+        for (const record of records) {
+          if (record.kind !== 'item') continue;
+          const { item } = record;
+          const known = sql.getItem.get(item.id) ?? sql.itemOfLaunch.get(item.launchId);
+          if (known !== undefined) {
+            if (known.id === item.id && known.launch_id === item.launchId) {
+              result.itemsSkipped += 1;
+              continue;
+            }
+            throw new QueueError(
+              'invalid_argument',
+              `Cannot import item \`${item.id}\` (launch ${item.launchId}): the target has another item with that id or launch id (\`${known.id}\`); nothing was imported.`,
+              { itemId: item.id, queue: item.queue },
+            );
+          }
+          const saved = importedItem(item, source, at);
+          sql.insertItem.run(itemColumns(saved));
+          for (const event of saved.events) insertEvent(saved.id, event);
+          if (saved !== item) result.itemsRequeued += 1;
+          result.itemsImported += 1;
+        }
+        return result;
       });
     },
     async close() {

@@ -1,2 +1,3 @@
 export * from './builder-conformance.js';
 export * from './queue-store.js';
+export * from './queue-transfer.js';

@@ -1,0 +1,68 @@
+// One "machine" of the PostgreSQL reliability test (test/reliability/postgres-agents.test.ts): a process running
+// core's createAgent() on the PostgreSQL queue store, with the Vertex runner on the emulator — what
+// `vertex-launch agent` does once the CLI selects stores by URL (until then the CLI opens SQLite only). Built packages
+// (dist/) are used, as the CLI would use them. Logs JSON lines on stdout (the agent's pino-shaped logger); SIGTERM
+// stops it cleanly.
+//
+//   node pg-agent.mjs <agentId> <queue>   env: VXL_PG_URL, VXL_PROJECT, VXL_REGION, the emulator's env, HOME
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const [agentId, queue] = process.argv.slice(2);
+const repo = join(import.meta.dirname, '..', '..', '..');
+const pkg = (name) => import(pathToFileURL(join(repo, 'packages', name, 'dist', 'index.js')).href);
+const [{ createAgent }, { auto, resolveCredentials }, { vertexRunner }, { postgresQueueStore }] = await Promise.all([
+  pkg('core'),
+  pkg('auth'),
+  pkg('vertex'),
+  pkg('queue-postgres'),
+]);
+
+const write = (level) => (fields, msg) =>
+  process.stdout.write(`${JSON.stringify({ level, time: Date.now(), ...fields, msg })}\n`);
+const logger = { debug: () => {}, info: write('info'), warn: write('warn'), error: write('error') };
+
+const env = process.env;
+const credentials = await resolveCredentials(auto({ env }), { env, homedir: env.HOME });
+const runners = [];
+const runnerFor = (target) => {
+  const runner = vertexRunner({
+    credentials,
+    project: target.project,
+    region: target.region,
+    env,
+    quotas: { createsPerMinute: 0, readsPerMinute: 0 },
+    tracker: { minIntervalMs: 100, maxIntervalMs: 500 },
+  });
+  runners.push(runner);
+  return runner;
+};
+// Load the Google client before any lease is held (its first load blocks the event loop).
+const project = env.VXL_PROJECT;
+const region = env.VXL_REGION;
+await runnerFor({ project, region }).list({ limit: 1 });
+
+const store = postgresQueueStore({ connectionString: env.VXL_PG_URL, maxConnections: 4, applicationName: agentId });
+const agent = createAgent({
+  store,
+  runner: runnerFor,
+  queues: [queue],
+  maxJobs: Number(env.VXL_MAX_JOBS ?? 8),
+  project,
+  region,
+  pollIntervalMs: 100,
+  leaseMs: Number(env.VXL_LEASE_MS ?? 4000),
+  // Killed agents must not use up an item's attempts: the test kills often.
+  maxAttempts: 50,
+  statusIntervalMs: 0,
+  agentId,
+  logger,
+  env,
+});
+process.once('SIGTERM', () => void agent.stop('SIGTERM'));
+try {
+  await agent.start();
+} finally {
+  await Promise.all(runners.map((runner) => runner.close().catch(() => undefined)));
+  await store.close();
+}
