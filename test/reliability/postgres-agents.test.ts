@@ -5,7 +5,7 @@
 // machine's next agent) and PostgreSQL itself is restarted once, mid-run, with an immediate (crash) shutdown.
 // At the end: every item is final, every launch has exactly one CustomJob, none was lost, and no item was ever held
 // by two agents at once — checked from the agents' own logs and from every item's history.
-// VXL_PG_AGENTS_SEED repeats a run's choices (the seed is printed; timings still vary with the machine's load);
+// VXL_TEST_SEED (test/seed.ts) repeats a run's choices (the seed is printed; timings still vary with the machine's load);
 // VXL_PG_LAUNCHES sets the number of launches.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -17,6 +17,7 @@ import { type PostgresQueueStore, postgresQueueStore } from '@vertex-launch/queu
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PostgresCluster, startPostgresCluster } from '../../scripts/postgres-cluster.mjs';
 import { childEnv, repoRoot } from '../helpers.js';
+import { seededRandom, testSeed } from '../seed.js';
 import {
   type AgentWorld,
   account,
@@ -30,25 +31,14 @@ import {
 
 const MACHINES = 4;
 const LAUNCHES = Number(process.env.VXL_PG_LAUNCHES ?? 320);
-const SEED = Number(process.env.VXL_PG_AGENTS_SEED ?? Date.now() % 1_000_000);
+const SEED = testSeed();
 const QUEUE = 'team';
 const script = join(repoRoot, 'test', 'reliability', 'support', 'pg-agent.mjs');
 const built = ['core', 'auth', 'vertex', 'queue-postgres'].map((p) =>
   join(repoRoot, 'packages', p, 'dist', 'index.js'),
 );
 
-/** mulberry32: the run's only source of randomness. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = prng(SEED);
+const random = seededRandom(SEED, 'postgres-agents');
 const between = (min: number, max: number) => min + Math.floor(random() * (max - min + 1));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -115,7 +105,7 @@ beforeAll(async () => {
   for (const file of built) {
     if (!existsSync(file)) throw new Error(`${file} is missing: run \`pnpm build\` first (\`pnpm test\` does).`);
   }
-  console.info(`[reliability] PostgreSQL agents: seed ${SEED} (VXL_PG_AGENTS_SEED=${SEED} repeats this run)`);
+  console.info(`[reliability] PostgreSQL agents: seed ${SEED} (VXL_TEST_SEED=${SEED} repeats this run)`);
   cluster = await startPostgresCluster();
   world = await startWorld({
     emulator: { jobTimings: { queuedMs: 20, pendingMs: 20, runningMs: 200, cancellingMs: 20 } },
