@@ -642,6 +642,39 @@ function fixGzipHeader(): Transform {
 }
 
 /**
+ * A build context scanned, checked and fingerprinted once: its manifest (with the content tag) and as many
+ * deterministic tar.gz streams of it as the builder needs (a retried upload packs it again without a new scan).
+ * Made by {@link prepareContext}; `resolveImage()` hands it to the builder in `BuildRequest.context`.
+ */
+export interface PreparedContext {
+  readonly manifest: ContextManifest;
+  /** A new deterministic tar.gz stream of the context (not yet flowing); it errors if a file changed since the scan. */
+  pack(): Readable;
+}
+
+function packScan(scan: Scan): Readable {
+  const out = fixGzipHeader();
+  pipeline(
+    Readable.from(tarChunks(scan.entries), { objectMode: false }),
+    createGzip({ level: 6, chunkSize: 64 * 1024 }),
+    out,
+    () => undefined, // errors reach the consumer through `out`
+  );
+  return out;
+}
+
+/**
+ * Scan, check and fingerprint a build context once (the checks of {@link fingerprintContext}), keeping the scan so
+ * the context can be packed later — as often as needed — without scanning or hashing again.
+ *
+ * @throws BuildContextError / ConfigError as {@link fingerprintContext}.
+ */
+export async function prepareContext(options: FingerprintOptions): Promise<PreparedContext> {
+  const { scan, manifest } = await prepare(options);
+  return { manifest, pack: () => packScan(scan) };
+}
+
+/**
  * Pack a build context as a deterministic tar.gz: entries sorted by path, mtime 0, uid/gid 0, no user/group names,
  * modes 0644/0755 (by the owner's executable bit; directories 0755), symlinks kept as links, pax headers for long or
  * non-ASCII names, gzip level 6 with no timestamp and a fixed OS byte. Files are streamed (a few small ones read
@@ -651,15 +684,8 @@ function fixGzipHeader(): Transform {
  * The stream errors with a {@link BuildContextError} when a file changes while it is packed.
  */
 export async function packContext(options: FingerprintOptions): Promise<PackedContext> {
-  const { scan, manifest } = await prepare(options);
-  const out = fixGzipHeader();
-  pipeline(
-    Readable.from(tarChunks(scan.entries), { objectMode: false }),
-    createGzip({ level: 6, chunkSize: 64 * 1024 }),
-    out,
-    () => undefined, // errors reach the consumer through `out`
-  );
-  return { stream: out, manifest };
+  const prepared = await prepareContext(options);
+  return { stream: prepared.pack(), manifest: prepared.manifest };
 }
 
 /**

@@ -85,7 +85,7 @@ describe('launch with an image', () => {
     const events: LaunchEvent[] = [];
     const handle = await launch({
       config: CONFIG,
-      project: 'p',
+      projectId: 'p',
       region: 'us-central1',
       image: 'us-docker.pkg.dev/p/r/train:1',
       runId: 'run1',
@@ -125,7 +125,7 @@ describe('launch with an image', () => {
     const runner = memoryRunner();
     const error = await launch({
       config: { spec: { worker_pool_specs: [] } },
-      project: 'p',
+      projectId: 'p',
       region: 'us-central1',
       image: 'img',
       runner,
@@ -139,13 +139,13 @@ describe('launch with an image', () => {
 
   it('needs exactly one of image and source', async () => {
     const runner = memoryRunner();
-    await expect(launch({ config: CONFIG, project: 'p', region: 'us-central1', runner })).rejects.toThrow(
+    await expect(launch({ config: CONFIG, projectId: 'p', region: 'us-central1', runner })).rejects.toThrow(
       /Nothing to run/,
     );
     await expect(
       launch({
         config: CONFIG,
-        project: 'p',
+        projectId: 'p',
         region: 'us-central1',
         runner,
         image: 'img',
@@ -185,7 +185,7 @@ describe('launch from source', () => {
     const source = { image: 'europe-docker.pkg.dev/p/r/train', contextDir: dir, statCachePath: false as const };
     const first = await launch({
       config: CONFIG,
-      project: 'p',
+      projectId: 'p',
       region: 'us-central1',
       source,
       builder,
@@ -202,7 +202,7 @@ describe('launch from source', () => {
     const second: LaunchEvent[] = [];
     const again = await launch({
       config: CONFIG,
-      project: 'p',
+      projectId: 'p',
       region: 'us-central1',
       source,
       builder,
@@ -226,7 +226,7 @@ describe('launch from source', () => {
     await expect(
       launch({
         config: CONFIG,
-        project: 'p',
+        projectId: 'p',
         region: 'us-central1',
         source: { image: 'repo/img', contextDir: dir },
         runner: memoryRunner(),
