@@ -1,5 +1,6 @@
 /**
- * `cloudBuild()`: builds on Google Cloud Build. The deterministic context is uploaded once per content
+ * `cloudBuild()`: builds on Google Cloud Build. The deterministic context (prepared once by `resolveImage()`, or here
+ * for a direct `build()` call) is uploaded once per content
  * (`gs://<staging bucket>/vertex-launch/contexts/<fingerprint>.tar.gz`, streamed, resumable, skipped when the object
  * is there), the build runs a `docker build` and a `docker push` step, its log is streamed from the logs bucket
  * while it runs, and the digest comes from `results.images`. Aborting the request cancels the build.
@@ -15,9 +16,13 @@ import {
   buildEventEmitter,
   ConfigError,
   defineBuilder,
-  type EmulatorConnection,
-  packContext,
-  readEmulatorConnection,
+  emulatorConnectionOf,
+  endpointsOption,
+  firstEnv,
+  type ImageBuilder,
+  PROJECT_ENV_VARS,
+  preparedContextOf,
+  type ServiceEndpoints,
   VertexLaunchError,
 } from '@vertex-launch/core';
 import { z } from 'zod';
@@ -42,14 +47,17 @@ export const cloudBuildOptions = z
           message: 'must be AuthCredentials from @vertex-launch/auth (with authClient and accessToken())',
         },
       )
+      .optional()
       .describe(
-        'Credentials for Cloud Build, Cloud Storage and Artifact Registry, e.g. `await resolveCredentials(auto())` from @vertex-launch/auth.',
+        "Credentials for Cloud Build, Cloud Storage and Artifact Registry, e.g. `await resolveCredentials(auto())` from @vertex-launch/auth. Default: the runtime's (one of the two is required).",
       ),
     projectId: z
       .string()
       .min(1)
       .optional()
-      .describe("Project that runs the build. Default: the credentials' project, else GOOGLE_CLOUD_PROJECT."),
+      .describe(
+        "Project that runs the build. Default: the runtime's, else the credentials' project, else GOOGLE_CLOUD_PROJECT (or GCLOUD_PROJECT, CLOUDSDK_CORE_PROJECT).",
+      ),
     location: z
       .string()
       .regex(/^[a-z0-9-]+$/)
@@ -113,15 +121,17 @@ export const cloudBuildOptions = z
       .custom<DigestLookup>((v) => hasMethod(v, 'getDigest'), { message: 'must have a getDigest(uri) method' })
       .optional()
       .describe('Answers whether the content tag is already pushed. Default: artifactRegistry({ credentials }).'),
-    emulator: z
-      .custom<EmulatorConnection | null>((v) => v === null || (typeof v === 'object' && v !== undefined))
+    endpoints: z
+      .custom<ServiceEndpoints>((v) => typeof v === 'object' && v !== null, 'must be ServiceEndpoints')
       .optional()
-      .describe('The Vertex Launch emulator. Default: read from `env`; `null` forces Google.'),
+      .describe("Where the Google APIs are (Google or the emulator). Default: the runtime's, else those of `env`."),
     env: z
       // A custom check, not z.record: process.env is not a plain object.
       .custom<Record<string, string | undefined>>((v) => typeof v === 'object' && v !== null, 'must be an object')
       .optional()
-      .describe('Environment to read the emulator connection and the default project from. Default `process.env`.'),
+      .describe(
+        'Environment to read the default project (and, without `endpoints`, the endpoints) from. Default `process.env`.',
+      ),
     clientOptions: z
       .record(z.string(), z.unknown())
       .optional()
@@ -173,12 +183,6 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
-function tagOf(uri: string): string | undefined {
-  const last = uri.slice(uri.lastIndexOf('/') + 1);
-  const colon = last.lastIndexOf(':');
-  return colon < 0 || last.includes('@') ? undefined : last.slice(colon + 1);
-}
-
 function httpStatus(error: unknown): number | undefined {
   const code = (error as { code?: unknown }).code;
   return typeof code === 'number' ? code : undefined;
@@ -208,10 +212,18 @@ async function findBuild(
  * const builder = cloudBuild({ credentials, stagingBucket: 'my-project-builds', machineType: 'E2_HIGHCPU_8' });
  * const { digest } = await builder.build({ contextDir: './trainer', destination: 'us-docker.pkg.dev/p/r/trainer:v1' });
  */
-export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options) => {
+export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options, runtime): ImageBuilder => {
   const env = options.env ?? process.env;
-  const emulator = options.emulator === null ? undefined : (options.emulator ?? readEmulatorConnection(env));
-  const credentials = options.credentials;
+  const endpoints = endpointsOption(options.endpoints ?? runtime.endpoints, env);
+  const emulator = emulatorConnectionOf(endpoints);
+  const credentials = options.credentials ?? runtime.credentials;
+  if (!credentials) {
+    throw new ConfigError(
+      `[vertex-launch] [builder:${NAME}] Missing required option \`credentials\`.`,
+      [{ path: 'credentials', message: 'required (or a runtime with credentials)', severity: 'error' }],
+      { hint: 'Pass `credentials`, e.g. `await resolveCredentials(auto())` from @vertex-launch/auth.' },
+    );
+  }
   let token = '';
   const refreshToken = async (): Promise<void> => {
     try {
@@ -224,7 +236,8 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options) => {
     }
   };
   const project = (): string => {
-    const id = options.projectId ?? credentials.projectId ?? env.GOOGLE_CLOUD_PROJECT ?? env.GCLOUD_PROJECT;
+    const id =
+      options.projectId ?? runtime.projectId ?? credentials.projectId ?? firstEnv(env, PROJECT_ENV_VARS)?.value;
     if (!id) {
       throw new ConfigError(
         `[vertex-launch] [builder:${NAME}] Missing required option \`projectId\`.`,
@@ -252,7 +265,7 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options) => {
     );
     return buildClientPromise;
   };
-  const registry: DigestLookup = options.registry ?? artifactRegistry({ credentials, emulator: emulator ?? null });
+  const registry: DigestLookup = options.registry ?? artifactRegistry({ credentials, endpoints });
 
   const bucketName = (): string => parseGcsUrl(options.stagingBucket ?? `${project()}_cloudbuild`).bucket;
 
@@ -338,21 +351,10 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options) => {
     const emit = buildEventEmitter(request);
     if (signal?.aborted) throw interrupted(destination, signal.reason);
     const platform = request.platform ?? DEFAULT_PLATFORM;
-    const packed = await packContext({ ...request, platform });
+    const context = await preparedContextOf(request, platform);
+    const packed = { manifest: context.manifest, stream: context.pack() };
     const { manifest } = packed;
     try {
-      if (tagOf(destination) === manifest.tag) {
-        const digest = await registry.getDigest(destination);
-        if (digest !== undefined) {
-          packed.stream.destroy();
-          emit({
-            type: 'skipped',
-            imageUri: destination,
-            reason: `${destination} already exists (same sources, same content tag)`,
-          });
-          return { imageUri: destination, digest };
-        }
-      }
       await refreshToken();
       const projectId = project();
       const bucket = bucketName();
@@ -377,7 +379,8 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options) => {
         let uri: string | undefined;
         let bytes = 0;
         for (let attempt = 1; ; attempt += 1) {
-          const source = attempt === 1 ? packed.stream : (await packContext({ ...request, platform })).stream;
+          // Deterministic: packed again (no new scan), the context gives the same bytes.
+          const source = attempt === 1 ? packed.stream : context.pack();
           bytes = 0;
           let reported = 0;
           const counter = new Transform({
@@ -565,6 +568,8 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options) => {
     async exists(imageUri) {
       return (await registry.getDigest(imageUri)) !== undefined;
     },
+
+    digestOf: (imageUri) => registry.getDigest(imageUri),
 
     build,
   };
