@@ -3,7 +3,8 @@
 // reproduce or vary a run, and VXL_FUZZ_SCALE (e.g. 10) to multiply the number of generated inputs.
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { ConfigError, queueConfigSchema } from '@vertex-launch/core';
+import { ConfigError } from '@vertex-launch/core';
+import { queueConfigSchema } from '@vertex-launch/core/config';
 import fc from 'fast-check';
 import { expect } from 'vitest';
 import { allKeyLocations } from '../../packages/core/src/config/schema-paths.js';

@@ -556,7 +556,7 @@ describe('secret scan', () => {
     }
 
     const weak = await resolved(envs.weak!);
-    const runner = vertexRunner({ credentials: weak, project: emu.projectId, region: emu.region, env: emu.env });
+    const runner = vertexRunner({ credentials: weak, projectId: emu.projectId, region: emu.region, env: emu.env });
     try {
       await thrown('launch() (permission denied)', () =>
         launch({
@@ -571,7 +571,7 @@ describe('secret scan', () => {
               ],
             },
           },
-          project: emu.projectId,
+          projectId: emu.projectId,
           region: emu.region,
           image: baseImage,
           runner,

@@ -1,23 +1,25 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import {
-  contextTag,
-  fingerprintContext,
   formatElapsed,
   type JobSnapshot,
-  type LaunchContext,
   type LaunchEvent,
   type LaunchHandle,
   launch as launchJob,
   loadConfigFile,
-  parseConfigText,
-  resolveQueueConfig,
-  toCreateCustomJobRequest,
-  toRestJson,
+  newRunId,
+  planLaunch,
+  type Runtime,
+  requireProjectId,
+  requireRegion,
 } from '@vertex-launch/core';
+import { contextTag, fingerprintContext } from '@vertex-launch/core/build';
+import { parseConfigText } from '@vertex-launch/core/config';
+import { toRestJson } from '@vertex-launch/core/mapping';
 import { ExitCode, UsageError } from '../exit-codes.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { dim, green, type Io, printJson, red } from '../output.js';
+import { builderFactory, builderRuntime, commandRuntime } from '../runtime.js';
 import { jobJson, logLine, openRunner, stateText } from './jobs-runner.js';
 
 export interface LaunchOptions extends GlobalOptions {
@@ -59,11 +61,8 @@ export default async function launch(options: LaunchOptions, io: Io, env = proce
   if (!options.dryRun) {
     return submitLaunch(options, io, env);
   }
-  const project = options.project ?? env.GOOGLE_CLOUD_PROJECT ?? env.CLOUDSDK_CORE_PROJECT;
-  const region = options.region ?? env.GOOGLE_CLOUD_REGION ?? env.CLOUDSDK_COMPUTE_REGION;
-  if (!project) throw new UsageError('No project: pass --project <id> or set GOOGLE_CLOUD_PROJECT.');
-  if (!region) throw new UsageError('No region: pass --region <region> (e.g. us-central1) or set GOOGLE_CLOUD_REGION.');
-
+  // The same runtime as a real launch (flags, environment, launch-config.yaml, gcloud config), without credentials.
+  const runtime = await commandRuntime({ project: options.project, region: options.region }, env);
   const variables = parseSetVars(options.setVar ?? []);
   const overrides = options.override === undefined ? undefined : await readOverride(options.override);
   const raw = await loadConfigFile(options.queueConfig);
@@ -73,16 +72,19 @@ export default async function launch(options: LaunchOptions, io: Io, env = proce
     options.source !== undefined && options.image !== undefined
       ? contextTag(options.image, await fingerprintContext({ contextDir: options.source }))
       : options.image;
-  const context: LaunchContext = {
-    project,
-    region,
+  const { request } = planLaunch({
+    config: raw,
+    file: options.queueConfig,
+    variables,
+    overrides,
+    env,
+    projectId: requireProjectId(runtime),
+    region: requireRegion(runtime),
     runId,
     launchId: randomUUID(),
-    runName: options.runName ?? runId,
-    ...(imageUri === undefined ? {} : { imageUri }),
-  };
-  const config = resolveQueueConfig({ config: raw, variables, overrides, context, env, file: options.queueConfig });
-  const request = toCreateCustomJobRequest(config, context);
+    ...(options.runName === undefined ? {} : { runName: options.runName }),
+    ...(imageUri === undefined ? {} : { image: imageUri }),
+  });
   const body = toRestJson(request);
   if (options.json) printJson(io, body);
   else io.stdout(`${JSON.stringify(body, null, 2)}\n`);
@@ -119,14 +121,6 @@ export async function readOverride(value: string): Promise<unknown> {
     throw new UsageError(`--override ${value}: no such file, and not inline JSON (which starts with "{").`);
   }
   return parseConfigText(text, value);
-}
-
-/** A new run id: 8 lowercase base-36 characters, valid in Vertex labels and resource names. */
-export function newRunId(): string {
-  const bytes = randomBytes(8);
-  let id = '';
-  for (const b of bytes) id += (b % 36).toString(36);
-  return /^[a-z]/.test(id) ? id : `r${id.slice(1)}`;
 }
 
 /** Words that answer "yes" at the cancel prompt. */
@@ -189,11 +183,16 @@ async function submitLaunch(options: LaunchOptions, io: Io, env: NodeJS.ProcessE
         : 'launch --source: pass --image <repository> (no tag), e.g. --image us-central1-docker.pkg.dev/my-proj/train/trainer: the built image is tagged with its content.',
     );
   }
-  const build = options.source === undefined ? undefined : await sourceBuild(options.source, options.image, env);
+  if (options.source !== undefined) checkRepository(options.image);
   const variables = parseSetVars(options.setVar ?? []);
   const overrides = options.override === undefined ? undefined : await readOverride(options.override);
   const raw = await loadConfigFile(options.queueConfig);
-  const runner = await openRunner(options, env);
+  // One runtime for the whole launch: the credentials are resolved once, for the build and the runner alike.
+  const runtime = await commandRuntime({ project: options.project, region: options.region }, env, {
+    credentials: true,
+  });
+  const build = options.source === undefined ? undefined : await sourceBuild(options.source, options.image, runtime);
+  const runner = await openRunner(runtime);
   try {
     const handle = await launchJob({
       config: raw,
@@ -201,8 +200,7 @@ async function submitLaunch(options: LaunchOptions, io: Io, env: NodeJS.ProcessE
       variables,
       overrides,
       env,
-      project: runner.project,
-      region: runner.region,
+      runtime,
       ...(build ?? { image: options.image }),
       ...(options.runId === undefined ? {} : { runId: options.runId }),
       ...(options.runName === undefined ? {} : { runName: options.runName }),
@@ -237,27 +235,31 @@ async function submitLaunch(options: LaunchOptions, io: Io, env: NodeJS.ProcessE
   }
 }
 
-/**
- * `--source DIR --image REPOSITORY`: the pipeline builds DIR with local Docker and pushes it as
- * `REPOSITORY:ctx-<content hash>`, unless Artifact Registry already has that tag (then nothing is built or pushed).
- */
-async function sourceBuild(source: string, repository: string, env: NodeJS.ProcessEnv) {
+/** `--source` needs `--image` to be a repository: the tag is the content's. */
+function checkRepository(repository: string): void {
   if (/@|:[^/]*$/.test(repository)) {
     throw new UsageError(
       `launch --source: --image ${repository} has a tag or digest; pass the repository only — the tag is the content's (ctx-<hash>).`,
     );
   }
-  const [{ auto, resolveCredentials }, { dockerBuilder }, { artifactRegistry }] = await Promise.all([
-    import('@vertex-launch/auth'),
-    import('@vertex-launch/builder-docker'),
+}
+
+/**
+ * `--source DIR --image REPOSITORY`: the pipeline builds DIR with local Docker (the builder registry's `docker`) and
+ * pushes it as `REPOSITORY:ctx-<content hash>`, unless Artifact Registry already has that tag (then nothing is built
+ * or pushed). Builder and registry take the launch's runtime (credentials, endpoints).
+ */
+async function sourceBuild(source: string, repository: string, runtime: Runtime) {
+  const [factory, { artifactRegistry }] = await Promise.all([
+    builderFactory('docker', 'launch --source'),
     import('@vertex-launch/artifact-registry'),
   ]);
-  const credentials = await resolveCredentials(auto({ env }), { env });
+  const credentials = runtime.credentials;
   return {
     source: { contextDir: source, image: repository },
-    builder: dockerBuilder({ credentials, env }),
-    registry: artifactRegistry({ credentials }),
-    builderCredentials: credentials,
+    builder: factory({ env: runtime.env }, builderRuntime(runtime)),
+    ...(credentials ? { registry: artifactRegistry({ credentials, endpoints: runtime.endpoints }) } : {}),
+    ...(credentials ? { builderCredentials: credentials } : {}),
   };
 }
 
