@@ -6,26 +6,12 @@ import { join } from 'node:path';
 import { type Emulator, startEmulator } from '@vertex-launch/emulator';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { repoRoot, tempDir } from '../../../test/helpers.js';
-import { runCli } from './run-cli.js';
+import { CLEAN_ENV, runCli } from './run-cli.js';
 
 const queueConfig = join(repoRoot, 'examples', 'queue.yaml');
 const image = 'us-central1-docker.pkg.dev/my-proj/train/hello:1';
 
-/** No project, region or emulator from the test's own environment. */
-const CLEAN = {
-  GOOGLE_CLOUD_PROJECT: undefined,
-  GCLOUD_PROJECT: undefined,
-  CLOUDSDK_CORE_PROJECT: undefined,
-  GOOGLE_CLOUD_REGION: undefined,
-  CLOUDSDK_AI_REGION: undefined,
-  CLOUDSDK_COMPUTE_REGION: undefined,
-  CLOUDSDK_ACTIVE_CONFIG_NAME: undefined,
-  VERTEX_LAUNCH_QUEUE_DB: undefined,
-  VERTEX_LAUNCH_EMULATOR_HTTP: undefined,
-  VERTEX_LAUNCH_EMULATOR_GRPC: undefined,
-  VERTEX_LAUNCH_EMULATOR_CA: undefined,
-  VERTEX_LAUNCH_EMULATOR_REGISTRY: undefined,
-};
+const CLEAN = { ...CLEAN_ENV, CLOUDSDK_ACTIVE_CONFIG_NAME: undefined };
 
 let dir: { path: string; cleanup: () => Promise<void> };
 let emulator: Emulator;

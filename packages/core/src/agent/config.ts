@@ -5,7 +5,6 @@
  * Loading (YAML/JSON) is separate from validating.
  */
 import { homedir } from 'node:os';
-import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import { builderTypeProblem, builtinBuilders } from '../build/registry.js';
 import { DURATION_FORMS, parseDuration } from '../config/durations.js';
@@ -15,6 +14,7 @@ import { closestKey } from '../config/suggest.js';
 import { tooDeepAt, tooDeepIssue } from '../config/util.js';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { QUEUE_NAME_PATTERN } from '../queue/store.js';
+import { xdgFile } from '../runtime/env.js';
 
 /** File name of the agent config. */
 export const AGENT_CONFIG_FILE = 'launch-config.yaml';
@@ -27,9 +27,7 @@ export function defaultAgentConfigPath(
   env: Readonly<Record<string, string | undefined>> = process.env,
   home: string = homedir(),
 ): string {
-  const xdg = env.XDG_CONFIG_HOME;
-  const base = xdg !== undefined && isAbsolute(xdg) ? xdg : join(home, '.config');
-  return join(base, 'vertex-launch', AGENT_CONFIG_FILE);
+  return xdgFile(env, home, 'XDG_CONFIG_HOME', '.config', AGENT_CONFIG_FILE);
 }
 
 /** The default agent config path for this process's environment (see {@link defaultAgentConfigPath}). */

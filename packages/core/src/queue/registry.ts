@@ -5,11 +5,12 @@
  * of {@link registerQueueStoreDriver}); no command changes.
  */
 import { homedir } from 'node:os';
-import { isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { closestKey } from '../config/suggest.js';
 import { ConfigError } from '../errors.js';
 import { loadPluginFactory, type ModuleImporter, type PluginSource } from '../plugins.js';
+import { xdgFile } from '../runtime/env.js';
 import type { QueueStore } from './store.js';
 
 /** File name of the default queue database. */
@@ -23,9 +24,7 @@ export function defaultQueueDbPath(
   env: Readonly<Record<string, string | undefined>> = process.env,
   home: string = homedir(),
 ): string {
-  const xdg = env.XDG_DATA_HOME;
-  const base = xdg !== undefined && isAbsolute(xdg) ? xdg : join(home, '.local', 'share');
-  return join(base, 'vertex-launch', QUEUE_DB_FILE);
+  return xdgFile(env, home, 'XDG_DATA_HOME', join('.local', 'share'), QUEUE_DB_FILE);
 }
 
 /** How the store of one URL scheme is made: its package, its factory, and the factory's options for a URL. */

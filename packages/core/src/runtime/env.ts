@@ -2,6 +2,7 @@
  * The environment variables Vertex Launch reads for its settings, in one list each (every command and plugin reads
  * them through here), and the lookup that names the variable a value came from.
  */
+import { isAbsolute, join } from 'node:path';
 import type { Sourced } from './sources.js';
 
 /** An environment: `process.env` in production, an explicit object in tests. */
@@ -35,4 +36,21 @@ export function firstEnv(
     if (value) return { value, source: { kind: 'env', name } };
   }
   return undefined;
+}
+
+/**
+ * `$<variable>/vertex-launch/<file>`, or `<home>/<fallback>/vertex-launch/<file>` when the variable is unset or not
+ * absolute — the XDG base directory rule for the agent config (`XDG_CONFIG_HOME`, `.config`) and the queue database
+ * (`XDG_DATA_HOME`, `.local/share`).
+ */
+export function xdgFile(
+  env: Env,
+  home: string,
+  variable: 'XDG_CONFIG_HOME' | 'XDG_DATA_HOME',
+  fallback: string,
+  file: string,
+): string {
+  const xdg = env[variable];
+  const base = xdg !== undefined && isAbsolute(xdg) ? xdg : join(home, fallback);
+  return join(base, 'vertex-launch', file);
 }
