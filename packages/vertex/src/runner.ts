@@ -157,8 +157,8 @@ function fail(problems: string[]): never {
   );
 }
 
-/** Creates the Vertex AI runner. Nothing is loaded or contacted until the first call. */
-export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
+/** The options checked (unknown and misnamed ones, required and malformed values): the client, project and region. */
+function checkOptions(options: VertexRunnerOptions) {
   if (options === null || typeof options !== 'object')
     fail(['options must be an object: { credentials, projectId, region }']);
   const unknown = unknownOptions(options, OPTIONS, RENAMED);
@@ -172,7 +172,6 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
   const authClient = options.authClient ?? options.credentials?.authClient;
   const project = options.projectId ?? options.credentials?.projectId;
   const region = options.region ?? options.credentials?.region;
-  const principal = options.principal ?? options.credentials?.principal;
   const problems: string[] = [];
   if (!authClient) problems.push('`authClient` (or `credentials`) is required');
   if (!project) problems.push('`projectId` is required (or credentials that name one)');
@@ -185,9 +184,13 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
   if (options.retry?.maxAttempts !== undefined && !(options.retry.maxAttempts >= 1))
     problems.push('`retry.maxAttempts` must be >= 1');
   if (problems.length > 0) fail(problems);
-  const auth = authClient as AuthClientLike;
-  const projectId = project as string;
-  const location = region as string;
+  return { auth: authClient as AuthClientLike, projectId: project as string, location: region as string };
+}
+
+/** Creates the Vertex AI runner. Nothing is loaded or contacted until the first call. */
+export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
+  const { auth, projectId, location } = checkOptions(options);
+  const principal = options.principal ?? options.credentials?.principal;
   const parent = `projects/${projectId}/locations/${location}`;
 
   const endpoints = endpointsOption(options.endpoints, options.env);
