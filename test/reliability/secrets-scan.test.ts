@@ -411,6 +411,15 @@ describe('secret scan', () => {
         'poll_interval: 0.2',
       ].join('\n'),
     );
+    // The same config without `auth.key_file`: every command (doctor too) takes the credentials of launch-config.yaml,
+    // so the weak principal's doctor run needs a config that names none.
+    const weakAgentConfig = await writePrivate(
+      join(dir.path, 'launch-config-weak.yaml'),
+      (await readFile(agentConfig, 'utf8'))
+        .split('\n')
+        .filter((line) => !line.startsWith('auth:'))
+        .join('\n'),
+    );
     const create = await cli(
       'queue create',
       [
@@ -522,7 +531,7 @@ describe('secret scan', () => {
       cli('doctor (key)', ['doctor', '--config', agentConfig, '--queue', 'scan', '--db', db], envs.key!),
       cli(
         '--debug doctor --json (weak)',
-        ['--debug', 'doctor', '--json', '--config', agentConfig, '--queue', 'scan', '--db', db],
+        ['--debug', 'doctor', '--json', '--config', weakAgentConfig, '--queue', 'scan', '--db', db],
         envs.weak!,
       ),
       cli('config show (key)', ['config', 'show'], { ...envs.key, DEBUG: '*' }),
