@@ -9,6 +9,11 @@ const root = fileURLToPath(new URL('.', import.meta.url));
 // built `dist/`, which the root `test` script builds first.)
 const alias = [
   {
+    // Subpath exports of core (`@vertex-launch/core/config`, ...): each is a folder with an index.ts.
+    find: /^@vertex-launch\/core\/([a-z]+)$/,
+    replacement: `${root}packages/core/src/$1/index.ts`,
+  },
+  {
     find: /^@vertex-launch\/([a-z0-9-]+)$/,
     replacement: `${root}packages/$1/src/index.ts`,
   },

@@ -288,7 +288,8 @@ export function readPartials(root = repoRoot) {
 }
 
 /**
- * Both pages, keyed by path. `core` is `@vertex-launch/core` and `cli` is `@vertex-launch/cli` (built or sources).
+ * Both pages, keyed by path. `core` holds `queueConfigJsonSchema` (`@vertex-launch/core/config`) and
+ * `agentConfigSchema` (`@vertex-launch/core/agent`); `cli` is `@vertex-launch/cli` (built or sources).
  */
 export function renderDocs({ core, cli, partials = readPartials() }) {
   const io = { stdout: () => {}, stderr: () => {}, isTTY: false, color: false };
@@ -304,11 +305,18 @@ export function renderDocs({ core, cli, partials = readPartials() }) {
 }
 
 async function main(args) {
-  const load = (pkg) => import(pathToFileURL(join(repoRoot, 'packages', pkg, 'dist', 'index.js')).href);
+  const load = (pkg, entry = 'index.js') => import(pathToFileURL(join(repoRoot, 'packages', pkg, 'dist', entry)).href);
   let core;
   let cli;
   try {
-    [core, cli] = await Promise.all([load('core'), load('cli')]);
+    let config;
+    let agent;
+    [config, agent, cli] = await Promise.all([
+      load('core', 'config/index.js'),
+      load('core', 'agent/index.js'),
+      load('cli'),
+    ]);
+    core = { ...config, ...agent };
   } catch (error) {
     console.error(`gen-docs: cannot load the built packages (${error.message}); run \`pnpm build\` first.`);
     return 1;

@@ -4,11 +4,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as cli from '@vertex-launch/cli';
-import * as core from '@vertex-launch/core';
+import * as agent from '@vertex-launch/core/agent';
+import * as config from '@vertex-launch/core/config';
 import { describe, expect, it } from 'vitest';
 import { allCommands, GENERATED, renderDocs, schemaRows } from '../scripts/gen-docs.mjs';
 import { repoRoot } from './helpers.js';
 
+const core = { ...config, ...agent };
 const pages = renderDocs({ core, cli });
 
 describe('generated reference pages', () => {
@@ -52,7 +54,7 @@ describe('generated reference pages', () => {
       }
     }
     expect(page).toContain(
-      '| `--builder <name>` | `docker` | docker (the local daemon) or cloudbuild (Google Cloud Build) |',
+      '| `--builder <name>` | `docker` | docker (the local daemon), cloudbuild (Google Cloud Build) or a builder package (@scope/name) |',
     );
     // Examples from the help text are included.
     expect(page).toContain('$ vertex-launch emulator start --json > emulator.json &');

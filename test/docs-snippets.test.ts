@@ -15,14 +15,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createProgram } from '@vertex-launch/cli';
-import {
-  agentConfigSchema,
-  checkMachineType,
-  formatConfigIssues,
-  parseAgentConfig,
-  parseConfigText,
-  validateQueueConfig,
-} from '@vertex-launch/core';
+import { agentConfigSchema, parseAgentConfig } from '@vertex-launch/core/agent';
+import { checkMachineType, formatConfigIssues, parseConfigText, validateQueueConfig } from '@vertex-launch/core/config';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from './helpers.js';
 
@@ -339,7 +333,12 @@ beforeAll(() => {
     join(dir, 'tsconfig.json'),
     JSON.stringify({
       extends: '../../../tsconfig.base.json',
-      compilerOptions: { paths: { '@vertex-launch/*': ['../../../packages/*/src/index.ts'] } },
+      compilerOptions: {
+        paths: {
+          '@vertex-launch/core/*': ['../../../packages/core/src/*/index.ts'],
+          '@vertex-launch/*': ['../../../packages/*/src/index.ts'],
+        },
+      },
       include: ['*.ts'],
     }),
   );

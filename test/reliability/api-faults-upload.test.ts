@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cloudBuild } from '@vertex-launch/builder-cloudbuild';
-import { type BuildEvent, contextTag, fingerprintContext } from '@vertex-launch/core';
+import type { BuildEvent } from '@vertex-launch/core';
+import { contextTag, fingerprintContext } from '@vertex-launch/core/build';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentWorld, formatCounts, startWorld } from './support/agent-harness.js';
 

@@ -8,7 +8,8 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { artifactRegistry } from '@vertex-launch/artifact-registry';
 import { cloudBuild } from '@vertex-launch/builder-cloudbuild';
-import { type AgentLogger, createAgent, type QueueItem } from '@vertex-launch/core';
+import type { QueueItem } from '@vertex-launch/core';
+import { type AgentLogger, createAgent } from '@vertex-launch/core/agent';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../helpers.js';
 import {

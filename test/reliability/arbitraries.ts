@@ -4,7 +4,8 @@
 // number of generated inputs.
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { ConfigError, queueConfigSchema } from '@vertex-launch/core';
+import { ConfigError } from '@vertex-launch/core';
+import { queueConfigSchema } from '@vertex-launch/core/config';
 import fc from 'fast-check';
 import { expect } from 'vitest';
 import { allKeyLocations } from '../../packages/core/src/config/schema-paths.js';

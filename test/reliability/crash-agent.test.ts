@@ -23,14 +23,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { auto, resolveCredentials } from '@vertex-launch/auth';
-import {
-  contextTag,
-  fingerprintContext,
-  LAUNCH_ID_LABEL,
-  type QueueItem,
-  type QueueStore,
-  sanitizeLabelValue,
-} from '@vertex-launch/core';
+import { LAUNCH_ID_LABEL, type QueueItem, type QueueStore, sanitizeLabelValue } from '@vertex-launch/core';
+import { contextTag, fingerprintContext } from '@vertex-launch/core/build';
 import { buildBusyboxBaseImage, type Emulator, startEmulator } from '@vertex-launch/emulator';
 import { sqliteQueueStore } from '@vertex-launch/queue-sqlite';
 import { type VertexRunner, vertexRunner } from '@vertex-launch/vertex';
@@ -132,7 +126,7 @@ beforeAll(async () => {
   const credentials = await resolveCredentials(auto({ env: emu.env }), { env: emu.env });
   runner = vertexRunner({
     credentials,
-    project: emu.projectId,
+    projectId: emu.projectId,
     region: emu.region,
     env: emu.env,
     quotas: { createsPerMinute: 0, readsPerMinute: 0 },

@@ -1,6 +1,8 @@
 // Issue #11, part 1: property-based fuzzing of agent configs (launch-config.yaml): generated valid configs load,
 // mutated and random ones give config errors whose issues each name a key — never another exception, never a hang.
-import { agentConfigIssues, ConfigError, parseAgentConfig, parseConfigText } from '@vertex-launch/core';
+import { ConfigError } from '@vertex-launch/core';
+import { agentConfigIssues, parseAgentConfig } from '@vertex-launch/core/agent';
+import { parseConfigText } from '@vertex-launch/core/config';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import {

@@ -2,7 +2,7 @@
 // same text; mutated and random strings either parse (and round-trip) or throw a ConfigError that names the URI and
 // the expected form — never another exception, never a hang.
 import { formatImageUri, parseImageUri } from '@vertex-launch/artifact-registry';
-import { contextTag } from '@vertex-launch/core';
+import { contextTag } from '@vertex-launch/core/build';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import {

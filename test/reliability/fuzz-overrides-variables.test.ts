@@ -1,7 +1,7 @@
 // Issue #11, part 1: property-based fuzzing of the launch-time inputs of a queue config — overrides (`--override`)
 // and template variable values (`--set-var name=value`). Every combination resolves or throws a ConfigError whose
 // issues each carry a path — never another exception, never a hang.
-import { resolveQueueConfig } from '@vertex-launch/core';
+import { resolveQueueConfig } from '@vertex-launch/core/config';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import {

@@ -1,13 +1,13 @@
 // Issue #11, part 1: property-based fuzzing of queue configs. Every generated or mutated config (as a value, and as
 // YAML/JSON text) either validates or yields config errors that each carry a path and a message — never another
 // exception type, never a hang (each call is timed; > 1 s fails).
+import { ConfigError } from '@vertex-launch/core';
 import {
-  ConfigError,
   parseConfigText,
   resolveQueueConfig,
   resolveQueueConfigResult,
   validateQueueConfig,
-} from '@vertex-launch/core';
+} from '@vertex-launch/core/config';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import {

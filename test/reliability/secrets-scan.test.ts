@@ -411,6 +411,15 @@ describe('secret scan', () => {
         'poll_interval: 0.2',
       ].join('\n'),
     );
+    // The same config without `auth.key_file`: every command (doctor too) takes the credentials of launch-config.yaml,
+    // so the weak principal's doctor run needs a config that names none.
+    const weakAgentConfig = await writePrivate(
+      join(dir.path, 'launch-config-weak.yaml'),
+      (await readFile(agentConfig, 'utf8'))
+        .split('\n')
+        .filter((line) => !line.startsWith('auth:'))
+        .join('\n'),
+    );
     const create = await cli(
       'queue create',
       [
@@ -522,7 +531,7 @@ describe('secret scan', () => {
       cli('doctor (key)', ['doctor', '--config', agentConfig, '--queue', 'scan', '--db', db], envs.key!),
       cli(
         '--debug doctor --json (weak)',
-        ['--debug', 'doctor', '--json', '--config', agentConfig, '--queue', 'scan', '--db', db],
+        ['--debug', 'doctor', '--json', '--config', weakAgentConfig, '--queue', 'scan', '--db', db],
         envs.weak!,
       ),
       cli('config show (key)', ['config', 'show'], { ...envs.key, DEBUG: '*' }),
@@ -556,7 +565,7 @@ describe('secret scan', () => {
     }
 
     const weak = await resolved(envs.weak!);
-    const runner = vertexRunner({ credentials: weak, project: emu.projectId, region: emu.region, env: emu.env });
+    const runner = vertexRunner({ credentials: weak, projectId: emu.projectId, region: emu.region, env: emu.env });
     try {
       await thrown('launch() (permission denied)', () =>
         launch({
@@ -571,7 +580,7 @@ describe('secret scan', () => {
               ],
             },
           },
-          project: emu.projectId,
+          projectId: emu.projectId,
           region: emu.region,
           image: baseImage,
           runner,

@@ -193,7 +193,7 @@ it(`soak: ${SECONDS} s of launches with ${TOKEN_SECONDS} s tokens and ${RESTARTS
   const credentials = await resolveCredentials(auto({ env: current().env }), { env: current().env });
   const runner = vertexRunner({
     credentials,
-    project: current().projectId,
+    projectId: current().projectId,
     region: current().region,
     env: current().env,
     quotas: { createsPerMinute: 0, readsPerMinute: 0 },

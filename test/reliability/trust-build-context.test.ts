@@ -5,7 +5,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { BuildContextError, fingerprintContext } from '@vertex-launch/core';
+import { BuildContextError } from '@vertex-launch/core';
+import { fingerprintContext } from '@vertex-launch/core/build';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { tempDir } from '../helpers.js';

@@ -2,7 +2,8 @@
 // the queue does not allow. Generated `${env:NAME}` placements in overrides and template variable values are refused
 // (and the variable's value never reaches the job or a message); generated override paths outside a queue's
 // `allowed_overrides` are refused, each named; paths inside are accepted.
-import { ConfigError, type ConfigIssue, resolveQueueConfig } from '@vertex-launch/core';
+import { ConfigError, type ConfigIssue } from '@vertex-launch/core';
+import { resolveQueueConfig } from '@vertex-launch/core/config';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { fuzzOptions, QUEUE_KEY_LOCATIONS, Tally } from './arbitraries.js';

@@ -18,7 +18,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { auto, resolveCredentials } from '@vertex-launch/auth';
-import { type AgentLogger, ConfigError, createAgent, loadConfigFile, type QueueItem } from '@vertex-launch/core';
+import { ConfigError, loadConfigFile, type QueueItem } from '@vertex-launch/core';
+import { type AgentLogger, createAgent } from '@vertex-launch/core/agent';
 import { sqliteQueueStore } from '@vertex-launch/queue-sqlite';
 import { vertexRunner } from '@vertex-launch/vertex';
 
@@ -47,7 +48,7 @@ if (!(await store.getQueue(queue))) {
   await store.createQueue({ name: queue, config: await loadConfigFile(file), project, region });
   log('info', `created queue ${queue} from ${file}`);
 }
-const runner = vertexRunner({ credentials, project, region });
+const runner = vertexRunner({ credentials, projectId: project, region });
 const agent = createAgent({
   store,
   runner,

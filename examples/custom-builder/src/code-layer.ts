@@ -4,8 +4,10 @@
  * `ENTRYPOINT`. The build sends only the project's sources, never runs `pip install`, and takes seconds.
  *
  * It is written against the public contract of `@vertex-launch/core` only: `defineBuilder` validates the options
- * with the zod schema below, `packContext` produces the deterministic context (`.dockerignore`, no `.git`,
- * credential files and escaping symlinks refused), and failures are `BuildError`s carrying the log tail.
+ * with the zod schema below (and hands over the runtime: endpoints, credentials), `packContext` produces the
+ * deterministic context (`.dockerignore`, no `.git`, credential files and escaping symlinks refused), `digestOf`
+ * answers `resolveImage()`'s question whether the content tag is already pushed, and failures are `BuildError`s
+ * carrying the log tail.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,11 +18,12 @@ import {
   type BuilderCredentials,
   type BuildRequest,
   defineBuilder,
-  fingerprintContext,
-  packContext,
-  readEmulatorConnection,
+  emulatorConnectionOf,
+  endpointsOption,
+  type ImageBuilder,
   toEmulatorImageRef,
 } from '@vertex-launch/core';
+import { packContext } from '@vertex-launch/core/build';
 import type Dockerode from 'dockerode';
 import { z } from 'zod';
 
@@ -46,7 +49,9 @@ export const codeLayerOptions = z
       // A custom check, not z.record: process.env is not a plain object.
       .custom<Record<string, string | undefined>>((v) => typeof v === 'object' && v !== null, 'must be an object')
       .optional()
-      .describe('Environment to read the Vertex Launch emulator connection from. Default `process.env`.'),
+      .describe(
+        "Environment to read the endpoints (the Vertex Launch emulator's) from when the runtime gives none. Default `process.env`.",
+      ),
   })
   .strict();
 
@@ -84,8 +89,9 @@ export function codeLayerDockerfile(options: { baseImage: string; workdir: strin
  *   credentials: await resolveCredentials(auto()),
  * });
  */
-export const codeLayerBuilder = defineBuilder(NAME, codeLayerOptions, (options) => {
-  const emulator = readEmulatorConnection(options.env ?? process.env);
+export const codeLayerBuilder = defineBuilder(NAME, codeLayerOptions, (options, runtime): ImageBuilder => {
+  // The runtime's endpoints (Google or the emulator), else those of `env`.
+  const emulator = emulatorConnectionOf(endpointsOption(runtime.endpoints, options.env));
   // Docker talks to the emulator's registry when one runs; the URIs stay Artifact Registry URIs.
   const local = (uri: string) => toEmulatorImageRef(uri, emulator);
   let docker: Promise<Dockerode> | undefined;
@@ -120,9 +126,7 @@ export const codeLayerBuilder = defineBuilder(NAME, codeLayerOptions, (options) 
   return {
     name: NAME,
 
-    async exists(imageUri) {
-      return (await digestOf(imageUri)) !== undefined;
-    },
+    digestOf,
 
     async build(request: BuildRequest) {
       const emit = (event: BuildEvent) => {
@@ -133,15 +137,6 @@ export const codeLayerBuilder = defineBuilder(NAME, codeLayerOptions, (options) 
         }
       };
       const { destination } = request;
-      // Refuse credential files and escaping symlinks, and name the content, before anything else.
-      const content = await fingerprintContext(request);
-      if (destination.endsWith(`:${content.tag}`)) {
-        const digest = await digestOf(destination);
-        if (digest !== undefined) {
-          emit({ type: 'skipped', imageUri: destination, reason: `${destination} already exists (same sources)` });
-          return { imageUri: destination, digest };
-        }
-      }
 
       const scratch = await mkdtemp(join(tmpdir(), 'vxl-code-layer-'));
       const tail: string[] = [];

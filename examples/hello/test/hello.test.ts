@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { v1 } from '@google-cloud/aiplatform';
-import { fingerprintContext } from '@vertex-launch/core';
+import { fingerprintContext } from '@vertex-launch/core/build';
 import { buildBusyboxBaseImage, type Emulator, startEmulator } from '@vertex-launch/emulator';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { childEnv, repoRoot } from '../../../test/helpers.js';

@@ -53,7 +53,7 @@ const config: UserQueueConfig = {
 function report(event: LaunchEvent): void {
   switch (event.type) {
     case 'resolved':
-      console.log(`resolved run ${event.runId} (launch ${event.launchId}) for ${event.project}/${event.region}`);
+      console.log(`resolved run ${event.runId} (launch ${event.launchId}) for ${event.projectId}/${event.region}`);
       break;
     case 'submitted':
       console.log(`submitted ${event.jobName}${event.existing ? ' (already there)' : ''}`);
@@ -77,8 +77,7 @@ try {
   const handle = await launch({
     config,
     variables: { learning_rate: values['learning-rate'] },
-    project: runner.project,
-    region: runner.region,
+    // Project and region: the runner's (launch() takes them from a `runtime` or the runner when not given).
     image,
     ...(values['run-name'] ? { runName: values['run-name'] } : {}),
     runner,

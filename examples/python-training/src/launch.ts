@@ -54,13 +54,13 @@ if (!project) throw new Error('No project: set GOOGLE_CLOUD_PROJECT (or use cred
 const repository = process.env.IMAGE_REPOSITORY ?? `${region}-docker.pkg.dev/${project}/training/python-training`;
 const baseImage = process.env.PYTHON_BASE_IMAGE;
 
-const runner = vertexRunner({ credentials, project, region });
+const runner = vertexRunner({ credentials, projectId: project, region });
 try {
   const handle = await launch({
     config: await loadConfigFile(`${projectDir}/queue.yaml`),
     file: 'queue.yaml',
     variables: { epochs: values.epochs },
-    project,
+    projectId: project,
     region,
     // No Dockerfile in the directory: the build context carries a generated one.
     source: {

@@ -12,7 +12,7 @@ import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { v1 } from '@google-cloud/aiplatform';
 import { dockerBuilder } from '@vertex-launch/builder-docker';
-import { contextTag, DEFAULT_PYTHON_BASE_IMAGE, fingerprintContext, packContext } from '@vertex-launch/core';
+import { contextTag, DEFAULT_PYTHON_BASE_IMAGE, fingerprintContext, packContext } from '@vertex-launch/core/build';
 import { buildBusyboxBaseImage, type Emulator, startEmulator } from '@vertex-launch/emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { childEnv, repoRoot, tempDir } from '../../../test/helpers.js';

@@ -5,9 +5,13 @@ import {
   AuthError,
   ConfigError,
   type EmulatorConnection,
+  emulatorConnectionOf,
   emulatorGrpcClientOptions,
+  endpointsOption,
+  optionsError,
   PermissionError,
-  readEmulatorConnection,
+  type ServiceEndpoints,
+  unknownOptions,
 } from '@vertex-launch/core';
 import {
   type ArtifactImageRef,
@@ -44,11 +48,11 @@ export interface ArtifactRegistryOptions {
   /** A bare google-auth-library client, when no {@link AuthCredentials} are at hand. */
   authClient?: AuthClientLike;
   /**
-   * The emulator to talk to. Default: read from `env` with `readEmulatorConnection()` (undefined: Google).
-   * `null` forces Google even when the emulator variables are set.
+   * Where the Google APIs are: the runtime's `endpoints` (from `resolveRuntime()` or `resolveServiceEndpoints()`),
+   * Google's or the emulator's. Default: those of `env`.
    */
-  emulator?: EmulatorConnection | null;
-  /** Environment to read the emulator connection from. Default `process.env`. */
+  endpoints?: ServiceEndpoints;
+  /** Environment to read the endpoints from when `endpoints` is not given. Default `process.env`. */
   env?: Record<string, string | undefined>;
   /** Extra options for `new ArtifactRegistryClient(...)` (e.g. `apiEndpoint` for a private endpoint). */
   clientOptions?: Record<string, unknown>;
@@ -56,6 +60,19 @@ export interface ArtifactRegistryOptions {
 
 /** What {@link ArtifactRegistryPlugin.ensureRepository} checks: an image URI or the repository's coordinates. */
 export type RepositoryRef = string | Pick<ArtifactImageRef, 'project' | 'location' | 'repository'>;
+
+/** What {@link ArtifactRegistryPlugin.describeRepository} found. */
+export type RepositoryDescription =
+  | { exists: false; name: string }
+  | {
+      exists: true;
+      /** `projects/<p>/locations/<l>/repositories/<r>`. */
+      name: string;
+      /** The repository format, e.g. `DOCKER`, `PYTHON`. */
+      format: string;
+      /** Where the repository is, e.g. `us-central1` or `us`. */
+      location: string;
+    };
 
 /** A repository that exists and holds Docker images. */
 export interface RepositoryInfo {
@@ -81,6 +98,11 @@ export interface ArtifactRegistryPlugin {
   readonly name: 'artifact-registry';
   /** True when the image's tag (default `latest`) exists; one GetTag call (again on transient errors); NOT_FOUND is false. */
   tagExists(uri: string): Promise<boolean>;
+  /**
+   * The repository as it is: missing, or its format and location (one GetRepository call). Throws PermissionError /
+   * AuthError / ApiError when it cannot be read.
+   */
+  describeRepository(ref: RepositoryRef): Promise<RepositoryDescription>;
   /** Checks that the repository exists, is a DOCKER repository in the expected location; creates it only with `create: true`. */
   ensureRepository(ref: RepositoryRef, options?: { create?: boolean }): Promise<RepositoryInfo>;
   /** Credentials for `docker push` of `uri` (the registry address follows the URI, or the emulator). */
@@ -110,8 +132,7 @@ interface GrpcLikeError {
 export function artifactRegistry(options: ArtifactRegistryOptions): ArtifactRegistryPlugin {
   checkOptions(options);
   const authClient = options.credentials?.authClient ?? (options.authClient as AuthClientLike);
-  const emulator =
-    options.emulator === null ? undefined : (options.emulator ?? readEmulatorConnection(options.env ?? process.env));
+  const emulator = emulatorConnectionOf(endpointsOption(options.endpoints, options.env));
   let clientPromise: Promise<Client> | undefined;
   const client = () => {
     clientPromise ??= createClient(authClient, emulator, options.clientOptions).catch((error: unknown) => {
@@ -136,6 +157,29 @@ export function artifactRegistry(options: ArtifactRegistryOptions): ArtifactRegi
       );
     }
   };
+
+  async function describeRepository(refOrUri: RepositoryRef): Promise<RepositoryDescription> {
+    const ref = typeof refOrUri === 'string' ? parseImageUri(refOrUri) : refOrUri;
+    const name = repositoryResourceName(ref);
+    const c = await client();
+    let repository: { name?: string | null; format?: unknown } | undefined;
+    try {
+      [repository] = await retryRead(() => c.getRepository({ name }));
+    } catch (error) {
+      if ((error as GrpcLikeError).code === 5) return { exists: false, name };
+      throw apiError(
+        error,
+        `check repository ${ref.repository} in ${ref.location}`,
+        'artifactregistry.repositories.get',
+      );
+    }
+    return {
+      exists: true,
+      name,
+      format: formatName(repository.format),
+      location: repository.name?.split('/')[3] ?? ref.location,
+    };
+  }
 
   return {
     name: 'artifact-registry',
@@ -162,34 +206,23 @@ export function artifactRegistry(options: ArtifactRegistryOptions): ArtifactRegi
       return version === undefined ? undefined : version.slice(version.lastIndexOf('/') + 1);
     },
 
+    describeRepository,
+
     async ensureRepository(refOrUri, ensureOptions = {}) {
       const ref = typeof refOrUri === 'string' ? parseImageUri(refOrUri) : refOrUri;
       const name = repositoryResourceName(ref);
       const c = await client();
       const fix = `gcloud artifacts repositories create ${ref.repository} --repository-format=docker --location=${ref.location} --project=${ref.project}`;
-      let repository: { name?: string | null; format?: unknown } | undefined;
-      try {
-        [repository] = await c.getRepository({ name });
-      } catch (error) {
-        if ((error as GrpcLikeError).code !== 5) {
-          throw apiError(
-            error,
-            `check repository ${ref.repository} in ${ref.location}`,
-            'artifactregistry.repositories.get',
+      const found = await describeRepository(ref);
+      if (found.exists) {
+        if (found.format !== 'DOCKER') {
+          throw new ConfigError(
+            `${PLUGIN} Repository "${ref.repository}" in ${ref.location} (project ${ref.project}) has format ${found.format}, but images need a DOCKER repository. Use another repository, or create one: ${fix}.`,
           );
         }
-      }
-      if (repository) {
-        const format = formatName(repository.format);
-        if (format !== 'DOCKER') {
+        if (found.location !== ref.location) {
           throw new ConfigError(
-            `${PLUGIN} Repository "${ref.repository}" in ${ref.location} (project ${ref.project}) has format ${format}, but images need a DOCKER repository. Use another repository, or create one: ${fix}.`,
-          );
-        }
-        const location = repository.name?.split('/')[3];
-        if (location !== ref.location) {
-          throw new ConfigError(
-            `${PLUGIN} Repository "${ref.repository}" is in ${location}, but the image URI names ${ref.location}. Use ${location}-docker.pkg.dev in the image URI.`,
+            `${PLUGIN} Repository "${ref.repository}" is in ${found.location}, but the image URI names ${ref.location}. Use ${found.location}-docker.pkg.dev in the image URI.`,
           );
         }
         return { name, location: ref.location, repository: ref.repository, project: ref.project, created: false };
@@ -247,10 +280,21 @@ export function artifactRegistry(options: ArtifactRegistryOptions): ArtifactRegi
   };
 }
 
+/** Every option of {@link artifactRegistry}. */
+const OPTIONS: readonly (keyof ArtifactRegistryOptions)[] = [
+  'credentials',
+  'authClient',
+  'endpoints',
+  'env',
+  'clientOptions',
+];
+
 function checkOptions(options: ArtifactRegistryOptions): void {
   if (options === null || typeof options !== 'object') {
     throw new ConfigError(`${PLUGIN} Options must be an object with \`credentials\` or \`authClient\`.`);
   }
+  const unknown = unknownOptions(options, OPTIONS, { emulator: 'endpoints' });
+  if (unknown.length > 0) throw optionsError(PLUGIN, unknown, 'Check the options passed to artifactRegistry().');
   const issues: { path: string; message: string; severity: 'error' }[] = [];
   if (options.credentials === undefined && options.authClient === undefined) {
     issues.push({

@@ -1,6 +1,6 @@
 // The Artifact Registry plugin with the real @google-cloud/artifact-registry client against the emulator.
 import { artifactRegistry } from '@vertex-launch/artifact-registry';
-import type { AuthCredentials } from '@vertex-launch/core';
+import { type AuthCredentials, resolveServiceEndpoints } from '@vertex-launch/core';
 import { type Emulator, startEmulator } from '@vertex-launch/emulator';
 import Docker from 'dockerode';
 import { OAuth2Client } from 'google-auth-library';
@@ -192,7 +192,10 @@ describe('against the emulator', () => {
   });
 
   test('without the emulator, push credentials name the Artifact Registry host', async () => {
-    const registry = artifactRegistry({ credentials: credentialsOf(emu.iam.adminEmail), emulator: null });
+    const registry = artifactRegistry({
+      credentials: credentialsOf(emu.iam.adminEmail),
+      endpoints: resolveServiceEndpoints({}),
+    });
     const auth = await registry.pushCredentials('europe-docker.pkg.dev/some-project/repo/app:1');
     expect(auth.serveraddress).toBe('europe-docker.pkg.dev');
     await registry.close();

@@ -4,7 +4,14 @@
  * it declined. `resolveCredentials()` runs any strategy or list with the process environment by default.
  */
 import { homedir as osHomedir } from 'node:os';
-import { type AuthResolveContext, type AuthStrategy, defineAuthStrategy, resolveAuthChain } from '@vertex-launch/core';
+import {
+  type AuthResolveContext,
+  type AuthStrategy,
+  defineAuthStrategy,
+  optionsError,
+  resolveAuthChain,
+  unknownOptions,
+} from '@vertex-launch/core';
 import type { Credentials, ManagedAuthClient } from './auth-client.js';
 import { type CommonStrategyOptions, firstEnv, PROJECT_VARIABLES, REGION_VARIABLES } from './strategies/common.js';
 import { environment } from './strategies/environment.js';
@@ -27,6 +34,32 @@ export interface AutoOptions extends CommonStrategyOptions {
   strategies?: readonly AuthStrategy<ManagedAuthClient>[];
 }
 
+/** Every option of {@link auto}. */
+const AUTO_OPTIONS: readonly (keyof AutoOptions)[] = [
+  'impersonate',
+  'delegates',
+  'endpoints',
+  'scopes',
+  'projectId',
+  'region',
+  'env',
+  'homedir',
+  'now',
+  'refreshMarginMs',
+  'keyFile',
+  'credentials',
+  'credentialConfig',
+  'strategies',
+];
+
+/** Names other libraries use for these options (google-auth-library: `keyFilename`, `projectId`). */
+const AUTO_RENAMED: Readonly<Record<string, string>> = {
+  project: 'projectId',
+  keyFilename: 'keyFile',
+  location: 'region',
+  impersonateServiceAccount: 'impersonate',
+};
+
 /** The strategies of {@link auto} for `options`, in order. */
 export function autoStrategies(options: AutoOptions = {}): AuthStrategy<ManagedAuthClient>[] {
   if (options.strategies) return [...options.strategies];
@@ -45,6 +78,8 @@ export function autoStrategies(options: AutoOptions = {}): AuthStrategy<ManagedA
  * winning source says. Throws `NoCredentialsError` listing each strategy's reason when none answers.
  */
 export function auto(options: AutoOptions = {}): AuthStrategy<ManagedAuthClient> {
+  const unknown = unknownOptions(options, AUTO_OPTIONS, AUTO_RENAMED);
+  if (unknown.length > 0) throw optionsError('[vertex-launch] [auth:auto]', unknown, 'See AutoOptions of auto().');
   const strategies = autoStrategies(options);
   return defineAuthStrategy({
     name: AUTO,

@@ -1,8 +1,15 @@
 /**
- * The Google endpoints the strategies talk to, and how they are redirected: explicit `endpoints` option >
- * the emulator's environment (`VERTEX_LAUNCH_EMULATOR_HTTP`) > `GCE_METADATA_HOST` (metadata only) > Google.
- * The same user config therefore works against the local emulator and against Google.
+ * The Google endpoints the strategies talk to, and how they are redirected: explicit `endpoints` option (partial
+ * overrides, or a command's runtime endpoints) > the environment as core's `resolveServiceEndpoints` reads it (the
+ * emulator's `VERTEX_LAUNCH_EMULATOR_HTTP`, `GCE_METADATA_HOST` for metadata only) > Google. The same user config
+ * therefore works against the local emulator and against Google.
  */
+import {
+  GOOGLE_SERVICE_URLS,
+  isServiceEndpoints,
+  resolveServiceEndpoints,
+  type ServiceEndpoints,
+} from '@vertex-launch/core';
 
 /** Endpoints used while resolving credentials and checking permissions. */
 export interface GoogleEndpoints {
@@ -22,12 +29,12 @@ export interface GoogleEndpoints {
 
 /** Google's production endpoints. */
 export const GOOGLE_ENDPOINTS: Readonly<GoogleEndpoints> = Object.freeze({
-  oauth2TokenUrl: 'https://oauth2.googleapis.com/token',
-  stsUrl: 'https://sts.googleapis.com/v1/token',
-  iamCredentialsUrl: 'https://iamcredentials.googleapis.com',
-  metadataHost: '169.254.169.254',
-  resourceManagerUrl: 'https://cloudresourcemanager.googleapis.com',
-  iamUrl: 'https://iam.googleapis.com',
+  oauth2TokenUrl: GOOGLE_SERVICE_URLS.oauth2TokenUrl,
+  stsUrl: GOOGLE_SERVICE_URLS.stsUrl,
+  iamCredentialsUrl: GOOGLE_SERVICE_URLS.iamCredentialsUrl,
+  metadataHost: GOOGLE_SERVICE_URLS.metadataHost,
+  resourceManagerUrl: GOOGLE_SERVICE_URLS.resourceManagerUrl,
+  iamUrl: GOOGLE_SERVICE_URLS.iamUrl,
 });
 
 /** Resolved endpoints plus where they came from (for `auth check` and messages). */
@@ -40,43 +47,39 @@ export interface ResolvedEndpoints extends GoogleEndpoints {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** The emulator's HTTP base URL from `VERTEX_LAUNCH_EMULATOR_HTTP`, when set to a loopback `http://` URL. */
-export function emulatorHttpUrl(env: Env): string | undefined {
-  const raw = env.VERTEX_LAUNCH_EMULATOR_HTTP?.trim();
-  if (!raw) return undefined;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new TypeError(
-      `[vertex-launch] [auth] VERTEX_LAUNCH_EMULATOR_HTTP="${raw}" is not a URL; expected e.g. http://127.0.0.1:8085 (from \`vertex-launch emulator start\`).`,
-    );
-  }
-  return `${url.protocol}//${url.host}`;
-}
-
-/** Resolves the endpoints for `env`, with `explicit` overriding per key. */
-export function resolveEndpoints(explicit: Partial<GoogleEndpoints> | undefined, env: Env): ResolvedEndpoints {
-  const emulator = emulatorHttpUrl(env);
-  const base: GoogleEndpoints = emulator
-    ? {
-        oauth2TokenUrl: `${emulator}/token`,
-        stsUrl: `${emulator}/v1/token`,
-        iamCredentialsUrl: emulator,
-        metadataHost: new URL(emulator).host,
-        resourceManagerUrl: emulator,
-        iamUrl: emulator,
-      }
-    : { ...GOOGLE_ENDPOINTS };
-  const envMetadataHost = env.GCE_METADATA_HOST?.trim() || env.GCE_METADATA_IP?.trim();
-  if (!emulator && envMetadataHost) base.metadataHost = envMetadataHost;
-  const defined = Object.fromEntries(Object.entries(explicit ?? {}).filter(([, v]) => v !== undefined && v !== ''));
-  const merged = { ...base, ...defined } as GoogleEndpoints;
+/**
+ * Resolves the endpoints: the runtime's {@link ServiceEndpoints} when `explicit` is one (a command passes its
+ * runtime's), else those of `env` (core's `resolveServiceEndpoints`: the emulator's variables, `GCE_METADATA_HOST`,
+ * Google) with the keys of a partial `explicit` overriding per key.
+ */
+export function resolveEndpoints(
+  explicit: Partial<GoogleEndpoints> | ServiceEndpoints | undefined,
+  env: Env,
+): ResolvedEndpoints {
+  const runtime = isServiceEndpoints(explicit) ? explicit : undefined;
+  const base = runtime ?? resolveServiceEndpoints(env);
+  const defined = runtime
+    ? {}
+    : Object.fromEntries(Object.entries(explicit ?? {}).filter(([, v]) => v !== undefined && v !== ''));
+  const merged: GoogleEndpoints = {
+    oauth2TokenUrl: base.oauth2TokenUrl,
+    stsUrl: base.stsUrl,
+    iamCredentialsUrl: base.iamCredentialsUrl,
+    metadataHost: base.metadataHost,
+    resourceManagerUrl: base.resourceManagerUrl,
+    iamUrl: base.iamUrl,
+    ...defined,
+  };
   return {
     ...merged,
-    origin: Object.keys(defined).length > 0 ? 'explicit' : emulator ? 'emulator' : 'google',
+    origin: Object.keys(defined).length > 0 ? 'explicit' : base.origin,
     metadataHostExplicit: merged.metadataHost !== GOOGLE_ENDPOINTS.metadataHost,
   };
+}
+
+/** True when `endpoints` is an explicit metadata host given as an option (not the runtime's, not the environment's). */
+export function explicitMetadataHost(endpoints: Partial<GoogleEndpoints> | ServiceEndpoints | undefined): boolean {
+  return !isServiceEndpoints(endpoints) && endpoints?.metadataHost !== undefined;
 }
 
 /**

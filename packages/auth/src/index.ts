@@ -9,7 +9,13 @@ export {
 } from './chain.js';
 export { CLOUD_PLATFORM_SCOPE, type ServiceAccountKeyJson, validateServiceAccountKey } from './credential-file.js';
 export { GOOGLE_ENDPOINTS, type GoogleEndpoints, type ResolvedEndpoints, resolveEndpoints } from './endpoints.js';
-export { type GcloudConfiguration, gcloudConfigDir, readGcloudConfiguration } from './gcloud-config.js';
+export {
+  type AccessState,
+  type AccessTuple,
+  getProjectNumber,
+  type IamCallOptions,
+  troubleshootAccess,
+} from './iam.js';
 export {
   type CheckPermissionsOptions,
   checkPermissions,

@@ -3,9 +3,15 @@
  * {@link checkPermissions}: which of them the principal lacks, asked with `projects:testIamPermissions`
  * (and IAM `serviceAccounts:testIamPermissions` for `actAs` on the job's service account).
  */
-import { ApiError, type AuthCredentials, AuthError, ConfigError, PermissionError } from '@vertex-launch/core';
-import { describeHttpError, redact } from './auth-client.js';
+import {
+  type AuthCredentials,
+  AuthError,
+  ConfigError,
+  PermissionError,
+  type ServiceEndpoints,
+} from '@vertex-launch/core';
 import { type GoogleEndpoints, resolveEndpoints } from './endpoints.js';
+import { googleRest } from './rest.js';
 
 /** One permission a launch needs. */
 export interface LaunchPermission {
@@ -111,8 +117,8 @@ export interface CheckPermissionsOptions {
   jobServiceAccount?: string;
   /** The permissions to check. Default {@link LAUNCH_PERMISSIONS}. */
   permissions?: readonly LaunchPermission[];
-  /** Endpoint overrides (`resourceManagerUrl`, `iamUrl`). Default: the emulator when its environment is set, else Google. */
-  endpoints?: Partial<GoogleEndpoints>;
+  /** The runtime's endpoints, or overrides of `resourceManagerUrl` / `iamUrl`. Default: those of `env`. */
+  endpoints?: Partial<GoogleEndpoints> | ServiceEndpoints;
   /** Environment for endpoint resolution. Default `process.env`. */
   env?: Readonly<Record<string, string | undefined>>;
 }
@@ -123,36 +129,10 @@ async function testIamPermissions(
   token: string,
   service: string,
 ): Promise<{ ok: true; held: Set<string> } | { ok: false; status: number; message: string }> {
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ permissions }),
-      signal: AbortSignal.timeout(30_000),
-    });
-  } catch (error) {
-    throw new ApiError(
-      service,
-      `[vertex-launch] [auth] ${url} could not be reached: ${redact(describeHttpError(error), [token])}`,
-      {
-        hint: 'Check the network, or the emulator environment (VERTEX_LAUNCH_EMULATOR_HTTP).',
-      },
-    );
-  }
-  const text = await response.text();
-  let body: { permissions?: unknown; error?: { message?: unknown } } = {};
-  try {
-    body = text ? JSON.parse(text) : {};
-  } catch {
-    body = {};
-  }
-  if (!response.ok) {
-    const message = redact(typeof body.error?.message === 'string' ? body.error.message : text.slice(0, 300), [token]);
-    return { ok: false, status: response.status, message };
-  }
-  const held = Array.isArray(body.permissions)
-    ? body.permissions.filter((p): p is string => typeof p === 'string')
+  const answer = await googleRest(url, token, service, { method: 'POST', body: { permissions } });
+  if (!answer.ok) return { ok: false, status: answer.status, message: answer.message };
+  const held = Array.isArray(answer.body.permissions)
+    ? answer.body.permissions.filter((p): p is string => typeof p === 'string')
     : [];
   return { ok: true, held: new Set(held) };
 }

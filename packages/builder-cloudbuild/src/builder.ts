@@ -1,5 +1,6 @@
 /**
- * `cloudBuild()`: builds on Google Cloud Build. The deterministic context is uploaded once per content
+ * `cloudBuild()`: builds on Google Cloud Build. The deterministic context (prepared once by `resolveImage()`, or here
+ * for a direct `build()` call) is uploaded once per content
  * (`gs://<staging bucket>/vertex-launch/contexts/<fingerprint>.tar.gz`, streamed, resumable, skipped when the object
  * is there), the build runs a `docker build` and a `docker push` step, its log is streamed from the logs bucket
  * while it runs, and the digest comes from `results.images`. Aborting the request cancels the build.
@@ -15,12 +16,16 @@ import {
   buildEventEmitter,
   ConfigError,
   defineBuilder,
-  type EmulatorConnection,
-  type PackedContext,
-  packContext,
-  readEmulatorConnection,
+  emulatorConnectionOf,
+  endpointsOption,
+  firstEnv,
+  type ImageBuilder,
+  PROJECT_ENV_VARS,
+  preparedContextOf,
+  type ServiceEndpoints,
   VertexLaunchError,
 } from '@vertex-launch/core';
+import type { PackedContext } from '@vertex-launch/core/build';
 import { z } from 'zod';
 import {
   type CloudBuildConfig,
@@ -51,14 +56,17 @@ export const cloudBuildOptions = z
           message: 'must be AuthCredentials from @vertex-launch/auth (with authClient and accessToken())',
         },
       )
+      .optional()
       .describe(
-        'Credentials for Cloud Build, Cloud Storage and Artifact Registry, e.g. `await resolveCredentials(auto())` from @vertex-launch/auth.',
+        "Credentials for Cloud Build, Cloud Storage and Artifact Registry, e.g. `await resolveCredentials(auto())` from @vertex-launch/auth. Default: the runtime's (one of the two is required).",
       ),
     projectId: z
       .string()
       .min(1)
       .optional()
-      .describe("Project that runs the build. Default: the credentials' project, else GOOGLE_CLOUD_PROJECT."),
+      .describe(
+        "Project that runs the build. Default: the runtime's, else the credentials' project, else GOOGLE_CLOUD_PROJECT (or GCLOUD_PROJECT, CLOUDSDK_CORE_PROJECT).",
+      ),
     location: z
       .string()
       .regex(/^[a-z0-9-]+$/)
@@ -122,15 +130,17 @@ export const cloudBuildOptions = z
       .custom<DigestLookup>((v) => hasMethod(v, 'getDigest'), { message: 'must have a getDigest(uri) method' })
       .optional()
       .describe('Answers whether the content tag is already pushed. Default: artifactRegistry({ credentials }).'),
-    emulator: z
-      .custom<EmulatorConnection | null>((v) => v === null || (typeof v === 'object' && v !== undefined))
+    endpoints: z
+      .custom<ServiceEndpoints>((v) => typeof v === 'object' && v !== null, 'must be ServiceEndpoints')
       .optional()
-      .describe('The Vertex Launch emulator. Default: read from `env`; `null` forces Google.'),
+      .describe("Where the Google APIs are (Google or the emulator). Default: the runtime's, else those of `env`."),
     env: z
       // A custom check, not z.record: process.env is not a plain object.
       .custom<Record<string, string | undefined>>((v) => typeof v === 'object' && v !== null, 'must be an object')
       .optional()
-      .describe('Environment to read the emulator connection and the default project from. Default `process.env`.'),
+      .describe(
+        'Environment to read the default project (and, without `endpoints`, the endpoints) from. Default `process.env`.',
+      ),
     clientOptions: z
       .record(z.string(), z.unknown())
       .optional()
@@ -202,6 +212,7 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
+/** The tag of an image reference (`undefined` for a digest reference or none). */
 function tagOf(uri: string): string | undefined {
   const last = uri.slice(uri.lastIndexOf('/') + 1);
   const colon = last.lastIndexOf(':');
@@ -237,10 +248,18 @@ async function findBuild(
  * const builder = cloudBuild({ credentials, stagingBucket: 'my-project-builds', machineType: 'E2_HIGHCPU_8' });
  * const { digest } = await builder.build({ contextDir: './trainer', destination: 'us-docker.pkg.dev/p/r/trainer:v1' });
  */
-export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options) => {
+export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options, runtime): ImageBuilder => {
   const env = options.env ?? process.env;
-  const emulator = options.emulator === null ? undefined : (options.emulator ?? readEmulatorConnection(env));
-  const credentials = options.credentials;
+  const endpoints = endpointsOption(options.endpoints ?? runtime.endpoints, env);
+  const emulator = emulatorConnectionOf(endpoints);
+  const credentials = options.credentials ?? runtime.credentials;
+  if (!credentials) {
+    throw new ConfigError(
+      `[vertex-launch] [builder:${NAME}] Missing required option \`credentials\`.`,
+      [{ path: 'credentials', message: 'required (or a runtime with credentials)', severity: 'error' }],
+      { hint: 'Pass `credentials`, e.g. `await resolveCredentials(auto())` from @vertex-launch/auth.' },
+    );
+  }
   let token = '';
   const refreshToken = async (): Promise<void> => {
     try {
@@ -253,7 +272,8 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options) => {
     }
   };
   const project = (): string => {
-    const id = options.projectId ?? credentials.projectId ?? env.GOOGLE_CLOUD_PROJECT ?? env.GCLOUD_PROJECT;
+    const id =
+      options.projectId ?? runtime.projectId ?? credentials.projectId ?? firstEnv(env, PROJECT_ENV_VARS)?.value;
     if (!id) {
       throw new ConfigError(
         `[vertex-launch] [builder:${NAME}] Missing required option \`projectId\`.`,
@@ -292,7 +312,7 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options) => {
     );
     return buildClientPromise;
   };
-  const registry: DigestLookup = options.registry ?? artifactRegistry({ credentials, emulator: emulator ?? null });
+  const registry: DigestLookup = options.registry ?? artifactRegistry({ credentials, endpoints });
 
   const bucketName = (): string => parseGcsUrl(options.stagingBucket ?? `${project()}_cloudbuild`).bucket;
 
@@ -378,17 +398,20 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options) => {
     const emit = buildEventEmitter(request);
     if (signal?.aborted) throw interrupted(destination, signal.reason);
     const platform = request.platform ?? DEFAULT_PLATFORM;
-    // Every context packed for this build: each is closed, and its file reads awaited, before build() settles, so a
-    // caller that removes the context directory once the build has failed or been aborted meets no late read.
+    // The context was scanned once (by resolveImage, or here): each retried upload packs it again without a scan.
+    // Every pack is closed, and its file reads awaited, before build() settles, so a caller that removes the
+    // context directory once the build has failed or been aborted meets no late read.
+    const context = await preparedContextOf(request, platform);
     const packs: PackedContext[] = [];
-    const pack = async (): Promise<PackedContext> => {
-      const packed = await packContext({ ...request, platform });
+    const pack = (): PackedContext => {
+      const packed = context.pack();
       packs.push(packed);
       return packed;
     };
-    const first = await pack();
+    const first = pack();
     const { manifest } = first;
     const contentTagged = tagOf(destination) === manifest.tag;
+    /** Before a retry: another builder (another agent) may have pushed the same content meanwhile. */
     const alreadyPushed = async (): Promise<BuildResult | undefined> => {
       const digest = await registry.getDigest(destination);
       if (digest === undefined) return undefined;
@@ -400,10 +423,6 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options) => {
       return { imageUri: destination, digest };
     };
     try {
-      if (contentTagged) {
-        const pushed = await alreadyPushed();
-        if (pushed) return pushed;
-      }
       await refreshToken();
       const projectId = project();
       const bucket = bucketName();
@@ -430,7 +449,8 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options) => {
         let uri: string | undefined;
         let bytes = 0;
         for (let attempt = 1; ; attempt += 1) {
-          const source = attempt === 1 && packed ? packed : await pack();
+          // Deterministic: packed again (no new scan), the context gives the same bytes.
+          const source = attempt === 1 && packed ? packed : pack();
           bytes = 0;
           let reported = 0;
           const counter = new Transform({
@@ -665,6 +685,8 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options) => {
     async exists(imageUri) {
       return (await registry.getDigest(imageUri)) !== undefined;
     },
+
+    digestOf: (imageUri) => registry.getDigest(imageUri),
 
     build,
   };

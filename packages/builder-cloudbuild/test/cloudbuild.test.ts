@@ -4,13 +4,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Storage } from '@google-cloud/storage';
-import {
-  type AuthCredentials,
-  type BuildEvent,
-  ConfigError,
-  contextTag,
-  fingerprintContext,
-} from '@vertex-launch/core';
+import { type AuthCredentials, type BuildEvent, ConfigError } from '@vertex-launch/core';
+import { contextTag, fingerprintContext } from '@vertex-launch/core/build';
 import { buildBusyboxBaseImage, type Emulator, startEmulator } from '@vertex-launch/emulator';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -156,8 +151,14 @@ describe('cloudBuild', () => {
   });
 
   it('validates its options, naming the plugin', () => {
-    expect(() => cloudBuild({} as never)).toThrow(
+    expect(() => cloudBuild({})).toThrow('[vertex-launch] [builder:cloudbuild] Missing required option `credentials`.');
+    expect(() => cloudBuild({ credentials: {} as never })).toThrow(
       '[vertex-launch] [builder:cloudbuild] Option `credentials`: must be AuthCredentials from @vertex-launch/auth',
+    );
+    // The runtime's credentials do (the registries pass the runtime as the factory's second argument).
+    expect(cloudBuild({}, { credentials }).name).toBe('cloudbuild');
+    expect(() => cloudBuild({ projectID: 'p' } as never, { credentials })).toThrow(
+      '[vertex-launch] [builder:cloudbuild] Unknown option `projectID`; did you mean `projectId`?',
     );
     expect(() => cloudBuild({ credentials, timeoutSeconds: -1 })).toThrow(ConfigError);
     expect(() => cloudBuild({ credentials, logsBucket: 'logs' })).toThrow('must be gs://bucket[/path]');

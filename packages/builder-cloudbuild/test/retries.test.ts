@@ -5,7 +5,8 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CloudBuildClient } from '@google-cloud/cloudbuild';
-import { type AuthCredentials, type BuildEvent, contextTag, fingerprintContext } from '@vertex-launch/core';
+import type { AuthCredentials, BuildEvent } from '@vertex-launch/core';
+import { contextTag, fingerprintContext } from '@vertex-launch/core/build';
 import { type Emulator, startEmulator } from '@vertex-launch/emulator';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,8 +1,8 @@
 /**
  * `dockerBuilder()`: builds with the local Docker daemon from the deterministic context stream, for
- * `linux/amd64` unless told otherwise, pushes to Artifact Registry (or to the emulator's registry when
- * `VERTEX_LAUNCH_EMULATOR_*` is set) as `oauth2accesstoken`, and returns the digest the registry reported.
- * A build whose content tag is already in the registry is skipped.
+ * `linux/amd64` unless told otherwise, pushes to Artifact Registry (or to the emulator's registry when the
+ * `endpoints` are the emulator's) as `oauth2accesstoken`, and returns the digest the registry reported.
+ * Whether the content tag is already pushed is `resolveImage()`'s question (answered with {@link ImageBuilder.digestOf}).
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import {
@@ -13,9 +13,11 @@ import {
   type BuildResult,
   buildEventEmitter,
   defineBuilder,
-  type EmulatorConnection,
-  packContext,
-  readEmulatorConnection,
+  emulatorConnectionOf,
+  endpointsOption,
+  type ImageBuilder,
+  preparedContextOf,
+  type ServiceEndpoints,
   toEmulatorImageRef,
   VertexLaunchError,
 } from '@vertex-launch/core';
@@ -50,7 +52,7 @@ export const dockerBuilderOptions = z
       .custom<BuilderCredentials>((v) => hasMethod(v, 'accessToken'), { message: 'must have an accessToken() method' })
       .optional()
       .describe(
-        'Registry credentials used when a request brings none, e.g. `await resolveCredentials(auto())` from @vertex-launch/auth: pushes as oauth2accesstoken with `accessToken()`.',
+        "Registry credentials used when a request brings none, e.g. `await resolveCredentials(auto())` from @vertex-launch/auth: pushes as oauth2accesstoken with `accessToken()`. Default: the runtime's credentials.",
       ),
     registry: z
       .custom<PushCredentialSource>((v) => hasMethod(v, 'pushCredentials'), {
@@ -69,17 +71,19 @@ export const dockerBuilderOptions = z
       .boolean()
       .default(false)
       .describe('Remove the local tag after a successful push (the layers stay cached in the daemon).'),
-    emulator: z
-      .custom<EmulatorConnection | null>((v) => v === null || (typeof v === 'object' && v !== undefined))
+    endpoints: z
+      .custom<ServiceEndpoints>((v) => typeof v === 'object' && v !== null, 'must be ServiceEndpoints')
       .optional()
       .describe(
-        'The Vertex Launch emulator to push to. Default: read from `env` (`VERTEX_LAUNCH_EMULATOR_*`); `null` forces the real registry.',
+        "Where the Google APIs are (the runtime's `endpoints`, from resolveRuntime() or resolveServiceEndpoints()): with the emulator's, images are pushed to its registry. Default: the runtime's, else those of `env`.",
       ),
     env: z
       // A custom check, not z.record: process.env is not a plain object.
       .custom<Record<string, string | undefined>>((v) => typeof v === 'object' && v !== null, 'must be an object')
       .optional()
-      .describe('Environment to read the emulator connection and DOCKER_HOST from. Default `process.env`.'),
+      .describe(
+        'Environment to read DOCKER_HOST (and, without `endpoints`, the endpoints) from. Default `process.env`.',
+      ),
   })
   .strict();
 
@@ -155,16 +159,17 @@ function follow(docker: Dockerode, stream: NodeJS.ReadableStream, translator: Pr
  * - Pushes as `oauth2accesstoken` with an access token from the request's `credentials`, the `credentials`
  *   option or the `registry` plugin. Push failures that Docker reports as stream messages (a refused token)
  *   reject with a {@link BuildError}.
- * - When the destination's tag is the content tag (`ctx-<12 hex>`) and already in the registry, nothing is
- *   built or pushed: a `skipped` event is emitted and the existing digest returned.
+ * - Builds the context `resolveImage()` prepared (`request.context`), without scanning again; `digestOf()`
+ *   answers `resolveImage()`'s question whether the content tag is already pushed.
  *
  * @example
  * const builder = dockerBuilder({ credentials: await resolveCredentials(auto()) }); // from @vertex-launch/auth
  * const { digest } = await builder.build({ contextDir: './trainer', destination: 'us-docker.pkg.dev/p/r/trainer:v1' });
  */
-export const dockerBuilder = defineBuilder(NAME, dockerBuilderOptions, (options) => {
+export const dockerBuilder = defineBuilder(NAME, dockerBuilderOptions, (options, runtime): ImageBuilder => {
   const env = options.env ?? process.env;
-  const emulator = options.emulator === null ? undefined : (options.emulator ?? readEmulatorConnection(env));
+  const emulator = emulatorConnectionOf(endpointsOption(options.endpoints ?? runtime.endpoints, env));
+  const defaultCredentials = options.credentials ?? runtime.credentials;
   let dockerPromise: Promise<Dockerode> | undefined;
   const docker = (): Promise<Dockerode> => {
     dockerPromise ??= (async () => {
@@ -184,7 +189,7 @@ export const dockerBuilder = defineBuilder(NAME, dockerBuilderOptions, (options)
     credentials: BuilderCredentials | undefined,
   ): Promise<DockerRegistryAuth | undefined> => {
     const ref = localRef(uri);
-    const source = credentials ?? options.credentials;
+    const source = credentials ?? defaultCredentials;
     try {
       if (source) {
         const { token } = await source.accessToken();
@@ -227,37 +232,19 @@ export const dockerBuilder = defineBuilder(NAME, dockerBuilderOptions, (options)
       return (await remoteDigest(imageUri)) !== undefined;
     },
 
+    digestOf: (imageUri) => remoteDigest(imageUri),
+
     async build(request: BuildRequest): Promise<BuildResult> {
       const { destination, signal } = request;
       const emit = buildEventEmitter(request);
       if (signal?.aborted) throw interrupted(destination, signal.reason);
       const platform = request.platform ?? DEFAULT_PLATFORM;
-      const packed = await packContext({ ...request, platform });
-      const { manifest } = packed;
+      const context = await preparedContextOf(request, platform);
+      const { manifest } = context;
       const target = splitTag(localRef(destination));
 
-      if (target.tag === manifest.tag) {
-        const existing = await remoteDigest(destination, request.credentials).catch((error: unknown) => {
-          packed.stream.destroy();
-          throw error;
-        });
-        if (existing !== undefined) {
-          packed.stream.destroy();
-          emit({
-            type: 'skipped',
-            imageUri: destination,
-            reason: `${destination} already exists (same sources, same content tag)`,
-          });
-          return { imageUri: destination, digest: existing };
-        }
-      }
-
-      const auth = await registryAuth(destination, request.credentials).catch((error: unknown) => {
-        packed.stream.destroy();
-        throw error;
-      });
+      const auth = await registryAuth(destination, request.credentials);
       if (auth === undefined) {
-        packed.stream.destroy();
         throw new BuildError(NAME, `No registry credentials to push ${destination}.`, {
           hint: 'Pass `credentials` (e.g. `await resolveCredentials(auto())` from @vertex-launch/auth) or `registry: artifactRegistry(...)` to dockerBuilder(), or `credentials` with the build request.',
         });
@@ -274,8 +261,10 @@ export const dockerBuilder = defineBuilder(NAME, dockerBuilderOptions, (options)
       const tail = new LogTail();
       const build = new ProgressTranslator(emit, tail);
       const ref = `${target.repo}:${target.tag}`;
+      // Packed only now: the bytes are produced as the daemon reads them.
+      const tarball = context.pack();
       try {
-        const body = packed.stream.pipe(uploadCounter(emit));
+        const body = tarball.stream.pipe(uploadCounter(emit));
         const stream = await client.buildImage(
           body as unknown as NodeJS.ReadableStream,
           {
@@ -294,7 +283,8 @@ export const dockerBuilder = defineBuilder(NAME, dockerBuilderOptions, (options)
         );
         await follow(client, stream, build);
       } catch (error) {
-        packed.stream.destroy();
+        // Stop packing and wait until no file of the context is read any more before build() settles.
+        await tarball.close();
         if (signal?.aborted) throw interrupted(destination, error);
         if (error instanceof VertexLaunchError) throw error;
         throw new BuildError(NAME, `The Docker build of ${destination} failed: ${(error as Error).message}`, {

@@ -71,7 +71,7 @@ it('source -> build -> push -> CustomJob SUCCEEDED with the output in the logs; 
     const events: LaunchEvent[] = [];
     const handle = await launch({
       config: QUEUE_CONFIG,
-      project: emulator.projectId,
+      projectId: emulator.projectId,
       region: 'us-central1',
       source: { contextDir: source, image, statCachePath: join(dir.path, 'stat-cache.json') },
       builder,

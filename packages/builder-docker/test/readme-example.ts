@@ -3,7 +3,7 @@
 // readme-example:start
 import { auto, resolveCredentials } from '@vertex-launch/auth';
 import { dockerBuilder } from '@vertex-launch/builder-docker';
-import { contextTag, fingerprintContext } from '@vertex-launch/core';
+import { contextTag, fingerprintContext } from '@vertex-launch/core/build';
 // readme-example:end
 
 export async function example() {

@@ -1,5 +1,5 @@
 export { ExitCode, exitCodeFor, UsageError } from './exit-codes.js';
-export type { GlobalOptions } from './main.js';
 export { createProgram, main } from './main.js';
+export type { GlobalOptions } from './options.js';
 export type { Io } from './output.js';
 export { processIo } from './output.js';

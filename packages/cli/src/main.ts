@@ -1,14 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode } from './exit-codes.js';
+import type { GlobalOptions } from './options.js';
 import { type Io, processIo, reportError } from './output.js';
-
-/** Options every command understands. */
-export interface GlobalOptions {
-  /** `--debug`: show stack traces and debug output. */
-  debug?: boolean;
-  /** `--json`: print one JSON document on stdout instead of text (where the command prints data). */
-  json?: boolean;
-}
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -21,6 +14,10 @@ Exit codes:
   141  stdout or stderr was closed early (e.g. by \`| head -1\`): stopped without a message`;
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** Where `--project` / `--region` default from: the runtime every command resolves (docs/agent.md). */
+const PROJECT_HELP = 'Google Cloud project (default: $GOOGLE_CLOUD_PROJECT, launch-config.yaml, gcloud config)';
+const REGION_HELP = 'Vertex AI region (default: $GOOGLE_CLOUD_REGION, launch-config.yaml, gcloud config)';
 
 /**
  * Builds the command tree. Each command's implementation is imported only when it runs, so `--help`,
@@ -78,8 +75,8 @@ Examples:
       'with --queue: the queue database (default: $VERTEX_LAUNCH_QUEUE_DB, queue_db, ~/.local/share)',
     )
     .option('--image <uri>', 'container image for ${image_uri}')
-    .option('--project <id>', 'Google Cloud project (default: $GOOGLE_CLOUD_PROJECT)')
-    .option('--region <region>', 'Vertex AI region (default: $GOOGLE_CLOUD_REGION)')
+    .option('--project <id>', PROJECT_HELP)
+    .option('--region <region>', REGION_HELP)
     .option('--run-id <id>', 'run id for ${run_id} (default: a new random id)')
     .option('--run-name <name>', 'run name for ${run_name} (default: the run id)')
     .addOption(new Option('--set-var <name=value>', 'set a template variable (repeatable)').argParser(collect))
@@ -108,14 +105,18 @@ Examples:
     .command('build')
     .description('Build a source directory into an image and push it (reused when its content tag exists).')
     .requiredOption('--source <dir>', 'the build context: the directory with your training code')
-    .option('--builder <name>', 'docker (the local daemon) or cloudbuild (Google Cloud Build)', 'docker')
+    .option(
+      '--builder <name>',
+      'docker (the local daemon), cloudbuild (Google Cloud Build) or a builder package (@scope/name)',
+      'docker',
+    )
     .option('--destination <uri>', 'image repository (tag: the content tag ctx-<12 hex>) or a full URI with a tag')
     .option('--dockerfile <file>', 'Dockerfile, relative to --source or absolute (default: <source>/Dockerfile)')
     .addOption(new Option('--build-arg <name=value>', 'a Docker build arg (repeatable)').argParser(collect))
     .option('--platform <os/arch>', 'target platform (default linux/amd64, the only one Vertex AI runs)')
     .option('--target <stage>', 'Dockerfile stage to build')
-    .option('--project <id>', 'Google Cloud project (default: $GOOGLE_CLOUD_PROJECT, the credentials)')
-    .option('--region <region>', 'region of the default destination (default: $GOOGLE_CLOUD_REGION)')
+    .option('--project <id>', `${PROJECT_HELP.slice(0, -1)}, the credentials)`)
+    .option('--region <region>', 'region of the default destination (default: as --region of launch)')
     .option('--staging-bucket <bucket>', 'cloudbuild: bucket for the build context (default <project>_cloudbuild)')
     .option('--machine-type <type>', 'cloudbuild: build machine type, e.g. E2_HIGHCPU_8')
     .option('--json', 'print one JSON object: { imageUri, digest, reused, builder }')
@@ -132,8 +133,8 @@ Examples:
   const jobArgument = 'full name projects/<p>/locations/<r>/customJobs/<id>, or the numeric id';
   const vertexFlags = (command: Command) =>
     command
-      .option('--project <id>', 'Google Cloud project (default: $GOOGLE_CLOUD_PROJECT)')
-      .option('--region <region>', 'Vertex AI region (default: $GOOGLE_CLOUD_REGION)')
+      .option('--project <id>', PROJECT_HELP)
+      .option('--region <region>', REGION_HELP)
       .option('--json', 'print JSON');
   vertexFlags(jobs.command('list').description('Jobs launched by Vertex Launch, newest first.'))
     .option('--limit <n>', 'show at most n jobs', '50')
@@ -166,8 +167,11 @@ Examples:
   auth
     .command('check')
     .description('Show the credentials the chain picks and the launch permissions the principal lacks (exit 3).')
-    .option('--project <id>', 'project to check (default: $GOOGLE_CLOUD_PROJECT, gcloud config, the credentials)')
-    .option('--region <region>', 'region to report (default: $GOOGLE_CLOUD_REGION, gcloud config)')
+    .option(
+      '--project <id>',
+      'project to check (default: $GOOGLE_CLOUD_PROJECT, launch-config.yaml, gcloud config, the credentials)',
+    )
+    .option('--region <region>', 'region to report (default: $GOOGLE_CLOUD_REGION, launch-config.yaml, gcloud config)')
     .option('--service-account <email>', 'service account the job runs as: checks iam.serviceAccounts.actAs on it')
     .option('--json', 'print one JSON object (never the token)')
     .addHelpText(
@@ -243,18 +247,19 @@ Examples:
   config
     .command('show')
     .description('The effective project, region, agent config, queue db, auth and emulator, and where each came from.')
-    .option('--project <id>', 'as other commands take it (wins over the environment and the config file)')
+    .option('--project <id>', 'as other commands take it (wins over the environment and the config files)')
     .option('--region <region>', 'as other commands take it')
     .option(
       '--config <file>',
       'agent config (default: $XDG_CONFIG_HOME or ~/.config /vertex-launch/launch-config.yaml)',
     )
-    .option('--db <path>', 'queue database')
+    .option('--db <path>', 'queue store: a SQLite file or a store URL (sqlite:, postgres://)')
     .option('--json', 'print { settings: { name: { value, source } }, warnings }')
     .addHelpText(
       'after',
       `
-Precedence: flags > environment variables > the agent config file (launch-config.yaml) > defaults.
+Precedence, the same for every command: flags > environment variables > the agent config file (launch-config.yaml)
+> gcloud config (core/project, ai/region, compute/region) > defaults.
 Reads files and the environment only; secrets (access tokens) are reported as "set", never printed.
 
 Examples:
@@ -281,8 +286,8 @@ Examples:
   program
     .command('init')
     .description('Write launch-config.yaml and a first queue (asks on a terminal; flags otherwise).')
-    .option('--project <id>', 'Google Cloud project (default: $GOOGLE_CLOUD_PROJECT)')
-    .option('--region <region>', 'Vertex AI region of the jobs (default: $GOOGLE_CLOUD_REGION)')
+    .option('--project <id>', 'Google Cloud project (default: $GOOGLE_CLOUD_PROJECT, gcloud config)')
+    .option('--region <region>', 'Vertex AI region of the jobs (default: $GOOGLE_CLOUD_REGION, gcloud config)')
     .option('--staging-bucket <gs://bucket>', 'Cloud Storage bucket in the same region, for outputs and staging')
     .option(
       '--repository <repo>',
@@ -330,9 +335,9 @@ Examples:
     )
     .option(
       '--project <id>',
-      'project (default: the queue, environment.project, $GOOGLE_CLOUD_PROJECT, the credentials)',
+      'project (default: the queue, $GOOGLE_CLOUD_PROJECT, environment.project, gcloud config, the credentials)',
     )
-    .option('--region <region>', 'region (default: the queue, environment.region, $GOOGLE_CLOUD_REGION)')
+    .option('--region <region>', 'region (default: the queue, $GOOGLE_CLOUD_REGION, environment.region, gcloud config)')
     .option('--json', 'print one JSON object: { ok, checks: [{ id, title, ok, status, evidence, fix }] }')
     .addHelpText(
       'after',

@@ -1,5 +1,6 @@
 import { PassThrough } from 'node:stream';
-import { ConfigError, type ConfigIssue, resolveQueueConfig } from '@vertex-launch/core';
+import { ConfigError, type ConfigIssue } from '@vertex-launch/core';
+import { resolveQueueConfig } from '@vertex-launch/core/config';
 import { describe, expect, it } from 'vitest';
 import { ExitCode } from './exit-codes.js';
 import { exitQuietlyOnBrokenPipe, type Io, reportError } from './output.js';

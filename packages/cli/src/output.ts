@@ -1,4 +1,5 @@
-import { ConfigError, type ConfigIssue, formatConfigIssues, isVertexLaunchError } from '@vertex-launch/core';
+import { ConfigError, type ConfigIssue, isVertexLaunchError } from '@vertex-launch/core';
+import { formatConfigIssues } from '@vertex-launch/core/config';
 import { ExitCode, exitCodeFor, UsageError } from './exit-codes.js';
 
 /** Where a command writes. Injected so tests and embedders can capture output. */

@@ -2,7 +2,8 @@
 // this process): max_jobs across three queues, cancel requests, the start timeout, every final state freeing slots.
 import { join } from 'node:path';
 import { auto, resolveCredentials } from '@vertex-launch/auth';
-import { type Agent, createAgent, type JobSnapshot, type QueueItem, type QueueStore } from '@vertex-launch/core';
+import type { JobSnapshot, QueueItem, QueueStore } from '@vertex-launch/core';
+import { type Agent, createAgent } from '@vertex-launch/core/agent';
 import { type Emulator, startEmulator } from '@vertex-launch/emulator';
 import { sqliteQueueStore } from '@vertex-launch/queue-sqlite';
 import { type VertexRunner, vertexRunner } from '@vertex-launch/vertex';
@@ -47,7 +48,7 @@ async function world(jobTimings: Record<string, number>): Promise<World> {
   const credentials = await resolveCredentials(auto({ env: emu.env }), { env: emu.env });
   const runner = vertexRunner({
     credentials,
-    project: emu.projectId,
+    projectId: emu.projectId,
     region: emu.region,
     env: emu.env,
     quotas: { createsPerMinute: 0, readsPerMinute: 0 },

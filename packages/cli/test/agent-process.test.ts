@@ -130,7 +130,7 @@ beforeAll(async () => {
   const credentials = await resolveCredentials(auto({ env: emu.env }), { env: emu.env });
   runner = vertexRunner({
     credentials,
-    project: emu.projectId,
+    projectId: emu.projectId,
     region: emu.region,
     env: emu.env,
     quotas: { createsPerMinute: 0, readsPerMinute: 0 },

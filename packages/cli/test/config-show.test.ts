@@ -5,28 +5,13 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { guardedNodeOptions, repoRoot, tempDir } from '../../../test/helpers.js';
-import { runCli } from './run-cli.js';
+import { CLEAN_ENV, runCli } from './run-cli.js';
 
 let dir: { path: string; cleanup: () => Promise<void> };
 let env: Record<string, string | undefined>;
 let config: string;
 
-const CLEAN = {
-  GOOGLE_CLOUD_PROJECT: undefined,
-  GCLOUD_PROJECT: undefined,
-  CLOUDSDK_CORE_PROJECT: undefined,
-  GOOGLE_CLOUD_REGION: undefined,
-  CLOUDSDK_AI_REGION: undefined,
-  CLOUDSDK_COMPUTE_REGION: undefined,
-  GOOGLE_OAUTH_ACCESS_TOKEN: undefined,
-  CLOUDSDK_AUTH_ACCESS_TOKEN: undefined,
-  GOOGLE_APPLICATION_CREDENTIALS: undefined,
-  VERTEX_LAUNCH_QUEUE_DB: undefined,
-  VERTEX_LAUNCH_EMULATOR_HTTP: undefined,
-  VERTEX_LAUNCH_EMULATOR_GRPC: undefined,
-  VERTEX_LAUNCH_EMULATOR_CA: undefined,
-  VERTEX_LAUNCH_EMULATOR_REGISTRY: undefined,
-};
+const CLEAN = { ...CLEAN_ENV, GOOGLE_APPLICATION_CREDENTIALS: undefined };
 
 beforeAll(async () => {
   dir = await tempDir('vxl-config-show-');

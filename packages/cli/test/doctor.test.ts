@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { LAUNCH_PERMISSIONS } from '@vertex-launch/auth';
-import { seedQueueConfig } from '@vertex-launch/core';
+import { seedQueueConfig } from '@vertex-launch/core/queue';
 import { type Emulator, startEmulator } from '@vertex-launch/emulator';
 import { sqliteQueueStore } from '@vertex-launch/queue-sqlite';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -89,6 +89,9 @@ async function setup(s: Setup = {}) {
     XDG_DATA_HOME: join(home, '.local', 'share'),
     CLOUDSDK_CONFIG: join(home, 'gcloud'),
     VERTEX_LAUNCH_QUEUE_DB: undefined,
+    // Project and region from launch-config.yaml: the environment would win over it (as for every command).
+    GOOGLE_CLOUD_PROJECT: undefined,
+    GOOGLE_CLOUD_REGION: undefined,
   };
   if (s.permissions) {
     const key = await emulator.iam.createServiceAccount(`doctor-${setupCount}-sa`, { permissions: s.permissions });

@@ -2,7 +2,7 @@
 // against the agent config schema and a first queue in the queue database; never overwriting without --force.
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadAgentConfig } from '@vertex-launch/core';
+import { loadAgentConfig } from '@vertex-launch/core/agent';
 import { sqliteQueueStore } from '@vertex-launch/queue-sqlite';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { tempDir } from '../../../test/helpers.js';

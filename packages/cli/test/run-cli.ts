@@ -6,6 +6,26 @@ import { childEnv, repoRoot } from '../../../test/helpers.js';
 
 export const cliBin = join(repoRoot, 'packages', 'cli', 'dist', 'bin.js');
 
+/**
+ * Unsets what the test's own environment could bring into a command's runtime: project and region variables, a raw
+ * token, the queue store and the emulator (so each test says exactly where these come from).
+ */
+export const CLEAN_ENV: Readonly<Record<string, undefined>> = {
+  GOOGLE_CLOUD_PROJECT: undefined,
+  GCLOUD_PROJECT: undefined,
+  CLOUDSDK_CORE_PROJECT: undefined,
+  GOOGLE_CLOUD_REGION: undefined,
+  CLOUDSDK_AI_REGION: undefined,
+  CLOUDSDK_COMPUTE_REGION: undefined,
+  GOOGLE_OAUTH_ACCESS_TOKEN: undefined,
+  CLOUDSDK_AUTH_ACCESS_TOKEN: undefined,
+  VERTEX_LAUNCH_QUEUE_DB: undefined,
+  VERTEX_LAUNCH_EMULATOR_HTTP: undefined,
+  VERTEX_LAUNCH_EMULATOR_GRPC: undefined,
+  VERTEX_LAUNCH_EMULATOR_CA: undefined,
+  VERTEX_LAUNCH_EMULATOR_REGISTRY: undefined,
+};
+
 export interface CliResult {
   code: number | null;
   stdout: string;

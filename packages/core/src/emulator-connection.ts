@@ -1,8 +1,8 @@
 /**
  * How the SDK finds a running Vertex Launch emulator: `vertex-launch emulator start` prints three
- * environment variables (plus the address of its Docker registry), and everything that talks to Google reads
- * them here. Also the image-reference rewrite between Artifact Registry URIs and the emulator's registry.
- * Pure: no I/O.
+ * environment variables (plus the address of its Docker registry), read here by `resolveServiceEndpoints()` (the
+ * runtime's endpoints, which every plugin takes). Also the image-reference rewrite between Artifact Registry URIs and
+ * the emulator's registry, and the gRPC client options that trust the emulator's CA (the one file this module reads).
  */
 import { ConfigError } from './errors.js';
 

@@ -128,10 +128,20 @@ export class ApiError extends VertexLaunchError {
   override name = 'ApiError';
   readonly service: string;
   readonly grpcCode: number | undefined;
-  constructor(service: string, message: string, options: VertexLaunchErrorOptions & { grpcCode?: number } = {}) {
+  /**
+   * Why, in Google's words: the `reason` of the error's google.rpc.ErrorInfo, e.g. `SERVICE_DISABLED` (the API is not
+   * enabled in the project). See https://cloud.google.com/apis/design/errors#error_info.
+   */
+  readonly reason: string | undefined;
+  constructor(
+    service: string,
+    message: string,
+    options: VertexLaunchErrorOptions & { grpcCode?: number; reason?: string } = {},
+  ) {
     super('API', message, options);
     this.service = service;
     this.grpcCode = options.grpcCode;
+    this.reason = options.reason;
   }
 }
 

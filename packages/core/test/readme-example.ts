@@ -1,14 +1,14 @@
 // The example of packages/core/README.md, run by readme-example.test.ts (which checks that the README shows
 // exactly the code between the readme-example markers). It runs when imported.
 // readme-example:start
+import type { LaunchContext } from '@vertex-launch/core';
 import {
   formatConfigIssues,
-  type LaunchContext,
   parseConfigText,
   resolveQueueConfig,
-  toCreateCustomJobRequest,
   validateQueueConfig,
-} from '@vertex-launch/core';
+} from '@vertex-launch/core/config';
+import { toCreateCustomJobRequest } from '@vertex-launch/core/mapping';
 
 const config = parseConfigText(`
 spec:

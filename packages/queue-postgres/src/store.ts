@@ -19,6 +19,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
+import { VertexLaunchError } from '@vertex-launch/core';
 import {
   abandonItem,
   checkAgentId,
@@ -50,8 +51,7 @@ import {
   recordPhaseItem,
   requestCancelItem,
   requeueItem,
-  VertexLaunchError,
-} from '@vertex-launch/core';
+} from '@vertex-launch/core/queue';
 import pg from 'pg';
 import { type PostgresConnection, resolveParsedConnection } from './connection.js';
 import { clientConfig, type DatabaseStatus, DEFAULT_SCHEMA, prepareDatabase } from './database.js';

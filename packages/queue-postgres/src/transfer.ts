@@ -11,10 +11,10 @@ import {
   type QueueExportRecord,
   type QueueItem,
   queueExists,
-} from '@vertex-launch/core';
+} from '@vertex-launch/core/queue';
 import type { Tx } from './store.js';
 
-export type { ImportRecordsResult, QueueRecordsImporter } from '@vertex-launch/core';
+export type { ImportRecordsResult, QueueRecordsImporter } from '@vertex-launch/core/queue';
 
 /** What the store lends the import. */
 export interface ImportContext {

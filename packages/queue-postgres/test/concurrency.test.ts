@@ -1,7 +1,7 @@
 // Claims with FOR UPDATE SKIP LOCKED on a real server: many stores (each its own pool, as agents on many machines
 // have) drain one queue without a double claim or a lost item, a claimer skips an item another transaction holds
 // instead of waiting for it, and a fenced write waits for the row lock so the lease check sees the latest state.
-import { type QueueItem, seedQueueConfig } from '@vertex-launch/core';
+import { type QueueItem, seedQueueConfig } from '@vertex-launch/core/queue';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { type PostgresCluster, startPostgresCluster } from '../../../scripts/postgres-cluster.mjs';

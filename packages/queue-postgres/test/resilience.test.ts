@@ -1,7 +1,7 @@
 // The store on a real server that misbehaves: connections cut (one, or all at once), a COMMIT whose answer is lost,
 // the server restarted (fast and immediate) while work goes on, a server down longer than the retry window, and
 // connection errors that name the database but never the password.
-import { QueueError, type QueueItem, seedQueueConfig } from '@vertex-launch/core';
+import { QueueError, type QueueItem, seedQueueConfig } from '@vertex-launch/core/queue';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { freePort, type PostgresCluster, startPostgresCluster } from '../../../scripts/postgres-cluster.mjs';
 import { type PostgresQueueStore, postgresQueueStore } from '../src/index.js';

@@ -1,6 +1,6 @@
 // The store's schema on a real server: created and migrated on open, migrations from an older version keep the data,
 // concurrent openers migrate once, a schema that is not ours is refused untouched, and `migrate: false` writes nothing.
-import { QueueError, seedQueueConfig } from '@vertex-launch/core';
+import { QueueError, seedQueueConfig } from '@vertex-launch/core/queue';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { type PostgresCluster, startPostgresCluster } from '../../../scripts/postgres-cluster.mjs';

@@ -7,7 +7,7 @@ import {
   parseQueueExport,
   type QueueStore,
   seedQueueConfig,
-} from '@vertex-launch/core';
+} from '@vertex-launch/core/queue';
 import { sqliteQueueStore } from '@vertex-launch/queue-sqlite';
 import { queueTransferConformance } from '@vertex-launch/testkit';
 import { afterAll, beforeAll, expect, test } from 'vitest';

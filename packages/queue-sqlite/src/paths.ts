@@ -3,25 +3,14 @@
  * -wal and -shm files the mode of the database file).
  */
 import { accessSync, chmodSync, closeSync, constants, existsSync, mkdirSync, openSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { QueueError } from '@vertex-launch/core';
 
-/** File name of the default queue database. */
-export const QUEUE_DB_FILE = 'queues.db';
-
 /**
- * The default queue database: `$XDG_DATA_HOME/vertex-launch/queues.db`, or `~/.local/share/vertex-launch/queues.db`
- * when `XDG_DATA_HOME` is unset or not absolute (as the XDG spec says).
+ * The default queue database (`$XDG_DATA_HOME/vertex-launch/queues.db`, else `~/.local/share/...`) and its file
+ * name: core's, which the runtime resolves for every command; re-exported here for SDK users of this package.
  */
-export function defaultQueueDbPath(
-  env: Record<string, string | undefined> = process.env,
-  home: string = homedir(),
-): string {
-  const xdg = env.XDG_DATA_HOME;
-  const base = xdg !== undefined && isAbsolute(xdg) ? xdg : join(home, '.local', 'share');
-  return join(base, 'vertex-launch', QUEUE_DB_FILE);
-}
+export { defaultQueueDbPath, QUEUE_DB_FILE } from '@vertex-launch/core';
 
 function storageError(path: string, what: string, cause: unknown): QueueError {
   const code = (cause as { code?: string } | undefined)?.code;

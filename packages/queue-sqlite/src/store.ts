@@ -42,7 +42,7 @@ import {
   recordPhaseItem,
   requestCancelItem,
   requeueItem,
-} from '@vertex-launch/core';
+} from '@vertex-launch/core/queue';
 import Database from 'better-sqlite3';
 import { defaultQueueDbPath, prepareDatabaseFile } from './paths.js';
 import { migrate } from './schema.js';

@@ -1,7 +1,7 @@
 // The example of packages/queue-sqlite/README.md, run by readme-example.test.ts (which checks that the README shows
 // exactly the code between the readme-example markers).
 // readme-example:start
-import { seedQueueConfig } from '@vertex-launch/core';
+import { seedQueueConfig } from '@vertex-launch/core/queue';
 import { sqliteQueueStore } from '@vertex-launch/queue-sqlite';
 // readme-example:end
 

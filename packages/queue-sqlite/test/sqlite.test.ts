@@ -1,7 +1,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { QueueError, seedQueueConfig } from '@vertex-launch/core';
+import { QueueError } from '@vertex-launch/core';
+import { seedQueueConfig } from '@vertex-launch/core/queue';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { tempDir } from '../../../test/helpers.js';

@@ -7,15 +7,15 @@
  */
 
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { ConfigError } from '../../core/src/index.js';
 import {
-  ConfigError,
   type CreateQueueInput,
   LAUNCH_PHASES,
   type QueueErrorReason,
   type QueueItem,
   type QueueStore,
   seedQueueConfig,
-} from '../../core/src/index.js';
+} from '../../core/src/queue/index.js';
 
 /** The clock a conformance test drives; the store under test must read time only from `now`. */
 export interface ConformanceClock {

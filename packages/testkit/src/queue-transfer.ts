@@ -13,7 +13,7 @@ import {
   type QueueExportRecord,
   type QueueRecordsImporter,
   type QueueStore,
-} from '../../core/src/index.js';
+} from '../../core/src/queue/index.js';
 import { CONFORMANCE_EPOCH, type ConformanceClock, expectQueueError, validQueueConfig } from './queue-store.js';
 
 /** What the factory of an importing store under test returns. */

@@ -111,6 +111,24 @@ export function toVertexLaunchError(error: unknown, context: ErrorContext): Vert
   const message = googleMessage(error);
   const who = context.principal ?? 'the caller';
   const prefix = `[vertex-launch] [runner:vertex] Could not ${context.action}`;
+  const service = context.service ?? 'aiplatform.googleapis.com';
+  // A disabled API answers PERMISSION_DENIED with the ErrorInfo reason SERVICE_DISABLED ("... has not been used in
+  // project N before or it is disabled"); gax puts the reason on the error, older answers only in the text.
+  const reason =
+    typeof (error as { reason?: unknown } | null)?.reason === 'string'
+      ? (error as { reason: string }).reason
+      : undefined;
+  if (
+    reason === 'SERVICE_DISABLED' ||
+    /has not been used in project|SERVICE_DISABLED|API is disabled|API has not been enabled/i.test(message)
+  ) {
+    return new ApiError(service, `${prefix}: ${service} is not enabled in the project: ${message}`, {
+      cause: error,
+      ...(code === undefined ? {} : { grpcCode: code }),
+      reason: 'SERVICE_DISABLED',
+      hint: `Enable it: gcloud services enable ${service} --project=${context.project ?? '<project>'}`,
+    });
+  }
   if (code === GrpcCode.PERMISSION_DENIED) {
     const permission =
       /Permission '([^']+)'/.exec(message)?.[1] ?? /permission[: ]+['"]?([a-z]+\.[a-zA-Z.]+)/.exec(message)?.[1];
@@ -142,9 +160,10 @@ export function toVertexLaunchError(error: unknown, context: ErrorContext): Vert
     [GrpcCode.DEADLINE_EXCEEDED]: 'Vertex AI did not answer in time through every retry: try again later.',
     [GrpcCode.INTERNAL]: 'Vertex AI kept failing internally through every retry: try again later.',
   };
-  return new ApiError(context.service ?? 'aiplatform.googleapis.com', `${prefix}: ${grpcCodeName(code)}: ${message}`, {
+  return new ApiError(service, `${prefix}: ${grpcCodeName(code)}: ${message}`, {
     cause: error,
     ...(code === undefined ? {} : { grpcCode: code }),
+    ...(reason === undefined ? {} : { reason }),
     hint: (code !== undefined ? hints[code] : undefined) ?? 'See the message above.',
   });
 }

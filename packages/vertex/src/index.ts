@@ -5,4 +5,5 @@ export * from './limiter.js';
 export * from './logs.js';
 export * from './retry.js';
 export * from './runner.js';
+export * from './staging-bucket.js';
 export * from './tracker.js';

@@ -3,12 +3,12 @@
  * `resource.type="ml_job" AND resource.labels.job_id="<id>"`, oldest first. Following repeats the list from the last
  * timestamp seen (minus a lag window for entries ingested late) and drops entries already yielded, by insertId.
  */
-import type { AuthClientLike, JobLogEntry } from '@vertex-launch/core';
+import { type AuthClientLike, GOOGLE_SERVICE_URLS, type JobLogEntry } from '@vertex-launch/core';
 import { plainHeaders } from './client.js';
 import type { Timing } from './retry.js';
 
-/** Google's Cloud Logging endpoint. */
-export const CLOUD_LOGGING_URL = 'https://logging.googleapis.com';
+/** Google's Cloud Logging endpoint (the runtime's endpoints carry it as `loggingUrl`). */
+export const CLOUD_LOGGING_URL: string = GOOGLE_SERVICE_URLS.loggingUrl;
 
 /** A Cloud Logging LogEntry as `entries:list` returns it (the fields we read). */
 interface RestLogEntry {

@@ -9,6 +9,8 @@ import {
   type CancelOptions,
   ConfigError,
   type CreateCustomJobRequest,
+  emulatorConnectionOf,
+  endpointsOption,
   type JobLogEntry,
   type JobLogsOptions,
   type JobRunner,
@@ -16,13 +18,15 @@ import {
   type JobWatchListener,
   LAUNCH_ID_LABEL,
   type ListJobsOptions,
+  optionsError,
   parseJobName,
   RUN_ID_LABEL,
-  readEmulatorConnection,
   resolveJobName,
+  type ServiceEndpoints,
   type SubmitOptions,
   type SubmitResult,
   sanitizeLabelValue,
+  unknownOptions,
   type WaitForJobOptions,
   waitForJob,
 } from '@vertex-launch/core';
@@ -30,7 +34,7 @@ import { createJobServiceClient, type JobServiceClient } from './client.js';
 import { GrpcCode, grpcCodeOf, isAmbiguous, toVertexLaunchError } from './errors.js';
 import { consoleUrlOf, toJobSnapshot } from './job.js';
 import { RateLimiter } from './limiter.js';
-import { CLOUD_LOGGING_URL, listLogEntries, readJobLogs } from './logs.js';
+import { listLogEntries, readJobLogs } from './logs.js';
 import {
   DEFAULT_RETRY_POLICY,
   type RetryEvent,
@@ -60,17 +64,22 @@ export interface VertexRunnerOptions {
   credentials?: AuthCredentials;
   /** A google-auth-library client (or anything with `getAccessToken()` and `getRequestHeaders()`). */
   authClient?: AuthClientLike;
-  /** Google Cloud project id. Default: the credentials' project. */
-  project?: string;
-  /** Vertex AI region, e.g. `us-central1`. Default: the credentials' region. */
+  /** Google Cloud project id (google-cloud's name for it). Default: the credentials' project. */
+  projectId?: string;
+  /** Vertex AI region, e.g. `us-central1` (the `locations/<region>` of the jobs). Default: the credentials' region. */
   region?: string;
   /** The principal the calls run as, for permission hints. Default: the credentials' principal. */
   principal?: string;
-  /** Environment read for `VERTEX_LAUNCH_EMULATOR_*`. Default `process.env`. */
+  /**
+   * Where the Google APIs are: the runtime's `endpoints` (`resolveRuntime()` / `resolveServiceEndpoints()`), Google's
+   * or the emulator's. Default: those of `env`.
+   */
+  endpoints?: ServiceEndpoints;
+  /** Environment to read the endpoints from when `endpoints` is not given. Default `process.env`. */
   env?: Record<string, string | undefined>;
   /** Vertex API host instead of `<region>-aiplatform.googleapis.com` (ignored with the emulator). */
   apiEndpoint?: string;
-  /** Cloud Logging base URL instead of `https://logging.googleapis.com` (default with the emulator: its HTTP URL). */
+  /** Cloud Logging base URL instead of the endpoints' (`https://logging.googleapis.com`, or the emulator's). */
   loggingUrl?: string;
   /** Client-side per-minute limits. Default 60 creates, 600 reads and 60 log reads per minute; 0 = unlimited. */
   quotas?: VertexQuotas;
@@ -92,7 +101,7 @@ export interface VertexRunnerOptions {
 
 /** The Vertex AI runner: a {@link JobRunner} with `wait()` and call statistics. */
 export interface VertexRunner extends JobRunner {
-  readonly project: string;
+  readonly projectId: string;
   readonly region: string;
   /** `projects/<project>/locations/<region>`. */
   readonly parent: string;
@@ -111,6 +120,35 @@ export interface VertexRunner extends JobRunner {
 const LIST_PAGE_SIZE = 1000;
 const DEFAULT_LIST_LIMIT = 100;
 
+/** Every option of {@link vertexRunner}. */
+const OPTIONS: readonly (keyof VertexRunnerOptions)[] = [
+  'credentials',
+  'authClient',
+  'projectId',
+  'region',
+  'principal',
+  'endpoints',
+  'env',
+  'apiEndpoint',
+  'loggingUrl',
+  'quotas',
+  'retry',
+  'callTimeoutMs',
+  'tracker',
+  'logs',
+  'onTrackerCycle',
+  'onRetry',
+  'timing',
+];
+
+/** Names other libraries use (google-cloud: `projectId`; Vertex AI jobs run in a region, `locations/<region>`). */
+const RENAMED: Readonly<Record<string, string>> = {
+  project: 'projectId',
+  location: 'region',
+  emulator: 'endpoints',
+  keyFile: 'credentials',
+};
+
 function fail(problems: string[]): never {
   throw new ConfigError(
     `[vertex-launch] [runner:vertex] Invalid options: ${problems.join('; ')}.`,
@@ -119,15 +157,24 @@ function fail(problems: string[]): never {
   );
 }
 
-/** Creates the Vertex AI runner. Nothing is loaded or contacted until the first call. */
-export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
+/** The options checked (unknown and misnamed ones, required and malformed values): the client, project and region. */
+function checkOptions(options: VertexRunnerOptions) {
+  if (options === null || typeof options !== 'object')
+    fail(['options must be an object: { credentials, projectId, region }']);
+  const unknown = unknownOptions(options, OPTIONS, RENAMED);
+  if (unknown.length > 0) {
+    throw optionsError(
+      '[vertex-launch] [runner:vertex]',
+      unknown,
+      'See VertexRunnerOptions: credentials, projectId, region, ...',
+    );
+  }
   const authClient = options.authClient ?? options.credentials?.authClient;
-  const project = options.project ?? options.credentials?.projectId;
+  const project = options.projectId ?? options.credentials?.projectId;
   const region = options.region ?? options.credentials?.region;
-  const principal = options.principal ?? options.credentials?.principal;
   const problems: string[] = [];
   if (!authClient) problems.push('`authClient` (or `credentials`) is required');
-  if (!project) problems.push('`project` is required (or credentials that name one)');
+  if (!project) problems.push('`projectId` is required (or credentials that name one)');
   if (!region) problems.push('`region` is required, e.g. us-central1');
   else if (!/^[a-z]+(-[a-z0-9]+)+$/.test(region))
     problems.push(`\`region\` "${region}" is not a region like us-central1`);
@@ -137,13 +184,18 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
   if (options.retry?.maxAttempts !== undefined && !(options.retry.maxAttempts >= 1))
     problems.push('`retry.maxAttempts` must be >= 1');
   if (problems.length > 0) fail(problems);
-  const auth = authClient as AuthClientLike;
-  const projectId = project as string;
-  const location = region as string;
+  return { auth: authClient as AuthClientLike, projectId: project as string, location: region as string };
+}
+
+/** Creates the Vertex AI runner. Nothing is loaded or contacted until the first call. */
+export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
+  const { auth, projectId, location } = checkOptions(options);
+  const principal = options.principal ?? options.credentials?.principal;
   const parent = `projects/${projectId}/locations/${location}`;
 
-  const emulator = readEmulatorConnection(options.env ?? process.env);
-  const loggingUrl = options.loggingUrl ?? emulator?.httpUrl ?? CLOUD_LOGGING_URL;
+  const endpoints = endpointsOption(options.endpoints, options.env);
+  const emulator = emulatorConnectionOf(endpoints);
+  const loggingUrl = options.loggingUrl ?? endpoints.loggingUrl;
   const timing: Timing = { ...realTiming, ...options.timing };
   const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
   const creates = new RateLimiter(options.quotas?.createsPerMinute ?? 60, timing);
@@ -246,7 +298,7 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
 
   const runner: VertexRunner = {
     name: VERTEX_RUNNER,
-    project: projectId,
+    projectId,
     region: location,
     parent,
     emulated: emulator !== undefined,
@@ -384,6 +436,7 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
       };
       const iterate = async function* () {
         try {
+          // Aborting rejects with the signal's reason, as wait() does (the DOM/Node convention for AbortSignal).
           yield* readJobLogs({
             fetchPage: (body) =>
               call('logging.entries.list', logReads, `read the logs of job ${full}`, () =>
@@ -404,6 +457,10 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
             lagMs: options.logs?.lagMs ?? 10_000,
             timing,
           });
+          if (logOptions.signal?.aborted) throw logOptions.signal.reason;
+        } catch (error) {
+          if (logOptions.signal?.aborted) throw logOptions.signal.reason;
+          throw error;
         } finally {
           watching?.();
         }

@@ -59,18 +59,24 @@ describe('logs', () => {
     expect(late.map((e) => e.text)).toEqual(['Job finished with exit code 7']);
   });
 
-  it('stops following when the signal aborts, leaving the job running', async () => {
+  it('stops following when the signal aborts, rejecting with its reason as wait() does, leaving the job running', async () => {
     const { jobName } = await runner.submit(
       request(emu, { launchId: 'logs-abort', env: { VXL_EMULATOR_RUN_MS: '60000' } }),
       { launchId: 'logs-abort' },
     );
     const controller = new AbortController();
+    const reason = new Error('stop reading');
     const seen: string[] = [];
-    for await (const entry of runner.logs(jobName, { follow: true, signal: controller.signal })) {
-      seen.push(entry.text);
-      if (entry.text.startsWith('Running command')) controller.abort();
-    }
+    const read = async () => {
+      for await (const entry of runner.logs(jobName, { follow: true, signal: controller.signal })) {
+        seen.push(entry.text);
+        if (entry.text.startsWith('Running command')) controller.abort(reason);
+      }
+    };
+    await expect(read()).rejects.toBe(reason);
     expect(seen).toEqual(['Job started', 'Running command: python -m trainer']);
+    // wait() on the same signal rejects the same way.
+    await expect(runner.wait(jobName, { signal: controller.signal })).rejects.toBe(reason);
     expect((await runner.get(jobName)).state).toBe('JOB_STATE_RUNNING');
     await runner.cancel(jobName);
   });
@@ -82,7 +88,7 @@ describe('logs', () => {
     const { tokenClient } = await import('./support.js');
     const r = vertexRunner({
       authClient: tokenClient(emu.iam.issueToken(member)),
-      project: emu.projectId,
+      projectId: emu.projectId,
       region: emu.region,
       principal: member,
       env: emu.env,

@@ -10,12 +10,10 @@ import { vertexRunner } from '@vertex-launch/vertex';
 export async function example(): Promise<void> {
   // readme-example:start
   const credentials = await resolveCredentials(auto());
-  const runner = vertexRunner({ credentials, project: 'my-project', region: 'us-central1' });
+  const runner = vertexRunner({ credentials, projectId: 'my-project', region: 'us-central1' });
   try {
     const handle = await launch({
       config: await loadConfigFile('queue.yaml'),
-      project: runner.project,
-      region: runner.region,
       image: 'us-docker.pkg.dev/my-project/train/trainer:1',
       runner,
       onEvent: (event) => console.error(event.type),

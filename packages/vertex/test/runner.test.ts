@@ -1,5 +1,5 @@
 // The Vertex runner against the emulator: submit, get, wait, cancel, list, errors with hints.
-import { ApiError, LAUNCH_ID_LABEL, PermissionError, RUN_ID_LABEL } from '@vertex-launch/core';
+import { ApiError, ConfigError, LAUNCH_ID_LABEL, PermissionError, RUN_ID_LABEL } from '@vertex-launch/core';
 import type { Emulator } from '@vertex-launch/emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type VertexRunner, vertexRunner } from '../src/index.js';
@@ -129,7 +129,7 @@ describe('errors', () => {
     });
     const r = vertexRunner({
       authClient: tokenClient(emu.iam.issueToken(member)),
-      project: emu.projectId,
+      projectId: emu.projectId,
       region: emu.region,
       principal: member,
       env: emu.env,
@@ -154,8 +154,26 @@ describe('errors', () => {
 
   it('names every missing option when the runner is created', () => {
     expect(() => vertexRunner({ region: 'nowhere' })).toThrow(
-      /`authClient` \(or `credentials`\) is required; `project` is required.*`region` "nowhere" is not a region/,
+      /`authClient` \(or `credentials`\) is required; `projectId` is required.*`region` "nowhere" is not a region/,
     );
+  });
+
+  it('an unknown or misnamed option is an error naming the right name (plain JS gets no type check)', () => {
+    const options = { authClient: tokenClient('t'), project: 'p', location: 'us-central1', retyr: {} };
+    let error: unknown;
+    try {
+      vertexRunner(options as never);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toBe(
+      '[vertex-launch] [runner:vertex] 3 problems with the options:\n' +
+        '  - Unknown option `project`; did you mean `projectId`?\n' +
+        '  - Unknown option `location`; did you mean `region`?\n' +
+        '  - Unknown option `retyr`; did you mean `retry`?',
+    );
+    expect((error as ConfigError).issues.map((i) => i.path)).toEqual(['project', 'location', 'retyr']);
   });
 
   it('NOT_FOUND names the job and how to check it', async () => {

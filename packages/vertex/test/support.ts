@@ -1,11 +1,8 @@
 // Shared setup for the runner's integration tests: the real JobServiceClient against the emulator.
 import { randomUUID } from 'node:crypto';
-import {
-  type CreateCustomJobRequest,
-  type LaunchContext,
-  resolveQueueConfig,
-  toCreateCustomJobRequest,
-} from '@vertex-launch/core';
+import type { CreateCustomJobRequest, LaunchContext } from '@vertex-launch/core';
+import { resolveQueueConfig } from '@vertex-launch/core/config';
+import { toCreateCustomJobRequest } from '@vertex-launch/core/mapping';
 import { type Emulator, type EmulatorOptions, startEmulator } from '@vertex-launch/emulator';
 import { OAuth2Client } from 'google-auth-library';
 import { type VertexRunner, type VertexRunnerOptions, vertexRunner } from '../src/index.js';
@@ -33,7 +30,7 @@ export function emulator(options: EmulatorOptions = {}): Promise<Emulator> {
 export function runnerFor(emu: Emulator, options: Partial<VertexRunnerOptions> = {}): VertexRunner {
   return vertexRunner({
     authClient: tokenClient(emu.adminToken),
-    project: emu.projectId,
+    projectId: emu.projectId,
     region: emu.region,
     env: emu.env,
     retry: instantRetry,

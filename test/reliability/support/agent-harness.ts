@@ -70,7 +70,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<AgentWorld
     });
     const runner = vertexRunner({
       credentials,
-      project: emulator.projectId,
+      projectId: emulator.projectId,
       region: emulator.region,
       env: emulator.env,
       quotas: { createsPerMinute: 0, readsPerMinute: 0 },

@@ -2,7 +2,14 @@
  * Options every strategy takes, and the finishing step they share: optional impersonation, then the
  * explicit `projectId`/`region` over what the source said.
  */
-import type { AuthResolveContext } from '@vertex-launch/core';
+import {
+  type AuthResolveContext,
+  firstEnv as coreFirstEnv,
+  PROJECT_ENV_VARS,
+  REGION_ENV_VARS,
+  type ServiceEndpoints,
+  TOKEN_ENV_VARS,
+} from '@vertex-launch/core';
 import { type Credentials, credentialsFor, type ManagedAuthClient } from '../auth-client.js';
 import { type BuildContext, CLOUD_PLATFORM_SCOPE, projectOfServiceAccount } from '../credential-file.js';
 import { type GoogleEndpoints, type ResolvedEndpoints, resolveEndpoints } from '../endpoints.js';
@@ -14,8 +21,12 @@ export interface CommonStrategyOptions {
   impersonate?: string;
   /** Delegation chain for impersonation (service-account emails), rarely needed. */
   delegates?: string[];
-  /** Override endpoints (token, STS, IAM Credentials, metadata...). Default: the emulator when its environment is set, else Google. */
-  endpoints?: Partial<GoogleEndpoints>;
+  /**
+   * Where the token, STS, IAM Credentials and metadata endpoints are: a command's runtime endpoints
+   * (`resolveRuntime()`), or overrides of some of them. Default: those of the environment (the emulator's when its
+   * variables are set, else Google's).
+   */
+  endpoints?: Partial<GoogleEndpoints> | ServiceEndpoints;
   /** OAuth scopes. Default `cloud-platform`. */
   scopes?: string[];
   /** Project id to report, over what the source says. */
@@ -99,16 +110,13 @@ export function finish(run: StrategyRun, found: Found, options: CommonStrategyOp
 
 /** First non-empty value of the named variables, with the name it came from. */
 export function firstEnv(env: Readonly<Record<string, string | undefined>>, names: readonly string[]) {
-  for (const name of names) {
-    const value = env[name]?.trim();
-    if (value) return { name, value };
-  }
-  return undefined;
+  const found = coreFirstEnv(env, names);
+  return found ? { name: found.source.name, value: found.value } : undefined;
 }
 
-/** Variables that name the project, in precedence order. */
-export const PROJECT_VARIABLES = ['GOOGLE_CLOUD_PROJECT', 'GCLOUD_PROJECT', 'CLOUDSDK_CORE_PROJECT'] as const;
-/** Variables that name the region, in precedence order. */
-export const REGION_VARIABLES = ['GOOGLE_CLOUD_REGION', 'CLOUDSDK_AI_REGION', 'CLOUDSDK_COMPUTE_REGION'] as const;
-/** Variables that hold a raw access token, in precedence order. */
-export const TOKEN_VARIABLES = ['GOOGLE_OAUTH_ACCESS_TOKEN', 'CLOUDSDK_AUTH_ACCESS_TOKEN'] as const;
+/** Variables that name the project, in precedence order (core's one list). */
+export const PROJECT_VARIABLES = PROJECT_ENV_VARS;
+/** Variables that name the region, in precedence order (core's one list). */
+export const REGION_VARIABLES = REGION_ENV_VARS;
+/** Variables that hold a raw access token, in precedence order (core's one list). */
+export const TOKEN_VARIABLES = TOKEN_ENV_VARS;

@@ -5,10 +5,16 @@
  */
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type AuthStrategy, declined, defineAuthStrategy } from '@vertex-launch/core';
+import {
+  type AuthStrategy,
+  declined,
+  defineAuthStrategy,
+  gcloudConfigDir,
+  readGcloudConfiguration,
+} from '@vertex-launch/core';
 import type { ManagedAuthClient } from '../auth-client.js';
 import { clientFromJson, readCredentialFile } from '../credential-file.js';
-import { gcloudConfigDir, readGcloudConfiguration } from '../gcloud-config.js';
+
 import { type CommonStrategyOptions, finish, prepare } from './common.js';
 
 /** Strategy name of {@link gcloudAdc}. */

@@ -6,6 +6,7 @@
 import { type AuthStrategy, ConfigError, declined, defineAuthStrategy } from '@vertex-launch/core';
 import { ManagedAuthClient, tokenError } from '../auth-client.js';
 import { clientFromJson, readCredentialFile } from '../credential-file.js';
+import { explicitMetadataHost } from '../endpoints.js';
 import { MetadataServer, regionOfZone } from '../metadata.js';
 import { type CommonStrategyOptions, finish, prepare } from './common.js';
 
@@ -66,7 +67,7 @@ export function workloadIdentity(options: WorkloadIdentityOptions = {}): AuthStr
 
       const host = run.endpoints.metadataHost;
       const detection = run.env.METADATA_SERVER_DETECTION?.trim().toLowerCase();
-      const explicitHost = options.endpoints?.metadataHost !== undefined;
+      const explicitHost = explicitMetadataHost(options.endpoints);
       if (detection === 'none' && !explicitHost) {
         return declined(
           'metadata server detection is disabled (METADATA_SERVER_DETECTION=none) and no credentialConfig is set',

@@ -1,24 +1,24 @@
 /**
- * `vertex-launch agent`: the agent config -> credentials (`auto()` of @vertex-launch/auth) -> a Vertex runner per
- * project and region -> the SQLite queue store -> `createAgent` of @vertex-launch/core. Runs until SIGTERM or SIGINT,
+ * `vertex-launch agent`: the agent config -> the runtime (project, region, credentials, endpoints, queue store; as
+ * every command resolves them) -> the builder of `builder.type` (builder registry) -> a Vertex runner per project and
+ * region -> the queue store of `queue_db` (store registry) -> `createAgent` of @vertex-launch/core. Runs until SIGTERM or SIGINT,
  * then stops claiming, gives its items back to their queues (phase and job name kept, so the next agent re-attaches at
  * once) and exits within seconds. Logs go to stdout: JSON lines (pino) or, on a terminal, human lines.
  */
+import { type BuilderFactory, describeSource, type JobRunner, redactStoreUrl } from '@vertex-launch/core';
 import {
   type AgentLogger,
   createAgent,
   defaultAgentConfigPath,
-  type ImageBuilder,
-  type JobRunner,
   loadAgentConfig,
   type ResolvedAgentConfig,
   type RunnerTarget,
-} from '@vertex-launch/core';
+} from '@vertex-launch/core/agent';
 import type { VertexRunner } from '@vertex-launch/vertex';
 import { ExitCode, UsageError } from '../exit-codes.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { dim, type Io, red, yellow } from '../output.js';
-import { openQueueStore, resolveQueueDbPath } from './queue-db.js';
+import { builderFactory, builderRuntime, commandRuntime, openStore } from '../runtime.js';
 
 /** Flags of `vertex-launch agent`. */
 export interface AgentCommandOptions extends GlobalOptions {
@@ -68,27 +68,12 @@ async function jsonLogger(write: (text: string) => void): Promise<AgentLogger> {
 }
 
 /**
- * The builder factory of `builder.type`, loaded only when configured (before credentials are resolved, so a missing
- * plugin is reported first).
+ * The builder factory of `builder.type` (a built-in name or a package, through the builder registry), loaded only
+ * when configured and before credentials are resolved, so a missing plugin is reported first.
  */
-async function loadBuilder(
-  config: ResolvedAgentConfig,
-  file: string,
-): Promise<((options: Record<string, unknown>) => ImageBuilder) | undefined> {
+function loadBuilder(config: ResolvedAgentConfig, file: string): Promise<BuilderFactory> | undefined {
   if (config.builder.type === 'noop') return undefined;
-  // An optional plugin, not a dependency of the CLI: the specifier is built at run time so the bundler leaves the
-  // import alone, and the CLI runs without the plugin when no agent builds.
-  const name = ['@vertex-launch', 'builder-docker'].join('/');
-  let plugin: { dockerBuilder?: (options: Record<string, unknown>) => ImageBuilder };
-  try {
-    plugin = (await import(name)) as typeof plugin;
-  } catch (cause) {
-    throw new UsageError(
-      `${file}: builder.type is docker, but ${name} is not installed (${(cause as Error).message}). Install it next to the CLI, or set \`builder: { type: noop }\`.`,
-    );
-  }
-  if (!plugin.dockerBuilder) throw new UsageError(`${name} does not export dockerBuilder(); update it.`);
-  return plugin.dockerBuilder;
+  return builderFactory(config.builder.type, `builder.type in ${file}`);
 }
 
 /** `vertex-launch agent`. */
@@ -106,34 +91,28 @@ export default async function agentCommand(options: AgentCommandOptions, io: Io,
   const logger = format === 'json' ? await jsonLogger(io.stdout) : humanLogger(io, io.stderr);
   const makeBuilder = await loadBuilder(config, file);
 
-  const [{ auto, resolveCredentials }, { vertexRunner }] = await Promise.all([
-    import('@vertex-launch/auth'),
-    import('@vertex-launch/vertex'),
-  ]);
-  const credentials = await resolveCredentials(
-    auto({
-      ...(config.environment.project ? { projectId: config.environment.project } : {}),
-      ...(config.environment.region ? { region: config.environment.region } : {}),
-      ...(config.auth.key_file ? { keyFile: config.auth.key_file } : {}),
-      ...(config.auth.impersonate_service_account ? { impersonate: config.auth.impersonate_service_account } : {}),
-      env,
-    }),
-    { env },
-  );
-  const builderCredentials = { accessToken: async () => ({ token: (await credentials.accessToken()).token }) };
-  // The builder gets the credentials too, not only each build: its `exists()` check (is the content tag already in
-  // the registry?) asks the registry through the Docker daemon, which sends no credentials of its own.
-  const builder = makeBuilder?.({ credentials: builderCredentials });
-  const project = config.environment.project ?? credentials.projectId;
-  const region = config.environment.region ?? credentials.region;
+  const runtime = await commandRuntime({ agentConfig: options.config, db: options.db }, env, {
+    credentials: true,
+    agentConfigContent: config,
+  });
+  const credentials = runtime.credentials;
+  const builderCredentials = credentials
+    ? { accessToken: async () => ({ token: (await credentials.accessToken()).token }) }
+    : undefined;
+  // The builder gets the credentials too (from the runtime), not only each build: its `digestOf()` check (is the
+  // content tag already in the registry?) asks the registry through the Docker daemon, which sends no credentials.
+  const builder = makeBuilder?.(config.builder.options ?? {}, builderRuntime(runtime));
+  const project = runtime.projectId?.value;
+  const region = runtime.region?.value;
   const pollMs = Math.round(config.poll_interval * 1000);
   const runners: VertexRunner[] = [];
+  const { vertexRunner } = await import('@vertex-launch/vertex');
   const runnerFor = (target: RunnerTarget): JobRunner => {
     const runner = vertexRunner({
-      credentials,
-      project: target.project,
+      ...(credentials ? { credentials } : {}),
+      projectId: target.project,
       region: target.region,
-      env,
+      endpoints: runtime.endpoints,
       quotas: { createsPerMinute: config.quotas.creates_per_minute, readsPerMinute: config.quotas.reads_per_minute },
       // The batched tracker follows every running job; it polls at poll_interval, backing off to 10x while quiet.
       tracker: { minIntervalMs: pollMs, maxIntervalMs: Math.max(pollMs, Math.min(30_000, pollMs * 10)) },
@@ -147,8 +126,8 @@ export default async function agentCommand(options: AgentCommandOptions, io: Io,
     // blocks the event loop for seconds, which must not happen while leases are held).
     await runnerFor({ project, region }).list({ limit: 1 });
   }
-  const db = await resolveQueueDbPath(options, env, config.queue_db);
-  const store = await openQueueStore(options, env, config.queue_db);
+  const db = runtime.queueDb;
+  const store = await openStore(db);
   const agent = createAgent({
     store,
     runner: runnerFor,
@@ -166,9 +145,10 @@ export default async function agentCommand(options: AgentCommandOptions, io: Io,
     logger,
     env,
   });
+  const dbShown = redactStoreUrl(db.value);
   logger.info(
-    { agentId: agent.id, config: file, queueDb: db.path ?? 'default', queueDbSource: db.source, project, region },
-    `config ${file}, queue database ${db.path ?? '(default)'}`,
+    { agentId: agent.id, config: file, queueDb: dbShown, queueDbSource: describeSource(db.source), project, region },
+    `config ${file}, queue database ${dbShown}`,
   );
 
   let signalled: NodeJS.Signals | undefined;

@@ -1,16 +1,15 @@
-import { homedir } from 'node:os';
 import {
-  auto,
+  type Credentials,
   checkPermissions,
   LAUNCH_PERMISSIONS,
   LEGACY_PERMISSION_REPLACEMENTS,
   type PermissionReport,
-  resolveCredentials,
 } from '@vertex-launch/auth';
-import { PermissionError } from '@vertex-launch/core';
+import { type AuthCredentials, PermissionError } from '@vertex-launch/core';
 import { ExitCode } from '../exit-codes.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { dim, green, type Io, printJson, red, yellow } from '../output.js';
+import { commandRuntime } from '../runtime.js';
 
 /** Options of `vertex-launch auth check`. */
 export interface AuthCheckOptions extends GlobalOptions {
@@ -40,18 +39,20 @@ export default async function authCheck(
 ): Promise<number> {
   const env = context.env ?? process.env;
   const warnings: string[] = [];
-  const credentials = await resolveCredentials(
-    auto({
-      ...(options.project ? { projectId: options.project } : {}),
-      ...(options.region ? { region: options.region } : {}),
-    }),
-    { env, homedir: context.homedir ?? homedir(), warn: (message) => warnings.push(message) },
-  );
+  // Project, region and credentials as every command resolves them (flags, environment, launch-config.yaml, gcloud).
+  const runtime = await commandRuntime({ project: options.project, region: options.region }, env, {
+    credentials: true,
+    ...(context.homedir ? { homedir: context.homedir } : {}),
+    warn: (message) => warnings.push(message),
+  });
+  const credentials = runtime.credentials as AuthCredentials as Credentials;
   const { expiresAt } = await credentials.accessToken();
   const report = await checkPermissions(credentials, {
+    ...(runtime.projectId ? { project: runtime.projectId.value } : {}),
     ...(options.serviceAccount ? { jobServiceAccount: options.serviceAccount } : {}),
-    env,
+    endpoints: runtime.endpoints,
   });
+  const region = runtime.region?.value;
   const missing = report.missing.map((m) => m.permission);
 
   if (options.json) {
@@ -61,7 +62,7 @@ export default async function authCheck(
       source: credentials.source,
       principal: credentials.principal ?? null,
       project: report.project,
-      region: credentials.region ?? null,
+      region: region ?? null,
       tokenExpiresAt: expiresAt?.toISOString() ?? null,
       permissions: report.checks.map((c) => ({
         permission: c.permission,
@@ -75,7 +76,7 @@ export default async function authCheck(
       warnings,
     });
   } else {
-    printHuman(io, credentials, report, expiresAt, warnings, options.serviceAccount);
+    printHuman(io, credentials, region, report, expiresAt, warnings, options.serviceAccount);
   }
   if (!report.ok) {
     const error = new PermissionError(
@@ -93,7 +94,8 @@ export default async function authCheck(
 
 function printHuman(
   io: Io,
-  credentials: Awaited<ReturnType<typeof resolveCredentials>>,
+  credentials: Credentials,
+  region: string | undefined,
   report: PermissionReport,
   expiresAt: Date | undefined,
   warnings: readonly string[],
@@ -104,7 +106,10 @@ function printHuman(
   row('Source', credentials.source);
   row('Principal', credentials.principal ?? dim(io, '(not named by these credentials)'));
   row('Project', report.project);
-  row('Region', credentials.region ?? dim(io, '(not set: pass --region or set GOOGLE_CLOUD_REGION)'));
+  row(
+    'Region',
+    region ?? dim(io, '(not set: pass --region, set GOOGLE_CLOUD_REGION or `gcloud config set ai/region`)'),
+  );
   row(
     'Token',
     expiresAt

@@ -5,16 +5,11 @@
  * digest) to stdout.
  */
 import { basename, resolve } from 'node:path';
-import {
-  type BuildEvent,
-  type BuildResult,
-  contextTag,
-  fingerprintContext,
-  type ImageBuilder,
-} from '@vertex-launch/core';
+import { type BuildEvent, builderTypeProblem, type ResolvedImage, resolveImage } from '@vertex-launch/core';
 import { ExitCode, UsageError } from '../exit-codes.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { dim, green, type Io, printJson } from '../output.js';
+import { builderFactory, builderRuntime, commandRuntime } from '../runtime.js';
 
 /** Flags of `vertex-launch build`. */
 export interface BuildCommandOptions extends GlobalOptions {
@@ -31,8 +26,6 @@ export interface BuildCommandOptions extends GlobalOptions {
   machineType?: string;
 }
 
-const BUILDERS = ['docker', 'cloudbuild'] as const;
-
 function parseBuildArgs(values: readonly string[] | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const value of values ?? []) {
@@ -41,11 +34,6 @@ function parseBuildArgs(values: readonly string[] | undefined): Record<string, s
     out[value.slice(0, eq)] = value.slice(eq + 1);
   }
   return out;
-}
-
-function hasTagOrDigest(uri: string): boolean {
-  const last = uri.slice(uri.lastIndexOf('/') + 1);
-  return last.includes(':') || last.includes('@');
 }
 
 function size(bytes: number): string {
@@ -88,27 +76,35 @@ function progress(io: Io): (event: BuildEvent) => void {
   };
 }
 
+/** The builder's own options from the flags (Cloud Build's bucket and machine type; Docker's daemon from `env`). */
+function builderOptions(name: string, options: BuildCommandOptions, env: NodeJS.ProcessEnv): Record<string, unknown> {
+  if (name === 'cloudbuild') {
+    return {
+      env,
+      ...(options.stagingBucket ? { stagingBucket: options.stagingBucket } : {}),
+      ...(options.machineType ? { machineType: options.machineType } : {}),
+    };
+  }
+  if (options.stagingBucket || options.machineType) {
+    throw new UsageError(`--staging-bucket and --machine-type are options of --builder cloudbuild, not ${name}.`);
+  }
+  return name === 'docker' ? { env } : {};
+}
+
 /** `vertex-launch build --source DIR [...]`. */
 export default async function buildCommand(options: BuildCommandOptions, io: Io, env = process.env): Promise<number> {
   const builderName = options.builder ?? 'docker';
-  if (!(BUILDERS as readonly string[]).includes(builderName)) {
-    throw new UsageError(`--builder ${builderName}: use ${BUILDERS.join(' or ')}.`);
-  }
+  const problem = builderTypeProblem(builderName, '--builder');
+  if (problem) throw new UsageError(`${problem}.`);
   const buildArgs = parseBuildArgs(options.buildArg);
   const contextDir = resolve(options.source);
+  const factory = await builderFactory(builderName, '--builder');
 
-  const { auto, resolveCredentials } = await import('@vertex-launch/auth');
-  const credentials = await resolveCredentials(
-    auto({
-      ...(options.project ? { projectId: options.project } : {}),
-      ...(options.region ? { region: options.region } : {}),
-      env,
-    }),
-    { env },
-  );
-  const project = options.project ?? credentials.projectId;
-  const region = options.region ?? credentials.region;
-
+  const runtime = await commandRuntime({ project: options.project, region: options.region }, env, {
+    credentials: true,
+  });
+  const project = runtime.projectId?.value;
+  const region = runtime.region?.value;
   let repository = options.destination;
   if (repository === undefined) {
     if (!project || !region) {
@@ -122,31 +118,7 @@ export default async function buildCommand(options: BuildCommandOptions, io: Io,
         .replace(/[^a-z0-9._-]+/g, '-') || 'trainer';
     repository = `${region}-docker.pkg.dev/${project}/vertex-launch/${name}`;
   }
-  const request = {
-    contextDir,
-    ...(options.dockerfile ? { dockerfile: options.dockerfile } : {}),
-    ...(Object.keys(buildArgs).length > 0 ? { buildArgs } : {}),
-    ...(options.platform ? { platform: options.platform } : {}),
-    ...(options.target ? { target: options.target } : {}),
-  };
-  const destination = hasTagOrDigest(repository)
-    ? repository
-    : contextTag(repository, await fingerprintContext(request));
-
-  let builder: ImageBuilder;
-  if (builderName === 'cloudbuild') {
-    const { cloudBuild } = await import('@vertex-launch/builder-cloudbuild');
-    builder = cloudBuild({
-      credentials,
-      env,
-      ...(project ? { projectId: project } : {}),
-      ...(options.stagingBucket ? { stagingBucket: options.stagingBucket } : {}),
-      ...(options.machineType ? { machineType: options.machineType } : {}),
-    });
-  } else {
-    const { dockerBuilder } = await import('@vertex-launch/builder-docker');
-    builder = dockerBuilder({ credentials, env });
-  }
+  const builder = factory(builderOptions(builderName, options, env), builderRuntime(runtime));
 
   const controller = new AbortController();
   const onSignal = () => controller.abort(new Error('interrupted'));
@@ -154,14 +126,23 @@ export default async function buildCommand(options: BuildCommandOptions, io: Io,
   process.once('SIGTERM', onSignal);
   let reused = false;
   const show = options.json ? () => undefined : progress(io);
-  let result: BuildResult;
+  let result: ResolvedImage;
   try {
-    if (!options.json) io.stderr(`Building ${destination} with ${builder.name}\n`);
-    result = await builder.build({
-      ...request,
-      destination,
+    // The context is scanned once; its content tag is looked up once; the builder packs what was scanned.
+    result = await resolveImage({
+      contextDir,
+      ...(options.dockerfile ? { dockerfile: options.dockerfile } : {}),
+      ...(Object.keys(buildArgs).length > 0 ? { buildArgs } : {}),
+      ...(options.platform ? { platform: options.platform } : {}),
+      ...(options.target ? { target: options.target } : {}),
+      image: repository,
+      builder,
       signal: controller.signal,
       onEvent: (event) => {
+        if (event.type === 'started') {
+          if (!options.json) io.stderr(`Building ${event.imageUri} with ${event.builder}\n`);
+          return;
+        }
         if (event.type === 'skipped') reused = true;
         show(event);
       },
@@ -170,12 +151,14 @@ export default async function buildCommand(options: BuildCommandOptions, io: Io,
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+  reused ||= !result.built;
+  const digest = result.digest ?? 'unknown (the builder does not report it)';
   if (options.json) {
-    printJson(io, { imageUri: result.imageUri, digest: result.digest, reused, builder: builder.name });
+    printJson(io, { imageUri: result.imageUri, digest: result.digest ?? null, reused, builder: builder.name });
   } else if (reused) {
-    io.stdout(`${green(io, 'Reused')} ${result.imageUri} (already in the registry)\ndigest ${result.digest}\n`);
+    io.stdout(`${green(io, 'Reused')} ${result.imageUri} (already in the registry)\ndigest ${digest}\n`);
   } else {
-    io.stdout(`${green(io, 'Pushed')} ${result.imageUri}\ndigest ${result.digest}\n`);
+    io.stdout(`${green(io, 'Pushed')} ${result.imageUri}\ndigest ${digest}\n`);
   }
   return ExitCode.OK;
 }

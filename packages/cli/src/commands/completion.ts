@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { ExitCode, UsageError } from '../exit-codes.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import type { Io } from '../output.js';
 
 /** Options of `vertex-launch completion`. */

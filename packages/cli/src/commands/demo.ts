@@ -10,10 +10,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type AgentLogger, createAgent, loadConfigFile, type QueueItem } from '@vertex-launch/core';
+import { type ImageBuilder, loadConfigFile, type QueueItem } from '@vertex-launch/core';
+import { type AgentLogger, createAgent } from '@vertex-launch/core/agent';
 import { ExitCode } from '../exit-codes.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { dim, green, type Io, printJson, red } from '../output.js';
+import { builderFactory, builderRuntime, commandRuntime, openStore } from '../runtime.js';
 
 export interface DemoOptions extends GlobalOptions {
   /** `--no-docker`: run the job on the emulator's clock even when Docker answers. */
@@ -39,16 +41,9 @@ export default async function demo(options: DemoOptions, io: Io): Promise<number
   const say = (text: string) => io.stderr(`${dim(io, `[${((Date.now() - t0) / 1000).toFixed(1)}s]`)} ${text}\n`);
   const epochs = options.epochs ?? '3';
 
-  const [
-    { startEmulator, buildBusyboxBaseImage },
-    { auto, resolveCredentials },
-    { vertexRunner },
-    { sqliteQueueStore },
-  ] = await Promise.all([
+  const [{ startEmulator, buildBusyboxBaseImage }, { vertexRunner }] = await Promise.all([
     import('@vertex-launch/emulator'),
-    import('@vertex-launch/auth'),
     import('@vertex-launch/vertex'),
-    import('@vertex-launch/queue-sqlite'),
   ]);
 
   say('starting the emulator (a local Google Cloud: IAM, Vertex AI, Cloud Storage, Logging, Artifact Registry)');
@@ -65,18 +60,22 @@ export default async function demo(options: DemoOptions, io: Io): Promise<number
     const { projectId: project, region } = emulator;
     say(`emulator up: project ${project}, region ${region}, jobs run with the ${emulator.executor} executor`);
 
-    const credentials = await resolveCredentials(auto(), { env });
+    // The demo's runtime: the emulator's project and region, its endpoints, credentials from its environment.
+    const runtime = await commandRuntime({ project, region, agentConfig: false, db: join(work, 'queues.db') }, env, {
+      credentials: true,
+      gcloud: false,
+    });
+    const credentials = runtime.credentials as NonNullable<typeof runtime.credentials>;
     say(`credentials: ${credentials.source}`);
 
     const helloDir = findHelloDir();
     const repository = `${region}-docker.pkg.dev/${project}/demo`;
-    let builder: import('@vertex-launch/core').ImageBuilder | undefined;
+    let builder: ImageBuilder | undefined;
     let request: { image?: string; source?: string };
     if (emulator.executor === 'docker') {
       say('building the busybox base image FROM scratch and pushing it to the emulator registry');
       await buildBusyboxBaseImage({ emulator, imageUri: `${repository}/busybox:1` });
-      const { dockerBuilder } = await import('@vertex-launch/builder-docker');
-      builder = dockerBuilder({ credentials });
+      builder = (await builderFactory('docker', 'demo'))({ env }, builderRuntime(runtime));
       request = { source: helloDir };
     } else {
       const why = options.docker === false ? 'Docker not used (--no-docker)' : 'Docker is not available';
@@ -84,7 +83,7 @@ export default async function demo(options: DemoOptions, io: Io): Promise<number
       request = { image: `${repository}/hello:prebuilt` };
     }
 
-    const store = sqliteQueueStore({ path: join(work, 'queues.db') });
+    const store = await openStore(runtime.queueDb);
     const config = await loadConfigFile(join(helloDir, 'queue.yaml'));
     await store.createQueue({ name: QUEUE, config, project, region, description: 'vertex-launch demo' });
     const item = await store.enqueue(QUEUE, { ...request, variables: { epochs }, submitter: 'vertex-launch demo' });
@@ -92,9 +91,9 @@ export default async function demo(options: DemoOptions, io: Io): Promise<number
 
     const runner = vertexRunner({
       credentials,
-      project,
+      projectId: project,
       region,
-      env,
+      endpoints: runtime.endpoints,
       tracker: { minIntervalMs: 250, maxIntervalMs: 1000 },
       logs: { pollIntervalMs: 300, lagMs: 2000 },
     });

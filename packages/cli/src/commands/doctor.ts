@@ -4,18 +4,13 @@
  * Artifact Registry repository, the launch permissions, actAs on the job's service account and whether Vertex's
  * service agents can pull the image. Each check prints its evidence and, when it fails, the fix. See docs/doctor.md.
  */
-import { existsSync } from 'node:fs';
-import {
-  agentConfigIssues,
-  ConfigError,
-  defaultAgentConfigPath,
-  formatConfigIssues,
-  loadConfigFile,
-  unwrapQueueConfig,
-} from '@vertex-launch/core';
+import { ConfigError, describeSource, loadConfigFile, redactStoreUrl, type Sourced } from '@vertex-launch/core';
+import { agentConfigIssues } from '@vertex-launch/core/agent';
+import { formatConfigIssues, unwrapQueueConfig } from '@vertex-launch/core/config';
 import { ExitCode } from '../exit-codes.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { dim, green, type Io, printJson, red, yellow } from '../output.js';
+import { commandRuntime, openStore } from '../runtime.js';
 import {
   type CheckResult,
   checkActAs,
@@ -29,7 +24,6 @@ import {
   checkVertexApi,
   type DoctorContext,
 } from './doctor/checks.js';
-import { openQueueStore, resolveQueueDbPath } from './queue-db.js';
 
 /** Options of `vertex-launch doctor`. */
 export interface DoctorOptions extends GlobalOptions {
@@ -43,17 +37,6 @@ export interface DoctorOptions extends GlobalOptions {
   db?: string;
   project?: string;
   region?: string;
-}
-
-const PROJECT_VARS = ['GOOGLE_CLOUD_PROJECT', 'GCLOUD_PROJECT', 'CLOUDSDK_CORE_PROJECT'] as const;
-const REGION_VARS = ['GOOGLE_CLOUD_REGION', 'CLOUDSDK_AI_REGION', 'CLOUDSDK_COMPUTE_REGION'] as const;
-
-function firstEnv(env: NodeJS.ProcessEnv, names: readonly string[]): { value: string; name: string } | undefined {
-  for (const name of names) {
-    const value = env[name]?.trim();
-    if (value) return { value, name: `$${name}` };
-  }
-  return undefined;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -77,16 +60,23 @@ export default async function doctor(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
   const checks: CheckResult[] = [];
-  const agentConfigPath = options.config ?? defaultAgentConfigPath(env);
+  // The runtime as every command resolves it (flags > environment > launch-config.yaml > gcloud config); doctor
+  // resolves the credentials itself, as a check.
+  const runtime = await commandRuntime(
+    { project: options.project, region: options.region, agentConfig: options.config, db: options.db },
+    env,
+  );
+  const agentConfigPath = runtime.agentConfig.path;
   const ctx: DoctorContext = {
     env,
+    runtime,
     agentConfigPath,
     queueUpdateHint: 'run `vertex-launch queue update <queue> --config FILE`',
   };
 
   // 1. The agent config.
   let agent: Record<string, unknown> | undefined;
-  if (!existsSync(agentConfigPath)) {
+  if (!runtime.agentConfig.exists) {
     checks.push({
       id: 'agent-config',
       title: 'Agent config',
@@ -130,13 +120,12 @@ export default async function doctor(
       });
     }
   }
-  const environment = isObject(agent?.environment) ? agent.environment : {};
   const registry = isObject(agent?.registry) ? agent.registry : {};
   if (typeof registry.uri === 'string') ctx.registryUri = registry.uri;
 
   // 2. The queue: a file, or a stored queue.
-  let queueProject: string | undefined;
-  let queueRegion: string | undefined;
+  let queueProject: Sourced<string> | undefined;
+  let queueRegion: Sourced<string> | undefined;
   const queueTitle = 'Queue config';
   if (options.queueConfig) {
     ctx.queueLabel = options.queueConfig;
@@ -163,15 +152,9 @@ export default async function doctor(
       });
     } else {
       ctx.queueUpdateHint = `run \`vertex-launch queue update ${name} --config FILE\``;
-      const configQueueDb = typeof agent?.queue_db === 'string' ? agent.queue_db : undefined;
-      const flags = {
-        ...(options.db ? { db: options.db } : {}),
-        ...(existsSync(agentConfigPath) ? { agentConfig: agentConfigPath } : {}),
-      };
-      const { path: dbPath } = await resolveQueueDbPath(flags, env, configQueueDb);
-      const dbLabel = dbPath ?? 'the default queue database';
+      const dbLabel = redactStoreUrl(runtime.queueDb.value);
       try {
-        const store = await openQueueStore(flags, env, configQueueDb);
+        const store = await openStore(runtime.queueDb);
         try {
           const queue = await store.getQueue(name);
           if (!queue) {
@@ -185,8 +168,8 @@ export default async function doctor(
             });
           } else {
             ctx.queueLabel = `queue \`${name}\``;
-            queueProject = queue.project;
-            queueRegion = queue.region;
+            if (queue.project) queueProject = { value: queue.project, source: { kind: 'queue', name: 'project' } };
+            if (queue.region) queueRegion = { value: queue.region, source: { kind: 'queue', name: 'region' } };
             const unwrapped = unwrapQueueConfig(queue.config);
             if (isObject(unwrapped)) ctx.queueConfig = unwrapped;
             checks.push(checkQueueConfig(ctx, queue.config, `queue \`${name}\` (${dbLabel})`));
@@ -203,30 +186,18 @@ export default async function doctor(
   }
   checks.push(checkMachineTypes(ctx));
 
-  // 3. Project and region: flags > the queue's > the agent config's > environment > the credentials'.
-  const pick = (
-    flag: string | undefined,
-    queue: string | undefined,
-    config: unknown,
-    vars: readonly string[],
-    key: string,
-  ) => {
-    if (flag) return { value: flag, source: `--${key}` };
-    if (queue) return { value: queue, source: `the queue's ${key}` };
-    if (typeof config === 'string' && config)
-      return { value: config, source: `environment.${key} in ${agentConfigPath}` };
-    const fromEnv = firstEnv(env, vars);
-    return fromEnv ? { value: fromEnv.value, source: fromEnv.name } : undefined;
-  };
-  const project = pick(options.project, queueProject, environment.project, PROJECT_VARS, 'project');
-  const region = pick(options.region, queueRegion, environment.region, REGION_VARS, 'region');
+  // 3. Project and region: the flags, then the queue's own, then the runtime's (environment, launch-config.yaml,
+  // gcloud config); the credentials' last (checkCredentials).
+  const explicitFlag = (value: Sourced<string> | undefined) => (value?.source.kind === 'flag' ? value : undefined);
+  const project = explicitFlag(runtime.projectId) ?? queueProject ?? runtime.projectId;
+  const region = explicitFlag(runtime.region) ?? queueRegion ?? runtime.region;
   if (project) {
     ctx.project = project.value;
-    ctx.projectSource = project.source;
+    ctx.projectSource = describeSource(project.source);
   }
   if (region) {
     ctx.region = region.value;
-    ctx.regionSource = region.source;
+    ctx.regionSource = describeSource(region.source);
   }
 
   // 4. Google: credentials first, then the rest (each independent of the others).

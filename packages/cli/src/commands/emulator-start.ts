@@ -1,6 +1,6 @@
 import { startEmulator } from '@vertex-launch/emulator';
 import { ExitCode, UsageError } from '../exit-codes.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { dim, green, type Io, printJson } from '../output.js';
 
 export interface EmulatorStartOptions extends GlobalOptions {

@@ -7,20 +7,15 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import {
-  agentConfigIssues,
-  defaultAgentConfigPath,
-  formatConfigIssues,
-  normalizeBucket,
-  QUEUE_NAME_PATTERN,
-  STAGING_BUCKET_PATTERN,
-  seedQueueConfig,
-} from '@vertex-launch/core';
+import { QUEUE_NAME_PATTERN, type Runtime, redactStoreUrl } from '@vertex-launch/core';
+import { agentConfigIssues, defaultAgentConfigPath } from '@vertex-launch/core/agent';
+import { formatConfigIssues, normalizeBucket, STAGING_BUCKET_PATTERN } from '@vertex-launch/core/config';
+import { seedQueueConfig } from '@vertex-launch/core/queue';
 import { stringify } from 'yaml';
 import { ExitCode, UsageError } from '../exit-codes.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { dim, green, type Io, printJson } from '../output.js';
-import { resolveQueueDbPath } from './queue-db.js';
+import { commandRuntime, openStore } from '../runtime.js';
 
 /** Options of `vertex-launch init`. */
 export interface InitOptions extends GlobalOptions {
@@ -47,7 +42,8 @@ interface Field {
   question: string;
   required: boolean;
   check: (value: string) => string | undefined;
-  fallback?: (env: NodeJS.ProcessEnv) => string | undefined;
+  /** The runtime's value (environment, gcloud config), offered when the flag is not given. */
+  fallback?: (runtime: Runtime) => string | undefined;
 }
 
 const PROJECT = /^(?:[a-z0-9.-]+:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
@@ -62,7 +58,7 @@ const FIELDS: readonly Field[] = [
     question: 'Google Cloud project id',
     required: true,
     check: (v) => (PROJECT.test(v) ? undefined : 'not a project id, e.g. my-project-123'),
-    fallback: (env) => env.GOOGLE_CLOUD_PROJECT?.trim() || env.GCLOUD_PROJECT?.trim() || undefined,
+    fallback: (runtime) => runtime.projectId?.value,
   },
   {
     key: 'region',
@@ -70,7 +66,7 @@ const FIELDS: readonly Field[] = [
     question: 'Vertex AI region of the jobs',
     required: true,
     check: (v) => (REGION.test(v) ? undefined : 'not a region, e.g. us-central1'),
-    fallback: (env) => env.GOOGLE_CLOUD_REGION?.trim() || undefined,
+    fallback: (runtime) => runtime.region?.value,
   },
   {
     key: 'stagingBucket',
@@ -109,13 +105,13 @@ export function registryUriFor(repository: string, project: string, region: stri
   return `${region}-docker.pkg.dev/${project}/${repository}/trainer`;
 }
 
-async function ask(io: Io, values: Partial<Record<Field['key'], string>>, env: NodeJS.ProcessEnv): Promise<void> {
+async function ask(io: Io, values: Partial<Record<Field['key'], string>>, runtime: Runtime): Promise<void> {
   const rl = createInterface({ input: process.stdin, terminal: Boolean(process.stdin.isTTY) });
   const lines = rl[Symbol.asyncIterator]();
   try {
     for (const field of FIELDS) {
       if (values[field.key] !== undefined) continue;
-      const suggestion = field.fallback?.(env);
+      const suggestion = field.fallback?.(runtime);
       for (let attempt = 0; ; attempt++) {
         io.stderr(`${field.question}${suggestion ? ` [${suggestion}]` : ''}: `);
         const next = await lines.next();
@@ -159,11 +155,13 @@ export default async function init(
     throw new UsageError(`--queue "${queueName}": use lowercase letters, digits, - and _ (e.g. gpu-t4).`);
   }
   const interactive = options.interactive || Boolean(process.stdin.isTTY && process.stdout.isTTY);
+  // Project, region and queue store as every command resolves them — but not from the agent config init writes.
+  const runtime = await commandRuntime({ agentConfig: false, db: options.db }, env);
   if (interactive) {
-    await ask(io, values, env);
+    await ask(io, values, runtime);
   } else {
     for (const field of FIELDS) {
-      const fallback = field.fallback?.(env);
+      const fallback = field.fallback?.(runtime);
       if (values[field.key] === undefined && fallback && !field.check(fallback)) values[field.key] = fallback;
     }
     const missing = FIELDS.filter((f) => f.required && !values[f.key]).map((f) => f.flag);
@@ -195,10 +193,8 @@ export default async function init(
   const queueConfig = seedQueueConfig({
     spec: { staging_bucket: bucket, ...(values.serviceAccount ? { service_account: values.serviceAccount } : {}) },
   });
-  const { path: dbPath } = await resolveQueueDbPath(options.db ? { db: options.db } : {}, env);
-  const { defaultQueueDbPath, sqliteQueueStore } = await import('@vertex-launch/queue-sqlite');
-  const dbFile = dbPath ?? defaultQueueDbPath(env);
-  const store = sqliteQueueStore({ path: dbFile });
+  const dbFile = redactStoreUrl(runtime.queueDb.value);
+  const store = await openStore(runtime.queueDb);
   try {
     const existing = await store.getQueue(queueName);
     const refuse: string[] = [];

@@ -1,7 +1,7 @@
 import { ExitCode } from '../exit-codes.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { green, type Io, printJson } from '../output.js';
-import { jobJson, openRunner, stateText, type VertexFlags } from './jobs-runner.js';
+import { jobJson, jobsRunner, stateText, type VertexFlags } from './jobs-runner.js';
 
 export interface JobsCancelOptions extends GlobalOptions, VertexFlags {
   job: string;
@@ -10,7 +10,7 @@ export interface JobsCancelOptions extends GlobalOptions, VertexFlags {
 
 /** `vertex-launch jobs cancel JOB [--wait]`: ask Vertex to cancel the job; with --wait, until it is CANCELLED. */
 export default async function jobsCancel(options: JobsCancelOptions, io: Io, env = process.env): Promise<number> {
-  const runner = await openRunner(options, env, options.job);
+  const runner = await jobsRunner(options, env, options.job);
   try {
     const name = runner.jobName(options.job);
     const job = await runner.cancel(name, { wait: options.wait === true });

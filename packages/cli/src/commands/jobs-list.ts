@@ -1,8 +1,8 @@
 import { JOB_STATES } from '@vertex-launch/core';
 import { ExitCode, UsageError } from '../exit-codes.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { dim, type Io, printJson } from '../output.js';
-import { jobJson, openRunner, shortTime, stateText, type VertexFlags } from './jobs-runner.js';
+import { jobJson, jobsRunner, shortTime, stateText, type VertexFlags } from './jobs-runner.js';
 
 export interface JobsListOptions extends GlobalOptions, VertexFlags {
   limit?: string;
@@ -31,11 +31,11 @@ export default async function jobsList(options: JobsListOptions, io: Io, env = p
     }
     filter = `state="${state}"`;
   }
-  const runner = await openRunner(options, env);
+  const runner = await jobsRunner(options, env);
   try {
     const jobs = await runner.list({ limit, ...(filter ? { filter } : {}), ...(options.all ? { all: true } : {}) });
     if (options.json) {
-      printJson(io, { project: runner.project, region: runner.region, jobs: jobs.map(jobJson) });
+      printJson(io, { project: runner.projectId, region: runner.region, jobs: jobs.map(jobJson) });
       return ExitCode.OK;
     }
     if (jobs.length === 0) {

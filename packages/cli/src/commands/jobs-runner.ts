@@ -1,12 +1,23 @@
 /**
- * Shared by `launch` (when it submits) and the `jobs` commands: credentials from `@vertex-launch/auth` and the Vertex
- * runner, both imported only here, when a command talks to Vertex (so `--help`, `validate` and `--dry-run` never load
- * the Google libraries), plus the renderers of job snapshots.
+ * Shared by `launch` (when it submits) and the `jobs` commands: the command's runtime (project, region and
+ * credentials, resolved once as every command resolves them) and the Vertex runner made from it — the auth and
+ * Vertex packages are imported only here, when a command talks to Vertex (so `--help`, `validate` and `--dry-run`
+ * never load the Google libraries) — plus the renderers of job snapshots.
  */
-import { formatElapsed, type JobLogEntry, type JobSnapshot, parseJobName, resolveJobName } from '@vertex-launch/core';
-import type { VertexRunner } from '@vertex-launch/vertex';
-import { UsageError } from '../exit-codes.js';
+import {
+  formatElapsed,
+  type JobLogEntry,
+  type JobSnapshot,
+  parseJobName,
+  type Runtime,
+  requireProjectId,
+  requireRegion,
+  resolveJobName,
+  type Sourced,
+} from '@vertex-launch/core';
+import type { VertexRunner, VertexRunnerOptions } from '@vertex-launch/vertex';
 import { dim, green, type Io, red, yellow } from '../output.js';
+import { commandRuntime, fromFlagOrJob } from '../runtime.js';
 
 /** Flags shared by the commands that talk to Vertex. */
 export interface VertexFlags {
@@ -14,41 +25,57 @@ export interface VertexFlags {
   region?: string;
 }
 
-const PROJECT_VARS = ['GOOGLE_CLOUD_PROJECT', 'GCLOUD_PROJECT', 'CLOUDSDK_CORE_PROJECT'] as const;
-const REGION_VARS = ['GOOGLE_CLOUD_REGION', 'CLOUDSDK_AI_REGION', 'CLOUDSDK_COMPUTE_REGION'] as const;
-
-function fromEnv(env: NodeJS.ProcessEnv, names: readonly string[]): string | undefined {
-  for (const name of names) if (env[name]?.trim()) return env[name]?.trim();
-  return undefined;
+/**
+ * The runtime of a command that talks to Vertex, with credentials. Project and region: the flags, then a full job
+ * name's (`jobRef`), then the environment, launch-config.yaml, gcloud's configuration and the credentials.
+ */
+export async function vertexRuntime(flags: VertexFlags, env: NodeJS.ProcessEnv, jobRef?: string): Promise<Runtime> {
+  const fromName = jobRef ? parseJobName(jobRef.trim()) : undefined;
+  // A malformed reference is refused before any credentials are looked for.
+  if (jobRef !== undefined && !fromName && !/^\d+$/.test(jobRef.trim())) resolveJobName(jobRef);
+  const named = (value: string | undefined): Sourced<string> | undefined =>
+    value ? { value, source: { kind: 'flag', name: 'the job name' } } : undefined;
+  // A project number in a job name names no project id: it only fills in when nothing else does.
+  const nameProject = fromName && !/^\d+$/.test(fromName.project) ? fromName.project : undefined;
+  const runtime = await commandRuntime(
+    {
+      project: fromFlagOrJob('--project', flags.project, named(nameProject)),
+      region: fromFlagOrJob('--region', flags.region, named(fromName?.region)),
+    },
+    env,
+    { credentials: true },
+  );
+  if (!runtime.projectId && fromName) return { ...runtime, projectId: named(fromName.project) };
+  return runtime;
 }
 
-/**
- * Resolves credentials (`auto()` chain) and creates the Vertex runner. Project and region: the flags, then a full
- * job name's, then the environment, then the credentials'.
- */
-export async function openRunner(flags: VertexFlags, env: NodeJS.ProcessEnv, jobRef?: string): Promise<VertexRunner> {
-  const fromName = jobRef ? parseJobName(jobRef.trim()) : undefined;
-  const region = flags.region ?? fromName?.region ?? fromEnv(env, REGION_VARS);
-  const project =
-    flags.project ??
-    (fromName && !/^\d+$/.test(fromName.project) ? fromName.project : undefined) ??
-    fromEnv(env, PROJECT_VARS) ??
-    fromName?.project;
-  if (jobRef !== undefined) resolveJobName(jobRef, { ...(project ? { project } : {}), ...(region ? { region } : {}) });
-  const [{ auto, resolveCredentials }, { vertexRunner }] = await Promise.all([
-    import('@vertex-launch/auth'),
-    import('@vertex-launch/vertex'),
-  ]);
-  const credentials = await resolveCredentials(
-    auto({ ...(project ? { projectId: project } : {}), ...(region ? { region } : {}), env }),
-    { env },
-  );
-  const finalProject = project ?? credentials.projectId;
-  const finalRegion = region ?? credentials.region;
-  if (!finalProject) throw new UsageError('No project: pass --project <id> or set GOOGLE_CLOUD_PROJECT.');
-  if (!finalRegion)
-    throw new UsageError('No region: pass --region <region> (e.g. us-central1) or set GOOGLE_CLOUD_REGION.');
-  return vertexRunner({ credentials, project: finalProject, region: finalRegion, env });
+/** The Vertex runner of a runtime (its project, region, credentials and endpoints). */
+export async function openRunner(
+  runtime: Runtime,
+  extra: Omit<VertexRunnerOptions, 'credentials' | 'projectId' | 'region' | 'endpoints'> = {},
+  jobRef?: string,
+): Promise<VertexRunner> {
+  if (jobRef !== undefined) {
+    resolveJobName(jobRef, {
+      ...(runtime.projectId ? { project: runtime.projectId.value } : {}),
+      ...(runtime.region ? { region: runtime.region.value } : {}),
+    });
+  }
+  const projectId = requireProjectId(runtime);
+  const region = requireRegion(runtime);
+  const { vertexRunner } = await import('@vertex-launch/vertex');
+  return vertexRunner({
+    ...extra,
+    ...(runtime.credentials ? { credentials: runtime.credentials } : {}),
+    projectId,
+    region,
+    endpoints: runtime.endpoints,
+  });
+}
+
+/** The runtime and runner of a `jobs` command (or of `launch`). */
+export async function jobsRunner(flags: VertexFlags, env: NodeJS.ProcessEnv, jobRef?: string): Promise<VertexRunner> {
+  return openRunner(await vertexRuntime(flags, env, jobRef), {}, jobRef);
 }
 
 /** A job's state for people: `RUNNING`, coloured by outcome. */

@@ -1,7 +1,7 @@
 import { ExitCode } from '../exit-codes.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { dim, type Io, printJson, red } from '../output.js';
-import { duration, jobJson, openRunner, shortTime, stateText, type VertexFlags } from './jobs-runner.js';
+import { duration, jobJson, jobsRunner, shortTime, stateText, type VertexFlags } from './jobs-runner.js';
 
 export interface JobsStatusOptions extends GlobalOptions, VertexFlags {
   job: string;
@@ -9,7 +9,7 @@ export interface JobsStatusOptions extends GlobalOptions, VertexFlags {
 
 /** `vertex-launch jobs status JOB`: the full status of one job, its error included. */
 export default async function jobsStatus(options: JobsStatusOptions, io: Io, env = process.env): Promise<number> {
-  const runner = await openRunner(options, env, options.job);
+  const runner = await jobsRunner(options, env, options.job);
   try {
     const job = await runner.get(options.job);
     if (options.json) {

@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
-import { ConfigError, type LaunchRequest, planLaunch, RUN_ID_PATTERN } from '@vertex-launch/core';
+import { ConfigError, type LaunchRequest, planLaunch } from '@vertex-launch/core';
+import { RUN_ID_PATTERN } from '@vertex-launch/core/queue';
 import { ExitCode, UsageError } from '../exit-codes.js';
 import { dim, green, type Io, printJson } from '../output.js';
 import { type LaunchOptions, parseSetVars, readOverride } from './launch.js';
@@ -98,7 +99,7 @@ export default async function launchEnqueue(options: LaunchEnqueueOptions, io: I
         variables,
         overrides,
         env,
-        project: queue.project ?? PLACEHOLDER_PROJECT,
+        projectId: queue.project ?? PLACEHOLDER_PROJECT,
         region: queue.region ?? PLACEHOLDER_REGION,
         runId: options.runId ?? 'placeholder',
         launchId: randomUUID(),

@@ -1,25 +1,25 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import {
-  contextTag,
-  fingerprintContext,
   formatElapsed,
   type JobSnapshot,
-  type LaunchContext,
   type LaunchEvent,
   type LaunchHandle,
   launch as launchJob,
   loadConfigFile,
-  parseConfigText,
-  type ResolveQueueConfigInput,
-  resolveQueueConfig,
-  resolveQueueConfigResult,
-  toCreateCustomJobRequest,
-  toRestJson,
+  newRunId,
+  planLaunch,
+  type Runtime,
+  requireProjectId,
+  requireRegion,
 } from '@vertex-launch/core';
+import { contextTag, fingerprintContext } from '@vertex-launch/core/build';
+import { parseConfigText } from '@vertex-launch/core/config';
+import { toRestJson } from '@vertex-launch/core/mapping';
 import { ExitCode, UsageError } from '../exit-codes.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { dim, green, type Io, printJson, printWarnings, red, warningsJson } from '../output.js';
+import { builderFactory, builderRuntime, commandRuntime } from '../runtime.js';
 import { jobJson, logLine, openRunner, stateText } from './jobs-runner.js';
 
 export interface LaunchOptions extends GlobalOptions {
@@ -61,11 +61,8 @@ export default async function launch(options: LaunchOptions, io: Io, env = proce
   if (!options.dryRun) {
     return submitLaunch(options, io, env);
   }
-  const project = options.project ?? env.GOOGLE_CLOUD_PROJECT ?? env.CLOUDSDK_CORE_PROJECT;
-  const region = options.region ?? env.GOOGLE_CLOUD_REGION ?? env.CLOUDSDK_COMPUTE_REGION;
-  if (!project) throw new UsageError('No project: pass --project <id> or set GOOGLE_CLOUD_PROJECT.');
-  if (!region) throw new UsageError('No region: pass --region <region> (e.g. us-central1) or set GOOGLE_CLOUD_REGION.');
-
+  // The same runtime as a real launch (flags, environment, launch-config.yaml, gcloud config), without credentials.
+  const runtime = await commandRuntime({ project: options.project, region: options.region }, env);
   const variables = parseSetVars(options.setVar ?? []);
   const overrides = options.override === undefined ? undefined : await readOverride(options.override);
   const raw = await loadConfigFile(options.queueConfig);
@@ -75,22 +72,22 @@ export default async function launch(options: LaunchOptions, io: Io, env = proce
     options.source !== undefined && options.image !== undefined
       ? contextTag(options.image, await fingerprintContext({ contextDir: options.source }))
       : options.image;
-  const context: LaunchContext = {
-    project,
-    region,
+  const { request, warnings } = planLaunch({
+    config: raw,
+    file: options.queueConfig,
+    variables,
+    overrides,
+    env,
+    projectId: requireProjectId(runtime),
+    region: requireRegion(runtime),
     runId,
     launchId: randomUUID(),
-    runName: options.runName ?? runId,
-    ...(imageUri === undefined ? {} : { imageUri }),
-  };
-  const input: ResolveQueueConfigInput = { config: raw, variables, overrides, context, env, file: options.queueConfig };
-  const resolved = resolveQueueConfigResult(input);
-  // Invalid: resolveQueueConfig throws the ConfigError listing every problem (and the warnings).
-  const config = resolved.ok && resolved.value !== undefined ? resolved.value : resolveQueueConfig(input);
-  printWarnings(io, resolved.issues, options.queueConfig);
-  const request = toCreateCustomJobRequest(config, context);
+    ...(options.runName === undefined ? {} : { runName: options.runName }),
+    ...(imageUri === undefined ? {} : { image: imageUri }),
+  });
   const body = toRestJson(request);
-  if (options.json) printJson(io, { ...body, warnings: warningsJson(resolved.issues) });
+  printWarnings(io, warnings, options.queueConfig);
+  if (options.json) printJson(io, { ...body, warnings: warningsJson(warnings) });
   else io.stdout(`${JSON.stringify(body, null, 2)}\n`);
   return ExitCode.OK;
 }
@@ -101,13 +98,6 @@ export default async function launch(options: LaunchOptions, io: Io, env = proce
  * ids; with `--source`, `${image_uri}` is the repository with a placeholder tag, as in the pipeline's own check
  * before the build. An invalid config has no warnings here: the pipeline then throws the ConfigError with them all.
  */
-function submitWarnings(input: ResolveQueueConfigInput, io: Io): ReturnType<typeof warningsJson> {
-  const resolved = resolveQueueConfigResult(input);
-  if (!resolved.ok) return [];
-  printWarnings(io, resolved.issues, input.file);
-  return warningsJson(resolved.issues);
-}
-
 /** `--set-var name=value` flags to a map; a malformed one names the flag. */
 export function parseSetVars(flags: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -138,14 +128,6 @@ export async function readOverride(value: string): Promise<unknown> {
     throw new UsageError(`--override ${value}: no such file, and not inline JSON (which starts with "{").`);
   }
   return parseConfigText(text, value);
-}
-
-/** A new run id: 8 lowercase base-36 characters, valid in Vertex labels and resource names. */
-export function newRunId(): string {
-  const bytes = randomBytes(8);
-  let id = '';
-  for (const b of bytes) id += (b % 36).toString(36);
-  return /^[a-z]/.test(id) ? id : `r${id.slice(1)}`;
 }
 
 /** Words that answer "yes" at the cancel prompt. */
@@ -208,46 +190,35 @@ async function submitLaunch(options: LaunchOptions, io: Io, env: NodeJS.ProcessE
         : 'launch --source: pass --image <repository> (no tag), e.g. --image us-central1-docker.pkg.dev/my-proj/train/trainer: the built image is tagged with its content.',
     );
   }
-  const build = options.source === undefined ? undefined : await sourceBuild(options.source, options.image, env);
+  if (options.source !== undefined) checkRepository(options.image);
   const variables = parseSetVars(options.setVar ?? []);
   const overrides = options.override === undefined ? undefined : await readOverride(options.override);
   const raw = await loadConfigFile(options.queueConfig);
-  const runner = await openRunner(options, env);
+  // One runtime for the whole launch: the credentials are resolved once, for the build and the runner alike.
+  const runtime = await commandRuntime({ project: options.project, region: options.region }, env, {
+    credentials: true,
+  });
+  const build = options.source === undefined ? undefined : await sourceBuild(options.source, options.image, runtime);
+  const runner = await openRunner(runtime);
   try {
-    const runId = options.runId ?? newRunId();
-    const launchId = randomUUID();
-    const warnings = submitWarnings(
-      {
-        config: raw,
-        file: options.queueConfig,
-        variables,
-        overrides,
-        env,
-        context: {
-          project: runner.project,
-          region: runner.region,
-          runId,
-          launchId,
-          runName: options.runName ?? runId,
-          imageUri: build ? `${build.source.image}:ctx-000000000000` : options.image,
-        },
-      },
-      io,
-    );
+    // The config's warnings, shown once it is resolved (before anything is built or submitted).
+    let warnings: ReturnType<typeof warningsJson> = [];
     const handle = await launchJob({
       config: raw,
       file: options.queueConfig,
       variables,
       overrides,
       env,
-      project: runner.project,
-      region: runner.region,
+      runtime,
       ...(build ?? { image: options.image }),
-      runId,
-      launchId,
+      ...(options.runId === undefined ? {} : { runId: options.runId }),
       ...(options.runName === undefined ? {} : { runName: options.runName }),
       runner,
       onEvent: (event) => {
+        if (event.type === 'resolved') {
+          printWarnings(io, event.warnings, options.queueConfig);
+          warnings = warningsJson(event.warnings);
+        }
         if (!options.json) renderEvent(io, event);
       },
     });
@@ -277,27 +248,31 @@ async function submitLaunch(options: LaunchOptions, io: Io, env: NodeJS.ProcessE
   }
 }
 
-/**
- * `--source DIR --image REPOSITORY`: the pipeline builds DIR with local Docker and pushes it as
- * `REPOSITORY:ctx-<content hash>`, unless Artifact Registry already has that tag (then nothing is built or pushed).
- */
-async function sourceBuild(source: string, repository: string, env: NodeJS.ProcessEnv) {
+/** `--source` needs `--image` to be a repository: the tag is the content's. */
+function checkRepository(repository: string): void {
   if (/@|:[^/]*$/.test(repository)) {
     throw new UsageError(
       `launch --source: --image ${repository} has a tag or digest; pass the repository only — the tag is the content's (ctx-<hash>).`,
     );
   }
-  const [{ auto, resolveCredentials }, { dockerBuilder }, { artifactRegistry }] = await Promise.all([
-    import('@vertex-launch/auth'),
-    import('@vertex-launch/builder-docker'),
+}
+
+/**
+ * `--source DIR --image REPOSITORY`: the pipeline builds DIR with local Docker (the builder registry's `docker`) and
+ * pushes it as `REPOSITORY:ctx-<content hash>`, unless Artifact Registry already has that tag (then nothing is built
+ * or pushed). Builder and registry take the launch's runtime (credentials, endpoints).
+ */
+async function sourceBuild(source: string, repository: string, runtime: Runtime) {
+  const [factory, { artifactRegistry }] = await Promise.all([
+    builderFactory('docker', 'launch --source'),
     import('@vertex-launch/artifact-registry'),
   ]);
-  const credentials = await resolveCredentials(auto({ env }), { env });
+  const credentials = runtime.credentials;
   return {
     source: { contextDir: source, image: repository },
-    builder: dockerBuilder({ credentials, env }),
-    registry: artifactRegistry({ credentials }),
-    builderCredentials: credentials,
+    builder: factory({ env: runtime.env }, builderRuntime(runtime)),
+    ...(credentials ? { registry: artifactRegistry({ credentials, endpoints: runtime.endpoints }) } : {}),
+    ...(credentials ? { builderCredentials: credentials } : {}),
   };
 }
 

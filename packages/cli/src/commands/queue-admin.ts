@@ -5,19 +5,18 @@
 import {
   ConfigError,
   type ConfigIssue,
-  DEFAULT_QUEUE_CONFIG,
   loadConfigFile,
   QUEUE_ITEM_STATES,
   type QueueDefinition,
   type QueueItem,
   type QueueItemState,
   type QueueStore,
-  seedQueueConfig,
-  unwrapQueueConfig,
 } from '@vertex-launch/core';
+import { DEFAULT_QUEUE_CONFIG, unwrapQueueConfig } from '@vertex-launch/core/config';
+import { seedQueueConfig } from '@vertex-launch/core/queue';
 import { stringify } from 'yaml';
 import { ExitCode, UsageError } from '../exit-codes.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { dim, green, type Io, printJson, red, yellow } from '../output.js';
 import { type QueueDbFlags, withQueueStore } from './queue-db.js';
 

@@ -1,64 +1,18 @@
 /**
- * Which queue database a command uses, and opening it: `--db PATH`, else `$VERTEX_LAUNCH_QUEUE_DB`, else `queue_db`
- * of the agent config (`--agent-config`, or the default launch-config.yaml when it exists), else the default file
- * under the user's data directory.
+ * Which queue store a `queue` command (and `launch --queue`) uses, and opening it: `--db`, else
+ * `$VERTEX_LAUNCH_QUEUE_DB`, else `queue_db` of the agent config (`--agent-config`, or the default
+ * launch-config.yaml), else the default SQLite file — the runtime's `queueDb`, opened through the store registry (a
+ * path or `sqlite:` URL opens SQLite, `postgres://` the Postgres store).
  */
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { defaultAgentConfigPath, parseConfigText, type QueueStore } from '@vertex-launch/core';
+import { fromFlag, type QueueStore } from '@vertex-launch/core';
+import { commandRuntime, openStore } from '../runtime.js';
 
-/** Flags that choose the queue database. */
+/** Flags that choose the queue store. */
 export interface QueueDbFlags {
-  /** `--db PATH`. */
+  /** `--db PATH|URL`. */
   db?: string;
   /** `--agent-config FILE` (its `queue_db`). */
   agentConfig?: string;
-}
-
-/** The environment variable naming the queue database. */
-export const QUEUE_DB_ENV = 'VERTEX_LAUNCH_QUEUE_DB';
-
-/** Where the path came from, for messages. */
-export type QueueDbSource = '--db' | typeof QUEUE_DB_ENV | 'queue_db' | 'default';
-
-/** `queue_db` of an agent config file, read leniently (the agent itself validates the whole file). */
-async function queueDbOf(file: string): Promise<string | undefined> {
-  try {
-    const raw = parseConfigText(await readFile(file, 'utf8'), file);
-    const value = (raw as { queue_db?: unknown } | null)?.queue_db;
-    return typeof value === 'string' && value.trim() !== '' ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The queue database path and where it came from. */
-export async function resolveQueueDbPath(
-  flags: QueueDbFlags,
-  env: NodeJS.ProcessEnv,
-  configQueueDb?: string,
-): Promise<{ path: string | undefined; source: QueueDbSource }> {
-  if (flags.db) return { path: flags.db, source: '--db' };
-  const fromEnv = env[QUEUE_DB_ENV]?.trim();
-  if (fromEnv) return { path: fromEnv, source: QUEUE_DB_ENV };
-  if (configQueueDb) return { path: configQueueDb, source: 'queue_db' };
-  const agentConfig = flags.agentConfig ?? defaultAgentConfigPath(env);
-  if (flags.agentConfig || existsSync(agentConfig)) {
-    const fromConfig = await queueDbOf(agentConfig);
-    if (fromConfig) return { path: fromConfig, source: 'queue_db' };
-  }
-  return { path: undefined, source: 'default' };
-}
-
-/** Opens the SQLite queue store the flags and environment choose (the sqlite driver is loaded only here). */
-export async function openQueueStore(
-  flags: QueueDbFlags,
-  env: NodeJS.ProcessEnv,
-  configQueueDb?: string,
-): Promise<QueueStore> {
-  const { path } = await resolveQueueDbPath(flags, env, configQueueDb);
-  const { sqliteQueueStore } = await import('@vertex-launch/queue-sqlite');
-  return sqliteQueueStore(path === undefined ? {} : { path });
 }
 
 /** Runs `fn` with the store open, closing it afterwards. */
@@ -67,7 +21,12 @@ export async function withQueueStore<T>(
   env: NodeJS.ProcessEnv,
   fn: (store: QueueStore) => Promise<T>,
 ): Promise<T> {
-  const store = await openQueueStore(flags, env);
+  const runtime = await commandRuntime(
+    { agentConfig: fromFlag('--agent-config', flags.agentConfig), db: flags.db },
+    env,
+    { gcloud: false },
+  );
+  const store = await openStore(runtime.queueDb);
   try {
     return await fn(store);
   } finally {

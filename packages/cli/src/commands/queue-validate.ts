@@ -1,6 +1,7 @@
-import { ConfigError, formatConfigIssues, loadConfigFile, validateQueueConfig } from '@vertex-launch/core';
+import { ConfigError, loadConfigFile } from '@vertex-launch/core';
+import { formatConfigIssues, validateQueueConfig } from '@vertex-launch/core/config';
 import { ExitCode } from '../exit-codes.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { dim, green, type Io, issuesJson, printJson, printWarnings, red } from '../output.js';
 
 export interface QueueValidateOptions extends GlobalOptions {

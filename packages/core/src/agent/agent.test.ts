@@ -62,11 +62,11 @@ function fakeRunner(scripts: Record<string, string[]> = {}) {
     jobs: typeof jobs;
     submits: string[];
     maxUnfinished: () => number;
-    project: string;
+    projectId: string;
     region: string;
   } = {
     name: 'fake',
-    project: 'proj-test',
+    projectId: 'proj-test',
     region: 'us-central1',
     jobs,
     submits,
@@ -261,7 +261,7 @@ describe('createAgent', () => {
     const { request } = await import('../launch/pipeline.js').then((m) =>
       m.planLaunch({
         config: CONFIG,
-        project: 'proj-test',
+        projectId: 'proj-test',
         region: 'us-central1',
         image: IMAGE,
         runId: item.runId,

@@ -15,12 +15,12 @@
  * long after the call has settled, so the next agent's lookup by launch id sees the job.
  */
 import { hostname } from 'node:os';
-import { contextTag, fingerprintContext } from '../build/context.js';
-import type { BuilderCredentials, ImageBuilder } from '../build/contract.js';
+import type { BuilderCredentials, ImageBuilder, ImageRegistry } from '../build/contract.js';
+import { resolveImage } from '../build/resolve-image.js';
 import { LAUNCH_ID_LABEL, sanitizeLabelValue } from '../config/labels.js';
 import { ConfigError, isVertexLaunchError } from '../errors.js';
 import type { LaunchStatus } from '../job-state.js';
-import { type ImageRegistry, planLaunch } from '../launch/pipeline.js';
+import { planLaunch } from '../launch/pipeline.js';
 import type { JobRunner, JobSnapshot } from '../launch/runner.js';
 import { isLeaseLost, QueueError } from '../queue/errors.js';
 import {
@@ -58,7 +58,7 @@ export interface AgentOptions {
   store: QueueStore;
   /**
    * Submits and tracks jobs: one runner, or a factory called once per project and region (a Vertex runner is bound to
-   * one region). A runner's own `project` / `region` properties, when it has them, are the default target.
+   * one region). A runner's own `projectId` / `region` properties, when it has them, are the default target.
    */
   runner: JobRunner | ((target: RunnerTarget) => JobRunner);
   /** Queues to drain, served round-robin. Each must exist when the agent starts. */
@@ -275,9 +275,9 @@ export function createAgent(options: AgentOptions): Agent {
     return runner;
   };
   const defaultTarget = (): Partial<RunnerTarget> => {
-    const runner = typeof options.runner === 'function' ? undefined : (options.runner as Partial<RunnerTarget>);
+    const runner = typeof options.runner === 'function' ? undefined : options.runner;
     return {
-      ...(typeof runner?.project === 'string' ? { project: runner.project } : {}),
+      ...(typeof runner?.projectId === 'string' ? { project: runner.projectId } : {}),
       ...(typeof runner?.region === 'string' ? { region: runner.region } : {}),
     };
   };
@@ -372,27 +372,19 @@ export function createAgent(options: AgentOptions): Agent {
     await record(work, { phase: 'building', message: `building ${source}` });
     log.info(fields(work, { source }), `building ${source}`);
     try {
-      const manifest = await fingerprintContext({ contextDir: source });
-      const imageUri = contextTag(options.imageRepository, manifest);
-      const exists = options.registry
-        ? await options.registry.tagExists(imageUri)
-        : options.builder.exists
-          ? await options.builder.exists(imageUri)
-          : false;
-      checkStop(work);
-      if (!exists) {
-        await options.builder.build({
-          contextDir: source,
-          destination: imageUri,
-          signal: work.controller.signal,
-          ...(options.builderCredentials ? { credentials: options.builderCredentials } : {}),
-        });
-      }
+      const { imageUri, built } = await resolveImage({
+        contextDir: source,
+        image: options.imageRepository,
+        builder: options.builder,
+        ...(options.registry ? { registry: options.registry } : {}),
+        signal: work.controller.signal,
+        ...(options.builderCredentials ? { credentials: options.builderCredentials } : {}),
+      });
       checkStop(work);
       await record(work, {
         phase: 'built',
         imageUri,
-        message: exists ? 'content tag exists; build skipped' : 'pushed',
+        message: built ? 'pushed' : 'content tag exists; build skipped',
       });
       return imageUri;
     } catch (error) {
@@ -435,7 +427,7 @@ export function createAgent(options: AgentOptions): Agent {
         ...(item.request.variables ? { variables: item.request.variables } : {}),
         overrides: item.request.overrides,
         env,
-        project: target.project,
+        projectId: target.project,
         region: target.region,
         runId: item.runId,
         launchId: item.launchId,

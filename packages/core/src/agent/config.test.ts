@@ -59,7 +59,9 @@ describe('agent config', () => {
     expect(byPath.queues).toBe('list at least one queue, e.g. `queues: [default]`');
     expect(byPath['environment.project']).toBe('not a GCP project id, e.g. `my-project-123`');
     expect(byPath.start_timeout).toContain('`soon` is not a duration');
-    expect(byPath['builder.type']).toBe('expected one of `docker`, `noop`');
+    expect(byPath['builder.type']).toBe(
+      'expected one of `docker`, `cloudbuild`, `noop` or a builder package (`@scope/name`, `vertex-launch-builder-<name>`)',
+    );
   });
 
   it('requires queues, max_jobs of at least 1 or -1, and a registry for docker builds', () => {

@@ -5,8 +5,8 @@
  * Loading (YAML/JSON) is separate from validating.
  */
 import { homedir } from 'node:os';
-import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
+import { builderTypeProblem, builtinBuilders } from '../build/registry.js';
 import { DURATION_FORMS, parseDuration } from '../config/durations.js';
 import { loadConfigFile } from '../config/load.js';
 import { formatPath } from '../config/schema-paths.js';
@@ -14,6 +14,7 @@ import { closestKey } from '../config/suggest.js';
 import { tooDeepAt, tooDeepIssue } from '../config/util.js';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { QUEUE_NAME_PATTERN } from '../queue/store.js';
+import { xdgFile } from '../runtime/env.js';
 
 /** File name of the agent config. */
 export const AGENT_CONFIG_FILE = 'launch-config.yaml';
@@ -26,9 +27,7 @@ export function defaultAgentConfigPath(
   env: Readonly<Record<string, string | undefined>> = process.env,
   home: string = homedir(),
 ): string {
-  const xdg = env.XDG_CONFIG_HOME;
-  const base = xdg !== undefined && isAbsolute(xdg) ? xdg : join(home, '.config');
-  return join(base, 'vertex-launch', AGENT_CONFIG_FILE);
+  return xdgFile(env, home, 'XDG_CONFIG_HOME', '.config', AGENT_CONFIG_FILE);
 }
 
 /** The default agent config path for this process's environment (see {@link defaultAgentConfigPath}). */
@@ -97,13 +96,15 @@ export const agentConfigSchema = z
           .regex(PROJECT_PATTERN, 'not a GCP project id, e.g. `my-project-123`')
           .optional()
           .describe(
-            "GCP project of launches whose queue sets none. Default: the credentials' project (GOOGLE_CLOUD_PROJECT).",
+            "GCP project of launches whose queue sets none. GOOGLE_CLOUD_PROJECT (GCLOUD_PROJECT, CLOUDSDK_CORE_PROJECT) wins over it; without either: gcloud config's core/project, then the credentials' project.",
           ),
         region: z
           .string()
           .regex(REGION_PATTERN, 'not a Vertex AI region, e.g. `us-central1`')
           .optional()
-          .describe('Vertex AI region of launches whose queue sets none. Default: GOOGLE_CLOUD_REGION.'),
+          .describe(
+            "Vertex AI region of launches whose queue sets none. GOOGLE_CLOUD_REGION (CLOUDSDK_AI_REGION, CLOUDSDK_COMPUTE_REGION) wins over it; without either: gcloud config's ai/region or compute/region.",
+          ),
       })
       .strict()
       .default({})
@@ -111,9 +112,25 @@ export const agentConfigSchema = z
     builder: z
       .object({
         type: z
-          .enum(['docker', 'noop'])
+          .string()
+          .min(1)
+          .superRefine((type, ctx) => {
+            if (type === 'noop' || builderTypeProblem(type, 'builder.type') === undefined) return;
+            const names = [...builtinBuilders(), 'noop'];
+            const suggestion = closestKey(type, names);
+            ctx.addIssue({
+              code: 'custom',
+              message: `expected one of ${names.map((n) => `\`${n}\``).join(', ')} or a builder package (\`@scope/name\`, \`vertex-launch-builder-<name>\`)${suggestion ? `; did you mean \`${suggestion}\`?` : ''}`,
+            });
+          })
           .describe(
-            '`docker`: build `--source` launches with the local Docker daemon and push them to `registry.uri`. `noop`: never build (source launches fail with a message).',
+            '`docker`: build `--source` launches with the local Docker daemon; `cloudbuild`: on Google Cloud Build; a package name (`@scope/name`, `vertex-launch-builder-<name>`): a third-party builder; `noop`: never build (source launches fail with a message). Built images are pushed to `registry.uri`.',
+          ),
+        options: z
+          .record(z.string(), z.unknown())
+          .optional()
+          .describe(
+            "Options of the builder's factory (e.g. `{ machineType: E2_HIGHCPU_8 }` for cloudbuild); the project, region, credentials and endpoints come from the runtime.",
           ),
       })
       .strict()
@@ -128,7 +145,7 @@ export const agentConfigSchema = z
       })
       .strict()
       .optional()
-      .describe('Where built images are pushed. Required with `builder.type: docker`.'),
+      .describe('Where built images are pushed. Required with a `builder.type` other than `noop`.'),
     auth: z
       .object({
         key_file: z
@@ -172,7 +189,7 @@ export const agentConfigSchema = z
       .min(1)
       .optional()
       .describe(
-        'The SQLite queue database. Default: `$VERTEX_LAUNCH_QUEUE_DB`, else `$XDG_DATA_HOME/vertex-launch/queues.db` (`~/.local/share/...`). Agents on one machine share it.',
+        'The queue store: a SQLite file path or `sqlite:` URL (agents on one machine share it), or a `postgres://` URL (`@vertex-launch/queue-postgres`). `$VERTEX_LAUNCH_QUEUE_DB` wins over it. Default: `$XDG_DATA_HOME/vertex-launch/queues.db` (`~/.local/share/...`).',
       ),
     start_timeout: duration(
       1,
@@ -237,11 +254,10 @@ export function agentConfigIssues(raw: unknown): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   // Cross-key rules, checked on the raw value so they are reported together with every other problem.
   const builder = valueAt(raw, ['builder', 'type']);
-  if (builder === 'docker' && valueAt(raw, ['registry']) === undefined) {
+  if (typeof builder === 'string' && builder !== 'noop' && valueAt(raw, ['registry']) === undefined) {
     issues.push({
       path: 'registry',
-      message:
-        'required with `builder.type: docker`: add `registry: { uri: us-docker.pkg.dev/<project>/<repo>/<image> }`',
+      message: `required with \`builder.type: ${builder}\`: add \`registry: { uri: us-docker.pkg.dev/<project>/<repo>/<image> }\``,
       severity: 'error',
     });
   }

@@ -653,16 +653,20 @@ function fixGzipHeader(): Transform {
 }
 
 /**
- * Pack a build context as a deterministic tar.gz: entries sorted by path, mtime 0, uid/gid 0, no user/group names,
- * modes 0644/0755 (by the owner's executable bit; directories 0755), symlinks kept as links, pax headers for long or
- * non-ASCII names, gzip level 6 with no timestamp and a fixed OS byte. Files are streamed (a few small ones read
- * ahead), never the whole context in memory. The same checks as {@link fingerprintContext} run first, so a refused
- * context rejects before any byte is produced and the manifest (with the tag) is known before packing.
- *
- * The stream errors with a {@link BuildContextError} when a file changes while it is packed.
+ * A build context scanned, checked and fingerprinted once: its manifest (with the content tag) and as many
+ * deterministic tar.gz streams of it as the builder needs (a retried upload packs it again without a new scan).
+ * Made by {@link prepareContext}; `resolveImage()` hands it to the builder in `BuildRequest.context`.
  */
-export async function packContext(options: FingerprintOptions): Promise<PackedContext> {
-  const { scan, manifest } = await prepare(options);
+export interface PreparedContext {
+  readonly manifest: ContextManifest;
+  /**
+   * A new deterministic tar.gz stream of the context (not yet flowing); it errors if a file changed since the scan.
+   * Await its `close()` before the build settles (see {@link PackedContext.close}).
+   */
+  pack(): PackedContext;
+}
+
+function packScan(scan: Scan, manifest: ContextManifest): PackedContext {
   const out = fixGzipHeader();
   const source = Readable.from(tarChunks(scan.entries), { objectMode: false });
   // `Readable.from` emits 'close' only once its generator has ended: destroying the stream returns the generator,
@@ -680,6 +684,30 @@ export async function packContext(options: FingerprintOptions): Promise<PackedCo
     await readsDone;
   };
   return { stream: out, manifest, close };
+}
+
+/**
+ * Scan, check and fingerprint a build context once (the checks of {@link fingerprintContext}), keeping the scan so
+ * the context can be packed later — as often as needed — without scanning or hashing again.
+ *
+ * @throws BuildContextError / ConfigError as {@link fingerprintContext}.
+ */
+export async function prepareContext(options: FingerprintOptions): Promise<PreparedContext> {
+  const { scan, manifest } = await prepare(options);
+  return { manifest, pack: () => packScan(scan, manifest) };
+}
+
+/**
+ * Pack a build context as a deterministic tar.gz: entries sorted by path, mtime 0, uid/gid 0, no user/group names,
+ * modes 0644/0755 (by the owner's executable bit; directories 0755), symlinks kept as links, pax headers for long or
+ * non-ASCII names, gzip level 6 with no timestamp and a fixed OS byte. Files are streamed (a few small ones read
+ * ahead), never the whole context in memory. The same checks as {@link fingerprintContext} run first, so a refused
+ * context rejects before any byte is produced and the manifest (with the tag) is known before packing.
+ *
+ * The stream errors with a {@link BuildContextError} when a file changes while it is packed.
+ */
+export async function packContext(options: FingerprintOptions): Promise<PackedContext> {
+  return (await prepareContext(options)).pack();
 }
 
 /**

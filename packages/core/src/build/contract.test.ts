@@ -40,9 +40,9 @@ test('invalid options throw a ConfigError naming the plugin', () => {
   expect((error as ConfigError).message).toBe(
     '[vertex-launch] [builder:docker] 2 problems with the options:\n' +
       '  - Option `destination`: Invalid input: expected string, received number.\n' +
-      '  - Unknown option `hots`.',
+      '  - Unknown option `hots`; did you mean `host`?',
   );
-  expect((error as ConfigError).issues.map((i) => i.path)).toEqual(['destination', '']);
+  expect((error as ConfigError).issues.map((i) => i.path)).toEqual(['destination', 'hots']);
 });
 
 test('builder names must be kebab-case and match what the factory returns', () => {

@@ -73,6 +73,25 @@ describe('resolveQueueConfig', () => {
     ]);
   });
 
+  test('typed launch values from plain JS: numbers work, wrong types are named (never a crash)', () => {
+    // `variables: { epochs: 5 }` from JavaScript: a number for a number variable is the value itself.
+    const config = resolveQueueConfig({ config: base, variables: { lr: 0.01, replicas: 4 }, context: CONTEXT });
+    expect(config.spec.worker_pool_specs[1]?.replica_count).toBe(4);
+    expect(config.spec.worker_pool_specs[0]?.container_spec?.args).toEqual(['--lr=0.01', '--size', 'small']);
+    // The rules still hold for numbers, and other types are refused with the variable's name.
+    const bad = { lr: 5, replicas: true, size: { big: 1 } } as unknown as Record<string, string>;
+    expect(errors({ variables: bad })).toEqual([
+      'template_variables.lr: variable `lr` must be at most 1 (maximum), got 5',
+      'template_variables.replicas: variable `replicas` (integer) must be given as a number or a numeric string, got boolean true',
+      'template_variables.size: variable `size` (string) must be given as a string, got an object',
+      // The refused value leaves `{{replicas}}` unfilled, as a refused string does.
+      'spec.worker_pool_specs[1].replica_count: must be a number, got a string',
+    ]);
+    expect(errors({ variables: 'lr=1' as never })[0]).toBe(
+      'template_variables: the launch values must be an object of name: value, got a string',
+    );
+  });
+
   test('overrides deep-merge into spec/run: objects merge, arrays replace, null removes', () => {
     const config = resolveQueueConfig({
       config: base,

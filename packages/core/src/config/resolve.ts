@@ -7,7 +7,7 @@ import { checkOverrides, mergeOverrides } from './overrides.js';
 import type { ResolvedQueueConfig } from './schema.js';
 import { isPlainObject, tooDeepAt, tooDeepIssue } from './util.js';
 import { formatConfigIssues, unwrapQueueConfig, type ValidationResult, validateQueueConfigShape } from './validate.js';
-import { launchValues, readDeclarations, substituteVariables } from './variables.js';
+import { type LaunchValue, launchValues, readDeclarations, substituteVariables } from './variables.js';
 
 /** What a launch knows about itself; fills the `${...}` macros and feeds the CustomJob mapping. */
 export interface LaunchContext {
@@ -31,8 +31,11 @@ export interface LaunchContext {
 export interface ResolveQueueConfigInput {
   /** The raw queue config as parsed from its file. */
   config: unknown;
-  /** Launch values of the declared template variables (`--set-var name=value`), as strings. */
-  variables?: Record<string, string>;
+  /**
+   * Launch values of the declared template variables: strings (`--set-var name=value`) or numbers (SDK code); each is
+   * checked against its declaration (type, minimum, maximum, enum) at run time.
+   */
+  variables?: Readonly<Record<string, LaunchValue>>;
   /** Launch-time overrides, `{spec?: {...}, run?: {...}}`, deep-merged (arrays replaced). */
   overrides?: unknown;
   /** The launch: project, region, ids, image. */

@@ -111,17 +111,33 @@ export function probeValues(declarations: Map<string, TemplateVariable>): Map<st
   return values;
 }
 
+/** A launch value of a template variable: a string (`--set-var`) or, from SDK code, a number (or a boolean for a string variable). */
+export type LaunchValue = string | number | boolean;
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${String(value)}`;
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
 /**
  * The typed value of every declared variable for a launch: the launch value, else the default. Names launch values
  * that are not declared, values that break a rule, and required variables that are missing.
  */
 export function launchValues(
   declarations: Map<string, TemplateVariable>,
-  given: Record<string, string> | undefined,
+  given: Readonly<Record<string, LaunchValue>> | undefined,
 ): { values: Map<string, string | number>; issues: ConfigIssue[] } {
   const values = new Map<string, string | number>();
   const issues: ConfigIssue[] = [];
   const declared = [...declarations.keys()];
+  if (given !== undefined && (given === null || typeof given !== 'object' || Array.isArray(given))) {
+    issues.push(
+      error('template_variables', `the launch values must be an object of name: value, got ${describeValue(given)}`),
+    );
+    return { values, issues };
+  }
   for (const [name, raw] of Object.entries(given ?? {})) {
     const decl = declarations.get(name);
     if (decl === undefined) {
@@ -137,7 +153,21 @@ export function launchValues(
       );
       continue;
     }
-    if (countEnvMacros(raw) > 0) {
+    // Launch values come from flags (strings) or from SDK code, where plain JS may pass anything.
+    if (typeof raw !== 'string' && (typeof raw !== 'number' || !Number.isFinite(raw))) {
+      if (typeof raw === 'boolean' && decl.type === 'string') {
+        values.set(name, String(raw));
+        continue;
+      }
+      issues.push(
+        error(
+          ['template_variables', name],
+          `variable \`${name}\` (${decl.type}) must be given as a ${decl.type === 'string' ? 'string' : 'number or a numeric string'}, got ${describeValue(raw)}`,
+        ),
+      );
+      continue;
+    }
+    if (typeof raw === 'string' && countEnvMacros(raw) > 0) {
       issues.push(
         error(['template_variables', name], `variable \`${name}\`: \`\${env:...}\` is not allowed in launch values`),
       );

@@ -1,12 +1,27 @@
-/** The typed progress events of a launch, in the order they happen. The CLI renders them; SDK users may log them. */
+/**
+ * The typed progress events of a launch, in the order they happen, and {@link LaunchProgress}: the same events on a
+ * typed EventEmitter (one event name per type, plus `event` for all), iterable with `events.on()`. The CLI renders
+ * them; SDK users may log them.
+ */
+import { EventEmitter } from 'node:events';
+import type { ConfigIssue } from '../errors.js';
 import type { LaunchStatus } from '../job-state.js';
 import type { CreateCustomJobRequest } from '../mapping/custom-job.js';
 import type { JobErrorInfo } from './runner.js';
 
 /** A progress event of {@link launch}. */
 export type LaunchEvent =
-  /** The queue config was resolved and mapped; `imageUri` is unknown until the image is built. */
-  | { type: 'resolved'; runId: string; launchId: string; project: string; region: string; imageUri: string | undefined }
+  /** The queue config was resolved and mapped, with the image the job will run (a source's content-tagged URI). */
+  | {
+      type: 'resolved';
+      runId: string;
+      launchId: string;
+      projectId: string;
+      region: string;
+      imageUri: string | undefined;
+      /** The config's warnings (legal, but almost surely a mistake), shown before anything is built or submitted. */
+      warnings: readonly ConfigIssue[];
+    }
   /** A build started with `builder`, for `imageUri` (the content-addressed tag). */
   | { type: 'build-started'; builder: string; imageUri: string; contextDir: string }
   /** One line of build output. */
@@ -44,3 +59,26 @@ export type LaunchEvent =
 
 /** The type names of {@link LaunchEvent}. */
 export type LaunchEventType = LaunchEvent['type'];
+
+/** The listener arguments of {@link LaunchProgress}: one event name per {@link LaunchEventType}, and `event`. */
+export type LaunchEventMap = { [K in LaunchEventType]: [Extract<LaunchEvent, { type: K }>] } & { event: [LaunchEvent] };
+
+/**
+ * Launch progress as a typed EventEmitter. Pass `progress.onEvent` as `launch({ onEvent })`; listen per type, or
+ * iterate every event:
+ *
+ * ```ts
+ * const progress = new LaunchProgress();
+ * progress.on('build-log', ({ line }) => console.log(line));
+ * const handle = await launch({ ...options, onEvent: progress.onEvent });
+ * // or: for await (const [event] of on(progress, 'event', { signal })) ...   (on from node:events)
+ * ```
+ */
+export class LaunchProgress extends EventEmitter<LaunchEventMap> {
+  /** Emits `event` under its type and as `event`; bound, so it can be passed around. */
+  readonly onEvent = (event: LaunchEvent): void => {
+    const emit = this.emit.bind(this) as (name: string, value: LaunchEvent) => boolean;
+    emit(event.type, event);
+    emit('event', event);
+  };
+}

@@ -1,3 +1,4 @@
+import { on } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,7 @@ import type { BuildRequest, ImageBuilder } from '../build/contract.js';
 import { ConfigError } from '../errors.js';
 import { JOB_STATES, jobStateToStatus } from '../job-state.js';
 import type { CreateCustomJobRequest } from '../mapping/custom-job.js';
-import type { LaunchEvent } from './events.js';
+import { type LaunchEvent, LaunchProgress } from './events.js';
 import { formatJobName, jobConsoleUrl, parseJobName, resolveJobName } from './job-name.js';
 import { launch } from './pipeline.js';
 import type { JobLogEntry, JobRunner, JobSnapshot, JobWatchListener } from './runner.js';
@@ -85,7 +86,7 @@ describe('launch with an image', () => {
     const events: LaunchEvent[] = [];
     const handle = await launch({
       config: CONFIG,
-      project: 'p',
+      projectId: 'p',
       region: 'us-central1',
       image: 'us-docker.pkg.dev/p/r/train:1',
       runId: 'run1',
@@ -125,7 +126,7 @@ describe('launch with an image', () => {
     const runner = memoryRunner();
     const error = await launch({
       config: { spec: { worker_pool_specs: [] } },
-      project: 'p',
+      projectId: 'p',
       region: 'us-central1',
       image: 'img',
       runner,
@@ -139,19 +140,106 @@ describe('launch with an image', () => {
 
   it('needs exactly one of image and source', async () => {
     const runner = memoryRunner();
-    await expect(launch({ config: CONFIG, project: 'p', region: 'us-central1', runner })).rejects.toThrow(
+    await expect(launch({ config: CONFIG, projectId: 'p', region: 'us-central1', runner })).rejects.toThrow(
       /Nothing to run/,
     );
     await expect(
       launch({
         config: CONFIG,
-        project: 'p',
+        projectId: 'p',
         region: 'us-central1',
         runner,
         image: 'img',
         source: { image: 'repo/img', contextDir: '.' },
       }),
     ).rejects.toThrow(/not both/);
+  });
+});
+
+describe('launch options, as plain JS passes them', () => {
+  it('misnamed or unknown options are errors naming the right name', async () => {
+    const runner = memoryRunner();
+    const error = await launch({
+      config: CONFIG,
+      project: 'p',
+      location: 'us-central1',
+      image: 'img',
+      runner,
+    } as never).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toBe(
+      '[vertex-launch] [launch] 2 problems with the options:\n' +
+        '  - Unknown option `project`; did you mean `projectId`?\n' +
+        '  - Unknown option `location`; did you mean `region`?',
+    );
+    expect(runner.submitted).toHaveLength(0);
+  });
+
+  it('takes project and region from the runtime (named by source in errors), else the runner; never projects/undefined', async () => {
+    const runner = Object.assign(memoryRunner(), { projectId: 'p', region: 'us-central1' });
+    const fromRunner = await launch({ config: CONFIG, image: 'img', runner, runId: 'r1' });
+    expect(fromRunner.request.parent).toBe('projects/p/locations/us-central1');
+
+    const events: LaunchEvent[] = [];
+    const progress = new LaunchProgress();
+    progress.on('resolved', (event) => events.push(event));
+    await launch({
+      config: CONFIG,
+      image: 'img',
+      runner: memoryRunner(),
+      runtime: {
+        projectId: { value: 'p', source: { kind: 'env', name: 'GOOGLE_CLOUD_PROJECT' } },
+        region: {
+          value: 'us-central1',
+          source: { kind: 'gcloud', property: 'ai/region', configuration: 'default', file: 'f' },
+        },
+      },
+      onEvent: progress.onEvent,
+    });
+    expect(events).toEqual([expect.objectContaining({ type: 'resolved', projectId: 'p', region: 'us-central1' })]);
+
+    const bare = memoryRunner();
+    const missing = await launch({ config: CONFIG, image: 'img', runner: bare }).catch((e: unknown) => e);
+    expect((missing as ConfigError).message).toContain('No project: pass `projectId`');
+    expect((missing as ConfigError).message).toContain('No region: pass `region`');
+    const wrong = await launch({
+      config: CONFIG,
+      image: 'img',
+      runner: bare,
+      runtime: {
+        projectId: { value: 'p', source: { kind: 'flag', name: '--project' } },
+        region: { value: 'US-CENTRAL1', source: { kind: 'env', name: 'GOOGLE_CLOUD_REGION' } },
+      },
+    }).catch((e: unknown) => e);
+    expect((wrong as ConfigError).message).toBe(
+      '[vertex-launch] [launch] region "US-CENTRAL1" (from $GOOGLE_CLOUD_REGION) is not a Vertex AI region like us-central1.',
+    );
+    expect(bare.submitted).toHaveLength(0);
+  });
+
+  it('LaunchProgress is a typed EventEmitter: one event name per type, and `event` for all, iterable with on()', async () => {
+    const progress = new LaunchProgress();
+    const all: string[] = [];
+    progress.on('event', (event) => all.push(event.type));
+    const iterated = (async () => {
+      const types: string[] = [];
+      for await (const [event] of on(progress, 'event')) {
+        types.push((event as LaunchEvent).type);
+        if ((event as LaunchEvent).type === 'finished') break;
+      }
+      return types;
+    })();
+    const handle = await launch({
+      config: CONFIG,
+      projectId: 'p',
+      region: 'us-central1',
+      image: 'img',
+      runner: memoryRunner(['JOB_STATE_SUCCEEDED']),
+      onEvent: progress.onEvent,
+    });
+    await handle.wait(fast);
+    expect(all).toEqual(['resolved', 'submitted', 'state-changed', 'finished']);
+    expect(await iterated).toEqual(all);
   });
 });
 
@@ -185,7 +273,7 @@ describe('launch from source', () => {
     const source = { image: 'europe-docker.pkg.dev/p/r/train', contextDir: dir, statCachePath: false as const };
     const first = await launch({
       config: CONFIG,
-      project: 'p',
+      projectId: 'p',
       region: 'us-central1',
       source,
       builder,
@@ -196,13 +284,16 @@ describe('launch from source', () => {
     expect(builder.requests.map((r) => r.destination)).toEqual([first.imageUri]);
     expect(first.request.customJob.jobSpec.workerPoolSpecs[0]?.containerSpec?.imageUri).toBe(first.imageUri);
     expect(events.map((e) => e.type)).toEqual(['resolved', 'build-started', 'build-log', 'build-pushed', 'submitted']);
+    // Resolved and mapped once, with the content-tagged image known before the build.
+    expect(events[0]).toMatchObject({ type: 'resolved', imageUri: first.imageUri });
+    expect(builder.requests[0]?.context?.manifest.tag).toBe(first.imageUri.split(':').at(-1));
     expect(events[2]).toEqual({ type: 'build-log', line: 'Step 1/2 : FROM busybox' });
 
     const checked: string[] = [];
     const second: LaunchEvent[] = [];
     const again = await launch({
       config: CONFIG,
-      project: 'p',
+      projectId: 'p',
       region: 'us-central1',
       source,
       builder,
@@ -226,7 +317,7 @@ describe('launch from source', () => {
     await expect(
       launch({
         config: CONFIG,
-        project: 'p',
+        projectId: 'p',
         region: 'us-central1',
         source: { image: 'repo/img', contextDir: dir },
         runner: memoryRunner(),

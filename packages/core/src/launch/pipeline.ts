@@ -1,26 +1,25 @@
 /**
- * The launch pipeline: queue config + overrides + variables -> image (given, or built from source with an
- * {@link ImageBuilder}, skipped when its content tag exists) -> macros -> the CreateCustomJobRequest -> a
- * {@link JobRunner} -> a {@link LaunchHandle}. Pure orchestration: every I/O is a plugin's.
+ * The launch pipeline, one way through: queue config + overrides + variables and the runtime's project and region ->
+ * the image (given, or {@link prepareImage}: the source scanned and fingerprinted once, so its content-tagged URI is
+ * known before anything is built) -> the config resolved and mapped once to a CreateCustomJobRequest -> the image
+ * built unless its tag is already pushed -> a {@link JobRunner} submit -> a {@link LaunchHandle} that tracks the job.
+ * Orchestration only: the source is read from disk here (build context, stat cache), every network call is a
+ * plugin's (builder, registry, runner).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { contextTag, fingerprintContext } from '../build/context.js';
-import type { BuildContextInput, BuilderCredentials, ImageBuilder } from '../build/contract.js';
-import { type LaunchContext, resolveQueueConfig } from '../config/resolve.js';
+import type { BuildContextInput, BuilderCredentials, ImageBuilder, ImageRegistry } from '../build/contract.js';
+import { prepareImage } from '../build/resolve-image.js';
+import { type LaunchContext, resolveQueueConfig, resolveQueueConfigResult } from '../config/resolve.js';
 import type { ResolvedQueueConfig } from '../config/schema.js';
-import { ConfigError, VertexLaunchError } from '../errors.js';
+import type { LaunchValue } from '../config/variables.js';
+import { ConfigError, type ConfigIssue, VertexLaunchError } from '../errors.js';
 import { type CreateCustomJobRequest, toCreateCustomJobRequest } from '../mapping/custom-job.js';
+import { optionsError, unknownOptions } from '../plugins.js';
+import type { Runtime } from '../runtime/resolve.js';
+import { describeSource } from '../runtime/sources.js';
 import type { LaunchEvent } from './events.js';
 import type { CancelOptions, JobLogEntry, JobLogsOptions, JobRunner, JobSnapshot } from './runner.js';
 import { type WaitForJobOptions, waitForJob } from './wait.js';
-
-/** A registry plugin: answers whether an image tag already exists (so a content-addressed build can be skipped). */
-export interface ImageRegistry {
-  /** Short kebab-case name used in messages, e.g. `artifact-registry`. */
-  readonly name: string;
-  /** True when `imageUri` (`host/path:tag`) exists. */
-  tagExists(imageUri: string): Promise<boolean>;
-}
 
 /** Source to build the image from: the build context and the image repository (no tag: the tag is the content's). */
 export interface LaunchSource extends BuildContextInput {
@@ -34,16 +33,23 @@ export interface LaunchOptions {
   config: unknown;
   /** The file the config came from, named in errors. */
   file?: string;
-  /** Values of the declared template variables. */
-  variables?: Record<string, string>;
+  /**
+   * Values of the declared template variables: strings (as `--set-var` gives them) or numbers, e.g.
+   * `{ epochs: 5 }`; each is checked against its declaration.
+   */
+  variables?: Readonly<Record<string, LaunchValue>>;
   /** Launch-time overrides `{ spec?, run? }`. */
   overrides?: unknown;
   /** Environment for `${env:NAME}`. Default `process.env`. */
   env?: Record<string, string | undefined>;
-  /** Google Cloud project of the job (`${project_name}`). */
-  project: string;
-  /** Vertex AI region of the job, e.g. `us-central1` (`${region}`). */
-  region: string;
+  /**
+   * Google Cloud project of the job (`${project_name}`). Default: the `runtime`'s, else the runner's `projectId`.
+   */
+  projectId?: string;
+  /** Vertex AI region of the job, e.g. `us-central1` (`${region}`). Default: the `runtime`'s, else the runner's. */
+  region?: string;
+  /** The resolved runtime (`resolveRuntime()`): its project and region, named with their sources in errors. */
+  runtime?: Pick<Runtime, 'projectId' | 'region'>;
   /** Default: a new random id of 8 lowercase letters and digits. */
   runId?: string;
   /** Default: the run id. */
@@ -58,17 +64,44 @@ export interface LaunchOptions {
   source?: LaunchSource;
   /** Builds `source`. */
   builder?: ImageBuilder;
-  /** Checks whether the content-addressed tag already exists (else the builder's own `exists()`, if any). */
+  /** Checks whether the content-addressed tag already exists (else the builder's own `digestOf()` / `exists()`). */
   registry?: ImageRegistry;
   /** Registry credentials for the builder's push. */
   builderCredentials?: BuilderCredentials;
   /** Submits and tracks the job. */
   runner: JobRunner;
-  /** Receives progress events. Errors it throws are ignored. */
+  /** Receives progress events (see {@link LaunchProgress} for an EventEmitter). Errors it throws are ignored. */
   onEvent?: (event: LaunchEvent) => void;
   /** Aborts a build and retries between submit attempts (a job already created is not cancelled). */
   signal?: AbortSignal;
 }
+
+/** Every option of {@link launch}, for the check of plain-JS callers. */
+const LAUNCH_OPTIONS: readonly (keyof LaunchOptions)[] = [
+  'config',
+  'file',
+  'variables',
+  'overrides',
+  'env',
+  'projectId',
+  'region',
+  'runtime',
+  'runId',
+  'runName',
+  'launchId',
+  'queueName',
+  'image',
+  'source',
+  'builder',
+  'registry',
+  'builderCredentials',
+  'runner',
+  'onEvent',
+  'signal',
+];
+
+/** Names other libraries use for launch options (google-cloud: `projectId`; Vertex jobs run in a `region`). */
+const RENAMED: Readonly<Record<string, string>> = { project: 'projectId', location: 'region', projectID: 'projectId' };
 
 /** A launched job. */
 export interface LaunchHandle {
@@ -99,6 +132,8 @@ export interface LaunchPlan {
   context: LaunchContext;
   config: ResolvedQueueConfig;
   request: CreateCustomJobRequest;
+  /** The config's warnings: legal, but almost surely a mistake (what `queue validate` shows as warnings). */
+  warnings: ConfigIssue[];
 }
 
 /** A new run id: 8 lowercase letters and digits starting with a letter (valid in labels and resource names). */
@@ -108,15 +143,21 @@ export function newRunId(): string {
   return /^[a-z]/.test(id) ? id : `r${id.slice(1)}`;
 }
 
+/** What {@link planLaunch} needs: the launch options without the plugins, and the ids. */
+export type PlanLaunchOptions = Omit<LaunchOptions, 'runner' | 'source' | 'builder' | 'registry' | 'runtime'> & {
+  projectId: string;
+  region: string;
+  runId: string;
+  launchId: string;
+};
+
 /**
  * Resolve and map a launch with a known image: no I/O. Throws {@link ConfigError} listing every problem of the queue
  * config, variables and overrides.
  */
-export function planLaunch(
-  options: Omit<LaunchOptions, 'runner' | 'source' | 'builder' | 'registry'> & { runId: string; launchId: string },
-): LaunchPlan {
+export function planLaunch(options: PlanLaunchOptions): LaunchPlan {
   const context: LaunchContext = {
-    project: options.project,
+    project: options.projectId,
     region: options.region,
     runId: options.runId,
     launchId: options.launchId,
@@ -124,15 +165,19 @@ export function planLaunch(
     ...(options.image === undefined ? {} : { imageUri: options.image }),
     ...(options.queueName === undefined ? {} : { queueName: options.queueName }),
   };
-  const config = resolveQueueConfig({
+  const input = {
     config: options.config,
     ...(options.variables ? { variables: options.variables } : {}),
     overrides: options.overrides,
     context,
     env: options.env ?? process.env,
     ...(options.file === undefined ? {} : { file: options.file }),
-  });
-  return { context, config, request: toCreateCustomJobRequest(config, context) };
+  };
+  const result = resolveQueueConfigResult(input);
+  // Invalid: resolveQueueConfig throws the ConfigError listing every problem (and the warnings).
+  const config = result.ok && result.value !== undefined ? result.value : resolveQueueConfig(input);
+  const warnings = result.issues.filter((issue) => issue.severity === 'warning');
+  return { context, config, request: toCreateCustomJobRequest(config, context), warnings };
 }
 
 function emitter(onEvent: LaunchOptions['onEvent']): (event: LaunchEvent) => void {
@@ -145,52 +190,64 @@ function emitter(onEvent: LaunchOptions['onEvent']): (event: LaunchEvent) => voi
   };
 }
 
-/** Builds `source` (or finds its content tag already pushed) and returns the image to run. */
-async function imageFromSource(options: LaunchOptions, emit: (event: LaunchEvent) => void): Promise<string> {
-  const { source, builder } = options;
-  if (!source || !builder) {
-    throw new ConfigError('[vertex-launch] [launch] Building from source needs a builder plugin.', [], {
-      hint: 'Pass `builder` (e.g. dockerBuilder() or cloudBuild()), or an `image` to run as is.',
-    });
-  }
-  const { image, ...context } = source;
-  const manifest = await fingerprintContext(context);
-  const imageUri = contextTag(image, manifest);
-  const exists = options.registry
-    ? await options.registry.tagExists(imageUri)
-    : builder.exists
-      ? await builder.exists(imageUri)
-      : false;
-  if (exists) {
-    emit({
-      type: 'build-skipped',
-      imageUri,
-      reason: `${imageUri} already exists (same sources, same content tag)`,
-    });
-    return imageUri;
-  }
-  emit({ type: 'build-started', builder: builder.name, imageUri, contextDir: source.contextDir });
-  const result = await builder.build({
-    ...context,
-    destination: imageUri,
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.builderCredentials ? { credentials: options.builderCredentials } : {}),
-    onEvent: (event) => {
-      if (event.type === 'log') emit({ type: 'build-log', line: event.line });
-      else if (event.type === 'skipped')
-        emit({ type: 'build-skipped', imageUri: event.imageUri, reason: event.reason });
-    },
-  });
-  emit({ type: 'build-pushed', imageUri: result.imageUri, digest: result.digest });
-  return result.imageUri;
-}
+/** Loose on purpose (Vertex checks the id): a non-empty name without spaces or slashes, never `undefined`. */
+const PROJECT_ID = /^(?!undefined$|null$)[^\s/]+$/;
+const REGION = /^[a-z]+(?:-[a-z0-9]+)+$/;
 
 /**
- * Launch a job: resolve, build (when from source), map, submit once per launch id, and return a handle to follow it.
- * Config problems throw {@link ConfigError} before anything is built or submitted.
+ * The project and region of a launch: the option, else the runtime's, else the runner's. Checked here so a request
+ * for `projects/undefined/...` is never made: a missing or malformed value is a ConfigError naming where it came from.
  */
-export async function launch(options: LaunchOptions): Promise<LaunchHandle> {
-  const emit = emitter(options.onEvent);
+function placeOf(options: LaunchOptions): { projectId: string; region: string } {
+  const runner = options.runner as Partial<Pick<JobRunner, 'projectId' | 'region'>>;
+  const pick = (name: 'projectId' | 'region') =>
+    options[name] !== undefined
+      ? { value: options[name], where: `option \`${name}\`` }
+      : options.runtime?.[name]
+        ? { value: options.runtime[name].value, where: describeSource(options.runtime[name].source) }
+        : runner[name] !== undefined
+          ? { value: runner[name], where: `the runner's ${name}` }
+          : undefined;
+  const issues: { path: string; message: string }[] = [];
+  const check = (name: 'projectId' | 'region', pattern: RegExp, example: string) => {
+    const found = pick(name);
+    if (found === undefined) {
+      issues.push({
+        path: name,
+        message: `No ${name === 'projectId' ? 'project' : 'region'}: pass \`${name}\` (e.g. ${example}), a \`runtime\` from resolveRuntime(), or a runner that has one.`,
+      });
+      return '';
+    }
+    if (typeof found.value !== 'string' || !pattern.test(found.value)) {
+      issues.push({
+        path: name,
+        message: `${name} ${JSON.stringify(found.value)} (from ${found.where}) is not a ${name === 'projectId' ? 'project id' : 'Vertex AI region'} like ${example}.`,
+      });
+      return '';
+    }
+    return found.value;
+  };
+  const projectId = check('projectId', PROJECT_ID, 'my-project');
+  const region = check('region', REGION, 'us-central1');
+  if (issues.length > 0)
+    throw optionsError(
+      '[vertex-launch] [launch]',
+      issues,
+      'SDK: launch({ projectId, region, ... }) or launch({ runtime: await resolveRuntime(), ... }); CLI: --project and --region.',
+    );
+  return { projectId, region };
+}
+
+/** Checks the options a plain-JS caller may get wrong: unknown or misnamed keys, and exactly one of image/source. */
+function checkOptions(options: LaunchOptions): void {
+  if (options === null || typeof options !== 'object') {
+    throw new ConfigError('[vertex-launch] [launch] launch() takes an options object: { config, image, runner, ... }.');
+  }
+  const issues = unknownOptions(options, LAUNCH_OPTIONS, RENAMED);
+  if (typeof options.runner?.submit !== 'function') {
+    issues.push({ path: 'runner', message: 'Missing required option `runner` (a JobRunner, e.g. vertexRunner()).' });
+  }
+  if (issues.length > 0) throw optionsError('[vertex-launch] [launch]', issues, 'See the LaunchOptions of launch().');
   if ((options.image === undefined) === (options.source === undefined)) {
     throw new ConfigError(
       options.image === undefined
@@ -200,25 +257,61 @@ export async function launch(options: LaunchOptions): Promise<LaunchHandle> {
       { hint: 'CLI: --image <uri> or --source <dir> --image-repo <repo>.' },
     );
   }
+}
+
+/**
+ * Launch a job: resolve, build (when from source), map, submit once per launch id, and return a handle to follow it.
+ * The config is resolved and mapped once, with the image's final URI (a source's content tag is known as soon as it
+ * is fingerprinted), so config problems throw {@link ConfigError} before anything is built or submitted.
+ */
+export async function launch(options: LaunchOptions): Promise<LaunchHandle> {
+  checkOptions(options);
+  const emit = emitter(options.onEvent);
+  const { projectId, region } = placeOf(options);
   const runId = options.runId ?? newRunId();
   const launchId = options.launchId ?? randomUUID();
-  // Check the config before building anything: a build can take minutes.
-  const probe = planLaunch({
+  let image = options.image;
+  let build: (() => Promise<string>) | undefined;
+  if (options.source !== undefined) {
+    const { image: repository, ...context } = options.source;
+    const prepared = await prepareImage({
+      ...context,
+      image: repository,
+      builder: options.builder as ImageBuilder,
+      ...(options.registry ? { registry: options.registry } : {}),
+      ...(options.builderCredentials ? { credentials: options.builderCredentials } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      onEvent: (event) => {
+        if (event.type === 'started')
+          emit({
+            type: 'build-started',
+            builder: event.builder,
+            imageUri: event.imageUri,
+            contextDir: context.contextDir,
+          });
+        else if (event.type === 'log') emit({ type: 'build-log', line: event.line });
+        else if (event.type === 'skipped')
+          emit({ type: 'build-skipped', imageUri: event.imageUri, reason: event.reason });
+      },
+    });
+    image = prepared.imageUri;
+    build = async () => {
+      const result = await prepared.ensure();
+      if (result.built) emit({ type: 'build-pushed', imageUri: result.imageUri, digest: result.digest ?? '' });
+      return result.imageUri;
+    };
+  }
+  // Resolved and mapped once, before a build that can take minutes.
+  const plan = planLaunch({
     ...options,
+    projectId,
+    region,
     runId,
     launchId,
-    image: options.image ?? `${options.source?.image ?? 'image'}:ctx-000000000000`,
+    ...(image === undefined ? {} : { image }),
   });
-  emit({
-    type: 'resolved',
-    runId,
-    launchId,
-    project: options.project,
-    region: options.region,
-    imageUri: options.image,
-  });
-  const imageUri = options.image ?? (await imageFromSource(options, emit));
-  const plan = options.image === undefined ? planLaunch({ ...options, runId, launchId, image: imageUri }) : probe;
+  emit({ type: 'resolved', runId, launchId, projectId, region, imageUri: image, warnings: plan.warnings });
+  const imageUri = build ? await build() : (image as string);
   if (options.signal?.aborted) throw options.signal.reason;
   const submitted = await options.runner.submit(plan.request, {
     launchId,

@@ -126,6 +126,10 @@ export interface JobWatchListener {
 export interface JobRunner {
   /** Short kebab-case name used in messages, e.g. `vertex`. */
   readonly name: string;
+  /** The project jobs are submitted to, when the runner is bound to one (`launch()` uses it by default). */
+  readonly projectId?: string;
+  /** The region jobs are submitted to, when the runner is bound to one (`launch()` uses it by default). */
+  readonly region?: string;
   /** The full resource name of a job given as a name or a bare numeric id. */
   jobName(nameOrId: string): string;
   /** Submit once per launch id (idempotent across retries). */

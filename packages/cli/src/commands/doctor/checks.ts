@@ -1,18 +1,22 @@
 /**
  * The checks of `vertex-launch doctor`. Each answers pass / warn / fail / skip with the evidence it saw and, when
- * something is wrong, the fix (a command or the key to change). Checks never throw: an unexpected error becomes a
+ * something is wrong, the fix (a command or the key to change). They ask Google through the typed functions of the
+ * plugins (`describeBucket`, `describeRepository`, `getProjectNumber`, `troubleshootAccess`, the runner's list) and
+ * decide on their results and error classes, never on message text. Checks never throw: an unexpected error becomes a
  * failed check naming it.
  */
 import { homedir } from 'node:os';
-import type { AuthCredentials } from '@vertex-launch/core';
 import {
-  checkMachineType,
-  formatConfigIssues,
+  ApiError,
+  type AuthCredentials,
+  AuthError,
   isVertexLaunchError,
-  normalizeBucket,
-  readEmulatorConnection,
-  validateQueueConfig,
+  PermissionError,
+  type Runtime,
+  resolveAuthChain,
 } from '@vertex-launch/core';
+import { checkMachineType, formatConfigIssues, normalizeBucket, validateQueueConfig } from '@vertex-launch/core/config';
+import { authFor } from '../../runtime.js';
 import {
   acceptableBucketLocations,
   acceptableRepositoryLocations,
@@ -43,6 +47,8 @@ export interface CheckResult {
 /** Everything the checks need, gathered once by the command. */
 export interface DoctorContext {
   env: NodeJS.ProcessEnv;
+  /** The command's runtime (endpoints, agent config's auth section); credentials are resolved by checkCredentials. */
+  runtime: Runtime;
   project?: string;
   region?: string;
   /** Where the project and region came from, for evidence. */
@@ -86,49 +92,6 @@ const kindOf = (error: unknown): FailureKind =>
     : isVertexLaunchError(error) && (error.code === 'CONFIG_INVALID' || error.code === 'CONFIG_FILE')
       ? 'config'
       : 'api';
-
-/** The Google endpoints doctor calls over REST, or the emulator's. */
-function endpoints(env: NodeJS.ProcessEnv) {
-  const emulator = readEmulatorConnection(env);
-  return {
-    storage: emulator?.httpUrl ?? 'https://storage.googleapis.com',
-    resourceManager: emulator?.httpUrl ?? 'https://cloudresourcemanager.googleapis.com',
-    troubleshooter: emulator?.httpUrl ?? 'https://policytroubleshooter.googleapis.com',
-  };
-}
-
-/** One authorised REST call; the token never appears in what it returns. */
-async function googleJson(
-  url: string,
-  token: string,
-  init: { method?: string; body?: unknown } = {},
-): Promise<{ status: number; body: Record<string, unknown>; error?: string }> {
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      method: init.method ?? 'GET',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-      signal: AbortSignal.timeout(20_000),
-    });
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause?.code;
-    return { status: 0, body: {}, error: `${new URL(url).host} could not be reached (${cause ?? message(error)})` };
-  }
-  const text = await response.text();
-  let body: Record<string, unknown> = {};
-  try {
-    body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-  } catch {
-    body = {};
-  }
-  if (!response.ok) {
-    const detail = (body.error as { message?: unknown } | undefined)?.message;
-    const error = (typeof detail === 'string' ? detail : text.slice(0, 200)).split(token).join('<token>');
-    return { status: response.status, body, error: `HTTP ${response.status}: ${error}` };
-  }
-  return { status: response.status, body };
-}
 
 // ---- configuration -------------------------------------------------------------------------------
 
@@ -227,17 +190,19 @@ export function checkMachineTypes(ctx: DoctorContext): CheckResult {
 export async function checkCredentials(ctx: DoctorContext): Promise<CheckResult> {
   const id = 'credentials';
   const title = 'Credentials';
-  const { auto, resolveCredentials } = await import('@vertex-launch/auth');
   const warnings: string[] = [];
   try {
-    const credentials = await resolveCredentials(
-      auto({
-        ...(ctx.project ? { projectId: ctx.project } : {}),
-        ...(ctx.region ? { region: ctx.region } : {}),
-        env: ctx.env,
-      }),
-      { env: ctx.env, homedir: homedir(), warn: (w) => warnings.push(w) },
-    );
+    // The one credential resolution of the command, with the project and region doctor settled on.
+    const strategy = await authFor({
+      ...ctx.runtime,
+      projectId: ctx.project ? { value: ctx.project, source: { kind: 'flag', name: 'doctor' } } : undefined,
+      region: ctx.region ? { value: ctx.region, source: { kind: 'flag', name: 'doctor' } } : undefined,
+    });
+    const credentials = await resolveAuthChain([strategy], {
+      env: ctx.env,
+      homedir: homedir(),
+      warn: (w) => warnings.push(w),
+    });
     await credentials.accessToken();
     ctx.credentials = credentials;
     ctx.project ??= credentials.projectId;
@@ -285,9 +250,9 @@ export async function checkVertexApi(ctx: DoctorContext): Promise<CheckResult> {
   const { vertexRunner } = await import('@vertex-launch/vertex');
   const runner = vertexRunner({
     credentials: ctx.credentials,
-    project: ctx.project,
+    projectId: ctx.project,
     region: ctx.region,
-    env: ctx.env,
+    endpoints: ctx.runtime.endpoints,
     retry: { maxAttempts: 1 },
     callTimeoutMs: 20_000,
   });
@@ -301,7 +266,7 @@ export async function checkVertexApi(ctx: DoctorContext): Promise<CheckResult> {
     );
   } catch (error) {
     const text = message(error);
-    const disabled = /has not been used|SERVICE_DISABLED|is disabled|not enabled/i.test(text);
+    const disabled = error instanceof ApiError && error.reason === 'SERVICE_DISABLED';
     const kind = disabled ? 'config' : kindOf(error);
     const fix = disabled
       ? `Enable the API: gcloud services enable aiplatform.googleapis.com --project=${ctx.project}`
@@ -332,10 +297,38 @@ export async function checkStagingBucket(ctx: DoctorContext): Promise<CheckResul
   const uri = normalizeBucket(raw);
   const bucket = uri.slice('gs://'.length).split('/')[0] as string;
   const create = `gcloud storage buckets create gs://${bucket} --location=${ctx.region} --project=${ctx.project}`;
-  const { token } = await ctx.credentials.accessToken();
-  const url = `${endpoints(ctx.env).storage}/storage/v1/b/${encodeURIComponent(bucket)}?fields=name,location,locationType`;
-  const answer = await googleJson(url, token);
-  if (answer.status === 404) {
+  const { describeBucket } = await import('@vertex-launch/vertex');
+  let found: Awaited<ReturnType<typeof describeBucket>>;
+  try {
+    found = await describeBucket({ bucket, authClient: ctx.credentials.authClient, endpoints: ctx.runtime.endpoints });
+  } catch (error) {
+    const text = message(error).replace(/^\[vertex-launch\] \[storage\] /, '');
+    if (error instanceof AuthError) {
+      return fail(
+        id,
+        title,
+        'auth',
+        text,
+        'Re-authenticate (gcloud auth application-default login) and run doctor again.',
+      );
+    }
+    if (error instanceof PermissionError) {
+      return warn(
+        id,
+        title,
+        `cannot read the location of gs://${bucket}: ${text}`,
+        `Grant ${ctx.credentials.principal ?? 'the principal'} storage.buckets.get on gs://${bucket} (e.g. roles/storage.legacyBucketReader) so doctor can check it, or check it yourself: gcloud storage buckets describe gs://${bucket} --format="value(location)" (acceptable: ${acceptableBucketLocations(ctx.region).join(', ')}).`,
+      );
+    }
+    return fail(
+      id,
+      title,
+      'api',
+      `could not get gs://${bucket}: ${text}`,
+      'Check the network (or the emulator) and run doctor again; --debug shows more.',
+    );
+  }
+  if (!found.exists) {
     return fail(
       id,
       title,
@@ -344,34 +337,8 @@ export async function checkStagingBucket(ctx: DoctorContext): Promise<CheckResul
       `Create it in the job region: ${create} — or set spec.staging_bucket to an existing bucket in ${ctx.region}; ${ctx.queueUpdateHint}.`,
     );
   }
-  if (answer.status === 401) {
-    return fail(
-      id,
-      title,
-      'auth',
-      `Cloud Storage refused the credentials: ${answer.error}`,
-      'Re-authenticate (gcloud auth application-default login) and run doctor again.',
-    );
-  }
-  if (answer.status === 403) {
-    return warn(
-      id,
-      title,
-      `cannot read the location of gs://${bucket}: ${answer.error}`,
-      `Grant ${ctx.credentials.principal ?? 'the principal'} storage.buckets.get on gs://${bucket} (e.g. roles/storage.legacyBucketReader) so doctor can check it, or check it yourself: gcloud storage buckets describe gs://${bucket} --format="value(location)" (acceptable: ${acceptableBucketLocations(ctx.region).join(', ')}).`,
-    );
-  }
-  if (answer.error) {
-    return fail(
-      id,
-      title,
-      'api',
-      `could not get gs://${bucket}: ${answer.error}`,
-      'Check the network (or the emulator) and run doctor again; --debug shows more.',
-    );
-  }
-  const location = String(answer.body.location ?? '');
-  const type = String(answer.body.locationType ?? '');
+  const { location } = found;
+  const type = found.locationType ?? '';
   const acceptable = acceptableBucketLocations(ctx.region);
   if (!bucketLocationFits(location, ctx.region)) {
     return fail(
@@ -412,13 +379,10 @@ export async function checkRepository(ctx: DoctorContext): Promise<CheckResult> 
   }
   const name = `${ref.location}-docker.pkg.dev/${ref.project}/${ref.repository}`;
   const createCommand = `gcloud artifacts repositories create ${ref.repository} --repository-format=docker --location=${ctx.region} --project=${ref.project}`;
-  const registry = artifactRegistry({ credentials: ctx.credentials, env: ctx.env });
+  const registry = artifactRegistry({ credentials: ctx.credentials, endpoints: ctx.runtime.endpoints });
   try {
-    await registry.ensureRepository(ref);
-  } catch (error) {
-    const text = message(error).replace(/^\[vertex-launch\] \[registry:artifact-registry\] /, '');
-    const kind = kindOf(error);
-    if (kind === 'config' && /does not exist/.test(text)) {
+    const found = await registry.describeRepository(ref);
+    if (!found.exists) {
       return fail(
         id,
         title,
@@ -427,16 +391,18 @@ export async function checkRepository(ctx: DoctorContext): Promise<CheckResult> 
         `Create it: gcloud artifacts repositories create ${ref.repository} --repository-format=docker --location=${ref.location} --project=${ref.project} — or point registry.uri in ${ctx.agentConfigPath} at an existing DOCKER repository.`,
       );
     }
-    if (kind === 'config' && /has format/.test(text)) {
-      const format = /has format (\S+),/.exec(text)?.[1] ?? 'another format';
+    if (found.format !== 'DOCKER') {
       return fail(
         id,
         title,
         'config',
-        `${name} has format ${format}; images need a DOCKER repository`,
+        `${name} has format ${found.format}; images need a DOCKER repository`,
         `Create a Docker repository (${createCommand}) and set registry.uri in ${ctx.agentConfigPath} to ${ctx.region}-docker.pkg.dev/${ref.project}/<that repository>/${ref.image}.`,
       );
     }
+  } catch (error) {
+    const text = message(error).replace(/^\[vertex-launch\] \[registry:artifact-registry\] /, '');
+    const kind = kindOf(error);
     return fail(
       id,
       title,
@@ -475,7 +441,11 @@ export async function checkProjectPermissions(ctx: DoctorContext): Promise<Check
   const { checkPermissions, LAUNCH_PERMISSIONS } = await import('@vertex-launch/auth');
   const wanted = LAUNCH_PERMISSIONS.filter((p) => p.scope === 'project' && !p.permission.startsWith('cloudbuild.'));
   try {
-    const report = await checkPermissions(ctx.credentials, { project: ctx.project, permissions: wanted, env: ctx.env });
+    const report = await checkPermissions(ctx.credentials, {
+      project: ctx.project,
+      permissions: wanted,
+      endpoints: ctx.runtime.endpoints,
+    });
     const who = ctx.credentials.principal ?? 'the principal';
     if (report.ok) {
       return pass(
@@ -544,7 +514,7 @@ export async function checkActAs(ctx: DoctorContext): Promise<CheckResult> {
       project: ctx.project,
       jobServiceAccount: account,
       permissions: LAUNCH_PERMISSIONS.filter((p) => p.scope === 'job-service-account'),
-      env: ctx.env,
+      endpoints: ctx.runtime.endpoints,
     });
     const check = report.checks[0];
     if (check?.granted)
@@ -583,10 +553,15 @@ export async function checkServiceAgent(ctx: DoctorContext): Promise<CheckResult
     return notChecked(id, title, 'registry.uri is not an Artifact Registry image URI');
   }
   const repository = `projects/${ref.project}/locations/${ref.location}/repositories/${ref.repository}`;
-  const base = endpoints(ctx.env);
-  const { token } = await ctx.credentials.accessToken();
-  const project = await googleJson(`${base.resourceManager}/v1/projects/${encodeURIComponent(ref.project)}`, token);
-  const projectNumber = typeof project.body.projectNumber === 'string' ? project.body.projectNumber : undefined;
+  const { getProjectNumber, troubleshootAccess } = await import('@vertex-launch/auth');
+  const where = { endpoints: ctx.runtime.endpoints };
+  let projectNumber: string | undefined;
+  let numberProblem = '';
+  try {
+    projectNumber = await getProjectNumber(ctx.credentials, ref.project, where);
+  } catch (error) {
+    numberProblem = message(error).replace(/^\[vertex-launch\] \[auth\] /, '');
+  }
   const agents = vertexServiceAgents(projectNumber ?? '<PROJECT_NUMBER>');
   const grant = (agent: string) =>
     `gcloud artifacts repositories add-iam-policy-binding ${ref.repository} --location=${ref.location} --project=${ref.project} --member=serviceAccount:${agent} --role=roles/artifactregistry.reader`;
@@ -595,7 +570,7 @@ export async function checkServiceAgent(ctx: DoctorContext): Promise<CheckResult
     return warn(
       id,
       title,
-      `could not look up the number of project ${ref.project} to name its service agents: ${project.error ?? 'no projectNumber in the answer'}`,
+      `could not look up the number of project ${ref.project} to name its service agents: ${numberProblem}`,
       fix,
     );
   }
@@ -603,20 +578,18 @@ export async function checkServiceAgent(ctx: DoctorContext): Promise<CheckResult
   let granted = false;
   let unknown = false;
   for (const agent of agents) {
-    const answer = await googleJson(`${base.troubleshooter}/v1/iam:troubleshoot`, token, {
-      method: 'POST',
-      body: {
-        accessTuple: {
-          principal: agent,
-          fullResourceName: `//artifactregistry.googleapis.com/${repository}`,
-          permission: 'artifactregistry.repositories.downloadArtifacts',
-        },
+    const answer = await troubleshootAccess(
+      ctx.credentials,
+      {
+        principal: agent,
+        fullResourceName: `//artifactregistry.googleapis.com/${repository}`,
+        permission: 'artifactregistry.repositories.downloadArtifacts',
       },
-    });
-    const access = typeof answer.body.access === 'string' ? answer.body.access : undefined;
-    if (access === 'GRANTED') granted = true;
-    else if (access !== 'NOT_GRANTED') unknown = true;
-    answers.push(`${agent}: ${access ?? answer.error ?? 'no answer'}`);
+      where,
+    ).catch((error: unknown) => ({ access: undefined, problem: message(error) }));
+    if (answer.access === 'GRANTED') granted = true;
+    else if (answer.access !== 'NOT_GRANTED') unknown = true;
+    answers.push(`${agent}: ${answer.access ?? answer.problem}`);
   }
   const evidence = `artifactregistry.repositories.downloadArtifacts on ${repository} — ${answers.join('; ')}`;
   if (granted) return pass(id, title, evidence);

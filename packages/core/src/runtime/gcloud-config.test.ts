@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { tempDir } from '../../../test/helpers.js';
+import { tempDir } from '../../../../test/helpers.js';
 import { gcloudConfigDir, parseGcloudIni, readGcloudConfiguration } from './gcloud-config.js';
 
 const cleanups: (() => Promise<void>)[] = [];

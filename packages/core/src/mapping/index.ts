@@ -1,0 +1,4 @@
+// `@vertex-launch/core/mapping`: a resolved queue config to Vertex AI's CreateCustomJobRequest (pure), and its REST
+// JSON form (what `launch --dry-run --json` prints).
+export * from './custom-job.js';
+export * from './rest-json.js';
