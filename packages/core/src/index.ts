@@ -1,6 +1,7 @@
 export * from './agent/index.js';
 export * from './auth.js';
 export * from './build/index.js';
+export * from './clock.js';
 export * from './config/durations.js';
 export * from './config/json-schema.js';
 export * from './config/labels.js';
@@ -19,3 +20,4 @@ export * from './machine-types.js';
 export * from './mapping/custom-job.js';
 export * from './mapping/rest-json.js';
 export * from './queue/index.js';
+export * from './retry.js';

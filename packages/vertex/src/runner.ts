@@ -7,8 +7,11 @@ import {
   type AuthClientLike,
   type AuthCredentials,
   type CancelOptions,
+  type Clock,
   ConfigError,
   type CreateCustomJobRequest,
+  GrpcCode,
+  grpcCodeOf,
   type JobLogEntry,
   type JobLogsOptions,
   type JobRunner,
@@ -17,32 +20,40 @@ import {
   LAUNCH_ID_LABEL,
   type ListJobsOptions,
   parseJobName,
+  type RetryEvent,
+  type RetryPolicy,
   RUN_ID_LABEL,
   readEmulatorConnection,
   resolveJobName,
+  retry,
   type SubmitOptions,
   type SubmitResult,
   sanitizeLabelValue,
+  systemClock,
   type WaitForJobOptions,
   waitForJob,
 } from '@vertex-launch/core';
 import { createJobServiceClient, type JobServiceClient } from './client.js';
-import { GrpcCode, grpcCodeOf, isAmbiguous, toVertexLaunchError } from './errors.js';
+import { isAmbiguous, toVertexLaunchError } from './errors.js';
 import { consoleUrlOf, toJobSnapshot } from './job.js';
 import { RateLimiter } from './limiter.js';
 import { CLOUD_LOGGING_URL, listLogEntries, readJobLogs } from './logs.js';
-import {
-  DEFAULT_RETRY_POLICY,
-  type RetryEvent,
-  type RetryPolicy,
-  realTiming,
-  type Timing,
-  withRetry,
-} from './retry.js';
 import { JobTracker, type TrackerCycle, type TrackerOptions } from './tracker.js';
 
 /** Name of the runner in messages. */
 export const VERTEX_RUNNER = 'vertex';
+
+/**
+ * How the runner retries a call (gax's retries are switched off so every attempt is ours and counted): 8 attempts,
+ * full jitter under a bound of 500 ms doubling up to 30 s, on UNAVAILABLE, RESOURCE_EXHAUSTED, INTERNAL and
+ * DEADLINE_EXCEEDED (core's `TRANSIENT_GRPC_CODES`); anything else surfaces at once.
+ */
+export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = {
+  maxAttempts: 8,
+  initialDelayMs: 500,
+  maxDelayMs: 30_000,
+  multiplier: 2,
+};
 
 /** Per-minute limits the runner keeps under (per project and region, like Vertex's quotas). */
 export interface VertexQuotas {
@@ -86,8 +97,10 @@ export interface VertexRunnerOptions {
   onTrackerCycle?: (cycle: TrackerCycle) => void;
   /** Called after each failed attempt of a call. */
   onRetry?: (event: RetryEvent & { method: string }) => void;
-  /** Time and randomness (tests make sleeps instant). */
-  timing?: Partial<Timing>;
+  /** Time and sleeps of retries, quota waits, log polls and the tracker. Default: the system clock. */
+  clock?: Clock;
+  /** Jitter of the retry delays, numbers in [0, 1). Default `Math.random`; tests pass a seeded one. */
+  random?: () => number;
 }
 
 /** The Vertex AI runner: a {@link JobRunner} with `wait()` and call statistics. */
@@ -144,11 +157,12 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
 
   const emulator = readEmulatorConnection(options.env ?? process.env);
   const loggingUrl = options.loggingUrl ?? emulator?.httpUrl ?? CLOUD_LOGGING_URL;
-  const timing: Timing = { ...realTiming, ...options.timing };
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? Math.random;
   const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
-  const creates = new RateLimiter(options.quotas?.createsPerMinute ?? 60, timing);
-  const reads = new RateLimiter(options.quotas?.readsPerMinute ?? 600, timing);
-  const logReads = new RateLimiter(options.quotas?.logReadsPerMinute ?? 60, timing);
+  const creates = new RateLimiter(options.quotas?.createsPerMinute ?? 60, clock);
+  const reads = new RateLimiter(options.quotas?.readsPerMinute ?? 600, clock);
+  const logReads = new RateLimiter(options.quotas?.logReadsPerMinute ?? 60, clock);
   // gax retries nothing (`retry: null`): every attempt is ours, so retries are counted and limited.
   const callOptions = { timeout: options.callTimeoutMs ?? 60_000, retry: null };
   const counts: Record<string, number> = {};
@@ -184,7 +198,7 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
     extra: { signal?: AbortSignal | undefined; serviceAccount?: string | undefined } = {},
   ): Promise<T> {
     try {
-      return await withRetry(
+      return await retry(
         async () => {
           // Load the client first: the limiter counts a call from the moment it lets it go.
           const c = await client();
@@ -194,7 +208,8 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
         },
         {
           policy,
-          timing,
+          clock,
+          random,
           signal: extra.signal,
           onFailure: (event) => options.onRetry?.({ ...event, method }),
         },
@@ -242,7 +257,12 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
     return jobs.at(-1);
   }
 
-  const tracker = new JobTracker({ list: (filter) => listAll(filter), get }, options.tracker, options.onTrackerCycle);
+  const tracker = new JobTracker(
+    { list: (filter) => listAll(filter), get },
+    options.tracker,
+    options.onTrackerCycle,
+    clock,
+  );
 
   const runner: VertexRunner = {
     name: VERTEX_RUNNER,
@@ -280,7 +300,7 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
       // After a failure that may have created the job, look it up by launch id before creating again.
       let lookUp = false;
       try {
-        return await withRetry(
+        return await retry(
           async () => {
             if (lookUp) {
               const existing = await findByLaunchId(submitOptions.launchId);
@@ -303,7 +323,8 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
           },
           {
             policy,
-            timing,
+            clock,
+            random,
             signal: submitOptions.signal,
             onFailure: (event) => options.onRetry?.({ ...event, method: 'createCustomJob' }),
           },
@@ -402,7 +423,7 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
             isDone,
             pollIntervalMs: options.logs?.pollIntervalMs ?? 2_000,
             lagMs: options.logs?.lagMs ?? 10_000,
-            timing,
+            clock,
           });
         } finally {
           watching?.();

@@ -33,7 +33,7 @@ import {
   type QueueItem,
   type QueueStore,
 } from '../queue/store.js';
-import { type AgentClock, systemClock } from './clock.js';
+import { type Clock, systemClock } from '../clock.js';
 
 /** Structured logging: pino's `(fields, message)` shape, so a pino logger fits as is. */
 export interface AgentLogger {
@@ -92,7 +92,7 @@ export interface AgentOptions {
   /** This agent's id in leases and item histories. Default `<host>:<pid>:<random>`. */
   agentId?: string;
   /** Time and sleeps; tests inject one to drive timeouts without waiting. Default: the system clock. */
-  clock?: AgentClock;
+  clock?: Clock;
   /** Receives the agent's structured log lines (a pino logger fits as is). */
   logger?: AgentLogger;
   /** Environment for `${env:NAME}` macros of queue configs. Default `process.env`. */
@@ -159,7 +159,7 @@ const PHASE_INDEX = (phase: LaunchPhase | undefined) => (phase === undefined ? 0
 class Wakeup {
   #waiters = new Set<AbortController>();
   #pending = false;
-  constructor(private readonly clock: AgentClock) {}
+  constructor(private readonly clock: Clock) {}
   wake(): void {
     if (this.#waiters.size === 0) this.#pending = true;
     for (const waiter of this.#waiters) waiter.abort();

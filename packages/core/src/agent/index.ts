@@ -1,3 +1,2 @@
 export * from './agent.js';
-export * from './clock.js';
 export * from './config.js';
