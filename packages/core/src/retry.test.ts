@@ -1,24 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { steppingClock } from '../../../test/helpers.js';
 import { seededRandom, testSeed } from '../../../test/seed.js';
 import type { Clock } from './clock.js';
 import { GrpcCode } from './grpc-code.js';
 import { backoff, type RetryEvent, retry } from './retry.js';
 
 const seed = testSeed();
-
-/** A clock that only moves when something sleeps on it; it records every sleep. */
-function fakeClock(): Clock & { slept: number[] } {
-  let now = 0;
-  const slept: number[] = [];
-  return {
-    slept,
-    now: () => now,
-    sleep: async (ms) => {
-      slept.push(ms);
-      now += ms;
-    },
-  };
-}
 
 const grpcError = (code: number) => Object.assign(new Error(`code ${code}`), { code });
 
@@ -54,7 +41,7 @@ describe('backoff', () => {
 
 describe('retry', () => {
   it('retries transient gRPC codes with growing delays, then succeeds', async () => {
-    const clock = fakeClock();
+    const clock = steppingClock();
     const events: RetryEvent[] = [];
     const result = await retry(
       async (attempt) => {
@@ -77,7 +64,7 @@ describe('retry', () => {
   });
 
   it('throws a non-retryable error at once, and the last error after maxAttempts', async () => {
-    const clock = fakeClock();
+    const clock = steppingClock();
     const policy = { maxAttempts: 3, initialDelayMs: 10, multiplier: 2 };
     let calls = 0;
     const denied = await retry(
@@ -142,7 +129,7 @@ describe('retry', () => {
           if (calls < 3) throw grpcError(code);
           return 'ok';
         },
-        { policy, clock: fakeClock() },
+        { policy, clock: steppingClock() },
       );
       expect([code, result, calls]).toEqual([code, 'ok', 3]);
     }
@@ -153,7 +140,7 @@ describe('retry', () => {
           calls += 1;
           throw grpcError(code);
         },
-        { policy, clock: fakeClock() },
+        { policy, clock: steppingClock() },
       ).catch((e: { code: number }) => e);
       expect([error.code, calls]).toEqual([code, 1]);
     }

@@ -1,24 +1,10 @@
-import type { Clock } from '@vertex-launch/core';
 import { describe, expect, it } from 'vitest';
+import { steppingClock } from '../../../test/helpers.js';
 import { RateLimiter } from './limiter.js';
-
-/** A clock that only moves when something sleeps on it. */
-function fakeClock(): Clock & { slept: number[] } {
-  let now = 0;
-  const slept: number[] = [];
-  return {
-    slept,
-    now: () => now,
-    sleep: async (ms) => {
-      slept.push(ms);
-      now += ms;
-    },
-  };
-}
 
 describe('RateLimiter', () => {
   it('lets `perMinute` calls through, then waits for the window to move', async () => {
-    const clock = fakeClock();
+    const clock = steppingClock();
     const limiter = new RateLimiter(3, clock);
     const starts: number[] = [];
     for (let i = 0; i < 7; i++) {
@@ -29,7 +15,7 @@ describe('RateLimiter', () => {
   });
 
   it('serves concurrent callers in order, and 0 means unlimited', async () => {
-    const clock = fakeClock();
+    const clock = steppingClock();
     const limiter = new RateLimiter(2, clock);
     const order: number[] = [];
     await Promise.all([0, 1, 2, 3].map((i) => limiter.acquire().then(() => order.push(i))));
@@ -40,7 +26,7 @@ describe('RateLimiter', () => {
   });
 
   it('a waiter whose signal aborts rejects with its reason; the next waiter is still served', async () => {
-    const limiter = new RateLimiter(1, fakeClock());
+    const limiter = new RateLimiter(1, steppingClock());
     await limiter.acquire();
     const controller = new AbortController();
     controller.abort(new Error('the launch was stopped'));
