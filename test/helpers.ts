@@ -30,3 +30,20 @@ export async function tempDir(prefix = 'vxl-test-'): Promise<{ path: string; cle
   const path = await mkdtemp(join(tmpdir(), prefix));
   return { path, cleanup: () => rm(path, { recursive: true, force: true }) };
 }
+
+/**
+ * A clock (core's `Clock`) that only moves when something sleeps on it: each sleep advances `now()` by its delay at
+ * once and is recorded in `slept`.
+ */
+export function steppingClock(): { now(): number; sleep(ms: number): Promise<void>; slept: number[] } {
+  let now = 0;
+  const slept: number[] = [];
+  return {
+    slept,
+    now: () => now,
+    sleep: async (ms) => {
+      slept.push(ms);
+      now += ms;
+    },
+  };
+}

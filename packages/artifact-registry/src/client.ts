@@ -3,13 +3,18 @@ import {
   type AuthClientLike,
   type AuthCredentials,
   AuthError,
+  type Clock,
   ConfigError,
   type EmulatorConnection,
   emulatorConnectionOf,
   emulatorGrpcClientOptions,
   endpointsOption,
+  GrpcCode,
+  grpcCodeOf,
   optionsError,
   PermissionError,
+  type RetryPolicy,
+  retry,
   type ServiceEndpoints,
   unknownOptions,
 } from '@vertex-launch/core';
@@ -23,23 +28,11 @@ import {
 
 const PLUGIN = '[vertex-launch] [registry:artifact-registry]';
 
-/** gRPC codes of a read worth trying again: UNAVAILABLE, INTERNAL, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED. */
-const TRANSIENT = new Set([14, 13, 8, 4]);
-/** Attempts of a read (gax retries no Artifact Registry read by itself). */
-const READ_ATTEMPTS = 5;
-
-/** Runs a read, trying again with jittered backoff (200 ms doubling) while it fails with a transient code. */
-async function retryRead<T>(read: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await read();
-    } catch (error) {
-      const code = (error as GrpcLikeError).code;
-      if (attempt >= READ_ATTEMPTS || code === undefined || !TRANSIENT.has(code)) throw error;
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 200 * 2 ** (attempt - 1)));
-    }
-  }
-}
+/**
+ * How a read is tried again while it fails with a transient gRPC code (gax retries no Artifact Registry read by
+ * itself): 5 attempts, full jitter under a bound of 200 ms doubling.
+ */
+const READ_RETRY: RetryPolicy = { maxAttempts: 5, initialDelayMs: 200, multiplier: 2 };
 
 /** Options of {@link artifactRegistry}. Give `credentials` or `authClient`. */
 export interface ArtifactRegistryOptions {
@@ -56,6 +49,10 @@ export interface ArtifactRegistryOptions {
   env?: Record<string, string | undefined>;
   /** Extra options for `new ArtifactRegistryClient(...)` (e.g. `apiEndpoint` for a private endpoint). */
   clientOptions?: Record<string, unknown>;
+  /** Sleeps between the attempts of a read. Default: the system clock. */
+  clock?: Clock;
+  /** Jitter of the retry delays, numbers in [0, 1). Default `Math.random`; tests pass a seeded one. */
+  random?: () => number;
 }
 
 /** What {@link ArtifactRegistryPlugin.ensureRepository} checks: an image URI or the repository's coordinates. */
@@ -116,7 +113,6 @@ export interface ArtifactRegistryPlugin {
 type Client = InstanceType<typeof import('@google-cloud/artifact-registry').ArtifactRegistryClient>;
 
 interface GrpcLikeError {
-  code?: number;
   details?: string;
   message?: string;
 }
@@ -141,6 +137,12 @@ export function artifactRegistry(options: ArtifactRegistryOptions): ArtifactRegi
     });
     return clientPromise;
   };
+  const retryRead = <T>(read: () => Promise<T>): Promise<T> =>
+    retry(read, {
+      policy: READ_RETRY,
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.random ? { random: options.random } : {}),
+    });
 
   const getTag = async (ref: ArtifactImageRef): Promise<string | undefined> => {
     const name = tagResourceName(ref);
@@ -149,7 +151,7 @@ export function artifactRegistry(options: ArtifactRegistryOptions): ArtifactRegi
       const [tag] = await retryRead(() => c.getTag({ name }));
       return tag.version ?? undefined;
     } catch (error) {
-      if ((error as GrpcLikeError).code === 5) return undefined;
+      if (grpcCodeOf(error) === GrpcCode.NOT_FOUND) return undefined;
       throw apiError(
         error,
         `look up tag ${ref.tag} of ${formatImageUri({ ...ref, digest: undefined })}`,
@@ -166,7 +168,7 @@ export function artifactRegistry(options: ArtifactRegistryOptions): ArtifactRegi
     try {
       [repository] = await retryRead(() => c.getRepository({ name }));
     } catch (error) {
-      if ((error as GrpcLikeError).code === 5) return { exists: false, name };
+      if (grpcCodeOf(error) === GrpcCode.NOT_FOUND) return { exists: false, name };
       throw apiError(
         error,
         `check repository ${ref.repository} in ${ref.location}`,
@@ -198,7 +200,7 @@ export function artifactRegistry(options: ArtifactRegistryOptions): ArtifactRegi
           await retryRead(() => c.getDockerImage({ name }));
           return ref.digest;
         } catch (error) {
-          if ((error as GrpcLikeError).code === 5) return undefined;
+          if (grpcCodeOf(error) === GrpcCode.NOT_FOUND) return undefined;
           throw apiError(error, `look up ${uri}`, 'artifactregistry.dockerimages.get');
         }
       }
@@ -241,7 +243,7 @@ export function artifactRegistry(options: ArtifactRegistryOptions): ArtifactRegi
         await operation.promise();
         return { name, location: ref.location, repository: ref.repository, project: ref.project, created: true };
       } catch (error) {
-        if ((error as GrpcLikeError).code === 6) {
+        if (grpcCodeOf(error) === GrpcCode.ALREADY_EXISTS) {
           return { name, location: ref.location, repository: ref.repository, project: ref.project, created: false };
         }
         throw apiError(
@@ -343,7 +345,8 @@ function formatName(format: unknown): string {
 function apiError(error: unknown, action: string, permission: string): Error {
   const e = error as GrpcLikeError;
   const detail = e.details ?? e.message ?? String(error);
-  if (e.code === 7) {
+  const code = grpcCodeOf(error);
+  if (code === GrpcCode.PERMISSION_DENIED) {
     return new PermissionError(
       `${PLUGIN} Permission denied to ${action}: ${detail}. Grant ${permission} to the caller.`,
       {
@@ -352,7 +355,7 @@ function apiError(error: unknown, action: string, permission: string): Error {
       },
     );
   }
-  if (e.code === 16) {
+  if (code === GrpcCode.UNAUTHENTICATED) {
     return new AuthError(
       `${PLUGIN} Not authenticated to ${action}: ${detail}. Refresh your credentials (gcloud auth login).`,
       {
@@ -362,7 +365,7 @@ function apiError(error: unknown, action: string, permission: string): Error {
   }
   return new ApiError('artifact-registry', `${PLUGIN} Could not ${action}: ${detail}`, {
     cause: error,
-    ...(typeof e.code === 'number' ? { grpcCode: e.code } : {}),
+    ...(code === undefined ? {} : { grpcCode: code }),
   });
 }
 

@@ -13,16 +13,23 @@ import {
   BuildError,
   type BuildRequest,
   type BuildResult,
+  backoff,
   buildEventEmitter,
+  type Clock,
   ConfigError,
   defineBuilder,
   emulatorConnectionOf,
   endpointsOption,
   firstEnv,
+  GrpcCode,
+  grpcCodeOf,
   type ImageBuilder,
   PROJECT_ENV_VARS,
   preparedContextOf,
+  type RetryPolicy,
+  retry,
   type ServiceEndpoints,
+  systemClock,
   VertexLaunchError,
 } from '@vertex-launch/core';
 import type { PackedContext } from '@vertex-launch/core/build';
@@ -145,6 +152,16 @@ export const cloudBuildOptions = z
       .record(z.string(), z.unknown())
       .optional()
       .describe('Extra options for `new CloudBuildClient(...)`, e.g. `apiEndpoint` of a private endpoint.'),
+    clock: z
+      .custom<Clock>((v) => hasMethod(v, 'now') && hasMethod(v, 'sleep'), {
+        message: 'must be a Clock from @vertex-launch/core (with now() and sleep(ms, signal))',
+      })
+      .optional()
+      .describe('Sleeps between polls and retries. Default: the system clock.'),
+    random: z
+      .custom<() => number>((v) => typeof v === 'function', { message: 'must be a function returning [0, 1)' })
+      .optional()
+      .describe('Jitter of the retry delays, numbers in [0, 1). Default `Math.random`; tests pass a seeded one.'),
   })
   .strict();
 
@@ -154,20 +171,23 @@ export type CloudBuildOptions = z.input<typeof cloudBuildOptions>;
 const NAME = 'cloudbuild';
 const DEFAULT_PLATFORM = 'linux/amd64';
 const UPLOAD_EVENT_BYTES = 256 * 1024;
-/** Upload attempts on one resumable session before the build fails (each resumes at the stored offset). */
-const UPLOAD_ATTEMPTS = 5;
-/** gRPC codes worth trying a Cloud Build call again for: UNAVAILABLE, INTERNAL, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED. */
-const TRANSIENT_CODES = new Set([14, 13, 8, 4]);
-/** Attempts of CreateBuild; before each retry the build is looked up by its content tag, so none runs twice. */
-const CREATE_ATTEMPTS = 5;
+/**
+ * Upload attempts on one resumable session before the build fails (each resumes at the stored offset), 250 ms apart,
+ * doubling.
+ */
+const UPLOAD_RETRY: RetryPolicy = { maxAttempts: 5, initialDelayMs: 250, multiplier: 2, jitter: 'none' };
+/**
+ * Attempts of CreateBuild while it fails with a transient gRPC code (core's `TRANSIENT_GRPC_CODES`), full jitter under
+ * 250 ms doubling; before each retry the build is looked up by its content tag, so none runs twice.
+ */
+const CREATE_RETRY: RetryPolicy = { maxAttempts: 5, initialDelayMs: 250, multiplier: 2 };
 /**
  * Cloud Builds run for one build() when they end with an infrastructure failure (`INTERNAL_ERROR`, a failed or
  * timed-out source fetch: see `infrastructureFailure`): the first and up to two more, under the same content tag.
+ * The wait before the second is 1 s, doubled before the third (each 50-100 % of it).
  */
-const BUILD_ATTEMPTS = 3;
-/** Wait before the second build after an infrastructure failure, doubled before the third (each 50-100 % of it). */
-const BUILD_RETRY_DELAY_MS = 1000;
-/** Status reads in a row that may fail transiently before the build is given up on. */
+const BUILD_RETRY: RetryPolicy = { maxAttempts: 3, initialDelayMs: 1000, multiplier: 2, jitter: 'equal' };
+/** Status reads in a row that may fail transiently before the build is given up on (one poll interval apart). */
 const STATUS_READ_FAILURES = 10;
 /** HTTP statuses (and network errors without one) worth resuming the upload session after. */
 const RETRYABLE_UPLOAD = new Set([408, 429, 500, 502, 503, 504]);
@@ -187,7 +207,6 @@ function closed(stream: NodeJS.WritableStream & { closed?: boolean }): Promise<v
 }
 
 interface GrpcLikeError {
-  code?: number;
   details?: string;
   message?: string;
 }
@@ -200,18 +219,6 @@ function interrupted(destination: string, cause?: unknown): VertexLaunchError {
   );
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
-
 /** The tag of an image reference (`undefined` for a digest reference or none). */
 function tagOf(uri: string): string | undefined {
   const last = uri.slice(uri.lastIndexOf('/') + 1);
@@ -222,6 +229,12 @@ function tagOf(uri: string): string | undefined {
 function httpStatus(error: unknown): number | undefined {
   const code = (error as { code?: unknown }).code;
   return typeof code === 'number' ? code : undefined;
+}
+
+/** True for an upload or log read worth another attempt: a retryable HTTP status, or a network error without one. */
+function retryableHttp(error: unknown): boolean {
+  const status = httpStatus(error);
+  return status === undefined || RETRYABLE_UPLOAD.has(status);
 }
 
 /** The id of a build of `destination` tagged with the content tag that is queued, running or done, if any. */
@@ -250,6 +263,9 @@ async function findBuild(
  */
 export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options, runtime): ImageBuilder => {
   const env = options.env ?? process.env;
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? Math.random;
+  const sleep = (ms: number, signal: AbortSignal | undefined) => clock.sleep(ms, signal);
   const endpoints = endpointsOption(options.endpoints ?? runtime.endpoints, env);
   const emulator = emulatorConnectionOf(endpoints);
   const credentials = options.credentials ?? runtime.credentials;
@@ -340,7 +356,8 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options, runti
     if (error instanceof VertexLaunchError) return error as BuildError;
     const e = error as GrpcLikeError;
     const detail = e.details ?? e.message ?? String(error);
-    const permission = e.code === 7 || e.code === 403;
+    // A gRPC PERMISSION_DENIED, or an HTTP 403 of Cloud Storage (grpcCodeOf maps it to the same code).
+    const permission = grpcCodeOf(error) === GrpcCode.PERMISSION_DENIED;
     return new BuildError(NAME, `Could not ${action}: ${detail}`, {
       cause: error,
       logTail: tail,
@@ -448,7 +465,7 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options, runti
         // stored offset (the client skips the bytes the server has), so no byte stored is sent again.
         let uri: string | undefined;
         let bytes = 0;
-        for (let attempt = 1; ; attempt += 1) {
+        const uploadOnce = async (attempt: number): Promise<void> => {
           // Deterministic: packed again (no new scan), the context gives the same bytes.
           const source = attempt === 1 && packed ? packed : pack();
           bytes = 0;
@@ -477,55 +494,75 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options, runti
           });
           try {
             await pipeline(source.stream, counter, target, ...(signal ? [{ signal }] : []));
-            break;
           } catch (error) {
-            if (signal?.aborted) throw interrupted(destination, error);
             // 412: another upload of the same content won the race; the object is what we would have sent.
-            if (httpStatus(error) === 412) break;
-            if (error instanceof VertexLaunchError) throw error;
-            const status = httpStatus(error);
-            const retryable = status === undefined || RETRYABLE_UPLOAD.has(status);
-            if (uri === undefined || !retryable || attempt >= UPLOAD_ATTEMPTS) {
-              throw cloudError(error, `upload the build context to gs://${bucket}/${object}`);
-            }
-            emit({
-              type: 'log',
-              line: `Upload of the context interrupted (${(error as Error).message}); resuming (attempt ${attempt + 1} of ${UPLOAD_ATTEMPTS}).`,
-              stream: 'stderr',
-            });
-            await sleep(250 * 2 ** (attempt - 1), signal);
+            if (signal?.aborted || httpStatus(error) !== 412) throw error;
           } finally {
             // The upload stopped (pipeline destroys every stream on failure): wait until it has let go of the
             // context's files and of the upload stream before going on or settling.
             await Promise.all([source.close(), closed(target)]);
           }
+        };
+        try {
+          await retry(uploadOnce, {
+            policy: UPLOAD_RETRY,
+            // Resumable only once the session exists; our own errors (a refused context file) are final.
+            retryable: (error) => uri !== undefined && !(error instanceof VertexLaunchError) && retryableHttp(error),
+            clock,
+            signal,
+            onFailure: ({ attempt, error, delayMs }) => {
+              if (delayMs === undefined) return;
+              emit({
+                type: 'log',
+                line: `Upload of the context interrupted (${(error as Error).message}); resuming (attempt ${attempt + 1} of ${UPLOAD_RETRY.maxAttempts}).`,
+                stream: 'stderr',
+              });
+            },
+          });
+        } catch (error) {
+          if (signal?.aborted) throw interrupted(destination, error);
+          if (error instanceof VertexLaunchError) throw error;
+          throw cloudError(error, `upload the build context to gs://${bucket}/${object}`);
         }
         emit({ type: 'upload', bytes, totalBytes: bytes });
       };
 
       /** Starts the Cloud Build; a create that failed transiently is retried, or the build it made is followed. */
       const startBuild = async (client: CloudBuildClient, config: CloudBuildConfig): Promise<string> => {
-        for (let attempt = 1; ; attempt += 1) {
-          try {
-            const [operation] = await client.createBuild({ projectId, parent, build: config as never });
-            const id = (operation.metadata as { build?: { id?: string | null } } | null)?.build?.id ?? undefined;
-            if (!id) throw new BuildError(NAME, `Cloud Build returned no build id for ${destination}.`);
-            return id;
-          } catch (error) {
-            const code = (error as GrpcLikeError).code;
-            if (signal?.aborted || attempt >= CREATE_ATTEMPTS || code === undefined || !TRANSIENT_CODES.has(code)) {
-              throw cloudError(error, `start a Cloud Build for ${destination} in ${parent}`);
-            }
-            emit({
-              type: 'log',
-              line: `Starting the Cloud Build failed (${(error as GrpcLikeError).details ?? (error as Error).message}); trying again.`,
-              stream: 'stderr',
-            });
-            await sleep(Math.random() * 250 * 2 ** (attempt - 1), signal);
-            // The create may have gone through (DEADLINE_EXCEEDED, a lost answer): follow that build rather than start a second.
-            const found = await findBuild(client, projectId, parent, manifest.tag, destination).catch(() => undefined);
-            if (found) return found;
-          }
+        try {
+          return await retry(
+            async (attempt) => {
+              if (attempt > 1) {
+                // The create may have gone through (DEADLINE_EXCEEDED, a lost answer): follow that build rather than
+                // start a second.
+                const found = await findBuild(client, projectId, parent, manifest.tag, destination).catch(
+                  () => undefined,
+                );
+                if (found) return found;
+              }
+              const [operation] = await client.createBuild({ projectId, parent, build: config as never });
+              const id = (operation.metadata as { build?: { id?: string | null } } | null)?.build?.id ?? undefined;
+              if (!id) throw new BuildError(NAME, `Cloud Build returned no build id for ${destination}.`);
+              return id;
+            },
+            {
+              policy: CREATE_RETRY,
+              clock,
+              random,
+              signal,
+              onFailure: ({ error, delayMs }) => {
+                if (delayMs === undefined) return;
+                emit({
+                  type: 'log',
+                  line: `Starting the Cloud Build failed (${(error as GrpcLikeError).details ?? (error as Error).message}); trying again.`,
+                  stream: 'stderr',
+                });
+              },
+            },
+          );
+        } catch (error) {
+          if (signal?.aborted) throw interrupted(destination, error);
+          throw cloudError(error, `start a Cloud Build for ${destination} in ${parent}`);
         }
       };
 
@@ -562,8 +599,7 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options, runti
               if (status === 404 || status === 416) break; // no log yet, or nothing new
               // A transient failure is read again: at the next poll, or (for the last read) after a pause.
               logReadFailures += 1;
-              const transient = status === undefined || RETRYABLE_UPLOAD.has(status);
-              if (!transient || logReadFailures >= STATUS_READ_FAILURES) {
+              if (!retryableHttp(error) || logReadFailures >= STATUS_READ_FAILURES) {
                 throw cloudError(error, `read the build log gs://${logs.bucket}`);
               }
               if (!final) return;
@@ -581,24 +617,30 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options, runti
             partial = '';
           }
         };
-        let readFailures = 0;
+        const cancelled = async () => {
+          await client.cancelBuild({ projectId, id, name }).catch(() => undefined);
+          return interrupted(destination, signal?.reason);
+        };
+        // A status read failing transiently is read again a poll interval later, up to STATUS_READ_FAILURES in a row.
+        const readStatus = () =>
+          retry(async () => (await client.getBuild({ projectId, id, name })) as unknown as [FollowedBuild], {
+            policy: {
+              maxAttempts: STATUS_READ_FAILURES,
+              initialDelayMs: options.pollIntervalMs,
+              multiplier: 1,
+              jitter: 'none',
+            },
+            clock,
+            signal,
+          });
         for (;;) {
-          if (signal?.aborted) {
-            await client.cancelBuild({ projectId, id, name }).catch(() => undefined);
-            throw interrupted(destination, signal.reason);
-          }
+          if (signal?.aborted) throw await cancelled();
           let result: FollowedBuild;
           try {
-            [result] = (await client.getBuild({ projectId, id, name })) as unknown as [FollowedBuild];
-            readFailures = 0;
+            [result] = await readStatus();
           } catch (error) {
-            const code = (error as GrpcLikeError).code;
-            readFailures += 1;
-            if (code === undefined || !TRANSIENT_CODES.has(code) || readFailures >= STATUS_READ_FAILURES) {
-              throw cloudError(error, `read the status of Cloud Build ${id}`, tail);
-            }
-            await sleep(options.pollIntervalMs, signal);
-            continue;
+            if (signal?.aborted) throw await cancelled();
+            throw cloudError(error, `read the status of Cloud Build ${id}`, tail);
           }
           const terminal = isTerminal(statusName(result.status));
           await readLog(terminal);
@@ -625,7 +667,7 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options, runti
         dockerImage: options.dockerImage,
       });
       // A build that ends with an infrastructure failure (see infrastructureFailure) is run again under the same
-      // content tag, at most BUILD_ATTEMPTS builds in all; a failing step never is.
+      // content tag, at most BUILD_RETRY.maxAttempts builds in all; a failing step never is.
       for (let attempt = 1; ; attempt += 1) {
         // Again on a retry: the failed fetch may have found the object gone (then it is uploaded again).
         await uploadContext(attempt === 1 ? first : undefined);
@@ -648,7 +690,7 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options, runti
         }
         const detail = result.failureInfo?.detail || result.statusDetail || 'no detail';
         const infrastructure = infrastructureFailure(result);
-        if (infrastructure === undefined || attempt >= BUILD_ATTEMPTS) {
+        if (infrastructure === undefined || attempt >= BUILD_RETRY.maxAttempts) {
           const tries = attempt > 1 ? ` (${attempt} Cloud Builds, each ended by a failure of Cloud Build's own)` : '';
           throw new BuildError(NAME, `Cloud Build ${id} for ${destination} ended ${status}${tries}: ${detail}`, {
             logTail: [...tail],
@@ -660,10 +702,10 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options, runti
                   : `Fix the failing step (the last lines of the log are in the error's logTail; full log: ${consoleUrl}).`,
           });
         }
-        const delay = BUILD_RETRY_DELAY_MS * 2 ** (attempt - 1) * (0.5 + Math.random() / 2);
+        const delay = backoff(BUILD_RETRY, attempt, random);
         emit({
           type: 'log',
-          line: `${infrastructure}; Cloud Build ${id} ended ${status} without a failing step, so the build runs again under the same content tag ${manifest.tag} in ${(delay / 1000).toFixed(1)} s (build ${attempt + 1} of ${BUILD_ATTEMPTS}).`,
+          line: `${infrastructure}; Cloud Build ${id} ended ${status} without a failing step, so the build runs again under the same content tag ${manifest.tag} in ${(delay / 1000).toFixed(1)} s (build ${attempt + 1} of ${BUILD_RETRY.maxAttempts}).`,
           stream: 'stderr',
         });
         await sleep(delay, signal);

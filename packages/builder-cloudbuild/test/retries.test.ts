@@ -175,6 +175,7 @@ describe('the build log', () => {
     const hits = () => emulator.faults.injected()['storage.objects.get UNAVAILABLE'] ?? 0;
     const hitsBefore = hits();
     let injected = false;
+    // The emulator's fault counters add up over the file (an earlier test injected the same fault): count from here.
     const { digest } = await builder.build({
       contextDir,
       destination,

@@ -24,6 +24,7 @@ export {
 } from './build/contract.js';
 export * from './build/registry.js';
 export * from './build/resolve-image.js';
+export * from './clock.js';
 // Launching and tracking
 export { LAUNCH_ID_LABEL, QUEUE_LABEL, RUN_ID_LABEL, sanitizeLabelValue } from './config/labels.js';
 export { loadConfigFile } from './config/load.js';
@@ -40,7 +41,7 @@ export * from './launch/index.js';
 export type { CreateCustomJobRequest } from './mapping/custom-job.js';
 export * from './plugins.js';
 // Queues: the store contract, the registry, the in-memory store
-export { isLeaseLost, QueueError, type QueueErrorReason } from './queue/errors.js';
+export { isLeaseLost, isStoreUnavailable, QueueError, type QueueErrorReason } from './queue/errors.js';
 export { type MemoryQueueStoreOptions, memoryQueueStore } from './queue/memory.js';
 export {
   defaultQueueDbPath,
@@ -52,4 +53,5 @@ export {
   registerQueueStoreDriver,
 } from './queue/registry.js';
 export * from './queue/store.js';
+export * from './retry.js';
 export * from './runtime/index.js';

@@ -1,6 +1,6 @@
-import { ApiError, PermissionError } from '@vertex-launch/core';
+import { ApiError, GrpcCode, PermissionError } from '@vertex-launch/core';
 import { describe, expect, test } from 'vitest';
-import { GrpcCode, toVertexLaunchError } from './errors.js';
+import { toVertexLaunchError } from './errors.js';
 
 const context = {
   action: 'list CustomJobs in projects/p/locations/us-central1',

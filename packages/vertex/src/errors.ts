@@ -2,35 +2,15 @@
  * Google API errors -> the Vertex Launch error family. gRPC status codes decide what is retried; the messages keep
  * Google's text and add what to do about it.
  */
-import { ApiError, AuthError, GrpcCode, PermissionError, type VertexLaunchError } from '@vertex-launch/core';
-
-export { GrpcCode };
-
-const CODE_NAMES = Object.fromEntries(Object.entries(GrpcCode).map(([k, v]) => [v, k])) as Record<number, string>;
-
-/** HTTP statuses of REST errors -> gRPC codes (Cloud Logging answers over HTTP). */
-const HTTP_TO_GRPC: Record<number, number> = {
-  400: GrpcCode.INVALID_ARGUMENT,
-  401: GrpcCode.UNAUTHENTICATED,
-  403: GrpcCode.PERMISSION_DENIED,
-  404: GrpcCode.NOT_FOUND,
-  409: GrpcCode.ABORTED,
-  429: GrpcCode.RESOURCE_EXHAUSTED,
-  499: GrpcCode.CANCELLED,
-  500: GrpcCode.INTERNAL,
-  501: GrpcCode.UNIMPLEMENTED,
-  502: GrpcCode.UNAVAILABLE,
-  503: GrpcCode.UNAVAILABLE,
-  504: GrpcCode.DEADLINE_EXCEEDED,
-};
-
-/** Codes worth another attempt: the call may succeed later. */
-export const RETRYABLE_CODES: ReadonlySet<number> = new Set([
-  GrpcCode.UNAVAILABLE,
-  GrpcCode.RESOURCE_EXHAUSTED,
-  GrpcCode.INTERNAL,
-  GrpcCode.DEADLINE_EXCEEDED,
-]);
+import {
+  ApiError,
+  AuthError,
+  GrpcCode,
+  grpcCodeName,
+  grpcCodeOf,
+  PermissionError,
+  type VertexLaunchError,
+} from '@vertex-launch/core';
 
 /**
  * Codes after which a create may or may not have happened: the request may have reached the server. A create is
@@ -42,30 +22,6 @@ export const AMBIGUOUS_CODES: ReadonlySet<number> = new Set([
   GrpcCode.DEADLINE_EXCEEDED,
   GrpcCode.UNKNOWN,
 ]);
-
-/** The gRPC code of an error from google-gax (or an HTTP status mapped to one); undefined when it has none. */
-export function grpcCodeOf(error: unknown): number | undefined {
-  if (error === null || typeof error !== 'object') return undefined;
-  const e = error as { code?: unknown; status?: unknown; response?: { status?: unknown } };
-  if (typeof e.code === 'number') return e.code >= 100 ? (HTTP_TO_GRPC[e.code] ?? GrpcCode.UNKNOWN) : e.code;
-  const status = typeof e.status === 'number' ? e.status : e.response?.status;
-  if (typeof status === 'number')
-    return HTTP_TO_GRPC[status] ?? (status >= 500 ? GrpcCode.UNAVAILABLE : GrpcCode.UNKNOWN);
-  // Node network errors (ECONNRESET, ECONNREFUSED, ETIMEDOUT, ...): the server may not have answered.
-  if (typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code)) return GrpcCode.UNAVAILABLE;
-  return undefined;
-}
-
-/** The name of a gRPC code, e.g. `UNAVAILABLE`. */
-export function grpcCodeName(code: number | undefined): string {
-  return code === undefined ? 'UNKNOWN' : (CODE_NAMES[code] ?? `code ${code}`);
-}
-
-/** True when `error` is worth another attempt. */
-export function isRetryable(error: unknown): boolean {
-  const code = grpcCodeOf(error);
-  return code !== undefined && RETRYABLE_CODES.has(code);
-}
 
 /** True when the call that failed with `error` may have taken effect. */
 export function isAmbiguous(error: unknown): boolean {

@@ -3,9 +3,8 @@
  * `resource.type="ml_job" AND resource.labels.job_id="<id>"`, oldest first. Following repeats the list from the last
  * timestamp seen (minus a lag window for entries ingested late) and drops entries already yielded, by insertId.
  */
-import { type AuthClientLike, GOOGLE_SERVICE_URLS, type JobLogEntry } from '@vertex-launch/core';
+import { type AuthClientLike, type Clock, GOOGLE_SERVICE_URLS, type JobLogEntry } from '@vertex-launch/core';
 import { plainHeaders } from './client.js';
-import type { Timing } from './retry.js';
 
 /** Google's Cloud Logging endpoint (the runtime's endpoints carry it as `loggingUrl`). */
 export const CLOUD_LOGGING_URL: string = GOOGLE_SERVICE_URLS.loggingUrl;
@@ -92,8 +91,8 @@ export interface ReadJobLogsOptions {
   pollIntervalMs: number;
   /** Re-read this far back when following, for entries ingested late, ms. */
   lagMs: number;
-  /** Clock and sleeps (injected by tests). */
-  timing: Timing;
+  /** Sleeps between reads (injected by tests). */
+  clock: Clock;
 }
 
 /** The job's log entries, oldest first; with `follow`, until the job has ended and its last entries were read. */
@@ -135,10 +134,7 @@ export async function* readJobLogs(options: ReadJobLogsOptions): AsyncGenerator<
       const floor = cursorMs - options.lagMs - 1_000;
       for (const [id, at] of yielded) if (at < floor) yielded.delete(id);
     }
-    try {
-      await options.timing.sleep(options.pollIntervalMs, options.signal);
-    } catch {
-      return;
-    }
+    // An abort ends the sleep early; the loop then returns.
+    await options.clock.sleep(options.pollIntervalMs, options.signal);
   }
 }

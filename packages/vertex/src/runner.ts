@@ -7,10 +7,13 @@ import {
   type AuthClientLike,
   type AuthCredentials,
   type CancelOptions,
+  type Clock,
   ConfigError,
   type CreateCustomJobRequest,
   emulatorConnectionOf,
   endpointsOption,
+  GrpcCode,
+  grpcCodeOf,
   type JobLogEntry,
   type JobLogsOptions,
   type JobRunner,
@@ -20,33 +23,41 @@ import {
   type ListJobsOptions,
   optionsError,
   parseJobName,
+  type RetryEvent,
+  type RetryPolicy,
   RUN_ID_LABEL,
   resolveJobName,
+  retry,
   type ServiceEndpoints,
   type SubmitOptions,
   type SubmitResult,
   sanitizeLabelValue,
+  systemClock,
   unknownOptions,
   type WaitForJobOptions,
   waitForJob,
 } from '@vertex-launch/core';
 import { createJobServiceClient, type JobServiceClient } from './client.js';
-import { GrpcCode, grpcCodeOf, isAmbiguous, toVertexLaunchError } from './errors.js';
+import { isAmbiguous, toVertexLaunchError } from './errors.js';
 import { consoleUrlOf, toJobSnapshot } from './job.js';
 import { RateLimiter } from './limiter.js';
 import { listLogEntries, readJobLogs } from './logs.js';
-import {
-  DEFAULT_RETRY_POLICY,
-  type RetryEvent,
-  type RetryPolicy,
-  realTiming,
-  type Timing,
-  withRetry,
-} from './retry.js';
 import { JobTracker, type TrackerCycle, type TrackerOptions } from './tracker.js';
 
 /** Name of the runner in messages. */
 export const VERTEX_RUNNER = 'vertex';
+
+/**
+ * How the runner retries a call (gax's retries are switched off so every attempt is ours and counted): 8 attempts,
+ * full jitter under a bound of 500 ms doubling up to 30 s, on UNAVAILABLE, RESOURCE_EXHAUSTED, INTERNAL and
+ * DEADLINE_EXCEEDED (core's `TRANSIENT_GRPC_CODES`); anything else surfaces at once.
+ */
+export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = {
+  maxAttempts: 8,
+  initialDelayMs: 500,
+  maxDelayMs: 30_000,
+  multiplier: 2,
+};
 
 /** Per-minute limits the runner keeps under (per project and region, like Vertex's quotas). */
 export interface VertexQuotas {
@@ -95,8 +106,10 @@ export interface VertexRunnerOptions {
   onTrackerCycle?: (cycle: TrackerCycle) => void;
   /** Called after each failed attempt of a call. */
   onRetry?: (event: RetryEvent & { method: string }) => void;
-  /** Time and randomness (tests make sleeps instant). */
-  timing?: Partial<Timing>;
+  /** Time and sleeps of retries, quota waits, log polls and the tracker. Default: the system clock. */
+  clock?: Clock;
+  /** Jitter of the retry delays, numbers in [0, 1). Default `Math.random`; tests pass a seeded one. */
+  random?: () => number;
 }
 
 /** The Vertex AI runner: a {@link JobRunner} with `wait()` and call statistics. */
@@ -138,7 +151,8 @@ const OPTIONS: readonly (keyof VertexRunnerOptions)[] = [
   'logs',
   'onTrackerCycle',
   'onRetry',
-  'timing',
+  'clock',
+  'random',
 ];
 
 /** Names other libraries use (google-cloud: `projectId`; Vertex AI jobs run in a region, `locations/<region>`). */
@@ -196,11 +210,12 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
   const endpoints = endpointsOption(options.endpoints, options.env);
   const emulator = emulatorConnectionOf(endpoints);
   const loggingUrl = options.loggingUrl ?? endpoints.loggingUrl;
-  const timing: Timing = { ...realTiming, ...options.timing };
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? Math.random;
   const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
-  const creates = new RateLimiter(options.quotas?.createsPerMinute ?? 60, timing);
-  const reads = new RateLimiter(options.quotas?.readsPerMinute ?? 600, timing);
-  const logReads = new RateLimiter(options.quotas?.logReadsPerMinute ?? 60, timing);
+  const creates = new RateLimiter(options.quotas?.createsPerMinute ?? 60, clock);
+  const reads = new RateLimiter(options.quotas?.readsPerMinute ?? 600, clock);
+  const logReads = new RateLimiter(options.quotas?.logReadsPerMinute ?? 60, clock);
   // gax retries nothing (`retry: null`): every attempt is ours, so retries are counted and limited.
   const callOptions = { timeout: options.callTimeoutMs ?? 60_000, retry: null };
   const counts: Record<string, number> = {};
@@ -236,7 +251,7 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
     extra: { signal?: AbortSignal | undefined; serviceAccount?: string | undefined } = {},
   ): Promise<T> {
     try {
-      return await withRetry(
+      return await retry(
         async () => {
           // Load the client first: the limiter counts a call from the moment it lets it go.
           const c = await client();
@@ -246,7 +261,8 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
         },
         {
           policy,
-          timing,
+          clock,
+          random,
           signal: extra.signal,
           onFailure: (event) => options.onRetry?.({ ...event, method }),
         },
@@ -294,7 +310,12 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
     return jobs.at(-1);
   }
 
-  const tracker = new JobTracker({ list: (filter) => listAll(filter), get }, options.tracker, options.onTrackerCycle);
+  const tracker = new JobTracker(
+    { list: (filter) => listAll(filter), get },
+    options.tracker,
+    options.onTrackerCycle,
+    clock,
+  );
 
   const runner: VertexRunner = {
     name: VERTEX_RUNNER,
@@ -332,7 +353,7 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
       // After a failure that may have created the job, look it up by launch id before creating again.
       let lookUp = false;
       try {
-        return await withRetry(
+        return await retry(
           async () => {
             if (lookUp) {
               const existing = await findByLaunchId(submitOptions.launchId);
@@ -355,7 +376,8 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
           },
           {
             policy,
-            timing,
+            clock,
+            random,
             signal: submitOptions.signal,
             onFailure: (event) => options.onRetry?.({ ...event, method: 'createCustomJob' }),
           },
@@ -455,7 +477,7 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
             isDone,
             pollIntervalMs: options.logs?.pollIntervalMs ?? 2_000,
             lagMs: options.logs?.lagMs ?? 10_000,
-            timing,
+            clock,
           });
           if (logOptions.signal?.aborted) throw logOptions.signal.reason;
         } catch (error) {

@@ -4,10 +4,20 @@
  * created since the oldest tracked job, not in a final state); tracked jobs missing from it have ended and are read
  * back with one more list — by their launch-id labels when a few ended, or everything we launched since the oldest of
  * them when many did. Only jobs without our labels are read one by one. The
- * interval adapts: short after a change, growing while nothing changes, within bounds.
+ * interval adapts: short after a change, growing while nothing changes (core's `backoff()`, no jitter), within bounds.
  */
-import { type JobSnapshot, type JobWatchListener, LAUNCH_ID_LABEL, RUN_ID_LABEL } from '@vertex-launch/core';
-import { GrpcCode, grpcCodeOf, isRetryable } from './errors.js';
+import {
+  backoff,
+  type Clock,
+  GrpcCode,
+  grpcCodeOf,
+  isTransientGrpcError,
+  type JobSnapshot,
+  type JobWatchListener,
+  LAUNCH_ID_LABEL,
+  RUN_ID_LABEL,
+  systemClock,
+} from '@vertex-launch/core';
 
 /** Final Vertex states, excluded from the list of unfinished jobs. */
 export const FINAL_STATES = [
@@ -76,20 +86,35 @@ export class JobTracker {
   readonly #backend: TrackerBackend;
   readonly #options: TrackerOptions;
   readonly #onCycle: ((cycle: TrackerCycle) => void) | undefined;
+  readonly #clock: Clock;
   readonly #entries = new Map<string, Entry>();
-  #interval: number;
-  #timer: NodeJS.Timeout | undefined;
+  /** Cycles in a row that saw no change: the interval grows with them. */
+  #quietCycles = 0;
+  /** Ends the sleep before the next cycle (a sooner one is due, or the tracker closed). */
+  #timer: AbortController | undefined;
   #due = 0;
   #running = false;
   #cycles = 0;
   #failedCycles = 0;
   #closed = false;
 
-  constructor(backend: TrackerBackend, options: Partial<TrackerOptions> = {}, onCycle?: (cycle: TrackerCycle) => void) {
+  constructor(
+    backend: TrackerBackend,
+    options: Partial<TrackerOptions> = {},
+    onCycle?: (cycle: TrackerCycle) => void,
+    clock: Clock = systemClock,
+  ) {
     this.#backend = backend;
     this.#options = { ...DEFAULT_TRACKER_OPTIONS, ...options };
-    this.#interval = this.#options.minIntervalMs;
     this.#onCycle = onCycle;
+    this.#clock = clock;
+  }
+
+  /** The interval after the current run of quiet cycles. */
+  #interval(): number {
+    const { minIntervalMs, maxIntervalMs, backoffFactor } = this.#options;
+    const policy = { initialDelayMs: minIntervalMs, maxDelayMs: maxIntervalMs, multiplier: backoffFactor };
+    return backoff({ ...policy, jitter: 'none' }, this.#quietCycles + 1);
   }
 
   /** How many jobs are tracked. */
@@ -118,7 +143,7 @@ export class JobTracker {
     entry.listeners.add(listener);
     const known = entry.last;
     if (known && !initial) queueMicrotask(() => safe(() => listener.onChange(known, undefined)));
-    this.#interval = this.#options.minIntervalMs;
+    this.#quietCycles = 0;
     this.#schedule(this.#options.minIntervalMs);
     const tracked = entry;
     return () => {
@@ -136,21 +161,24 @@ export class JobTracker {
   }
 
   #clearTimer(): void {
-    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer?.abort();
     this.#timer = undefined;
   }
 
   /** Schedules the next cycle in `delayMs` unless one is due sooner (or running). */
   #schedule(delayMs: number): void {
     if (this.#closed || this.#running || this.#entries.size === 0) return;
-    const due = Date.now() + delayMs;
+    const due = this.#clock.now() + delayMs;
     if (this.#timer && this.#due <= due) return;
     this.#clearTimer();
     this.#due = due;
-    this.#timer = setTimeout(() => {
+    const timer = new AbortController();
+    this.#timer = timer;
+    void this.#clock.sleep(delayMs, timer.signal).then(() => {
+      if (timer.signal.aborted) return;
       this.#timer = undefined;
       void this.#runCycle();
-    }, delayMs);
+    });
   }
 
   async #runCycle(): Promise<void> {
@@ -161,7 +189,7 @@ export class JobTracker {
       this.#failedCycles = 0;
     } catch (error) {
       this.#failedCycles += 1;
-      if (this.#failedCycles >= this.#options.maxFailedCycles || !isRetryable(error)) {
+      if (this.#failedCycles >= this.#options.maxFailedCycles || !isTransientGrpcError(error)) {
         this.#failedCycles = 0;
         for (const entry of [...this.#entries.values()]) this.#fail(entry, error);
       }
@@ -169,11 +197,8 @@ export class JobTracker {
       this.#running = false;
     }
     this.#cycles += 1;
-    this.#interval =
-      stats.changes > 0
-        ? this.#options.minIntervalMs
-        : Math.min(this.#options.maxIntervalMs, Math.round(this.#interval * this.#options.backoffFactor));
-    const next = this.#entries.size > 0 && !this.#closed ? this.#interval : undefined;
+    this.#quietCycles = stats.changes > 0 ? 0 : this.#quietCycles + 1;
+    const next = this.#entries.size > 0 && !this.#closed ? this.#interval() : undefined;
     safe(() => this.#onCycle?.({ cycle: this.#cycles, ...stats, nextIntervalMs: next }));
     if (next !== undefined) this.#schedule(next);
   }
@@ -225,7 +250,7 @@ export class JobTracker {
       try {
         seen.set(entry.id, await this.#backend.get(entry.name));
       } catch (error) {
-        if (isRetryable(error)) throw error;
+        if (isTransientGrpcError(error)) throw error;
         // NOT_FOUND (deleted), PERMISSION_DENIED, ...: this job cannot be tracked.
         this.#fail(entry, error);
       }

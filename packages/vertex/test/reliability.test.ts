@@ -1,9 +1,9 @@
 // Retries, idempotent submits and quota limits against the emulator's injected faults and quotas.
-import { LAUNCH_ID_LABEL } from '@vertex-launch/core';
+import { LAUNCH_ID_LABEL, type RetryEvent } from '@vertex-launch/core';
 import type { Emulator } from '@vertex-launch/emulator';
 import { afterEach, describe, expect, it } from 'vitest';
 import { testSeed } from '../../../test/seed.js';
-import type { RetryEvent, VertexRunner } from '../src/index.js';
+import type { VertexRunner } from '../src/index.js';
 import { emulator, request, runnerFor } from './support.js';
 
 let emu: Emulator | undefined;
@@ -95,7 +95,7 @@ describe('quotas', () => {
     // The runner's clock is the emulator's, and its sleeps advance it: a minute passes instantly.
     runner = runnerFor(emu, {
       quotas: { createsPerMinute: 3, readsPerMinute: 0 },
-      timing: { now: () => e.clock.now(), sleep: (ms) => e.clock.advance(ms) },
+      clock: { now: () => e.clock.now(), sleep: (ms) => e.clock.advance(ms) },
       onRetry: (x) => retries.push(x),
     });
     for (let i = 0; i < 7; i++) {
@@ -113,7 +113,8 @@ describe('quotas', () => {
     const retries: RetryEvent[] = [];
     runner = runnerFor(emu, {
       retry: { maxAttempts: 10, initialDelayMs: 10_000, maxDelayMs: 60_000, multiplier: 2 },
-      timing: { now: () => e.clock.now(), sleep: (ms) => e.clock.advance(ms), random: () => 0.99 },
+      clock: { now: () => e.clock.now(), sleep: (ms) => e.clock.advance(ms) },
+      random: () => 0.99,
       onRetry: (x) => retries.push(x),
     });
     for (let i = 0; i < 3; i++) {

@@ -75,7 +75,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<AgentWorld
       env: emulator.env,
       quotas: { createsPerMinute: 0, readsPerMinute: 0 },
       tracker: { minIntervalMs: 50, maxIntervalMs: 250 },
-      timing: { random: seededRandom(seed, 'vertex runner retry jitter') },
+      random: seededRandom(seed, 'vertex runner retry jitter'),
       ...options.runner,
     });
     // Load the Google client now: its first load blocks the event loop long enough to stall heartbeats.

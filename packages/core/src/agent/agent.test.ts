@@ -4,6 +4,7 @@ import { jobStateToStatus } from '../job-state.js';
 import { formatJobName, jobConsoleUrl, parseJobName, resolveJobName } from '../launch/job-name.js';
 import type { JobRunner, JobSnapshot } from '../launch/runner.js';
 import type { CreateCustomJobRequest } from '../mapping/custom-job.js';
+import { QueueError } from '../queue/errors.js';
 import { memoryQueueStore } from '../queue/memory.js';
 import type { QueueItem, QueueStore } from '../queue/store.js';
 import { type AgentLogger, createAgent } from './agent.js';
@@ -353,6 +354,72 @@ describe('createAgent', () => {
     expect(runner.submits).toHaveLength(3);
   });
 
+  it('a store busy while recording the job (SQLITE_BUSY) is retried with backoff: the launch succeeds, never failed', async () => {
+    const store = await setup();
+    const item = await store.enqueue('q', { image: IMAGE });
+    const flaky = busyStore(store, { recordPhase: (update) => update.phase === 'running', complete: () => true }, 3);
+    const runner = fakeRunner();
+    const { logger, lines } = recordingLogger();
+    // Fixed, small jitter: the delays are 5 % of each bound (10, 20, 40 ms).
+    const agent = createAgent({ store: flaky.store, runner, queues: ['q'], ...fast, logger, random: () => 0.05 });
+    const running = agent.start();
+    await until(allFinished(store));
+    await agent.stop();
+    await running;
+    const done = (await store.get(item.id))!;
+    expect(done).toMatchObject({ outcome: 'succeeded', status: 'succeeded', attempts: 1 });
+    expect(runner.submits).toEqual([item.launchId]);
+    expect(flaky.refused).toEqual({ recordPhase: 3, complete: 3 });
+    const retries = lines.filter((line) => line.fields.event === 'store_retry');
+    expect(retries.map((line) => [line.fields.attempt, line.fields.delayMs])).toEqual([
+      [1, 10],
+      [2, 20],
+      [3, 40],
+      [1, 10],
+      [2, 20],
+      [3, 40],
+    ]);
+    expect(retries[0]!.message).toMatch(/^the queue store did not answer \(.*SQLITE_BUSY.*\); trying again in 10 ms$/);
+    expect(done.events.some((event) => event.type === 'failed')).toBe(false);
+    expect(lines.filter((line) => line.level === 'error')).toEqual([]);
+  });
+
+  it('a store still busy after every retry leaves the item to its lease: the next claim completes it with the same job', async () => {
+    const store = await setup();
+    const item = await store.enqueue('q', { image: IMAGE });
+    // complete() is refused 6 times: every attempt of the first worker.
+    const flaky = busyStore(store, { complete: () => true }, 6);
+    const runner = fakeRunner();
+    const { logger, lines } = recordingLogger();
+    const agent = createAgent({
+      store: flaky.store,
+      runner,
+      queues: ['q'],
+      ...fast,
+      leaseMs: 300,
+      logger,
+      random: () => 0.01,
+    });
+    const running = agent.start();
+    await until(allFinished(store));
+    await agent.stop();
+    await running;
+    const done = (await store.get(item.id))!;
+    expect(done).toMatchObject({ outcome: 'succeeded', status: 'succeeded', attempts: 2 });
+    expect(done.jobName).toBe([...runner.jobs.keys()][0]);
+    expect(runner.submits).toEqual([item.launchId]);
+    expect(done.events.some((event) => event.type === 'failed')).toBe(false);
+    expect(done.events.some((event) => event.message.includes(`resuming at phase running, job ${done.jobName}`))).toBe(
+      true,
+    );
+    const left = lines.filter((line) => line.fields.event === 'left_to_lease');
+    expect(left).toHaveLength(1);
+    expect(left[0]!.message).toBe(
+      `the queue store did not answer after 6 attempts (Queue database /tmp/queues.db: cannot complete item ${item.id} (SQLITE_BUSY: database is locked); another process held the write lock too long.); left item ${item.id} to its lease: in 0.3s the next claim resumes it at phase running with job ${done.jobName}`,
+    );
+    expect(agent.status().totals).toMatchObject({ claimed: 2, succeeded: 1, failed: 0 });
+  });
+
   it('refuses to start with a queue that does not exist, and rejects bad max_jobs', async () => {
     const store = await setup(['q']);
     const agent = createAgent({ store, runner: fakeRunner(), queues: ['q', 'gpu'], ...fast });
@@ -379,4 +446,43 @@ function realClockWith(now: () => number) {
         });
       }),
   };
+}
+
+/**
+ * `store` with some calls refused as SQLite refuses them under contention (QueueError `storage`, SQLITE_BUSY): each
+ * method in `refuse` whose predicate holds for the call's update is refused until it was refused `times` times.
+ */
+function busyStore(
+  store: QueueStore,
+  refuse: { recordPhase?: (update: { phase: string }) => boolean; complete?: () => boolean },
+  times: number,
+) {
+  const refused: Record<string, number> = {};
+  const wrapped: QueueStore = {
+    ...store,
+    name: store.name,
+    async recordPhase(itemId, agentId, update) {
+      if (refuse.recordPhase?.(update) && (refused.recordPhase ?? 0) < times) {
+        refused.recordPhase = (refused.recordPhase ?? 0) + 1;
+        throw busy('record a phase of', itemId);
+      }
+      return store.recordPhase(itemId, agentId, update);
+    },
+    async complete(itemId, agentId, update) {
+      if (refuse.complete?.() && (refused.complete ?? 0) < times) {
+        refused.complete = (refused.complete ?? 0) + 1;
+        throw busy('complete', itemId);
+      }
+      return store.complete(itemId, agentId, update);
+    },
+  };
+  return { store: wrapped, refused };
+}
+
+/** The error the SQLite store throws when another process held the write lock past its busy timeout. */
+function busy(action: string, itemId: string): QueueError {
+  return new QueueError(
+    'storage',
+    `Queue database /tmp/queues.db: cannot ${action} item ${itemId} (SQLITE_BUSY: database is locked); another process held the write lock too long.`,
+  );
 }

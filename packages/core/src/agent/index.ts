@@ -1,4 +1,3 @@
 // `@vertex-launch/core/agent`: the launch agent (drains queues into jobs) and its config (launch-config.yaml).
 export * from './agent.js';
-export * from './clock.js';
 export * from './config.js';

@@ -53,3 +53,12 @@ export class QueueError extends VertexLaunchError {
 export function isLeaseLost(error: unknown): error is QueueError {
   return error instanceof QueueError && error.reason === 'lease_lost';
 }
+
+/**
+ * True when `error` is a `QueueError` with reason `storage`: the store could not do it now (the database is locked or
+ * busy, the connection is gone, the disk is full). Nothing was changed, or (a connection lost during a commit) the
+ * outcome is unknown; trying again later may succeed. An agent retries such writes and never fails a launch for one.
+ */
+export function isStoreUnavailable(error: unknown): error is QueueError {
+  return error instanceof QueueError && error.reason === 'storage';
+}

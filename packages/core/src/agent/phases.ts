@@ -1,0 +1,272 @@
+/**
+ * The agent's phase handlers: one small function per phase of a launch. Each takes the launch's worker and returns
+ * the phase to go on with, a {@link Failure} (the worker fails the item with it), or `finished`.
+ *
+ * ```
+ * claimed -> [building ->] built -> submitting -> submitted -> running -> ended
+ * ```
+ *
+ * Where the work on later issues plugs in: failure classes, preemption-aware requeue and capacity fallback (issue 20)
+ * are outcomes of `ended`; an ambiguous create that stays "submit unknown" (issues 24 and 25) and a transient API
+ * failure before a job exists that gives the item back with backoff (issue 24) are answers of `submitFailed`.
+ */
+import { resolveImage } from '../build/resolve-image.js';
+import { LAUNCH_ID_LABEL, sanitizeLabelValue } from '../config/labels.js';
+import { ConfigError, isVertexLaunchError } from '../errors.js';
+import type { LaunchStatus } from '../job-state.js';
+import { planLaunch } from '../launch/pipeline.js';
+import type { JobRunner, JobSnapshot } from '../launch/runner.js';
+import { type FailureUpdate, LAUNCH_PHASES, type LaunchPhase } from '../queue/store.js';
+import type { AgentOptions } from './agent.js';
+import { JobGone } from './follow.js';
+import { formatMs, type LaunchWorker, message, Stopped } from './worker.js';
+
+/** The phases that have a handler: the persisted launch phases, and `ended` (the job reached a final state). */
+export type HandlerPhase = LaunchPhase | 'ended';
+
+/** A handler's answer that the launch failed. */
+export interface Failure {
+  readonly fail: FailureUpdate;
+}
+
+/** What a handler returns: the phase to go on with, a failure, or `finished` (the item is done). */
+export type Next = HandlerPhase | Failure | 'finished';
+
+/** A {@link Failure} of `phase` saying `message`. */
+export const failure = (phase: FailureUpdate['phase'], text: string): Failure => ({ fail: { phase, message: text } });
+
+const NOT_STARTED = new Set<LaunchStatus>(['queued', 'pending', 'unknown']);
+const phaseIndex = (phase: LaunchPhase | undefined) => (phase === undefined ? 0 : LAUNCH_PHASES.indexOf(phase));
+
+/** The image the launch runs: built, or named at enqueue. */
+const imageOf = (w: LaunchWorker) => w.item.imageUri ?? w.item.request.image;
+
+/** A launch cancelled before its job was submitted fails with this. */
+function cancelledBeforeSubmit(w: LaunchWorker): Failure | undefined {
+  return w.cancelRequested ? failure('agent', 'cancelled on request before a job was submitted') : undefined;
+}
+
+/** Nothing done yet: build the image when the launch names a source, else go on with the image it names. */
+async function claimed(w: LaunchWorker): Promise<Next> {
+  const cancelled = cancelledBeforeSubmit(w);
+  if (cancelled) return cancelled;
+  return imageOf(w) === undefined && w.item.request.source !== undefined ? 'building' : 'built';
+}
+
+/**
+ * Builds and pushes the image of a source directory under its content tag (skipped when the registry has that tag).
+ * Switching to core's `resolveImage()` changes only the `buildFromSource` line.
+ */
+async function building(w: LaunchWorker): Promise<Next> {
+  const source = w.item.request.source as string;
+  const { options, log } = w.ctx;
+  if (!options.builder || !options.imageRepository) {
+    return failure(
+      'build',
+      `launch ${w.item.id} needs an image built from ${source}, but this agent has no builder: set \`builder: { type: docker }\` and \`registry: { uri: <repo> }\` in its launch-config.yaml, or enqueue with --image`,
+    );
+  }
+  await w.record({ phase: 'building', message: `building ${source}` });
+  log.info(w.fields({ source }), `building ${source}`);
+  try {
+    const { imageUri, skipped } = await buildFromSource(options, source, w.controller.signal);
+    w.checkStop();
+    await w.record({ phase: 'built', imageUri, message: skipped ? 'content tag exists; build skipped' : 'pushed' });
+    return 'built';
+  } catch (error) {
+    if (error instanceof Stopped || w.controller.signal.aborted) throw new Stopped();
+    return failure('build', `building ${source} failed: ${message(error)}`);
+  }
+}
+
+/** Resolves `source` to its content-tagged image (core's resolveImage: scanned once, built and pushed unless the registry has it). */
+async function buildFromSource(
+  options: AgentOptions,
+  source: string,
+  signal: AbortSignal,
+): Promise<{ imageUri: string; skipped: boolean }> {
+  const { imageUri, built } = await resolveImage({
+    contextDir: source,
+    image: options.imageRepository as string,
+    builder: options.builder as NonNullable<AgentOptions['builder']>,
+    ...(options.registry ? { registry: options.registry } : {}),
+    signal,
+    ...(options.builderCredentials ? { credentials: options.builderCredentials } : {}),
+  });
+  if (signal.aborted) throw new Stopped();
+  return { imageUri, skipped: !built };
+}
+
+/** The image is known: submit, unless the launch was cancelled meanwhile. */
+async function built(w: LaunchWorker): Promise<Next> {
+  return cancelledBeforeSubmit(w) ?? 'submitting';
+}
+
+/**
+ * Creates the job: maps the queue config, persists `submitting`, then calls the runner. Claimed at `submitting` (the
+ * last agent died between the create call and persisting the job name), it first looks the job up by launch id.
+ */
+async function submitting(w: LaunchWorker): Promise<Next> {
+  if (w.lookUpFirst) {
+    w.lookUpFirst = false;
+    const found = await findJob(w.runner, w.item.launchId);
+    if (!found) return 'claimed';
+    await w.record({ phase: 'submitted', jobName: found.name, status: found.status, message: 'found by launch id' });
+    w.ctx.log.info(w.fields({ jobName: found.name }), `re-attached to ${found.name} (found by launch id)`);
+    w.job = found;
+    return 'submitted';
+  }
+  const plan = planFor(w);
+  if ('fail' in plan) return plan;
+  w.checkStop();
+  const image = imageOf(w);
+  await w.record({ phase: 'submitting', ...(image === undefined ? {} : { imageUri: image }) });
+  w.inFlight = true;
+  let result: Awaited<ReturnType<JobRunner['submit']>>;
+  try {
+    result = await w.runner.submit(plan.request, { launchId: w.item.launchId });
+  } catch (error) {
+    w.inFlight = false;
+    return submitFailed(error);
+  }
+  await w.record({ phase: 'submitted', jobName: result.jobName, status: result.job.status });
+  w.inFlight = false;
+  w.ctx.log.info(
+    w.fields({ jobName: result.jobName, existing: result.existing, consoleUrl: result.job.consoleUrl }),
+    `submitted ${result.jobName}`,
+  );
+  w.job = result.job;
+  return 'submitted';
+}
+
+/** What a create call that failed (after the runner's own retries and lookups) means for the launch. */
+function submitFailed(error: unknown): Next {
+  const hint = isVertexLaunchError(error) && error.hint ? ` (${error.hint})` : '';
+  return failure('run', `could not submit the job: ${message(error)}${hint}`);
+}
+
+/** The launch's CustomJob request, or why the queue config does not resolve for it. */
+function planFor(w: LaunchWorker): ReturnType<typeof planLaunch> | Failure {
+  const { item, queue, target } = w;
+  const image = imageOf(w);
+  try {
+    return planLaunch({
+      config: queue.config,
+      ...(item.request.variables ? { variables: item.request.variables } : {}),
+      overrides: item.request.overrides,
+      env: w.ctx.env,
+      projectId: target.project,
+      region: target.region,
+      runId: item.runId,
+      launchId: item.launchId,
+      queueName: queue.name,
+      ...(image === undefined ? {} : { image }),
+    });
+  } catch (error) {
+    const issues = error instanceof ConfigError && error.issues.length > 0 ? error.issues : undefined;
+    const detail = issues ? issues.map((i) => `${i.path || '(top level)'}: ${i.message}`).join('; ') : message(error);
+    return failure(
+      'agent',
+      `queue \`${queue.name}\` config does not resolve for this launch: ${detail}. Fix it with \`vertex-launch queue update ${queue.name} --config FILE\`, then enqueue again`,
+    );
+  }
+}
+
+/** The job an earlier attempt of this launch created, found by its launch-id label. */
+async function findJob(runner: JobRunner, launchId: string): Promise<JobSnapshot | undefined> {
+  const jobs = await runner.list({ filter: `labels.${LAUNCH_ID_LABEL}="${sanitizeLabelValue(launchId)}"`, limit: 10 });
+  // Newest first; the oldest is the one the launch made first.
+  return jobs.at(-1);
+}
+
+/** The job exists but has not started: follow it until it runs or ends; cancel it when it waits too long. */
+async function submitted(w: LaunchWorker): Promise<Next> {
+  for (;;) {
+    const job = await observe(w);
+    if ('fail' in job) return job;
+    if (job.terminal) return 'ended';
+    if (job.status === 'running') return 'running';
+    await checkStartTimeout(w, job);
+  }
+}
+
+/** The job runs: follow it until it ends. */
+async function running(w: LaunchWorker): Promise<Next> {
+  for (;;) {
+    const job = await observe(w);
+    if ('fail' in job) return job;
+    if (job.terminal) return 'ended';
+  }
+}
+
+/** The job reached a final state: finish the item with it (failed, when it was cancelled for not starting). */
+async function ended(w: LaunchWorker): Promise<Next> {
+  if (w.timedOut !== undefined) return failure('run', w.timedOut);
+  await w.complete(w.job as JobSnapshot);
+  return 'finished';
+}
+
+/** The job's next snapshot: persists a status change and sends a cancel that is due. */
+async function observe(w: LaunchWorker): Promise<JobSnapshot | Failure> {
+  w.checkStop();
+  let job: JobSnapshot;
+  try {
+    job = await w.feed().next();
+  } catch (error) {
+    if (!(error instanceof JobGone)) throw error;
+    return failure('run', `job ${error.jobName} no longer exists (${message(error.cause)}); enqueue the launch again`);
+  }
+  w.job = job;
+  if (job.terminal) return job;
+  if (job.status !== w.lastRecorded) {
+    w.lastRecorded = job.status;
+    const current = w.item.phase ?? 'submitted';
+    const phase = job.status === 'running' && phaseIndex(current) < phaseIndex('running') ? 'running' : current;
+    await w.record({ phase, jobName: job.name, status: job.status });
+    w.ctx.log.info(w.fields({ jobName: job.name, state: job.state }), `${job.name} is ${stateName(job)}`);
+  }
+  await sendCancel(w);
+  return job;
+}
+
+const stateName = (job: JobSnapshot) => job.state.replace(/^JOB_STATE_/, '');
+
+/** Cancels a job still QUEUED or PENDING `startTimeoutMs` after its creation. */
+async function checkStartTimeout(w: LaunchWorker, job: JobSnapshot): Promise<void> {
+  const { startTimeoutMs, clock, log } = w.ctx;
+  if (w.timedOut !== undefined || !NOT_STARTED.has(job.status) || !job.createTime) return;
+  const waited = clock.now() - job.createTime.getTime();
+  if (waited < startTimeoutMs) return;
+  w.timedOut = `job ${job.name} did not start within the start timeout of ${formatMs(startTimeoutMs)} (still ${stateName(job)}); it was cancelled. Raise \`start_timeout\` in launch-config.yaml or check the region's quota for the machine type`;
+  log.warn(
+    w.fields({ event: 'start_timeout', jobName: job.name, state: job.state, waitedMs: waited }),
+    `start timeout: cancelling ${job.name}`,
+  );
+  await sendCancel(w);
+}
+
+/** Asks the runner to cancel when a cancel is due; a refusal is logged and tried again at the next snapshot. */
+async function sendCancel(w: LaunchWorker): Promise<void> {
+  if ((!w.cancelRequested && w.timedOut === undefined) || w.cancelSent) return;
+  const jobName = w.item.jobName as string;
+  if (w.timedOut === undefined) {
+    w.ctx.log.info(w.fields({ event: 'cancel', jobName }), `cancel requested: cancelling ${jobName}`);
+  }
+  try {
+    await w.runner.cancel(jobName, { wait: false });
+    w.cancelSent = true;
+  } catch (error) {
+    w.ctx.log.warn(w.fields({ jobName, error: message(error) }), `could not cancel ${jobName}; will retry`);
+  }
+}
+
+/** Every handler, by phase. */
+export const PHASE_HANDLERS: Readonly<Record<HandlerPhase, (w: LaunchWorker) => Promise<Next>>> = {
+  claimed,
+  building,
+  built,
+  submitting,
+  submitted,
+  running,
+  ended,
+};

@@ -1,0 +1,320 @@
+/**
+ * One launch of the agent: the item, its lease-bound state, and the phase handlers of `phases.ts` run one after the
+ * other. Every store write goes through {@link LaunchWorker.write}: a lost lease stops the worker, and a store that
+ * cannot answer now (SQLITE_BUSY, a connection lost) is retried with core's `retry()` and then left to the lease —
+ * never turned into a failed launch.
+ */
+import type { Clock } from '../clock.js';
+import type { JobRunner, JobSnapshot } from '../launch/runner.js';
+import { isLeaseLost, isStoreUnavailable } from '../queue/errors.js';
+import type {
+  FailurePhase,
+  FinalLaunchStatus,
+  LaunchPhase,
+  PhaseUpdate,
+  QueueDefinition,
+  QueueItem,
+  QueueStore,
+} from '../queue/store.js';
+import { type RetryPolicy, retry } from '../retry.js';
+import type { AgentLogger, AgentOptions, RunnerTarget } from './agent.js';
+import { JobFeed } from './follow.js';
+import { failure, type HandlerPhase, type Next, PHASE_HANDLERS } from './phases.js';
+import { Wakeup } from './wakeup.js';
+
+/**
+ * How a queue-store call that failed because the store could not answer (`isStoreUnavailable`) is tried again: 6
+ * attempts, full jitter under a bound of 200 ms doubling up to 5 s — a few seconds in all, well inside a lease.
+ */
+export const STORE_RETRY_POLICY: Readonly<RetryPolicy> = {
+  maxAttempts: 6,
+  initialDelayMs: 200,
+  maxDelayMs: 5_000,
+  multiplier: 2,
+};
+
+/** What every worker of one agent shares: its settings and services. */
+export interface AgentContext {
+  readonly options: AgentOptions;
+  readonly store: QueueStore;
+  readonly agentId: string;
+  readonly log: AgentLogger;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly env: Record<string, string | undefined>;
+  readonly startTimeoutMs: number;
+  readonly pollMs: number;
+  readonly leaseMs: number;
+  /** The runner of a project and region. */
+  runnerFor(target: RunnerTarget): JobRunner;
+  /** The project and region of the runner given as an object, if it names them. */
+  defaultTarget(): Partial<RunnerTarget>;
+  /** Counts a finished item and tells `onItemFinished`. */
+  onFinished(item: QueueItem): void;
+}
+
+/** Thrown inside a worker when the agent stops or no longer holds the item: not an error of the launch. */
+export class Stopped extends Error {}
+
+export function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export function formatMs(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  return `${Math.round(ms / 100) / 10}s`;
+}
+
+/** What the agent logs when a store write says it no longer holds an item. */
+export function leaseLostMessage(error: unknown): string {
+  // Finished while this agent held it: its queue was deleted (`queue delete --force`) or someone else ended it.
+  return /already finished/.test(message(error))
+    ? 'the item was finished elsewhere (was its queue deleted?); stopped following it, its job keeps running'
+    : 'lost the lease; another agent continues this launch';
+}
+
+/** The phase a claimed item's handlers start at, from what an earlier attempt persisted. */
+function firstPhase(item: QueueItem): HandlerPhase {
+  if (item.jobName !== undefined) return item.phase === 'running' ? 'running' : 'submitted';
+  if (item.phase === 'submitting' || item.phase === 'built') return item.phase;
+  // Claimed, or a build cut short (`building`): start over; the build's content tag makes a finished push count.
+  return 'claimed';
+}
+
+/** One launch the agent works on, from claim to finish (or until it stops or loses the item). */
+export class LaunchWorker {
+  item: QueueItem;
+  readonly controller = new AbortController();
+  readonly wake: Wakeup;
+  cancelRequested: boolean;
+  /** A create call is in flight: giving the item back now could let another agent create again. */
+  inFlight = false;
+  /** This agent no longer holds the item (lease lost, or left to its lease because the store did not answer). */
+  lost = false;
+  finished = false;
+  /** Settles when the worker has returned. */
+  done: Promise<void> = Promise.resolve();
+
+  // Set by the handlers as the launch goes on.
+  queue!: QueueDefinition;
+  target!: RunnerTarget;
+  runner!: JobRunner;
+  /** The item was claimed at `submitting` without a job name: look the job up by launch id before creating one. */
+  lookUpFirst = false;
+  /** The job's last snapshot. */
+  job: JobSnapshot | undefined;
+  /** The job status last persisted. */
+  lastRecorded: QueueItem['status'];
+  /** A cancel the runner accepted. */
+  cancelSent = false;
+  /** Why the job is being cancelled for not starting in time; the launch fails with it once the job has ended. */
+  timedOut: string | undefined;
+  #feed: JobFeed | undefined;
+
+  constructor(
+    readonly ctx: AgentContext,
+    item: QueueItem,
+  ) {
+    this.item = item;
+    this.cancelRequested = item.cancelRequested;
+    this.wake = new Wakeup(ctx.clock);
+    this.controller.signal.addEventListener('abort', () => this.wake.wake(), { once: true });
+  }
+
+  /** Log fields naming this launch. */
+  fields(extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return {
+      agentId: this.ctx.agentId,
+      itemId: this.item.id,
+      queue: this.item.queue,
+      runId: this.item.runId,
+      ...(this.item.jobName ? { jobName: this.item.jobName } : {}),
+      ...extra,
+    };
+  }
+
+  /** Throws {@link Stopped} once the agent stops or no longer holds the item. */
+  checkStop(): void {
+    if (this.controller.signal.aborted || this.lost) throw new Stopped();
+  }
+
+  /**
+   * Runs the launch: waits for `previous` (the worker of an earlier claim of this item by this agent, whose create
+   * call may still be in flight), then the handlers from the persisted phase on. Never rejects.
+   */
+  async run(previous: Promise<void> | undefined): Promise<void> {
+    try {
+      if (previous) await previous;
+      let next: Next = await this.#resolve();
+      while (next !== 'finished') {
+        if (typeof next === 'object') {
+          await this.fail(next.fail.phase, next.fail.message);
+          return;
+        }
+        this.checkStop();
+        next = await PHASE_HANDLERS[next](this);
+      }
+    } catch (error) {
+      if (!(error instanceof Stopped)) await this.#unexpected(error);
+    } finally {
+      this.#feed?.close();
+    }
+  }
+
+  /** The job's snapshots (created on first use, for the job name the item has now). */
+  feed(): JobFeed {
+    if (!this.#feed) {
+      this.lastRecorded = this.item.status;
+      this.#feed = new JobFeed({
+        runner: this.runner,
+        jobName: this.item.jobName as string,
+        initial: this.job,
+        wake: this.wake,
+        pollMs: this.ctx.pollMs,
+        checkStop: () => this.checkStop(),
+        onReadError: (text, error) => this.ctx.log.warn(this.fields({ error: message(error) }), text),
+      });
+    }
+    return this.#feed;
+  }
+
+  /** The queue, project, region and runner of the launch; then the phase to start at. */
+  async #resolve(): Promise<Next> {
+    const { item, ctx } = this;
+    const queue = await this.#call(() => ctx.store.getQueue(item.queue));
+    if (!queue) return failure('agent', `queue \`${item.queue}\` no longer exists`);
+    const defaults = ctx.defaultTarget();
+    const project = queue.project ?? ctx.options.project ?? defaults.project;
+    const region = queue.region ?? ctx.options.region ?? defaults.region;
+    if (!project || !region) {
+      const key = !project ? 'project' : 'region';
+      return failure(
+        'agent',
+        `no ${key} for queue \`${queue.name}\`: set \`environment.${key}\` in launch-config.yaml or \`vertex-launch queue update ${queue.name} --${key} ...\``,
+      );
+    }
+    this.queue = queue;
+    this.target = { project, region };
+    this.runner = ctx.runnerFor(this.target);
+    const phase = firstPhase(item);
+    if (item.jobName !== undefined) {
+      ctx.log.info(this.fields({ jobName: item.jobName, phase: item.phase }), `re-attached to ${item.jobName}`);
+    }
+    this.lookUpFirst = phase === 'submitting';
+    return phase;
+  }
+
+  /**
+   * A store call, tried again while the store cannot answer; a lost lease, or a store that still cannot answer,
+   * stops the worker (the item is left to its lease, and the next claim resumes it at its persisted phase).
+   */
+  async #call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await retry(fn, {
+        policy: STORE_RETRY_POLICY,
+        retryable: isStoreUnavailable,
+        clock: this.ctx.clock,
+        random: this.ctx.random,
+        onFailure: ({ attempt, error, delayMs }) => {
+          if (delayMs === undefined) return;
+          this.ctx.log.warn(
+            this.fields({ event: 'store_retry', attempt, delayMs, error: message(error) }),
+            `the queue store did not answer (${message(error)}); trying again in ${delayMs} ms`,
+          );
+        },
+      });
+    } catch (error) {
+      if (isLeaseLost(error)) {
+        this.lost = true;
+        this.ctx.log.warn(this.fields({ reason: message(error) }), leaseLostMessage(error));
+        throw new Stopped();
+      }
+      if (isStoreUnavailable(error)) {
+        this.#leaveToLease(
+          `the queue store did not answer after ${STORE_RETRY_POLICY.maxAttempts} attempts (${message(error)})`,
+        );
+        throw new Stopped();
+      }
+      throw error;
+    }
+  }
+
+  /** A store write for this item (see `#call`); keeps the item it returns. */
+  async write(fn: () => Promise<QueueItem>): Promise<QueueItem> {
+    const item = await this.#call(fn);
+    this.item = item;
+    if (item.cancelRequested) this.cancelRequested = true;
+    return item;
+  }
+
+  /** Persists a phase. */
+  record(update: PhaseUpdate): Promise<QueueItem> {
+    return this.write(() => this.ctx.store.recordPhase(this.item.id, this.ctx.agentId, update));
+  }
+
+  /** Finishes the item as failed. */
+  async fail(phase: FailurePhase, text: string): Promise<void> {
+    const item = await this.write(() => this.ctx.store.fail(this.item.id, this.ctx.agentId, { phase, message: text }));
+    this.ctx.log.warn(this.fields({ phase, error: text }), `launch failed: ${text}`);
+    this.#finished(item);
+  }
+
+  /** Finishes the item with the ended job's status. */
+  async complete(job: JobSnapshot): Promise<void> {
+    const status = job.status as FinalLaunchStatus;
+    const item = await this.write(() =>
+      this.ctx.store.complete(this.item.id, this.ctx.agentId, { status, jobName: job.name }),
+    );
+    const level = item.outcome === 'succeeded' ? 'info' : 'warn';
+    this.ctx.log[level](
+      this.fields({
+        jobName: job.name,
+        state: job.state,
+        outcome: item.outcome,
+        ...(job.error ? { jobError: job.error.message } : {}),
+      }),
+      `job ${job.name} ended ${job.state.replace(/^JOB_STATE_/, '')}`,
+    );
+    this.#finished(item);
+  }
+
+  #finished(item: QueueItem): void {
+    this.finished = true;
+    this.ctx.onFinished(item);
+  }
+
+  /** True when a job of this launch may exist: it has a job name, or a create call may have gone out. */
+  #mayHaveJob(): boolean {
+    return this.item.jobName !== undefined || this.item.phase === 'submitting' || this.inFlight;
+  }
+
+  /**
+   * Stops working on the item without finishing it: no more heartbeats, so its lease runs out and the next claim
+   * (of this agent or another) resumes it at its persisted phase, as after a crash.
+   */
+  #leaveToLease(why: string): void {
+    this.lost = true;
+    this.controller.abort();
+    const phase: LaunchPhase | undefined = this.item.phase;
+    this.ctx.log.error(
+      this.fields({ event: 'left_to_lease', phase, reason: why }),
+      `${why}; left item ${this.item.id} to its lease: in ${formatMs(this.ctx.leaseMs)} the next claim resumes it at phase ${phase ?? 'claimed'}${this.item.jobName ? ` with job ${this.item.jobName}` : ''}`,
+    );
+  }
+
+  async #unexpected(error: unknown): Promise<void> {
+    this.ctx.log.error(this.fields({ error: message(error) }), `unexpected error: ${message(error)}`);
+    if (this.controller.signal.aborted || this.lost || this.finished) return;
+    if (this.#mayHaveJob()) {
+      // A job may run: failing the item would leave it untracked. The next claim re-attaches (or looks it up).
+      this.#leaveToLease('a job of this launch may exist');
+      return;
+    }
+    // Fail it rather than retry at once: a launch that breaks the agent must not loop. When even that write fails
+    // (the store is down), the lease runs out and a later attempt resumes it.
+    await this.fail('agent', `the agent hit an unexpected error: ${message(error)}; enqueue it again`).catch(
+      () => undefined,
+    );
+  }
+}
