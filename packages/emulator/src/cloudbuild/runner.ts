@@ -23,7 +23,6 @@ import {
 } from '../docker/client.js';
 import { parseRegistryName } from '../registry/names.js';
 import { type GcsClient, GcsError } from './gcs.js';
-import type { BuildRecord, BuildStepInput } from './service.js';
 import {
   type DockerBuildCommand,
   dockerfileBaseImages,
@@ -31,6 +30,7 @@ import {
   parseNativeStep,
   StepArgsError,
 } from './steps.js';
+import type { BuildRecord, BuildStepInput } from './types.js';
 import { isInside, packDirectory, unpackSource } from './workspace.js';
 
 /** What a build run needs from the emulator. */
