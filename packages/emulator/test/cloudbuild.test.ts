@@ -221,6 +221,55 @@ describe('source -> image -> job', () => {
   });
 });
 
+describe('steps in a builder image', () => {
+  test('a builder image from the registry runs with /workspace mounted; its output is the step log; exit 3 fails it', async () => {
+    const source = await upload('ctx/script.tgz', { 'msg.txt': 'hello from the workspace\n' });
+    const script = 'cat msg.txt; echo "build $BUILD_ID of $PROJECT_ID" >&2; printf "no newline"; exit "$CODE"';
+    const run = async (code: string) => {
+      const [operation] = await builds.createBuild({
+        projectId: project,
+        build: {
+          source,
+          steps: [{ name: baseUri, entrypoint: 'sh', args: ['-c', script], env: [`CODE=${code}`] }],
+          logsBucket: 'gs://vxl-logs',
+        },
+      });
+      const settled = await operation.promise().then(
+        () => 'resolved',
+        (error: Error) => error.message,
+      );
+      const build = await buildOf(operation.name);
+      const log = emu
+        .logEntries()
+        .filter((e) => e.resource.labels.build_id === build.id)
+        .map((e) => e.textPayload);
+      return { settled, build, log };
+    };
+
+    const ok = await run('0');
+    expect(ok.settled).toBe('resolved');
+    expect(ok.build.status).toBe('SUCCESS');
+    // stdout and stderr (Docker keeps no order between the two), and the last line without its newline too.
+    const stepLines = ok.log.filter((line) => line.startsWith('Step #0: '));
+    expect(stepLines.sort()).toEqual(
+      [
+        'Step #0: hello from the workspace',
+        `Step #0: build ${ok.build.id} of ${project}`,
+        'Step #0: no newline',
+      ].sort(),
+    );
+
+    const failed = await run('3');
+    expect(failed.settled).toContain('Build failed; check build logs for details');
+    expect(failed.build.status).toBe('FAILURE');
+    expect(failed.build.statusDetail).toContain(
+      `Build step 0 "${baseUri}" failed: step exited with non-zero status: 3`,
+    );
+    expect(failed.build.statusDetail).toContain('no newline');
+    expect(failed.build.steps?.[0]?.status).toBe('FAILURE');
+  });
+});
+
 describe('failures', () => {
   test('a failing step fails the build with the step and its log tail', async () => {
     const source = await upload('ctx/broken.tgz', {

@@ -8,7 +8,6 @@ import { randomBytes } from 'node:crypto';
 import { copyFile, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import {
   buildImage,
@@ -21,6 +20,7 @@ import {
   pushImage,
   splitTag,
 } from '../docker/client.js';
+import { runAttached } from '../docker/container.js';
 import { parseRegistryName } from '../registry/names.js';
 import { type GcsClient, GcsError } from './gcs.js';
 import {
@@ -126,25 +126,6 @@ class BuildLog {
     this.timer = undefined;
     this.dirty = true;
     await this.upload();
-  }
-}
-
-/** Splits a byte stream into lines. */
-class Lines extends Writable {
-  private rest = '';
-  constructor(private readonly onLine: (line: string) => void) {
-    super();
-  }
-  override _write(chunk: Buffer, _e: BufferEncoding, cb: () => void): void {
-    const parts = (this.rest + chunk.toString('utf8')).split('\n');
-    this.rest = parts.pop() ?? '';
-    for (const p of parts) this.onLine(p.replace(/\r$/, ''));
-    cb();
-  }
-  override _final(cb: () => void): void {
-    if (this.rest) this.onLine(this.rest);
-    this.rest = '';
-    cb();
   }
 }
 
@@ -533,24 +514,10 @@ async function runContainerStep(step: BuildStepInput, ctx: StepContext): Promise
     HostConfig: { NetworkMode: 'host', Binds: [`${ctx.workspace}:/workspace`] },
     Tty: false,
   });
-  const kill = () => void container.kill().catch(() => undefined);
   try {
-    const stream = (await container.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
-    const out = new PassThrough();
-    out.pipe(new Lines(ctx.stepLog));
-    ctx.docker.modem.demuxStream(stream, out, out);
-    const drained = new Promise<void>((r) => {
-      stream.once('end', r);
-      stream.once('close', r);
-    });
-    ctx.signal.addEventListener('abort', kill, { once: true });
-    await container.start();
-    const { StatusCode } = (await container.wait()) as { StatusCode: number };
-    await Promise.race([drained, new Promise((r) => setTimeout(r, 2000))]);
-    out.end();
-    if (StatusCode !== 0) throw new StepArgsError(`step exited with non-zero status: ${StatusCode}`);
+    const status = await runAttached(ctx.docker, container, { signal: ctx.signal, stdout: ctx.stepLog });
+    if (status !== 0) throw new StepArgsError(`step exited with non-zero status: ${status}`);
   } finally {
-    ctx.signal.removeEventListener('abort', kill);
     await container.remove({ force: true }).catch(() => undefined);
   }
 }
