@@ -13,6 +13,7 @@ export * from './config/validate.js';
 export * from './emulator-connection.js';
 export * from './errors.js';
 export * from './grpc-code.js';
+export * from './image-ref.js';
 export * from './job-state.js';
 export * from './launch/index.js';
 export * from './machine-types.js';

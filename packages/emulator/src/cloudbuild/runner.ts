@@ -19,9 +19,10 @@ import {
   pullImage,
   pushImage,
   splitTag,
+  tagImage,
 } from '../docker/client.js';
 import { runAttached } from '../docker/container.js';
-import { parseRegistryName } from '../registry/names.js';
+import { parseRegistryImage } from '../registry/names.js';
 import { type GcsClient, GcsError } from './gcs.js';
 import {
   type DockerBuildCommand,
@@ -313,8 +314,7 @@ function lostDaemon(error: unknown): boolean {
 }
 
 function isArtifactRegistryImage(image: string): boolean {
-  const { name } = splitTag(image);
-  return parseRegistryName(name.split('@')[0] ?? '') !== undefined;
+  return parseRegistryImage(image) !== undefined;
 }
 
 /** Turns Docker progress events into log lines (build output, push/pull statuses without progress bars). */
@@ -386,8 +386,7 @@ async function runStep(step: BuildStepInput, ctx: StepContext): Promise<void> {
   if (command.kind === 'tag') {
     const source = (await hasImage(ctx.docker, ctx.local(command.source))) ? ctx.local(command.source) : command.source;
     for (const target of new Set([command.target, ctx.local(command.target)])) {
-      const { name: repo, tag } = splitTag(target);
-      await ctx.docker.getImage(source).tag({ repo, tag });
+      await tagImage(ctx.docker, source, target);
       ctx.createdTags.push(target);
     }
     return;
@@ -440,8 +439,7 @@ async function runDockerBuild(
       if (!isArtifactRegistryImage(base) || (await hasImage(ctx.docker, base))) continue;
       ctx.stepLog(`Pulling ${base} from the emulator's registry`);
       await pullImage(ctx.docker, ctx.local(base), ctx.auth(), undefined, ctx.signal);
-      const { name, tag } = splitTag(base);
-      await ctx.docker.getImage(ctx.local(base)).tag({ repo: name, tag });
+      await tagImage(ctx.docker, ctx.local(base), base);
     }
     const tags = [...new Set(command.tags.flatMap((t) => [ctx.local(t), t]))];
     // The daemon may answer (refuse the build, or be cancelled) before it has read the whole context: the packing is

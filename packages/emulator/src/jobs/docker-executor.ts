@@ -8,7 +8,7 @@
 import type Dockerode from 'dockerode';
 import { connectDocker, EMULATOR_LABEL, hasImage, pullImage } from '../docker/client.js';
 import { runAttached } from '../docker/container.js';
-import { parseRegistryName } from '../registry/names.js';
+import { parseRegistryImage } from '../registry/names.js';
 import type { JobExecutor, JobRun, JobRunContext, JobRunResult } from './executor.js';
 
 /** Options of {@link dockerExecutor}. */
@@ -74,7 +74,7 @@ export function dockerExecutor(options: DockerExecutorOptions = {}): JobExecutor
 
   const resolveImage = async (d: Dockerode, job: JobRun, ctx: JobRunContext): Promise<string | JobRunResult> => {
     const services = ctx.services;
-    const isArtifactRegistry = parseRegistryName(job.imageUri.replace(/[:@][^/]*$/, '')) !== undefined;
+    const isArtifactRegistry = parseRegistryImage(job.imageUri) !== undefined;
     if (isArtifactRegistry && services) {
       const local = `${services.registryAddress()}/${job.imageUri}`;
       try {
