@@ -23,6 +23,7 @@ import {
   type ServiceContext,
   type StoredLogEntry,
 } from '../context.js';
+import type { EmulatorService } from './contract.js';
 
 const SEVERITY_RANK: Record<string, number> = {
   DEFAULT: 0,
@@ -540,3 +541,9 @@ export function loggingService(ctx: ServiceContext): HttpService {
     },
   };
 }
+
+/** Cloud Logging `entries:list` and `entries:write` over the emulator's log store, as an emulator service. */
+export const logging: EmulatorService = {
+  name: 'logging',
+  create: (core) => ({ http: loggingService(core.ctx) }),
+};

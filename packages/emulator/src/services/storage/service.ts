@@ -23,6 +23,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpService, ServiceContext } from '../../context.js';
+import type { EmulatorService } from '../contract.js';
 import { sendStorageError } from './http.js';
 import { StorageModel } from './model.js';
 import { ResumableUploads } from './resumable.js';
@@ -56,3 +57,9 @@ export function storageService(ctx: ServiceContext): HttpService {
     close: () => model.close(),
   };
 }
+
+/** The Cloud Storage JSON API, as an emulator service (state in `<dataDir>/storage`, flushed on stop). */
+export const storage: EmulatorService = {
+  name: 'storage',
+  create: (core) => ({ http: storageService(core.ctx) }),
+};
