@@ -9,7 +9,7 @@ import { type Emulator, startEmulator } from '@vertex-launch/emulator';
 import { pack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { basic, busyboxBase, MANIFEST_ACCEPT, removeTestImages, trackImage } from './docker-support.js';
-import { grpcError } from './support.js';
+import { grpcError, logLines } from './support.js';
 
 let emu: Emulator;
 let builds: CloudBuildClient;
@@ -171,12 +171,7 @@ describe('source -> image -> job', () => {
       state = String((await jobs.getCustomJob({ name: job.name }))[0].state);
     }
     expect(state).toBe('JOB_STATE_SUCCEEDED');
-    expect(
-      emu
-        .logEntries()
-        .filter((e) => e.resource.labels.job_id === id)
-        .map((e) => e.textPayload),
-    ).toEqual(['hello from train.sh, args: --epochs 3']);
+    expect(logLines(emu, 'job_id', id)).toEqual(['hello from train.sh, args: --epochs 3']);
 
     // GetBuild (no LRO) answers enums by name; ListBuilds finds it by tag and status.
     const direct = await buildOf(operation.name);
@@ -239,10 +234,7 @@ describe('steps in a builder image', () => {
         (error: Error) => error.message,
       );
       const build = await buildOf(operation.name);
-      const log = emu
-        .logEntries()
-        .filter((e) => e.resource.labels.build_id === build.id)
-        .map((e) => e.textPayload);
+      const log = logLines(emu, 'build_id', build.id);
       return { settled, build, log };
     };
 
