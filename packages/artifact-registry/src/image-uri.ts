@@ -1,4 +1,4 @@
-import { ConfigError } from '@vertex-launch/core';
+import { artifactRegistryDockerLocation, ConfigError, splitImageReference } from '@vertex-launch/core';
 
 /** An Artifact Registry Docker image reference, split into its parts. */
 export interface ArtifactImageRef {
@@ -17,7 +17,6 @@ export interface ArtifactImageRef {
   readonly digest: string | undefined;
 }
 
-const HOST = /^([a-z][a-z0-9-]*[a-z0-9])-docker\.pkg\.dev$/;
 const PROJECT = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
 const DOMAIN = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/;
 const REPOSITORY = /^[a-z]([a-z0-9-]*[a-z0-9])?$/;
@@ -29,8 +28,7 @@ const EXPECTED = '<location>-docker.pkg.dev/<project>/<repository>/<image>[:tag]
 
 /** True when `uri` names an Artifact Registry Docker host (`*-docker.pkg.dev`), whether or not the rest is valid. */
 export function isArtifactRegistryUri(uri: string): boolean {
-  const host = uri.split('/', 1)[0] ?? '';
-  return HOST.test(host);
+  return artifactRegistryDockerLocation(uri.split('/', 1)[0] ?? '') !== undefined;
 }
 
 /**
@@ -44,32 +42,17 @@ export function parseImageUri(uri: string): ArtifactImageRef {
   };
   if (uri.trim() !== uri || uri === '') fail('it is empty or has surrounding spaces');
 
-  let rest = uri;
-  let digest: string | undefined;
-  const at = rest.indexOf('@');
-  if (at >= 0) {
-    digest = rest.slice(at + 1);
-    rest = rest.slice(0, at);
-    if (!DIGEST.test(digest)) fail(`the digest ${JSON.stringify(digest)} is not sha256:<64 lowercase hex>`);
+  const { name, tag, digest } = splitImageReference(uri);
+  if (digest !== undefined && !DIGEST.test(digest)) {
+    fail(`the digest ${JSON.stringify(digest)} is not sha256:<64 lowercase hex>`);
   }
-  const segments = rest.split('/');
+  const segments = name.split('/');
   const host = segments.shift() ?? '';
-  const hostMatch = HOST.exec(host);
-  if (!hostMatch)
+  const location = artifactRegistryDockerLocation(host);
+  if (location === undefined)
     fail(`the host ${JSON.stringify(host)} is not an Artifact Registry Docker host (<location>-docker.pkg.dev)`);
-  const location = hostMatch?.[1] ?? '';
-
-  let tag: string | undefined;
-  const last = segments[segments.length - 1] ?? '';
-  const colon = last.indexOf(':');
-  if (colon >= 0) {
-    tag = last.slice(colon + 1);
-    segments[segments.length - 1] = last.slice(0, colon);
-    if (!TAG.test(tag))
-      fail(
-        `the tag ${JSON.stringify(tag)} is not valid (letters, digits, _ . -; at most 128; not starting with . or -)`,
-      );
-  }
+  if (tag !== undefined && !TAG.test(tag))
+    fail(`the tag ${JSON.stringify(tag)} is not valid (letters, digits, _ . -; at most 128; not starting with . or -)`);
 
   let project = segments.shift() ?? '';
   // The colon form (`example.com:proj`) is the project's API name; in a Docker path a colon is not allowed, and
@@ -95,7 +78,7 @@ export function parseImageUri(uri: string): ArtifactImageRef {
       `the image path ${JSON.stringify(segments.join('/'))} is missing or not valid (lowercase letters, digits, . _ -, nested with /)`,
     );
   }
-  return { host, location, project, repository, image: segments.join('/'), tag, digest };
+  return { host, location: location ?? '', project, repository, image: segments.join('/'), tag, digest };
 }
 
 /** Builds the URI of a reference. Domain-scoped projects become `domain/project` in the path. */

@@ -172,10 +172,10 @@ describe('the build log', () => {
     const destination = await destinationFor(emulator, contextDir);
     const builder = cloudBuild({ credentials, env: emulator.env, pollIntervalMs: 100 });
     const events: BuildEvent[] = [];
+    // The emulator's fault counters add up over the file (an earlier test injected the same fault): count from here.
     const hits = () => emulator.faults.injected()['storage.objects.get UNAVAILABLE'] ?? 0;
     const hitsBefore = hits();
     let injected = false;
-    // The emulator's fault counters add up over the file (an earlier test injected the same fault): count from here.
     const { digest } = await builder.build({
       contextDir,
       destination,

@@ -5,6 +5,7 @@
  * the emulator's registry, and the gRPC client options that trust the emulator's CA (the one file this module reads).
  */
 import { ConfigError } from './errors.js';
+import { artifactRegistryDockerLocation } from './image-ref.js';
 
 /** Where a running emulator listens and which certificate its gRPC endpoint presents. */
 export interface EmulatorConnection {
@@ -121,9 +122,6 @@ function isLoopbackHostPort(value: string): boolean {
   return m !== null && port > 0 && port <= 65535;
 }
 
-/** An Artifact Registry Docker host, `<location>-docker.pkg.dev`. */
-const AR_DOCKER_HOST = /^[a-z][a-z0-9-]*[a-z0-9]-docker\.pkg\.dev$/;
-
 /**
  * Rewrites an Artifact Registry image URI onto the emulator's registry, reversibly, by prefixing the registry
  * address: `us-central1-docker.pkg.dev/proj/repo/img:tag` -> `127.0.0.1:5000/us-central1-docker.pkg.dev/proj/repo/img:tag`.
@@ -134,7 +132,7 @@ export function toEmulatorImageRef(uri: string, connection: Pick<EmulatorConnect
   const registry = connection?.registry;
   if (registry === undefined) return uri;
   const host = uri.split('/', 1)[0] ?? '';
-  if (!AR_DOCKER_HOST.test(host) || !uri.includes('/')) return uri;
+  if (artifactRegistryDockerLocation(host) === undefined || !uri.includes('/')) return uri;
   return `${registry}/${uri}`;
 }
 
@@ -147,7 +145,7 @@ export function fromEmulatorImageRef(ref: string): string {
   if (slash < 0 || !isLoopbackHostPort(ref.slice(0, slash))) return ref;
   const rest = ref.slice(slash + 1);
   const host = rest.split('/', 1)[0] ?? '';
-  return AR_DOCKER_HOST.test(host) && rest.includes('/') ? rest : ref;
+  return artifactRegistryDockerLocation(host) !== undefined && rest.includes('/') ? rest : ref;
 }
 
 /** Plain-object headers from a google-auth-library v10 `Headers`, a v9 plain object, or undefined. */

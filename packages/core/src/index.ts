@@ -36,6 +36,7 @@ export * from './emulator-connection.js';
 // Errors
 export * from './errors.js';
 export * from './grpc-code.js';
+export * from './image-ref.js';
 export * from './job-state.js';
 export * from './launch/index.js';
 export type { CreateCustomJobRequest } from './mapping/custom-job.js';

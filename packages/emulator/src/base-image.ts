@@ -5,9 +5,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { pack } from 'tar-stream';
-import { buildImage, connectDocker, type DockerProgressEvent, pushImage, splitTag } from './docker/client.js';
+import { buildImage, connectDocker, type DockerProgressEvent, pushImage } from './docker/client.js';
 import type { Emulator } from './emulator.js';
-import { parseRegistryName } from './registry/names.js';
+import { parseRegistryImage } from './registry/names.js';
 
 /** Options of {@link buildBusyboxBaseImage}. */
 export interface BusyboxBaseImageOptions {
@@ -51,8 +51,7 @@ export const BUSYBOX_DOCKERFILE = [
  */
 export async function buildBusyboxBaseImage(options: BusyboxBaseImageOptions): Promise<BusyboxBaseImage> {
   const { emulator, imageUri } = options;
-  const { name: uriName } = splitTag(imageUri);
-  const parsed = parseRegistryName(uriName.split('@')[0] ?? '');
+  const parsed = parseRegistryImage(imageUri);
   if (!parsed) {
     throw new TypeError(
       `buildBusyboxBaseImage: "${imageUri}" is not an Artifact Registry image URI (<location>-docker.pkg.dev/<project>/<repository>/<image>[:tag]).`,

@@ -4,7 +4,7 @@ import { ArtifactRegistryClient } from '@google-cloud/artifact-registry';
 import { type Emulator, startEmulator } from '@vertex-launch/emulator';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { pushImage } from '../src/docker/client.js';
-import { busyboxBase, docker, removeTestImages, trackImage } from './docker-support.js';
+import { busyboxBase, docker, removeTestImages, tagAs } from './docker-support.js';
 import { grpcError } from './support.js';
 
 let emu: Emulator;
@@ -21,12 +21,10 @@ beforeAll(async () => {
   baseDigest = base.digest;
   // The same image under a second tag, and a different image under a nested path.
   const also = emu.toLocalImageRef(`europe-west4-docker.pkg.dev/${emu.projectId}/images/busybox:stable`);
-  await docker.getImage(base.localRef).tag({ repo: also.slice(0, also.lastIndexOf(':')), tag: 'stable' });
-  trackImage(also);
+  await tagAs(base.localRef, also);
   await pushImage(docker, also, emu.dockerAuth());
   const app = emu.toLocalImageRef(`europe-west4-docker.pkg.dev/${emu.projectId}/images/team/app:v1`);
-  await docker.getImage(base.localRef).tag({ repo: app.slice(0, app.lastIndexOf(':')), tag: 'v1' });
-  trackImage(app);
+  await tagAs(base.localRef, app);
   appDigest = (await pushImage(docker, app, emu.dockerAuth())).digest;
 });
 

@@ -9,7 +9,7 @@ import { type Emulator, startEmulator } from '@vertex-launch/emulator';
 import { pack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { basic, busyboxBase, MANIFEST_ACCEPT, removeTestImages, trackImage } from './docker-support.js';
-import { grpcError } from './support.js';
+import { grpcError, logLines } from './support.js';
 
 let emu: Emulator;
 let builds: CloudBuildClient;
@@ -171,12 +171,7 @@ describe('source -> image -> job', () => {
       state = String((await jobs.getCustomJob({ name: job.name }))[0].state);
     }
     expect(state).toBe('JOB_STATE_SUCCEEDED');
-    expect(
-      emu
-        .logEntries()
-        .filter((e) => e.resource.labels.job_id === id)
-        .map((e) => e.textPayload),
-    ).toEqual(['hello from train.sh, args: --epochs 3']);
+    expect(logLines(emu, 'job_id', id)).toEqual(['hello from train.sh, args: --epochs 3']);
 
     // GetBuild (no LRO) answers enums by name; ListBuilds finds it by tag and status.
     const direct = await buildOf(operation.name);
@@ -218,6 +213,52 @@ describe('source -> image -> job', () => {
     });
     expect(tag.version).toContain('/versions/sha256:');
     await ar.close();
+  });
+});
+
+describe('steps in a builder image', () => {
+  test('a builder image from the registry runs with /workspace mounted; its output is the step log; exit 3 fails it', async () => {
+    const source = await upload('ctx/script.tgz', { 'msg.txt': 'hello from the workspace\n' });
+    const script = 'cat msg.txt; echo "build $BUILD_ID of $PROJECT_ID" >&2; printf "no newline"; exit "$CODE"';
+    const run = async (code: string) => {
+      const [operation] = await builds.createBuild({
+        projectId: project,
+        build: {
+          source,
+          steps: [{ name: baseUri, entrypoint: 'sh', args: ['-c', script], env: [`CODE=${code}`] }],
+          logsBucket: 'gs://vxl-logs',
+        },
+      });
+      const settled = await operation.promise().then(
+        () => 'resolved',
+        (error: Error) => error.message,
+      );
+      const build = await buildOf(operation.name);
+      const log = logLines(emu, 'build_id', build.id);
+      return { settled, build, log };
+    };
+
+    const ok = await run('0');
+    expect(ok.settled).toBe('resolved');
+    expect(ok.build.status).toBe('SUCCESS');
+    // stdout and stderr (Docker keeps no order between the two), and the last line without its newline too.
+    const stepLines = ok.log.filter((line) => line.startsWith('Step #0: '));
+    expect(stepLines.sort()).toEqual(
+      [
+        'Step #0: hello from the workspace',
+        `Step #0: build ${ok.build.id} of ${project}`,
+        'Step #0: no newline',
+      ].sort(),
+    );
+
+    const failed = await run('3');
+    expect(failed.settled).toContain('Build failed; check build logs for details');
+    expect(failed.build.status).toBe('FAILURE');
+    expect(failed.build.statusDetail).toContain(
+      `Build step 0 "${baseUri}" failed: step exited with non-zero status: 3`,
+    );
+    expect(failed.build.statusDetail).toContain('no newline');
+    expect(failed.build.steps?.[0]?.status).toBe('FAILURE');
   });
 });
 

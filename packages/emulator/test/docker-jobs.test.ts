@@ -4,7 +4,7 @@ import { v1 } from '@google-cloud/aiplatform';
 import { type Emulator, startEmulator } from '@vertex-launch/emulator';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { pushImage } from '../src/docker/client.js';
-import { busyboxBase, docker, removeTestImages, trackImage } from './docker-support.js';
+import { busyboxBase, docker, removeTestImages, tagAs } from './docker-support.js';
 
 let emu: Emulator;
 let client: InstanceType<typeof v1.JobServiceClient>;
@@ -184,8 +184,7 @@ test('executor "auto" picks docker when the daemon answers; stop() kills running
     expect(auto.executor).toBe('docker');
     auto.createDockerRepository('us-central1', 'train');
     const ref = auto.toLocalImageRef(image);
-    await docker.getImage(emu.toLocalImageRef(image)).tag({ repo: ref.slice(0, ref.lastIndexOf(':')), tag: '1' });
-    trackImage(ref);
+    await tagAs(emu.toLocalImageRef(image), ref);
     await pushImage(docker, ref, auto.dockerAuth());
     const jobs = new v1.JobServiceClient(auto.jobServiceClientOptions());
     const [created] = await jobs.createCustomJob({

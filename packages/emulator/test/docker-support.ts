@@ -2,6 +2,7 @@
 // cleanup of every image tag and container a test created.
 import { type BusyboxBaseImage, buildBusyboxBaseImage, type Emulator } from '@vertex-launch/emulator';
 import Docker from 'dockerode';
+import { tagImage } from '../src/docker/client.js';
 
 /** The Docker client the tests use (the daemon `.ci/run` starts). */
 export const docker = new Docker({ socketPath: '/var/run/docker.sock' });
@@ -12,6 +13,12 @@ const tags = new Set<string>();
 /** Remembers `ref` for {@link removeTestImages}. */
 export function trackImage(...refs: string[]): void {
   for (const ref of refs) tags.add(ref);
+}
+
+/** Tags the local image `source` as `ref` (`name:tag`) and tracks the new tag. */
+export async function tagAs(source: string, ref: string): Promise<void> {
+  await tagImage(docker, source, ref);
+  trackImage(ref);
 }
 
 /** Builds the busybox base image, pushes it as `imageUri` and tracks its tags. */

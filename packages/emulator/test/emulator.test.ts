@@ -10,7 +10,7 @@ import { startEmulator } from '@vertex-launch/emulator';
 import { JWT } from 'google-auth-library';
 import { describe, expect, test } from 'vitest';
 import { childEnv, repoRoot, tempDir } from '../../../test/helpers.js';
-import { customJob } from './support.js';
+import { customJob, logLines } from './support.js';
 
 describe('loopback only', () => {
   test.each(['0.0.0.0', '192.168.1.10', '::', 'example.com'])('refuses host %s', async (host) => {
@@ -197,10 +197,7 @@ test('--data-dir keeps IAM, tokens, jobs, logs and the certificate across a rest
       const [done] = await client.getCustomJob({ name: runningName });
       expect(done.state).toBe('JOB_STATE_SUCCEEDED');
       const id = runningName.split('/').pop();
-      const lines = second
-        .logEntries()
-        .filter((e) => e.resource.labels.job_id === id)
-        .map((e) => e.textPayload);
+      const lines = logLines(second, 'job_id', id);
       expect(lines).toEqual([
         'Job started',
         'Running command: python -m trainer --epochs 3',

@@ -3,7 +3,7 @@ import { v1 } from '@google-cloud/aiplatform';
 import { type Emulator, startEmulator } from '@vertex-launch/emulator';
 import { OAuth2Client } from 'google-auth-library';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { customJob, grpcError } from './support.js';
+import { customJob, grpcError, logLines } from './support.js';
 
 const QUEUED = 60_000;
 const PENDING = 60_000;
@@ -82,10 +82,7 @@ describe('lifecycle on the emulator clock', () => {
     expect(Number(done.endTime?.seconds) - Number(running.startTime?.seconds)).toBe(RUNNING / 1000);
 
     const id = created.name?.split('/').pop();
-    const lines = emu
-      .logEntries()
-      .filter((e) => e.resource.labels.job_id === id)
-      .map((e) => e.textPayload);
+    const lines = logLines(emu, 'job_id', id);
     expect(lines).toEqual([
       'Job started',
       'Running command: python -m trainer --epochs 3',

@@ -4,7 +4,7 @@ import { type Emulator, startEmulator } from '@vertex-launch/emulator';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { tempDir } from '../../../test/helpers.js';
 import { pushImage } from '../src/docker/client.js';
-import { basic, busyboxBase, docker, MANIFEST_ACCEPT, removeTestImages, trackImage } from './docker-support.js';
+import { basic, busyboxBase, docker, MANIFEST_ACCEPT, removeTestImages, tagAs } from './docker-support.js';
 
 let emu: Emulator;
 let baseUri: string;
@@ -131,8 +131,7 @@ describe('repositories', () => {
   test('a push to a repository the Artifact Registry API does not know is refused as name unknown', async () => {
     const uri = `us-central1-docker.pkg.dev/${emu.projectId}/missing-repo/busybox:1`;
     const ref = emu.toLocalImageRef(uri);
-    await docker.getImage(emu.toLocalImageRef(baseUri)).tag({ repo: ref.slice(0, ref.lastIndexOf(':')), tag: '1' });
-    trackImage(ref);
+    await tagAs(emu.toLocalImageRef(baseUri), ref);
     const message = await pushError(ref, emu.adminToken);
     expect(message).toContain(
       `Repository "projects/${emu.projectId}/locations/us-central1/repositories/missing-repo" not found`,
@@ -160,8 +159,7 @@ test('with a data dir, repositories and pushed images survive a restart', async 
     try {
       first.createDockerRepository('us-central1', 'keep');
       const ref = first.toLocalImageRef(uri);
-      await docker.getImage(emu.toLocalImageRef(baseUri)).tag({ repo: ref.slice(0, ref.lastIndexOf(':')), tag: '1' });
-      trackImage(ref);
+      await tagAs(emu.toLocalImageRef(baseUri), ref);
       ({ digest } = await pushImage(docker, ref, first.dockerAuth()));
     } finally {
       await first.stop();

@@ -1,5 +1,6 @@
 // Shared fixtures for the emulator's integration tests (real Google clients against the emulator).
 import type { protos } from '@google-cloud/aiplatform';
+import type { Emulator } from '@vertex-launch/emulator';
 import { expect } from 'vitest';
 
 type ICustomJob = protos.google.cloud.aiplatform.v1.ICustomJob;
@@ -55,4 +56,16 @@ export async function grpcError(promise: Promise<unknown>, code: number): Promis
   expect(error, `expected gRPC code ${code}, but the call succeeded`).toBeDefined();
   expect(error?.code, error?.message).toBe(code);
   return error?.details ?? error?.message ?? '';
+}
+
+/** The text of the log entries the emulator holds for one job (`job_id`) or build (`build_id`), in order. */
+export function logLines(
+  emu: Pick<Emulator, 'logEntries'>,
+  label: 'job_id' | 'build_id',
+  id: string | null | undefined,
+): string[] {
+  return emu
+    .logEntries()
+    .filter((e) => e.resource.labels[label] === id)
+    .map((e) => e.textPayload);
 }

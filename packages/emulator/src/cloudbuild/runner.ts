@@ -8,7 +8,6 @@ import { randomBytes } from 'node:crypto';
 import { copyFile, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import {
   buildImage,
@@ -20,10 +19,11 @@ import {
   pullImage,
   pushImage,
   splitTag,
+  tagImage,
 } from '../docker/client.js';
-import { parseRegistryName } from '../registry/names.js';
+import { runAttached } from '../docker/container.js';
+import { parseRegistryImage } from '../registry/names.js';
 import { type GcsClient, GcsError } from './gcs.js';
-import type { BuildRecord, BuildStepInput } from './service.js';
 import {
   type DockerBuildCommand,
   dockerfileBaseImages,
@@ -31,6 +31,7 @@ import {
   parseNativeStep,
   StepArgsError,
 } from './steps.js';
+import type { BuildRecord, BuildStepInput } from './types.js';
 import { isInside, packDirectory, unpackSource } from './workspace.js';
 
 /** What a build run needs from the emulator. */
@@ -129,25 +130,6 @@ class BuildLog {
   }
 }
 
-/** Splits a byte stream into lines. */
-class Lines extends Writable {
-  private rest = '';
-  constructor(private readonly onLine: (line: string) => void) {
-    super();
-  }
-  override _write(chunk: Buffer, _e: BufferEncoding, cb: () => void): void {
-    const parts = (this.rest + chunk.toString('utf8')).split('\n');
-    this.rest = parts.pop() ?? '';
-    for (const p of parts) this.onLine(p.replace(/\r$/, ''));
-    cb();
-  }
-  override _final(cb: () => void): void {
-    if (this.rest) this.onLine(this.rest);
-    this.rest = '';
-    cb();
-  }
-}
-
 /** Runs `build`; never throws (failures come back as an outcome). */
 export async function runBuild(
   build: BuildRecord,
@@ -175,40 +157,7 @@ export async function runBuild(
     log.line('');
     log.line('FETCHSOURCE');
     workspace = await mkdtemp(join(tmpdir(), `vxl-build-${build.id.slice(0, 8)}-`));
-    const source = build.input.source?.storageSource;
-    if (source?.bucket && source.object) {
-      const generation = source.generation ? `#${source.generation}` : '';
-      log.line(`Fetching storage object: gs://${source.bucket}/${source.object}${generation}`);
-      // Build.timing FETCHSOURCE, "time to fetch source" (cloudbuild.proto): a build that times out while fetching
-      // ends with this phase unfinished and every step QUEUED.
-      const fetchPhase = phase(build, 'FETCHSOURCE');
-      try {
-        const data = await env.gcs.read(
-          source.bucket,
-          source.object,
-          env.tokenFor(build.serviceAccount),
-          source.generation ? String(source.generation) : undefined,
-          signal,
-        );
-        const files = await unpackSource(data, workspace);
-        log.line(`Copying gs://${source.bucket}/${source.object}${generation}...`);
-        log.line(`Unpacked ${files} files (${data.length} bytes).`);
-        fetchPhase.end = Date.now();
-      } catch (error) {
-        if (signal.aborted) throw error;
-        const why =
-          error instanceof GcsError && error.status === 403
-            ? `${error.message} (the build's service account ${build.serviceAccount} needs storage.objects.get)`
-            : (error as Error).message;
-        // Cloud Build ends such a build FAILURE with failureInfo FETCH_SOURCE_FAILED, "The source fetching has
-        // failed" (Build.FailureInfo.FailureType in cloudbuild.proto): the service sets both from this BuildFailure.
-        fetchPhase.end = Date.now();
-        throw new BuildFailure(
-          'FETCH_SOURCE_FAILED',
-          `failed to fetch source gs://${source.bucket}/${source.object}: ${why}`,
-        );
-      }
-    }
+    await fetchSource(build, workspace, signal, env, log);
     docker = await env.docker();
     // No daemon is the emulator's own failure, not the build's: the build ends INTERNAL_ERROR ("Build or step failed
     // due to an internal cause", Build.Status in cloudbuild.proto), before any step is marked as having run.
@@ -217,79 +166,10 @@ export async function runBuild(
         "the emulator's Docker daemon does not answer (start dockerd, or point DOCKER_HOST or the emulator's dockerSocket option at its socket)",
       );
     }
-    const buildPhase = phase(build, 'BUILD');
-    log.line('BUILD');
-    for (const [i, step] of build.steps.entries()) {
-      if (signal.aborted) break;
-      const status = build.stepStatus[i];
-      if (!status) continue;
-      const prefix = step.id ? `Step #${i} - "${step.id}"` : `Step #${i}`;
-      const stepLines: string[] = [];
-      const stepLog = (text: string) => {
-        stepLines.push(text);
-        if (stepLines.length > 50) stepLines.shift();
-        log.line(`${prefix}: ${text}`);
-      };
-      status.status = 'WORKING';
-      status.start = Date.now();
-      log.line(`Starting ${prefix}`);
-      try {
-        await runStep(step, { docker, workspace, signal, stepLog, auth, local, createdTags, build, env });
-      } catch (error) {
-        if (signal.aborted) break;
-        status.status = 'FAILURE';
-        status.end = Date.now();
-        if (lostDaemon(error)) {
-          status.status = 'INTERNAL_ERROR';
-          throw new Error(
-            `the emulator lost its Docker daemon during build step ${i}: ${(error as Error).message} (is dockerd running?)`,
-          );
-        }
-        const tail = stepLines.slice(-LOG_TAIL);
-        const message = `Build step ${i} "${step.name}" failed: ${(error as Error).message}`;
-        throw new BuildFailure('USER_BUILD_STEP', tail.length > 0 ? `${message}\n${tail.join('\n')}` : message);
-      }
-      status.status = 'SUCCESS';
-      status.end = Date.now();
-      log.line(`Finished ${prefix}`);
-    }
-    buildPhase.end = Date.now();
+    const ctx: BuildContext = { docker, workspace, signal, auth, local, createdTags, build, env, log };
+    await runSteps(ctx);
     if (signal.aborted) return outcome({ ok: false, detail: 'aborted' });
-    if (build.images.length > 0) {
-      const pushPhase = phase(build, 'PUSH');
-      log.line('PUSH');
-      for (const image of build.images) {
-        if (!isArtifactRegistryImage(image)) {
-          throw new BuildFailure(
-            'PUSH_FAILED',
-            `cannot push ${image}: the emulator's registry only takes Artifact Registry images (<location>-docker.pkg.dev/<project>/<repository>/<image>)`,
-          );
-        }
-        if (!(await hasImage(docker, local(image)))) {
-          throw new BuildFailure('PUSH_IMAGE_NOT_FOUND', `An image does not exist locally with the tag: ${image}`);
-        }
-        log.line(`Pushing ${image}`);
-        try {
-          const { digest } = await pushImage(
-            docker,
-            local(image),
-            auth(),
-            progress((t) => log.line(t)),
-            signal,
-          );
-          log.line(`${splitTag(image).tag ?? 'latest'}: digest: ${digest}`);
-          images.push({ name: image, digest });
-        } catch (error) {
-          if (signal.aborted) break;
-          const message = (error as Error).message;
-          throw new BuildFailure(
-            /denied|unauthorized/i.test(message) ? 'PUSH_NOT_AUTHORIZED' : 'PUSH_FAILED',
-            `failed to push ${image}: ${message}`,
-          );
-        }
-      }
-      pushPhase.end = Date.now();
-    }
+    await pushImages(ctx, images);
     if (signal.aborted) return outcome({ ok: false, detail: 'aborted' });
     log.line('DONE');
     return outcome({ ok: true, detail: '' });
@@ -318,6 +198,130 @@ export async function runBuild(
   }
 }
 
+/** FETCHSOURCE: unpacks `source.storageSource`, read as the build's service account, into the workspace. */
+async function fetchSource(
+  build: BuildRecord,
+  workspace: string,
+  signal: AbortSignal,
+  env: BuildRunnerEnvironment,
+  log: BuildLog,
+): Promise<void> {
+  const source = build.input.source?.storageSource;
+  if (!source?.bucket || !source.object) return;
+  const generation = source.generation ? `#${source.generation}` : '';
+  log.line(`Fetching storage object: gs://${source.bucket}/${source.object}${generation}`);
+  // Build.timing FETCHSOURCE, "time to fetch source" (cloudbuild.proto): a build that times out while fetching
+  // ends with this phase unfinished and every step QUEUED.
+  const fetchPhase = phase(build, 'FETCHSOURCE');
+  try {
+    const data = await env.gcs.read(
+      source.bucket,
+      source.object,
+      env.tokenFor(build.serviceAccount),
+      source.generation ? String(source.generation) : undefined,
+      signal,
+    );
+    const files = await unpackSource(data, workspace);
+    log.line(`Copying gs://${source.bucket}/${source.object}${generation}...`);
+    log.line(`Unpacked ${files} files (${data.length} bytes).`);
+    fetchPhase.end = Date.now();
+  } catch (error) {
+    if (signal.aborted) throw error;
+    const why =
+      error instanceof GcsError && error.status === 403
+        ? `${error.message} (the build's service account ${build.serviceAccount} needs storage.objects.get)`
+        : (error as Error).message;
+    // Cloud Build ends such a build FAILURE with failureInfo FETCH_SOURCE_FAILED, "The source fetching has
+    // failed" (Build.FailureInfo.FailureType in cloudbuild.proto): the service sets both from this BuildFailure.
+    fetchPhase.end = Date.now();
+    throw new BuildFailure(
+      'FETCH_SOURCE_FAILED',
+      `failed to fetch source gs://${source.bucket}/${source.object}: ${why}`,
+    );
+  }
+}
+
+/** BUILD: runs the steps in order; a failing step throws a BuildFailure with its last log lines. */
+async function runSteps(ctx: BuildContext): Promise<void> {
+  const { build, log, signal } = ctx;
+  const buildPhase = phase(build, 'BUILD');
+  log.line('BUILD');
+  for (const [i, step] of build.steps.entries()) {
+    if (signal.aborted) break;
+    const status = build.stepStatus[i];
+    if (!status) continue;
+    const prefix = step.id ? `Step #${i} - "${step.id}"` : `Step #${i}`;
+    const stepLines: string[] = [];
+    const stepLog = (text: string) => {
+      stepLines.push(text);
+      if (stepLines.length > 50) stepLines.shift();
+      log.line(`${prefix}: ${text}`);
+    };
+    status.status = 'WORKING';
+    status.start = Date.now();
+    log.line(`Starting ${prefix}`);
+    try {
+      await runStep(step, { ...ctx, stepLog });
+    } catch (error) {
+      if (signal.aborted) break;
+      status.status = 'FAILURE';
+      status.end = Date.now();
+      if (lostDaemon(error)) {
+        status.status = 'INTERNAL_ERROR';
+        throw new Error(
+          `the emulator lost its Docker daemon during build step ${i}: ${(error as Error).message} (is dockerd running?)`,
+        );
+      }
+      const tail = stepLines.slice(-LOG_TAIL);
+      const message = `Build step ${i} "${step.name}" failed: ${(error as Error).message}`;
+      throw new BuildFailure('USER_BUILD_STEP', tail.length > 0 ? `${message}\n${tail.join('\n')}` : message);
+    }
+    status.status = 'SUCCESS';
+    status.end = Date.now();
+    log.line(`Finished ${prefix}`);
+  }
+  buildPhase.end = Date.now();
+}
+
+/** PUSH: pushes the build's `images` and records their digests in `images`. */
+async function pushImages(ctx: BuildContext, images: { name: string; digest: string }[]): Promise<void> {
+  const { build, log, signal } = ctx;
+  if (build.images.length === 0) return;
+  const pushPhase = phase(build, 'PUSH');
+  log.line('PUSH');
+  for (const image of build.images) {
+    if (!isArtifactRegistryImage(image)) {
+      throw new BuildFailure(
+        'PUSH_FAILED',
+        `cannot push ${image}: the emulator's registry only takes Artifact Registry images (<location>-docker.pkg.dev/<project>/<repository>/<image>)`,
+      );
+    }
+    if (!(await hasImage(ctx.docker, ctx.local(image)))) {
+      throw new BuildFailure('PUSH_IMAGE_NOT_FOUND', `An image does not exist locally with the tag: ${image}`);
+    }
+    log.line(`Pushing ${image}`);
+    try {
+      const digest = await pushLocal(ctx, image, (t) => log.line(t));
+      log.line(`${splitTag(image).tag ?? 'latest'}: digest: ${digest}`);
+      images.push({ name: image, digest });
+    } catch (error) {
+      if (signal.aborted) break;
+      const message = (error as Error).message;
+      throw new BuildFailure(
+        /denied|unauthorized/i.test(message) ? 'PUSH_NOT_AUTHORIZED' : 'PUSH_FAILED',
+        `failed to push ${image}: ${message}`,
+      );
+    }
+  }
+  pushPhase.end = Date.now();
+}
+
+/** Pushes `image` from its local emulator-registry tag, as the build's service account; resolves with the digest. */
+async function pushLocal(ctx: BuildContext, image: string, line: (text: string) => void): Promise<string> {
+  const { digest } = await pushImage(ctx.docker, ctx.local(image), ctx.auth(), progress(line), ctx.signal);
+  return digest;
+}
+
 /** Starts timing phase `name` of the build (`Build.timing`: FETCHSOURCE, BUILD, PUSH); set `end` when it is done. */
 function phase(build: BuildRecord, name: string): { start: number; end?: number } {
   const span: { start: number; end?: number } = { start: Date.now() };
@@ -332,8 +336,7 @@ function lostDaemon(error: unknown): boolean {
 }
 
 function isArtifactRegistryImage(image: string): boolean {
-  const { name } = splitTag(image);
-  return parseRegistryName(name.split('@')[0] ?? '') !== undefined;
+  return parseRegistryImage(image) !== undefined;
 }
 
 /** Turns Docker progress events into log lines (build output, push/pull statuses without progress bars). */
@@ -349,16 +352,24 @@ function progress(line: (text: string) => void): (event: DockerProgressEvent) =>
   };
 }
 
-interface StepContext {
+/** What the phases of one build share. */
+interface BuildContext {
   docker: Dockerode;
   workspace: string;
   signal: AbortSignal;
-  stepLog(text: string): void;
   auth(): DockerAuth;
+  /** The reference Docker uses for `image`: Artifact Registry images live under the emulator's registry. */
   local(image: string): string;
+  /** Tags the build created locally (removed when it ends). */
   createdTags: string[];
   build: BuildRecord;
   env: BuildRunnerEnvironment;
+  log: BuildLog;
+}
+
+/** A step's view: the build's, plus the step's own log (lines prefixed `Step #N: `). */
+interface StepContext extends BuildContext {
+  stepLog(text: string): void;
 }
 
 function stepEnv(step: BuildStepInput): Record<string, string> {
@@ -398,15 +409,14 @@ async function runStep(step: BuildStepInput, ctx: StepContext): Promise<void> {
       throw new StepArgsError(`An image does not exist locally with the tag: ${command.image}`);
     }
     ctx.stepLog(`The push refers to repository [${splitTag(command.image).name}]`);
-    const { digest } = await pushImage(ctx.docker, target, ctx.auth(), progress(ctx.stepLog), ctx.signal);
+    const digest = await pushLocal(ctx, command.image, ctx.stepLog);
     ctx.stepLog(`${splitTag(command.image).tag ?? 'latest'}: digest: ${digest}`);
     return;
   }
   if (command.kind === 'tag') {
     const source = (await hasImage(ctx.docker, ctx.local(command.source))) ? ctx.local(command.source) : command.source;
     for (const target of new Set([command.target, ctx.local(command.target)])) {
-      const { name: repo, tag } = splitTag(target);
-      await ctx.docker.getImage(source).tag({ repo, tag });
+      await tagImage(ctx.docker, source, target);
       ctx.createdTags.push(target);
     }
     return;
@@ -414,6 +424,7 @@ async function runStep(step: BuildStepInput, ctx: StepContext): Promise<void> {
   await runDockerBuild(command, cwd, step, ctx);
 }
 
+/** A docker build or kaniko step: the context packed from the workspace, base images pulled, pushed after (kaniko). */
 async function runDockerBuild(
   command: DockerBuildCommand,
   cwd: string,
@@ -425,29 +436,7 @@ async function runDockerBuild(
     workspacePath(ctx, cwd, command.context || '.'),
     `build context "${command.context}"`,
   );
-  const dockerfilePath = inWorkspace(
-    ctx,
-    command.file
-      ? workspacePath(ctx, command.fileBase === 'context' ? contextDir : cwd, command.file)
-      : join(contextDir, 'Dockerfile'),
-    `Dockerfile "${command.file}"`,
-  );
-  let dockerfileText: string;
-  try {
-    if (!(await stat(contextDir)).isDirectory()) throw new Error('not a directory');
-    dockerfileText = await readFile(dockerfilePath, 'utf8');
-  } catch {
-    throw new StepArgsError(
-      `unable to prepare context: ${relative(ctx.workspace, dockerfilePath) || 'Dockerfile'} not found in /workspace (context ${relative(ctx.workspace, contextDir) || '.'})`,
-    );
-  }
-  let dockerfile = relative(contextDir, dockerfilePath).split(sep).join('/');
-  let copied: string | undefined;
-  if (!isInside(contextDir, dockerfilePath)) {
-    dockerfile = `.vxl-dockerfile-${randomBytes(4).toString('hex')}`;
-    copied = join(contextDir, dockerfile);
-    await copyFile(dockerfilePath, copied);
-  }
+  const dockerfile = await placeDockerfile(command, cwd, contextDir, ctx);
   const fromEnv = stepEnv(step);
   const buildArgs: Record<string, string> = {};
   for (const [k, v] of Object.entries(command.buildArgs)) {
@@ -455,13 +444,7 @@ async function runDockerBuild(
     if (value !== undefined) buildArgs[k] = value;
   }
   try {
-    for (const base of dockerfileBaseImages(dockerfileText, buildArgs)) {
-      if (!isArtifactRegistryImage(base) || (await hasImage(ctx.docker, base))) continue;
-      ctx.stepLog(`Pulling ${base} from the emulator's registry`);
-      await pullImage(ctx.docker, ctx.local(base), ctx.auth(), undefined, ctx.signal);
-      const { name, tag } = splitTag(base);
-      await ctx.docker.getImage(ctx.local(base)).tag({ repo: name, tag });
-    }
+    await pullBaseImages(dockerfileBaseImages(dockerfile.text, buildArgs), ctx);
     const tags = [...new Set(command.tags.flatMap((t) => [ctx.local(t), t]))];
     // The daemon may answer (refuse the build, or be cancelled) before it has read the whole context: the packing is
     // stopped, and its reads awaited, before the step ends and the workspace is removed.
@@ -476,7 +459,7 @@ async function runDockerBuild(
         context.stream,
         {
           tags,
-          dockerfile,
+          dockerfile: dockerfile.name,
           buildArgs,
           labels: command.labels,
           cacheFrom: command.cacheFrom.map((c) => ctx.local(c)),
@@ -493,14 +476,58 @@ async function runDockerBuild(
     }
     ctx.createdTags.push(...tags);
   } finally {
-    if (copied) await rm(copied, { force: true });
+    await dockerfile.cleanup();
   }
   if (command.pushAfter) {
     for (const tag of command.tags) {
       if (!isArtifactRegistryImage(tag)) throw new StepArgsError(`cannot push ${tag}: not an Artifact Registry image`);
-      const { digest } = await pushImage(ctx.docker, ctx.local(tag), ctx.auth(), progress(ctx.stepLog), ctx.signal);
-      ctx.stepLog(`Pushed ${tag}@${digest}`);
+      ctx.stepLog(`Pushed ${tag}@${await pushLocal(ctx, tag, ctx.stepLog)}`);
     }
+  }
+}
+
+/**
+ * Reads the step's Dockerfile and names it relative to the context; one outside the context is copied in for the
+ * build (`cleanup` removes the copy).
+ */
+async function placeDockerfile(
+  command: DockerBuildCommand,
+  cwd: string,
+  contextDir: string,
+  ctx: StepContext,
+): Promise<{ name: string; text: string; cleanup(): Promise<void> }> {
+  const dockerfilePath = inWorkspace(
+    ctx,
+    command.file
+      ? workspacePath(ctx, command.fileBase === 'context' ? contextDir : cwd, command.file)
+      : join(contextDir, 'Dockerfile'),
+    `Dockerfile "${command.file}"`,
+  );
+  let text: string;
+  try {
+    if (!(await stat(contextDir)).isDirectory()) throw new Error('not a directory');
+    text = await readFile(dockerfilePath, 'utf8');
+  } catch {
+    throw new StepArgsError(
+      `unable to prepare context: ${relative(ctx.workspace, dockerfilePath) || 'Dockerfile'} not found in /workspace (context ${relative(ctx.workspace, contextDir) || '.'})`,
+    );
+  }
+  if (isInside(contextDir, dockerfilePath)) {
+    return { name: relative(contextDir, dockerfilePath).split(sep).join('/'), text, cleanup: async () => {} };
+  }
+  const name = `.vxl-dockerfile-${randomBytes(4).toString('hex')}`;
+  const copied = join(contextDir, name);
+  await copyFile(dockerfilePath, copied);
+  return { name, text, cleanup: () => rm(copied, { force: true }) };
+}
+
+/** Pulls the Artifact Registry base images not present locally from the emulator's registry, under their own names. */
+async function pullBaseImages(bases: readonly string[], ctx: StepContext): Promise<void> {
+  for (const base of bases) {
+    if (!isArtifactRegistryImage(base) || (await hasImage(ctx.docker, base))) continue;
+    ctx.stepLog(`Pulling ${base} from the emulator's registry`);
+    await pullImage(ctx.docker, ctx.local(base), ctx.auth(), undefined, ctx.signal);
+    await tagImage(ctx.docker, ctx.local(base), base);
   }
 }
 
@@ -533,24 +560,10 @@ async function runContainerStep(step: BuildStepInput, ctx: StepContext): Promise
     HostConfig: { NetworkMode: 'host', Binds: [`${ctx.workspace}:/workspace`] },
     Tty: false,
   });
-  const kill = () => void container.kill().catch(() => undefined);
   try {
-    const stream = (await container.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
-    const out = new PassThrough();
-    out.pipe(new Lines(ctx.stepLog));
-    ctx.docker.modem.demuxStream(stream, out, out);
-    const drained = new Promise<void>((r) => {
-      stream.once('end', r);
-      stream.once('close', r);
-    });
-    ctx.signal.addEventListener('abort', kill, { once: true });
-    await container.start();
-    const { StatusCode } = (await container.wait()) as { StatusCode: number };
-    await Promise.race([drained, new Promise((r) => setTimeout(r, 2000))]);
-    out.end();
-    if (StatusCode !== 0) throw new StepArgsError(`step exited with non-zero status: ${StatusCode}`);
+    const status = await runAttached(ctx.docker, container, { signal: ctx.signal, stdout: ctx.stepLog });
+    if (status !== 0) throw new StepArgsError(`step exited with non-zero status: ${status}`);
   } finally {
-    ctx.signal.removeEventListener('abort', kill);
     await container.remove({ force: true }).catch(() => undefined);
   }
 }

@@ -14,63 +14,13 @@ import { loadClientProtos, lookup } from '../grpc/protos.js';
 import { type GrpcServiceModule, unary } from '../grpc/server.js';
 import { type BuildRunnerEnvironment, runBuild } from './runner.js';
 import { substitute } from './steps.js';
+import type { BuildInput, BuildRecord } from './types.js';
 
 const PACKAGE = '@google-cloud/cloudbuild';
 const PROTO = 'google/devtools/cloudbuild/v1/cloudbuild.proto';
 const SERVICE = 'google.devtools.cloudbuild.v1.CloudBuild';
 const DEFAULT_TIMEOUT_MS = 600_000;
 const TERMINAL = new Set(['SUCCESS', 'FAILURE', 'INTERNAL_ERROR', 'TIMEOUT', 'CANCELLED', 'EXPIRED']);
-
-/** A build step as received (camelCase; proto-loader decoded). */
-export interface BuildStepInput {
-  name?: string;
-  args?: string[];
-  env?: string[];
-  dir?: string;
-  id?: string;
-  entrypoint?: string;
-  timeout?: { seconds?: string | number; nanos?: number };
-  [key: string]: unknown;
-}
-
-/** The Build of a CreateBuildRequest as received. */
-export interface BuildInput {
-  steps?: BuildStepInput[];
-  images?: string[];
-  source?: { storageSource?: { bucket?: string; object?: string; generation?: string | number } };
-  timeout?: { seconds?: string | number; nanos?: number };
-  logsBucket?: string;
-  serviceAccount?: string;
-  substitutions?: Record<string, string>;
-  tags?: string[];
-  [key: string]: unknown;
-}
-
-/** A build as the emulator keeps it (times in ms on the emulator clock). */
-export interface BuildRecord {
-  id: string;
-  location: string;
-  input: BuildInput;
-  /** Steps, images and substitutions after substitution. */
-  steps: BuildStepInput[];
-  images: string[];
-  status: string;
-  statusDetail: string;
-  createTime: number;
-  startTime?: number;
-  finishTime?: number;
-  timeoutMs: number;
-  logsBucket: string;
-  serviceAccount: string;
-  results: { images: { name: string; digest: string }[]; buildStepImages: string[] };
-  stepStatus: { status: string; start?: number; end?: number }[];
-  /** `Build.timing` by phase (FETCHSOURCE, BUILD, PUSH), as the runner reaches them. */
-  phases: Record<string, { start: number; end?: number }>;
-  failureInfo?: { type: string; detail: string };
-  operationName: string;
-  /** Set when the build ended because of a cancel or its timeout. */
-  abortReason?: 'CANCELLED' | 'TIMEOUT';
-}
 
 /** Options of {@link CloudBuildService}. */
 export interface CloudBuildServiceOptions {

@@ -107,6 +107,37 @@ describe('kaniko steps', () => {
     expect(() => parseNativeStep(KANIKO, ['--context=gs://b/ctx.tgz', '-d', 'x'], undefined)).toThrow('not supported');
   });
 
+  test('-f, --target, --label and --no-push; each builder keeps its own spelling of the tag and the Dockerfile', () => {
+    expect(
+      parseNativeStep(
+        KANIKO,
+        ['-d', 'us-docker.pkg.dev/p/r/a:1', '-f', 'ci/Dockerfile', '--target', 'run', '--label=k=v', '--no-push'],
+        undefined,
+      ),
+    ).toEqual({
+      kind: 'build',
+      tags: ['us-docker.pkg.dev/p/r/a:1'],
+      file: 'ci/Dockerfile',
+      buildArgs: {},
+      cacheFrom: [],
+      target: 'run',
+      labels: { k: 'v' },
+      noCache: false,
+      context: '.',
+      pushAfter: false,
+      fileBase: 'context',
+    });
+    expect(() => parseNativeStep(KANIKO, ['-t', 'us-docker.pkg.dev/p/r/a:1'], undefined)).toThrow(
+      'kaniko flag -t is not supported by the emulator',
+    );
+    expect(() => parseNativeStep(DOCKER, ['build', '-d', 'x', '.'], undefined)).toThrow(
+      'docker build flag -d is not supported by the emulator',
+    );
+    expect(() => parseNativeStep(DOCKER, ['build', '--dockerfile=D', '-t', 'x', '.'], undefined)).toThrow(
+      'docker build flag --dockerfile=D is not supported by the emulator',
+    );
+  });
+
   test('only the two builders run natively', () => {
     expect(isNativeStep('gcr.io/cloud-builders/docker')).toBe(true);
     expect(isNativeStep('gcr.io/kaniko-project/executor:latest')).toBe(true);

@@ -99,8 +99,9 @@ function parseDocker(args: readonly string[]): NativeCommand {
   );
 }
 
-function parseDockerBuild(args: readonly string[]): DockerBuildCommand {
-  const cmd: DockerBuildCommand = {
+/** A build command with nothing set yet: docker build's defaults, or kaniko's (context `.`, push after, `-f` in the context). */
+function emptyBuild(builder: 'docker' | 'kaniko'): DockerBuildCommand {
+  return {
     kind: 'build',
     tags: [],
     file: undefined,
@@ -109,40 +110,57 @@ function parseDockerBuild(args: readonly string[]): DockerBuildCommand {
     target: undefined,
     labels: {},
     noCache: false,
-    context: '',
-    pushAfter: false,
-    fileBase: 'cwd',
+    context: builder === 'kaniko' ? '.' : '',
+    pushAfter: builder === 'kaniko',
+    fileBase: builder === 'kaniko' ? 'context' : 'cwd',
   };
+}
+
+/** How a builder spells the image to build and the Dockerfile. */
+interface BuildFlagNames {
+  tag: readonly string[];
+  file: readonly string[];
+}
+
+/**
+ * Applies one of the flags docker build and kaniko share — the tag and the Dockerfile (spelled as `names` says),
+ * `--build-arg`, `--target`, `--label` — to `cmd`. Returns false for any other flag.
+ */
+function sharedBuildFlag(
+  cmd: DockerBuildCommand,
+  flag: string,
+  arg: string,
+  r: ReturnType<typeof flagReader>,
+  names: BuildFlagNames,
+): boolean {
+  if (names.tag.includes(flag)) cmd.tags.push(r.value(flag, arg));
+  else if (names.file.includes(flag)) cmd.file = r.value(flag, arg);
+  else if (flag === '--target') cmd.target = r.value(flag, arg);
+  else if (flag === '--build-arg') {
+    const [k, v] = keyValue(r.value(flag, arg), 'build arg');
+    cmd.buildArgs[k] = v;
+  } else if (flag === '--label') {
+    const [k, v] = keyValue(r.value(flag, arg), 'label');
+    cmd.labels[k] = v ?? '';
+  } else return false;
+  return true;
+}
+
+const DOCKER_FLAGS: BuildFlagNames = { tag: ['-t', '--tag'], file: ['-f', '--file'] };
+const KANIKO_FLAGS: BuildFlagNames = { tag: ['--destination', '-d'], file: ['--dockerfile', '-f'] };
+
+function parseDockerBuild(args: readonly string[]): DockerBuildCommand {
+  const cmd = emptyBuild('docker');
   const contexts: string[] = [];
   const r = flagReader(args);
   while (!r.done()) {
     const arg = r.next();
-    const flag = arg.startsWith('--') ? arg.split('=', 1)[0] : arg;
+    const flag = (arg.startsWith('--') ? arg.split('=', 1)[0] : arg) as string;
+    if (sharedBuildFlag(cmd, flag, arg, r, DOCKER_FLAGS)) continue;
     switch (flag) {
-      case '-t':
-      case '--tag':
-        cmd.tags.push(r.value(flag, arg));
-        break;
-      case '-f':
-      case '--file':
-        cmd.file = r.value(flag, arg);
-        break;
-      case '--build-arg': {
-        const [k, v] = keyValue(r.value(flag, arg), 'build arg');
-        cmd.buildArgs[k] = v;
-        break;
-      }
       case '--cache-from':
         cmd.cacheFrom.push(r.value(flag, arg));
         break;
-      case '--target':
-        cmd.target = r.value(flag, arg);
-        break;
-      case '--label': {
-        const [k, v] = keyValue(r.value(flag, arg), 'label');
-        cmd.labels[k] = v ?? '';
-        break;
-      }
       case '--network':
       case '--platform':
       case '--progress':
@@ -171,32 +189,13 @@ function parseDockerBuild(args: readonly string[]): DockerBuildCommand {
 }
 
 function parseKaniko(args: readonly string[]): DockerBuildCommand {
-  const cmd: DockerBuildCommand = {
-    kind: 'build',
-    tags: [],
-    file: undefined,
-    buildArgs: {},
-    cacheFrom: [],
-    target: undefined,
-    labels: {},
-    noCache: false,
-    context: '.',
-    pushAfter: true,
-    fileBase: 'context',
-  };
+  const cmd = emptyBuild('kaniko');
   const r = flagReader(args);
   while (!r.done()) {
     const arg = r.next();
     const flag = arg.split('=', 1)[0] as string;
+    if (sharedBuildFlag(cmd, flag, arg, r, KANIKO_FLAGS)) continue;
     switch (flag) {
-      case '--destination':
-      case '-d':
-        cmd.tags.push(r.value(flag, arg));
-        break;
-      case '--dockerfile':
-      case '-f':
-        cmd.file = r.value(flag, arg);
-        break;
       case '--context':
       case '-c': {
         const value = r.value(flag, arg);
@@ -206,19 +205,6 @@ function parseKaniko(args: readonly string[]): DockerBuildCommand {
           );
         }
         cmd.context = value.replace(/^dir:\/\//, '');
-        break;
-      }
-      case '--build-arg': {
-        const [k, v] = keyValue(r.value(flag, arg), 'build arg');
-        cmd.buildArgs[k] = v;
-        break;
-      }
-      case '--target':
-        cmd.target = r.value(flag, arg);
-        break;
-      case '--label': {
-        const [k, v] = keyValue(r.value(flag, arg), 'label');
-        cmd.labels[k] = v ?? '';
         break;
       }
       case '--cache':

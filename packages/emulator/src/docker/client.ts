@@ -4,6 +4,7 @@
  * pushing/pulling with registry credentials. Pulls are only ever made from a loopback registry: the emulator
  * never sends traffic off the machine.
  */
+import { splitImageReference } from '@vertex-launch/core';
 import type Dockerode from 'dockerode';
 
 /** The label every container and image the emulator creates carries. */
@@ -88,13 +89,20 @@ export function followProgress(
   });
 }
 
-/** Splits `host:port/path/name:tag` into the name and the tag (default `latest`); digests stay in the name. */
+/**
+ * The repository and tag the Engine API's push and tag calls take for `ref`: its name and tag (default `latest`). A
+ * reference with a digest keeps it in the name and has no tag.
+ */
 export function splitTag(ref: string): { name: string; tag: string | undefined } {
-  if (ref.includes('@')) return { name: ref, tag: undefined };
-  const slash = ref.lastIndexOf('/');
-  const colon = ref.lastIndexOf(':');
-  if (colon > slash) return { name: ref.slice(0, colon), tag: ref.slice(colon + 1) };
-  return { name: ref, tag: 'latest' };
+  const { name, tag, digest } = splitImageReference(ref);
+  if (digest !== undefined) return { name: ref, tag: undefined };
+  return { name, tag: tag ?? 'latest' };
+}
+
+/** Tags the local image `source` (a reference or an id) as `target`. */
+export async function tagImage(docker: Dockerode, source: string, target: string): Promise<void> {
+  const { name, tag } = splitTag(target);
+  await docker.getImage(source).tag({ repo: name, tag });
 }
 
 function isLoopbackRegistry(ref: string): boolean {
@@ -182,9 +190,6 @@ export async function buildImage(
   const events = await followProgress(docker, stream, onEvent, options.signal);
   const imageId = events.map((e) => e.aux?.ID).find((id) => id !== undefined);
   if (!imageId) throw new DockerError('The Docker build reported no image id.');
-  for (const tag of rest) {
-    const { name, tag: t } = splitTag(tag);
-    await docker.getImage(imageId).tag({ repo: name, tag: t });
-  }
+  for (const tag of rest) await tagImage(docker, imageId, tag);
   return { imageId };
 }

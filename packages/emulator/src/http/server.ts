@@ -32,20 +32,27 @@ export async function readFields(req: IncomingMessage): Promise<Record<string, u
   return Object.fromEntries(new URLSearchParams(body));
 }
 
-/** Sends a JSON response. */
+/** The Content-Type Cloud Storage and Cloud Logging answer JSON with (the default here is `charset=utf-8`). */
+export const GOOGLE_JSON_CONTENT_TYPE = 'application/json; charset=UTF-8';
+
+/**
+ * Sends `body` as JSON, with its Content-Type and Content-Length. `headers` are added; one named like a default (in
+ * any case) replaces it. `omitBody` sends the headers only (the answer to a HEAD). The one JSON writer of every
+ * surface.
+ */
 export function sendJson(
   res: ServerResponse,
   status: number,
   body: unknown,
-  headers: Record<string, string> = {},
+  headers: Record<string, string | number> = {},
+  options: { omitBody?: boolean } = {},
 ): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    ...headers,
-  });
-  res.end(text);
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  res.writeHead(status);
+  res.end(options.omitBody ? undefined : text);
 }
 
 /** Sends a Google JSON error body `{ error: { code, message, status } }` for an error. */

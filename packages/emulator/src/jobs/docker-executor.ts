@@ -5,10 +5,10 @@
  * host networking, and its stdout/stderr become the job's log entries (INFO / ERROR) while it runs. Containers
  * carry the `vertex-launch-emulator=1` label and are removed when the run ends; cancel and timeout kill them.
  */
-import { PassThrough, Writable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { connectDocker, EMULATOR_LABEL, hasImage, pullImage } from '../docker/client.js';
-import { parseRegistryName } from '../registry/names.js';
+import { runAttached } from '../docker/container.js';
+import { parseRegistryImage } from '../registry/names.js';
 import type { JobExecutor, JobRun, JobRunContext, JobRunResult } from './executor.js';
 
 /** Options of {@link dockerExecutor}. */
@@ -21,28 +21,6 @@ export interface DockerExecutorOptions {
 
 /** TF_CONFIG task types of the four Vertex worker pools. */
 const TF_TYPES = ['chief', 'worker', 'ps', 'evaluator'] as const;
-
-/** Splits a byte stream into lines and hands each to `onLine` (the last partial line on `end`). */
-class LineSink extends Writable {
-  private rest = '';
-  constructor(private readonly onLine: (line: string) => void) {
-    super();
-  }
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
-    const lines = (this.rest + chunk.toString('utf8')).split('\n');
-    this.rest = lines.pop() ?? '';
-    for (const line of lines) this.onLine(line.replace(/\r$/, ''));
-    callback();
-  }
-  override _final(callback: () => void): void {
-    this.flushRest();
-    callback();
-  }
-  flushRest(): void {
-    if (this.rest !== '') this.onLine(this.rest);
-    this.rest = '';
-  }
-}
 
 /** The environment Vertex gives replica workerpool0-0 of `job` (before the spec's own env). */
 export function vertexEnvironment(job: JobRun, projectId: string | undefined): Record<string, string> {
@@ -96,7 +74,7 @@ export function dockerExecutor(options: DockerExecutorOptions = {}): JobExecutor
 
   const resolveImage = async (d: Dockerode, job: JobRun, ctx: JobRunContext): Promise<string | JobRunResult> => {
     const services = ctx.services;
-    const isArtifactRegistry = parseRegistryName(job.imageUri.replace(/[:@][^/]*$/, '')) !== undefined;
+    const isArtifactRegistry = parseRegistryImage(job.imageUri) !== undefined;
     if (isArtifactRegistry && services) {
       const local = `${services.registryAddress()}/${job.imageUri}`;
       try {
@@ -153,35 +131,15 @@ export function dockerExecutor(options: DockerExecutorOptions = {}): JobExecutor
       finished = resolve;
     });
     running.set(job.id, { container, done });
-    const kill = () => {
-      void container.kill().catch(() => undefined);
-    };
     try {
-      const stream = (await container.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
-      const out = new LineSink((line) => ctx.log(line, 'INFO'));
-      const err = new LineSink((line) => ctx.log(line, 'ERROR'));
-      const stdout = new PassThrough();
-      const stderr = new PassThrough();
-      stdout.pipe(out);
-      stderr.pipe(err);
-      d.modem.demuxStream(stream, stdout, stderr);
-      const drained = new Promise<void>((resolve) => {
-        stream.once('end', resolve);
-        stream.once('close', resolve);
-        stream.once('error', () => resolve());
+      const exitCode = await runAttached(d, container, {
+        signal: ctx.signal,
+        stdout: (line) => ctx.log(line, 'INFO'),
+        stderr: (line) => ctx.log(line, 'ERROR'),
+        drainMs: options.drainMs ?? 2000,
       });
-      ctx.signal.addEventListener('abort', kill, { once: true });
-      await container.start();
-      if (ctx.signal.aborted) kill();
-      const { StatusCode } = (await container.wait()) as { StatusCode: number };
-      await Promise.race([drained, new Promise((r) => setTimeout(r, options.drainMs ?? 2000))]);
-      stdout.end();
-      stderr.end();
-      out.flushRest();
-      err.flushRest();
-      return { exitCode: StatusCode };
+      return { exitCode };
     } finally {
-      ctx.signal.removeEventListener('abort', kill);
       await container.remove({ force: true }).catch(() => undefined);
       running.delete(job.id);
       finished();

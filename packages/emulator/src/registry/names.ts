@@ -4,7 +4,12 @@
  * `127.0.0.1:<port>/us-central1-docker.pkg.dev/proj/repo/img:tag` — a reversible prefix (see
  * {@link toLocalImageRef}). The pure rewrite lives in `@vertex-launch/core` so builders need not import the emulator.
  */
-import { fromEmulatorImageRef, toEmulatorImageRef } from '@vertex-launch/core';
+import {
+  artifactRegistryDockerLocation,
+  fromEmulatorImageRef,
+  splitImageReference,
+  toEmulatorImageRef,
+} from '@vertex-launch/core';
 
 /** The Artifact Registry parts of a registry repository name (`<loc>-docker.pkg.dev/<project>/<repo>/<image>`). */
 export interface RegistryImageName {
@@ -17,18 +22,24 @@ export interface RegistryImageName {
   image: string;
 }
 
-const HOST = /^([a-z][a-z0-9-]*[a-z0-9])-docker\.pkg\.dev$/;
-
 /** Parses a distribution repository name; undefined when it is not an Artifact Registry Docker path. */
 export function parseRegistryName(name: string): RegistryImageName | undefined {
   const parts = name.split('/');
-  const location = HOST.exec(parts.shift() ?? '')?.[1];
+  const location = artifactRegistryDockerLocation(parts.shift() ?? '');
   if (location === undefined) return undefined;
   let project = parts.shift() ?? '';
   if (project.includes('.')) project = `${project}:${parts.shift() ?? ''}`;
   const repository = parts.shift() ?? '';
   if (project === '' || repository === '' || parts.length === 0 || parts.some((p) => p === '')) return undefined;
   return { location, project, repository, image: parts.join('/') };
+}
+
+/**
+ * The Artifact Registry parts of an image reference (`<loc>-docker.pkg.dev/<project>/<repo>/<image>[:tag][@digest]`,
+ * tag and digest ignored); undefined for any other reference.
+ */
+export function parseRegistryImage(ref: string): RegistryImageName | undefined {
+  return parseRegistryName(splitImageReference(ref).name);
 }
 
 /** The registry path (`<loc>-docker.pkg.dev/<project>/<repo>/<image>`) of an image. */

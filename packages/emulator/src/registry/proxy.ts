@@ -10,6 +10,7 @@
 import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { RepositoryStore } from '../artifactregistry/repositories.js';
 import { EmulatorError, type Principal, type ServiceContext } from '../context.js';
+import { sendJson as sendJsonAnswer } from '../http/server.js';
 import type { RegistryBackend } from './backend.js';
 import { parseRegistryName, type RegistryImageName } from './names.js';
 
@@ -286,14 +287,13 @@ function sendJson(
   body: unknown,
   extra: Record<string, string> = {},
 ) {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(text),
-    'Docker-Distribution-API-Version': 'registry/2.0',
-    ...extra,
-  });
-  res.end(method === 'HEAD' ? undefined : text);
+  sendJsonAnswer(
+    res,
+    status,
+    body,
+    { 'Docker-Distribution-API-Version': 'registry/2.0', ...extra },
+    { omitBody: method === 'HEAD' },
+  );
 }
 
 function sendError(req: IncomingMessage, res: ServerResponse, error: unknown, realm: string): void {

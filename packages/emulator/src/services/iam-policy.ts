@@ -11,12 +11,13 @@
  *   `resourcemanager.projects.getIamPolicy` on the project to see the policies; without it the answer is
  *   `UNKNOWN_INFO_DENIED`, as Google answers.
  *
- * Mounted by adding `iamPolicyService({ ctx, iam, projectNumber })` to the emulator's HTTP services.
+ * Mounted as the `iamPolicy` service (./index.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EmulatorError, type HttpService, type ServiceContext } from '../context.js';
 import { readFields, sendError, sendJson } from '../http/server.js';
 import { type IamModel, toMember } from '../iam.js';
+import type { EmulatorService } from './contract.js';
 
 /** Options of {@link iamPolicyService}. */
 export interface IamPolicyServiceOptions {
@@ -144,3 +145,9 @@ export function iamPolicyService(options: IamPolicyServiceOptions): HttpService 
     },
   };
 }
+
+/** Resource Manager `projects.get`, IAM `testIamPermissions` on service accounts and Policy Troubleshooter. */
+export const iamPolicy: EmulatorService = {
+  name: 'iam-policy',
+  create: (core) => ({ http: iamPolicyService({ ctx: core.ctx, iam: core.iam, projectNumber: core.projectNumber }) }),
+};

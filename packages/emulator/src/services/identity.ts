@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EmulatorError, type HttpService, type ServiceContext } from '../context.js';
 import { readFields, sendError, sendJson } from '../http/server.js';
 import { GOOGLE_TOKEN_URL, type IamModel } from '../iam.js';
+import type { EmulatorService } from './contract.js';
 
 /** Options of {@link identityService}. */
 export interface IdentityServiceOptions {
@@ -275,3 +276,17 @@ export function identityService(options: IdentityServiceOptions): HttpService {
     },
   };
 }
+
+/** OAuth2, STS, IAM Credentials, the metadata server and `testIamPermissions`, as an emulator service. */
+export const identity: EmulatorService = {
+  name: 'identity',
+  create: (core) => ({
+    http: identityService({
+      ctx: core.ctx,
+      iam: core.iam,
+      projectNumber: core.projectNumber,
+      httpUrl: () => core.endpoints.httpUrl,
+      metadataServiceAccount: core.options.metadataServiceAccount ?? core.adminEmail,
+    }),
+  }),
+};

@@ -23,6 +23,8 @@ import {
   type ServiceContext,
   type StoredLogEntry,
 } from '../context.js';
+import { GOOGLE_JSON_CONTENT_TYPE, sendJson as sendJsonAnswer } from '../http/server.js';
+import type { EmulatorService } from './contract.js';
 
 const SEVERITY_RANK: Record<string, number> = {
   DEFAULT: 0,
@@ -298,12 +300,7 @@ const STATUS_NAME: Record<number, string> = {
 };
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'Content-Type': 'application/json; charset=UTF-8',
-    'Content-Length': String(Buffer.byteLength(text)),
-  });
-  res.end(text);
+  sendJsonAnswer(res, status, body, { 'Content-Type': GOOGLE_JSON_CONTENT_TYPE });
 }
 
 function sendError(req: IncomingMessage, res: ServerResponse, err: unknown): void {
@@ -540,3 +537,9 @@ export function loggingService(ctx: ServiceContext): HttpService {
     },
   };
 }
+
+/** Cloud Logging `entries:list` and `entries:write` over the emulator's log store, as an emulator service. */
+export const logging: EmulatorService = {
+  name: 'logging',
+  create: (core) => ({ http: loggingService(core.ctx) }),
+};

@@ -6,30 +6,10 @@ import {
   type CodeName,
   EmulatorError,
   type HttpService,
-  type LogStore,
   type Principal,
   type ServiceContext,
-  type StoredLogEntry,
 } from '../../src/context.js';
-
-/** An in-memory LogStore with monotonically increasing, zero-padded insert ids. */
-export class MemoryLogStore implements LogStore {
-  private readonly entries: StoredLogEntry[] = [];
-  private seq = 0;
-  constructor(private readonly now: () => number) {}
-  append(entry: Omit<StoredLogEntry, 'insertId' | 'receiveTimestamp'>): StoredLogEntry {
-    const stored: StoredLogEntry = {
-      ...entry,
-      insertId: `e${String(++this.seq).padStart(10, '0')}`,
-      receiveTimestamp: new Date(this.now()).toISOString(),
-    };
-    this.entries.push(stored);
-    return stored;
-  }
-  all(): readonly StoredLogEntry[] {
-    return this.entries;
-  }
-}
+import { MemoryLogStore } from '../../src/logs.js';
 
 /** A ServiceContext for tests: one valid token, a mutable permission set, injectable faults, a movable clock. */
 export class TestContext implements ServiceContext {

@@ -1,6 +1,7 @@
 /** Small HTTP helpers shared by the Cloud Storage surface: Google JSON error bodies and bounded body reads. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type CodeName, EmulatorError } from '../../context.js';
+import { GOOGLE_JSON_CONTENT_TYPE, sendJson as sendJsonAnswer } from '../../http/server.js';
 
 /** An error with the exact HTTP status and Cloud Storage `reason` to answer with (e.g. 412 `conditionNotMet`). */
 export class StorageHttpError extends Error {
@@ -62,20 +63,14 @@ export function sendStorageError(req: IncomingMessage, res: ServerResponse, err:
   );
 }
 
-/** Sends a JSON body with an explicit Content-Length. */
+/** Sends a JSON body as Cloud Storage does (`charset=UTF-8`). */
 export function sendJson(
   res: ServerResponse,
   status: number,
   body: unknown,
   headers: Record<string, string> = {},
 ): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    ...headers,
-    'Content-Type': 'application/json; charset=UTF-8',
-    'Content-Length': String(Buffer.byteLength(text)),
-  });
-  res.end(text);
+  sendJsonAnswer(res, status, body, { ...headers, 'Content-Type': GOOGLE_JSON_CONTENT_TYPE });
 }
 
 /** Reads a small request body (JSON metadata), refusing more than `limit` bytes. */
