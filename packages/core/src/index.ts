@@ -10,6 +10,17 @@ export * from './config/overrides.js';
 export * from './config/resolve.js';
 export * from './config/schema.js';
 export * from './config/validate.js';
+export {
+  BOOT_DISK_SIZE_GB,
+  BOOT_DISK_TYPES,
+  FLEX_START_MAX_TIMEOUT_SECONDS,
+  MAX_ENV_VARS,
+  MAX_PACKAGE_URIS,
+  machineSpecIssues,
+  NETWORK_PATTERN,
+  RESERVATION_NAME_KEY,
+  RESERVATION_NAME_PATTERN,
+} from './config/vertex-rules.js';
 export * from './emulator-connection.js';
 export * from './errors.js';
 export * from './grpc-code.js';
@@ -19,3 +30,4 @@ export * from './machine-types.js';
 export * from './mapping/custom-job.js';
 export * from './mapping/rest-json.js';
 export * from './queue/index.js';
+export * from './regions.js';

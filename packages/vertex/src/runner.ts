@@ -9,6 +9,7 @@ import {
   type CancelOptions,
   ConfigError,
   type CreateCustomJobRequest,
+  checkRegion,
   type JobLogEntry,
   type JobLogsOptions,
   type JobRunner,
@@ -129,8 +130,10 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
   if (!authClient) problems.push('`authClient` (or `credentials`) is required');
   if (!project) problems.push('`project` is required (or credentials that name one)');
   if (!region) problems.push('`region` is required, e.g. us-central1');
-  else if (!/^[a-z]+(-[a-z0-9]+)+$/.test(region))
-    problems.push(`\`region\` "${region}" is not a region like us-central1`);
+  else {
+    const check = checkRegion(region, options.region ? 'the `region` option' : 'the credentials');
+    if (check.severity === 'error') problems.push(`\`region\`: ${check.message}`);
+  }
   for (const [key, value] of Object.entries(options.quotas ?? {})) {
     if (value !== undefined && !(value >= 0)) problems.push(`\`quotas.${key}\` must be >= 0, got ${value}`);
   }
@@ -292,7 +295,8 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
             try {
               const [job] = await c.createCustomJob(
                 body as unknown as Parameters<JobServiceClient['createCustomJob']>[0],
-                callOptions,
+                // run.create_request_timeout: the deadline of this call (jobs.py: `timeout=create_request_timeout`).
+                submitOptions.timeoutMs ? { ...callOptions, timeout: submitOptions.timeoutMs } : callOptions,
               );
               const snapshot = toJobSnapshot(job, projectId);
               return { jobName: snapshot.name, job: snapshot, existing: false };

@@ -457,7 +457,10 @@ export function createAgent(options: AgentOptions): Agent {
     work.inFlight = true;
     let result: Awaited<ReturnType<JobRunner['submit']>>;
     try {
-      result = await runner.submit(plan.request, { launchId: item.launchId });
+      result = await runner.submit(plan.request, {
+        launchId: item.launchId,
+        ...(plan.createRequestTimeoutMs ? { timeoutMs: plan.createRequestTimeoutMs } : {}),
+      });
     } catch (error) {
       work.inFlight = false;
       const hint = isVertexLaunchError(error) && error.hint ? ` (${error.hint})` : '';

@@ -99,6 +99,8 @@ export interface LaunchPlan {
   context: LaunchContext;
   config: ResolvedQueueConfig;
   request: CreateCustomJobRequest;
+  /** Deadline of the CreateCustomJob call, from `run.create_request_timeout`; the runner's default when unset. */
+  createRequestTimeoutMs?: number;
 }
 
 /** A new run id: 8 lowercase letters and digits starting with a letter (valid in labels and resource names). */
@@ -132,7 +134,13 @@ export function planLaunch(
     env: options.env ?? process.env,
     ...(options.file === undefined ? {} : { file: options.file }),
   });
-  return { context, config, request: toCreateCustomJobRequest(config, context) };
+  const timeout = config.run?.create_request_timeout;
+  return {
+    context,
+    config,
+    request: toCreateCustomJobRequest(config, context),
+    ...(timeout ? { createRequestTimeoutMs: timeout * 1000 } : {}),
+  };
 }
 
 function emitter(onEvent: LaunchOptions['onEvent']): (event: LaunchEvent) => void {
@@ -223,6 +231,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchHandle> {
   const submitted = await options.runner.submit(plan.request, {
     launchId,
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(plan.createRequestTimeoutMs ? { timeoutMs: plan.createRequestTimeoutMs } : {}),
   });
   const { jobName } = submitted;
   const consoleUrl = submitted.job.consoleUrl || options.runner.consoleUrl(jobName);
