@@ -76,6 +76,12 @@ describe('validateQueueConfig', () => {
     `);
   });
 
+  test('`run.sync` is refused with what to use instead (it was accepted and read by nothing)', () => {
+    expect(lines(valid({}, { sync: false }))).toEqual([
+      'run.sync: unknown key `sync`: whether to wait is chosen per launch, not in the queue config: `vertex-launch launch --wait` (or `--follow`), `await handle.wait()` in the SDK; the agent always follows its jobs. Remove `sync`',
+    ]);
+  });
+
   test('unwraps `vertex:` and `gcp-vertex:`, and refuses a wrapper with siblings', () => {
     expect(validateQueueConfig({ vertex: valid() }).ok).toBe(true);
     expect(validateQueueConfig({ 'gcp-vertex': valid() }).ok).toBe(true);

@@ -68,6 +68,10 @@ const KEY_HINTS: Record<string, string> = {
   job_spec: 'write the CustomJobSpec fields directly under `spec` (snake_case, as in the Python SDK)',
   scheduling:
     'put `timeout`, `restart_job_on_worker_restart`, `disable_retries`, `scheduling_strategy` and `max_wait_duration` under `run`',
+  // The Python SDK's `CustomJob.run(sync=...)` says whether the Python call blocks (jobs.py: "Whether to execute this
+  // method synchronously"); it is no part of the request. Here the launch decides: `vertex-launch launch --wait`, the
+  // SDK's `handle.wait()`, and the agent always follows its jobs.
+  sync: 'whether to wait is chosen per launch, not in the queue config: `vertex-launch launch --wait` (or `--follow`), `await handle.wait()` in the SDK; the agent always follows its jobs. Remove `sync`',
 };
 
 const KEY_ALIASES: Record<string, string> = {

@@ -241,10 +241,12 @@ function checkFlexStart(spec: Record<string, unknown>, run: Record<string, unkno
   }
   const pools = machinePools(spec);
   const gpus = FLEX_START_ACCELERATORS.join(', ');
+  const pending = (m: Record<string, unknown>) =>
+    Object.values(m).some((value) => typeof value === 'string' && hasPlaceholder(value));
   for (const { index, machine } of pools) {
     const accelerator = acceleratorOf(machine);
-    if (accelerator !== undefined && hasPlaceholder(accelerator)) continue;
-    if (typeof machine.machine_type === 'string' && hasPlaceholder(machine.machine_type)) continue;
+    // Filled at launch: checked then (an unset accelerator may still come with a machine type filled at launch).
+    if (accelerator !== undefined ? hasPlaceholder(accelerator) : pending(machine)) continue;
     if (accelerator === undefined || !(FLEX_START_ACCELERATORS as readonly string[]).includes(accelerator)) {
       issues.push(
         error(
@@ -259,6 +261,7 @@ function checkFlexStart(spec: Record<string, unknown>, run: Record<string, unkno
   const shape = (m: Record<string, unknown>) =>
     `${String(m.machine_type)} + ${String(m.accelerator_count ?? 0)}x ${String(m.accelerator_type ?? 'no accelerator')}`;
   for (const { index, machine } of pools.slice(1)) {
+    if (pending(machine) || pending(first.machine)) continue;
     if (shape(machine) !== shape(first.machine)) {
       issues.push(
         error(
