@@ -132,7 +132,7 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
   if (!region) problems.push('`region` is required, e.g. us-central1');
   else {
     const check = checkRegion(region, options.region ? 'the `region` option' : 'the credentials');
-    if (check.severity === 'error') problems.push(`\`region\`: ${check.message}`);
+    if (check.severity === 'error') problems.push(`\`region\`: ${check.message?.replace(/\.$/, '')}`);
   }
   for (const [key, value] of Object.entries(options.quotas ?? {})) {
     if (value !== undefined && !(value >= 0)) problems.push(`\`quotas.${key}\` must be >= 0, got ${value}`);

@@ -263,15 +263,6 @@ export async function checkVertexApi(ctx: DoctorContext): Promise<CheckResult> {
   const title = 'Vertex AI API';
   if (!ctx.credentials || !ctx.project || !ctx.region)
     return notChecked(id, title, 'no credentials, project or region');
-  const { vertexRunner } = await import('@vertex-launch/vertex');
-  const runner = vertexRunner({
-    credentials: ctx.credentials,
-    project: ctx.project,
-    region: ctx.region,
-    env: ctx.env,
-    retry: { maxAttempts: 1 },
-    callTimeoutMs: 20_000,
-  });
   const where = `projects/${ctx.project}/locations/${ctx.region}`;
   const region = checkRegion(ctx.region, ctx.regionSource);
   const meant = region.suggestion ?? 'us-central1';
@@ -284,6 +275,15 @@ export async function checkVertexApi(ctx: DoctorContext): Promise<CheckResult> {
       `Set the region to ${meant} where it comes from (${ctx.regionSource ?? 'the credentials'}), then run doctor again.`,
     );
   }
+  const { vertexRunner } = await import('@vertex-launch/vertex');
+  const runner = vertexRunner({
+    credentials: ctx.credentials,
+    project: ctx.project,
+    region: ctx.region,
+    env: ctx.env,
+    retry: { maxAttempts: 1 },
+    callTimeoutMs: 20_000,
+  });
   try {
     const jobs = await runner.list({ all: true, limit: 1 });
     return pass(
