@@ -1,5 +1,5 @@
 // Every code block of README.md and docs/*.md is checked, or marked as illustrative (and then listed as such):
-//   yaml   queue configs validate like `vertex-launch queue validate` (machine types checked like `doctor`);
+//   yaml   queue configs validate like `vertex-launch queue validate` (which checks machine types as `doctor` does);
 //          launch-config.yaml (or a fragment of it) validates like the agent loads it. A block marked
 //          `<!-- snippet: invalid FILE -->` must fail, and the text block after it must show every problem.
 //   json   parses.
@@ -16,7 +16,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync }
 import { join, relative } from 'node:path';
 import { createProgram } from '@vertex-launch/cli';
 import { agentConfigSchema, parseAgentConfig } from '@vertex-launch/core/agent';
-import { checkMachineType, formatConfigIssues, parseConfigText, validateQueueConfig } from '@vertex-launch/core/config';
+import { formatConfigIssues, parseConfigText, validateQueueConfig } from '@vertex-launch/core/config';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from './helpers.js';
 
@@ -81,19 +81,7 @@ function yamlProblems(text: string, where: string): string[] | undefined {
   const queueConfig = 'spec' in raw || 'vertex' in raw || 'gcp-vertex' in raw;
   if (queueConfig) {
     const result = validateQueueConfig(raw);
-    const problems = result.issues.map((issue) => formatConfigIssues([issue]));
-    const config = (raw.vertex ?? raw['gcp-vertex'] ?? raw) as { spec?: { worker_pool_specs?: unknown[] } };
-    for (const pool of config.spec?.worker_pool_specs ?? []) {
-      const machine = isObject(pool) ? pool.machine_spec : undefined;
-      if (!isObject(machine) || typeof machine.machine_type !== 'string') continue;
-      const check = checkMachineType(
-        machine.machine_type,
-        machine.accelerator_type as string | undefined,
-        (machine.accelerator_count as number | undefined) ?? 0,
-      );
-      problems.push(...check.problems);
-    }
-    return problems;
+    return result.issues.map((issue) => formatConfigIssues([issue]));
   }
   if ('queues' in raw || Object.keys(raw).every((key) => agentKeys.includes(key))) {
     try {

@@ -511,11 +511,26 @@ const envName = fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,12}$/);
 
 const machineSpec = fc.oneof(
   fc.record({ machine_type: fc.constantFrom('n1-standard-4', 'n1-highmem-8', 'e2-standard-8') }),
+  // Machine types with the accelerators and counts they take (core's machine-types.ts).
   fc.record({
-    machine_type: fc.constantFrom('n1-standard-8', 'g2-standard-8', 'a2-highgpu-1g'),
-    accelerator_type: fc.constantFrom('NVIDIA_TESLA_T4', 'NVIDIA_L4', 'NVIDIA_TESLA_A100'),
-    accelerator_count: fc.integer({ min: 1, max: 8 }),
+    machine_type: fc.constantFrom('n1-standard-8', 'n1-highmem-16'),
+    accelerator_type: fc.constantFrom('NVIDIA_TESLA_T4', 'NVIDIA_TESLA_P4', 'NVIDIA_TESLA_P100'),
+    accelerator_count: fc.constantFrom(1, 2, 4),
   }),
+  fc
+    .constantFrom(
+      ['g2-standard-8', 'NVIDIA_L4', 1],
+      ['g2-standard-24', 'NVIDIA_L4', 2],
+      ['a2-highgpu-1g', 'NVIDIA_TESLA_A100', 1],
+      ['a2-ultragpu-2g', 'NVIDIA_A100_80GB', 2],
+      ['a3-highgpu-8g', 'NVIDIA_H100_80GB', 8],
+    )
+    .map(([machine_type, accelerator_type, accelerator_count]) => ({
+      machine_type,
+      accelerator_type,
+      accelerator_count,
+    })),
+  fc.record({ machine_type: fc.constant('ct5lp-hightpu-4t'), tpu_topology: fc.constant('2x2') }),
   fc.record({
     machine_type: fc.constant('n1-standard-4'),
     accelerator_type: fc.constant('ACCELERATOR_TYPE_UNSPECIFIED'),
@@ -545,7 +560,7 @@ const pool = (chief: boolean) =>
       container_spec: containerSpec,
       disk_spec: fc.record({
         boot_disk_type: fc.constantFrom('pd-ssd', 'pd-standard'),
-        boot_disk_size_gb: fc.integer({ min: 10, max: 2000 }),
+        boot_disk_size_gb: fc.integer({ min: 100, max: 2000 }),
       }),
     },
     { requiredKeys: ['machine_spec', 'container_spec'] },
@@ -577,7 +592,6 @@ export const validQueueConfig = fc.record(
         restart_job_on_worker_restart: fc.boolean(),
         disable_retries: fc.boolean(),
         scheduling_strategy: fc.constantFrom('STANDARD', 'SPOT'),
-        sync: fc.boolean(),
       },
       { requiredKeys: [] },
     ),

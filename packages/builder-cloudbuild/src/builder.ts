@@ -106,7 +106,12 @@ export const cloudBuildOptions = z
       .describe('Build timeout in seconds. Default 1200 (20 minutes).'),
     serviceAccount: z
       .string()
-      .min(1)
+      // Build.service_account (cloudbuild.proto): "Must be of the format
+      // `projects/{PROJECT_ID}/serviceAccounts/{ACCOUNT}`. ACCOUNT can be email address or uniqueId".
+      .regex(
+        /^projects\/[^/\s]+\/serviceAccounts\/[^/\s]+$/,
+        'must be a service account resource name, `projects/<project>/serviceAccounts/<email>` (not the bare email)',
+      )
       .optional()
       .describe("Service account the build runs as (`projects/<p>/serviceAccounts/<email>`). Default: Cloud Build's."),
     cacheFrom: z

@@ -162,5 +162,12 @@ describe('cloudBuild', () => {
     );
     expect(() => cloudBuild({ credentials, timeoutSeconds: -1 })).toThrow(ConfigError);
     expect(() => cloudBuild({ credentials, logsBucket: 'logs' })).toThrow('must be gs://bucket[/path]');
+    // Cloud Build refuses a bare email (Build.service_account is a resource name): the option says so first.
+    expect(() => cloudBuild({ credentials, serviceAccount: 'builder@p.iam.gserviceaccount.com' })).toThrow(
+      'must be a service account resource name, `projects/<project>/serviceAccounts/<email>` (not the bare email)',
+    );
+    expect(() =>
+      cloudBuild({ credentials, serviceAccount: 'projects/p/serviceAccounts/builder@p.iam.gserviceaccount.com' }),
+    ).not.toThrow();
   });
 });

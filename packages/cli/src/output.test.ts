@@ -36,7 +36,8 @@ describe('reportError on a ConfigError', () => {
       resolveQueueConfig({
         config: {
           spec: {
-            worker_pool_specs: [{ machine_spec: { machine_type: 'n1-standard-4' }, replica_count: 1 }],
+            // The typo is a warning (a machine type newer than the list is possible); the rest are errors.
+            worker_pool_specs: [{ machine_spec: { machine_type: 'n1-standrd-4' }, replica_count: 1 }],
             staging_bucket: 'gs://B',
             labels: { Team: 'ml' },
           },

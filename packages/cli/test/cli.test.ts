@@ -142,12 +142,15 @@ describe('vertex-launch launch --dry-run --json', () => {
       [
         'template_variables:',
         '  replicas: { type: integer, minimum: 1, maximum: 4, default: 1 }',
+        '  machine: { type: string, default: n1-standard-8 }',
         'allowed_overrides: [run.timeout]',
         'spec:',
         '  worker_pool_specs:',
+        '    - machine_spec: { machine_type: "{{machine}}" }',
+        '      container_spec: { image_uri: "${image_uri}", args: ["--run", "${run_id}"] }',
         '    - machine_spec: { machine_type: n1-standard-8 }',
         '      replica_count: "{{replicas}}"',
-        '      container_spec: { image_uri: "${image_uri}", args: ["--run", "${run_id}"] }',
+        '      container_spec: { image_uri: "${image_uri}" }',
         '  staging_bucket: my-bucket',
       ].join('\n'),
     );
@@ -157,19 +160,23 @@ describe('vertex-launch launch --dry-run --json', () => {
       'r1',
       '--set-var',
       'replicas=3',
+      '--set-var',
+      'machine=n1-standrd-8',
       '--override',
       '{"run":{"timeout":"2h"}}',
       '--dry-run',
       '--json',
     ]);
-    // The warnings are those of the resolved config: 3 replicas in the chief pool come from --set-var.
+    // The warnings are those of the resolved config: the machine type typo comes from --set-var.
     expect(r.stderr).toBe(
-      `warnings:\n${file('vars.yaml')}: spec.worker_pool_specs[0].replica_count: warning: the first pool is the chief and Vertex expects exactly 1 replica; put more workers in pool 1\n`,
+      `warnings:\n${file('vars.yaml')}: spec.worker_pool_specs[0].machine_spec.machine_type: warning: \`n1-standrd-8\` is not a machine type Vertex AI custom training lists (https://cloud.google.com/vertex-ai/docs/training/configure-compute#machine-types); did you mean \`n1-standard-8\`?\n`,
     );
     expect(r.code).toBe(0);
     const { customJob, warnings } = JSON.parse(r.stdout);
-    expect(warnings.map((w: { path: string }) => w.path)).toEqual(['spec.worker_pool_specs[0].replica_count']);
-    expect(customJob.jobSpec.workerPoolSpecs[0].replicaCount).toBe('3');
+    expect(warnings.map((w: { path: string }) => w.path)).toEqual([
+      'spec.worker_pool_specs[0].machine_spec.machine_type',
+    ]);
+    expect(customJob.jobSpec.workerPoolSpecs[1].replicaCount).toBe('3');
     expect(customJob.jobSpec.workerPoolSpecs[0].containerSpec.args).toEqual(['--run', 'r1']);
     expect(customJob.jobSpec.scheduling.timeout).toBe('7200s');
   });
@@ -180,17 +187,20 @@ describe('vertex-launch launch --dry-run --json', () => {
       [
         'spec:',
         '  worker_pool_specs:',
-        '    - machine_spec: { machine_type: n1-standard-4, accelerator_type: NVIDIA_TESLA_K80, accelerator_count: 1 }',
+        '    - machine_spec: { machine_type: n1-standrd-4 }',
         '      replica_count: 1',
         '      container_spec: { image_uri: "${image_uri}" }',
         '  staging_bucket: gs://my-bucket',
-        '  labels: { Team: ml }',
+        'run:',
+        '  max_wait_duration: 10m',
       ].join('\n'),
     );
     const args = base.map((a) => (a === defaultQueue ? file('warns.yaml') : a));
+    const typo =
+      '`n1-standrd-4` is not a machine type Vertex AI custom training lists (https://cloud.google.com/vertex-ai/docs/training/configure-compute#machine-types); did you mean `n1-standard-4`?';
     const expected = [
-      `${file('warns.yaml')}: spec.worker_pool_specs[0].machine_spec.accelerator_type: warning: NVIDIA_TESLA_K80 is deprecated by Vertex AI; pick a newer GPU`,
-      `${file('warns.yaml')}: spec.labels.Team: warning: label key sanitised to \`team\` (Vertex: lowercase, [a-z0-9_-], starts with a letter, ≤63)`,
+      `${file('warns.yaml')}: spec.worker_pool_specs[0].machine_spec.machine_type: warning: ${typo}`,
+      `${file('warns.yaml')}: run.max_wait_duration: warning: only applies with \`scheduling_strategy: FLEX_START\``,
     ];
     const validate = await runCli(['queue', 'validate', file('warns.yaml')]);
     expect(validate.code).toBe(0);
@@ -201,16 +211,11 @@ describe('vertex-launch launch --dry-run --json', () => {
     expect(json.stderr).toBe(validate.stderr);
     const body = JSON.parse(json.stdout);
     expect(body.warnings).toEqual([
-      {
-        path: 'spec.worker_pool_specs[0].machine_spec.accelerator_type',
-        message: 'NVIDIA_TESLA_K80 is deprecated by Vertex AI; pick a newer GPU',
-      },
-      {
-        path: 'spec.labels.Team',
-        message: 'label key sanitised to `team` (Vertex: lowercase, [a-z0-9_-], starts with a letter, ≤63)',
-      },
+      { path: 'spec.worker_pool_specs[0].machine_spec.machine_type', message: typo },
+      { path: 'run.max_wait_duration', message: 'only applies with `scheduling_strategy: FLEX_START`' },
     ]);
-    expect(body.customJob.labels.team).toBe('ml');
+    // A warning is no rewrite: the request carries the machine type as written.
+    expect(body.customJob.jobSpec.workerPoolSpecs[0].machineSpec.machineType).toBe('n1-standrd-4');
 
     const text = await runCli([...args, '--dry-run']);
     expect(text.code).toBe(0);
@@ -232,16 +237,18 @@ describe('vertex-launch launch --dry-run --json', () => {
         '  labels: { Team: ml }',
         'run:',
         '  timeout: soon',
+        '  max_wait_duration: 10m',
       ].join('\n'),
     );
     const r = await runCli([...base.map((a) => (a === defaultQueue ? file('bad-launch.yaml') : a)), '--dry-run']);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     const count = (part: string) => r.stderr.split(part).length - 1;
-    expect(r.stderr).toMatch(/^error Invalid queue config .*bad-launch\.yaml \(2 problems\):\n/);
+    expect(r.stderr).toMatch(/^error Invalid queue config .*bad-launch\.yaml \(3 problems\):\n/);
     expect(count('spec.staging_bucket: must be a Cloud Storage bucket')).toBe(1);
     expect(count('run.timeout: must be a duration')).toBe(1);
-    expect(count('spec.labels.Team: warning: label key sanitised to `team`')).toBe(1);
+    expect(count('spec.labels.Team: label keys are lowercase: use `team`')).toBe(1);
+    expect(count('run.max_wait_duration: warning: only applies with `scheduling_strategy: FLEX_START`')).toBe(1);
     expect(count('hint ')).toBe(1);
     noStack(r.stderr);
   });

@@ -145,7 +145,9 @@ describe('vertex-launch doctor', () => {
       `✓ Agent config: ${env.XDG_CONFIG_HOME}/vertex-launch/launch-config.yaml is valid (queues: default)\n`,
     );
     expect(r.stdout).toContain(`✓ Queue config: queue \`default\` (${db}) is valid\n`);
-    expect(r.stdout).toContain('✓ Machine types: n1-standard-4: known to Vertex AI custom training\n');
+    expect(r.stdout).toContain(
+      '✓ Machine types: n1-standard-4: known to Vertex AI custom training (serverless training)\n',
+    );
     expect(r.stdout).toContain(
       '✓ Credentials: strategy environment, principal (not named by these credentials), from access token from $GOOGLE_OAUTH_ACCESS_TOKEN\n',
     );
@@ -342,43 +344,129 @@ describe('vertex-launch doctor', () => {
     });
   });
 
-  test('an unknown machine type warns with the known families; a wrong accelerator fails', async () => {
+  test('a machine type typo warns with a did-you-mean; a wrong accelerator fails; both checks say the same as validation', async () => {
     const typo = seedQueueConfig({
       spec: {
         staging_bucket: 'gs://vxl-good-bucket',
         worker_pool_specs: [
-          { machine_spec: { machine_type: 'n1-standart-4' }, container_spec: { image_uri: '${image_uri}' } },
+          { machine_spec: { machine_type: 'n1-standrd-4' }, container_spec: { image_uri: '${image_uri}' } },
         ],
       },
     });
     const { env } = await setup({ queue: typo });
     const { r, check } = await doctorJson(env);
     expect(r.code).toBe(0);
-    expect(check('machine-types')).toMatchObject({ ok: true, status: 'warn' });
-    expect(check('machine-types').evidence).toContain(
-      'spec.worker_pool_specs[0].machine_spec: `n1-standart-4` is not a machine type Vertex AI custom training knows',
-    );
-    expect(check('machine-types').evidence).toContain('did you mean one like `n1-standard-4`?');
+    const warning =
+      'spec.worker_pool_specs[0].machine_spec.machine_type: warning: `n1-standrd-4` is not a machine type Vertex AI custom training lists (https://cloud.google.com/vertex-ai/docs/training/configure-compute#machine-types); did you mean `n1-standard-4`?';
+    expect(check('machine-types')).toMatchObject({ ok: true, status: 'warn', evidence: warning });
     expect(check('machine-types').fix).toBe(
-      'Check the spelling of machine_type: Vertex refuses machine types it does not offer for custom training (gcloud compute machine-types list --filter="zone~us-central1" lists them); run `vertex-launch queue update default --config FILE`.',
+      'Check the spelling of machine_type: Vertex refuses machine types it does not offer for custom training (https://cloud.google.com/vertex-ai/docs/training/configure-compute#machine-types lists them); run `vertex-launch queue update default --config FILE`.',
     );
+    // Validation says the same, so the queue-config check is no pass beside it.
+    expect(check('queue-config').status).toBe('warn');
+    expect(check('queue-config').evidence).toContain(warning);
 
-    const wrong = seedQueueConfig({
+    // A queue cannot even be created with it: the config comes from a file.
+    const { home } = await setup();
+    const wrong = join(home, 'n1-h100.yaml');
+    await writeFile(
+      wrong,
+      stringify({
+        spec: {
+          staging_bucket: 'gs://vxl-good-bucket',
+          worker_pool_specs: [
+            {
+              machine_spec: {
+                machine_type: 'n1-standard-4',
+                accelerator_type: 'NVIDIA_H100_80GB',
+                accelerator_count: 1,
+              },
+              container_spec: { image_uri: '${image_uri}' },
+            },
+          ],
+        },
+      }),
+    );
+    const second = await doctorJson(env, ['--queue-config', wrong]);
+    expect(second.r.code).toBe(2);
+    const problem =
+      'spec.worker_pool_specs[0].machine_spec.accelerator_type: `n1-standard-4` (N1 general purpose, takes T4, V100, P100 or P4 GPUs) takes NVIDIA_TESLA_T4, NVIDIA_TESLA_V100, NVIDIA_TESLA_P100 or NVIDIA_TESLA_P4, not `NVIDIA_H100_80GB`; NVIDIA_H100_80GB comes with a3-highgpu-* (e.g. a3-highgpu-1g)';
+    expect(second.check('machine-types')).toMatchObject({ status: 'fail', evidence: problem });
+    expect(second.check('queue-config')).toMatchObject({ status: 'fail' });
+    expect(second.check('queue-config').evidence).toContain(problem);
+  });
+
+  test('the fix of a machine-type failure points at `queue validate`, which reports the same problem', async () => {
+    const { env, home } = await setup();
+    const file = join(home, 'e2-gpu.yaml');
+    await writeFile(
+      file,
+      stringify({
+        spec: {
+          worker_pool_specs: [
+            {
+              machine_spec: {
+                machine_type: 'e2-standard-4',
+                accelerator_type: 'NVIDIA_TESLA_T4',
+                accelerator_count: 1,
+              },
+              container_spec: { image_uri: '${image_uri}' },
+            },
+          ],
+          staging_bucket: 'gs://vxl-good-bucket',
+        },
+      }),
+    );
+    const { r, check } = await doctorJson(env, ['--queue-config', file]);
+    expect(r.code).toBe(2);
+    expect(check('machine-types').fix).toContain(`check it with \`vertex-launch queue validate ${file}\``);
+    const validate = await runCli(['queue', 'validate', file], { env });
+    expect(validate.code).toBe(2);
+    expect(validate.stderr).toContain(
+      'spec.worker_pool_specs[0].machine_spec.accelerator_type: `e2-standard-4` (E2 cost-optimised) takes no accelerator, but `NVIDIA_TESLA_T4` is set',
+    );
+  });
+
+  test('a TPU v5e in the Python SDK form (machine type and topology, no accelerator fields) passes', async () => {
+    const tpu = seedQueueConfig({
       spec: {
         staging_bucket: 'gs://vxl-good-bucket',
         worker_pool_specs: [
           {
-            machine_spec: { machine_type: 'e2-standard-4', accelerator_type: 'NVIDIA_TESLA_T4', accelerator_count: 1 },
+            machine_spec: {
+              machine_type: 'ct5lp-hightpu-4t',
+              tpu_topology: '2x2',
+            },
             container_spec: { image_uri: '${image_uri}' },
           },
         ],
       },
     });
-    const second = await doctorJson((await setup({ queue: wrong })).env);
-    expect(second.r.code).toBe(2);
-    expect(second.check('machine-types').evidence).toBe(
-      'spec.worker_pool_specs[0].machine_spec: `e2-standard-4` (e2) takes no accelerator, but `NVIDIA_TESLA_T4` is set: use an n1 machine type for T4/V100/P100/P4, a2 for A100, g2 for L4, a3 for H100',
+    const { r, check } = await doctorJson((await setup({ queue: tpu })).env);
+    expect(r.code).toBe(0);
+    expect(check('machine-types')).toMatchObject({
+      status: 'pass',
+      evidence: 'ct5lp-hightpu-4t: known to Vertex AI custom training (serverless training)',
+    });
+    expect(check('queue-config').status).toBe('pass');
+  });
+
+  test('a region typo or an upper-case region: a did-you-mean naming where the region came from', async () => {
+    const { env } = await setup();
+    const typo = await doctorJson(env, ['--region', 'us-centrl1']);
+    expect(typo.r.code).not.toBe(0);
+    expect(typo.check('vertex-api')).toMatchObject({ status: 'fail' });
+    expect(typo.check('vertex-api').fix).toBe(
+      '`us-centrl1` (from --region) is not a Vertex AI region (https://cloud.google.com/vertex-ai/docs/general/locations). Did you mean `us-central1`? Change it where it is set: --region. Then run doctor again.',
     );
+    const upper = await doctorJson({ ...env }, ['--region', 'US-CENTRAL1']);
+    expect(upper.r.code).toBe(2);
+    expect(upper.check('vertex-api')).toMatchObject({
+      status: 'fail',
+      evidence:
+        '`US-CENTRAL1` (from --region) is not a region name: regions are lowercase, like us-central1. Did you mean `us-central1`? Change it where it is set: --region.',
+      fix: 'Set the region to us-central1 where it comes from (--region), then run doctor again.',
+    });
   });
 
   test('no credentials: the credentials check fails with the ways to log in, the Google checks are skipped, exit 3', async () => {

@@ -97,19 +97,18 @@ describe('vertex-launch launch (submit)', () => {
         '      replica_count: 1',
         '      container_spec: { image_uri: "${image_uri}" }',
         '  staging_bucket: gs://vxl-test-bucket',
-        '  labels: { Team: ml }',
+        '  labels: { team: ml }',
+        'run:',
+        '  max_wait_duration: 10m',
       ].join('\n'),
     );
-    const warning = `${file}: spec.labels.Team: warning: label key sanitised to \`team\` (Vertex: lowercase, [a-z0-9_-], starts with a letter, ≤63)`;
+    const warning = `${file}: run.max_wait_duration: warning: only applies with \`scheduling_strategy: FLEX_START\``;
     const json = await runCli(['launch', '--queue-config', file, '--image', image, '--json'], { env });
     expect(json.code).toBe(0);
     expect(json.stderr).toBe(`warnings:\n${warning}\n`);
     const body = JSON.parse(json.stdout);
     expect(body.warnings).toEqual([
-      {
-        path: 'spec.labels.Team',
-        message: 'label key sanitised to `team` (Vertex: lowercase, [a-z0-9_-], starts with a letter, ≤63)',
-      },
+      { path: 'run.max_wait_duration', message: 'only applies with `scheduling_strategy: FLEX_START`' },
     ]);
     expect(body.job.labels.team).toBe('ml');
 

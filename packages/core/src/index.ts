@@ -54,5 +54,6 @@ export {
   registerQueueStoreDriver,
 } from './queue/registry.js';
 export * from './queue/store.js';
+export * from './regions.js';
 export * from './retry.js';
 export * from './runtime/index.js';

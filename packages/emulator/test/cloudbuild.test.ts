@@ -351,6 +351,35 @@ describe('failures', () => {
       3,
     );
     expect(unknownSub).toContain('"_NOPE" is not matched');
+    // MUST_MATCH (the default substitution_option) also refuses a substitution the template never uses ...
+    const version = [{ name: 'gcr.io/cloud-builders/docker', args: ['version'] }];
+    const unused = await grpcError(
+      builds.createBuild({ projectId: project, build: { steps: version, substitutions: { _UNUSED: 'x' } } }),
+      3,
+    );
+    expect(unused).toContain('key "_UNUSED" in the substitution data is not matched in the template');
+    // ... and ALLOW_LOOSE lets both through.
+    const [loose] = await builds.createBuild({
+      projectId: project,
+      build: {
+        steps: [{ name: 'gcr.io/cloud-builders/docker', args: ['version', '$_NOPE'] }],
+        substitutions: { _UNUSED: 'x' },
+        options: { substitutionOption: 'ALLOW_LOOSE' },
+      },
+    });
+    // No timeout: Cloud Build's default of 60 minutes (cloudbuild.proto: "Default time is 60 minutes").
+    const looseBuild = await buildOf(loose.name);
+    expect(looseBuild.timeout).toMatchObject({ seconds: '3600' });
+    await builds.cancelBuild({ projectId: project, id: looseBuild.id });
+    // service_account is a resource name, never a bare email.
+    const bareEmail = await grpcError(
+      builds.createBuild({
+        projectId: project,
+        build: { steps: version, serviceAccount: emu.cloudBuildServiceAccount },
+      }),
+      3,
+    );
+    expect(bareEmail).toContain('must be of the format projects/{PROJECT_ID}/serviceAccounts/{ACCOUNT}');
     const outsider = await emu.iam.createServiceAccount('no-build-rights');
     const limited = new CloudBuildClient(emu.cloudBuildClientOptions(emu.iam.issueToken(outsider.client_email)));
     const denied = await grpcError(

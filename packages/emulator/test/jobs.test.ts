@@ -213,20 +213,22 @@ describe('validation', () => {
   test('unknown machine type', async () => {
     const message = await invalid(customJob('bad-machine', { machineType: 'n1-superfast-3' }));
     expect(message).toContain('worker_pool_specs[0].machine_spec.machine_type');
-    expect(message).toContain('"n1-superfast-3" is not supported');
+    expect(message).toContain('`n1-superfast-3` is not a machine type Vertex AI custom training lists');
   });
 
   test('accelerators that do not fit the machine, or have the wrong count', async () => {
     const wrongFamily = await invalid(customJob('bad-gpu', { accelerator: { type: 'NVIDIA_TESLA_A100', count: 1 } }));
-    expect(wrongFamily).toContain('Accelerator NVIDIA_TESLA_A100 is not supported with machine type "n1-standard-4"');
+    expect(wrongFamily).toContain(
+      'Field: custom_job.job_spec.worker_pool_specs[0].machine_spec.accelerator_type; Message: `n1-standard-4` (N1 general purpose, takes T4, V100, P100 or P4 GPUs) takes NVIDIA_TESLA_T4, NVIDIA_TESLA_V100, NVIDIA_TESLA_P100 or NVIDIA_TESLA_P4, not `NVIDIA_TESLA_A100`',
+    );
     const noGpus = await invalid(
       customJob('e2-gpu', { machineType: 'e2-standard-8', accelerator: { type: 'NVIDIA_TESLA_T4', count: 1 } }),
     );
-    expect(noGpus).toContain('does not support accelerators');
+    expect(noGpus).toContain('takes no accelerator, but `NVIDIA_TESLA_T4` is set');
     const wrongCount = await invalid(
       customJob('a2-count', { machineType: 'a2-highgpu-2g', accelerator: { type: 'NVIDIA_TESLA_A100', count: 1 } }),
     );
-    expect(wrongCount).toContain('comes with exactly 2 NVIDIA_TESLA_A100');
+    expect(wrongCount).toContain('a2-highgpu-2g comes with exactly 2 NVIDIA_TESLA_A100');
     const [ok] = await client.createCustomJob({
       parent,
       customJob: customJob('t4', { accelerator: { type: 'NVIDIA_TESLA_T4', count: 2 } }),

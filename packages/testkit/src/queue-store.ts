@@ -145,6 +145,10 @@ export function queueStoreConformance(name: string, makeStore: MakeQueueStore): 
         expect(paths).toEqual(expect.arrayContaining(['name', 'region', 'config.bogus', 'config.spec.staging_bucket']));
         expect(error.message).toContain('invalid queue name `GPU Queue`');
         expect(await store.listQueues()).toEqual([]);
+        const upper = await expectConfigError(
+          store.createQueue({ name: 'gpu', region: 'US-CENTRAL1', config: { spec: { staging_bucket: 'b-bucket' } } }),
+        );
+        expect(upper.issues.find((i) => i.path === 'region')?.message).toContain('Did you mean `us-central1`?');
       });
 
       test.each([

@@ -10,6 +10,7 @@ import {
   type Clock,
   ConfigError,
   type CreateCustomJobRequest,
+  checkRegion,
   emulatorConnectionOf,
   endpointsOption,
   GrpcCode,
@@ -190,8 +191,10 @@ function checkOptions(options: VertexRunnerOptions) {
   if (!authClient) problems.push('`authClient` (or `credentials`) is required');
   if (!project) problems.push('`projectId` is required (or credentials that name one)');
   if (!region) problems.push('`region` is required, e.g. us-central1');
-  else if (!/^[a-z]+(-[a-z0-9]+)+$/.test(region))
-    problems.push(`\`region\` "${region}" is not a region like us-central1`);
+  else {
+    const check = checkRegion(region, options.region ? 'the `region` option' : 'the credentials');
+    if (check.severity === 'error') problems.push(`\`region\`: ${check.message?.replace(/\.$/, '')}`);
+  }
   for (const [key, value] of Object.entries(options.quotas ?? {})) {
     if (value !== undefined && !(value >= 0)) problems.push(`\`quotas.${key}\` must be >= 0, got ${value}`);
   }
@@ -365,7 +368,8 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
             try {
               const [job] = await c.createCustomJob(
                 body as unknown as Parameters<JobServiceClient['createCustomJob']>[0],
-                callOptions,
+                // run.create_request_timeout: the deadline of this call (jobs.py: `timeout=create_request_timeout`).
+                submitOptions.timeoutMs ? { ...callOptions, timeout: submitOptions.timeoutMs } : callOptions,
               );
               const snapshot = toJobSnapshot(job, projectId);
               return { jobName: snapshot.name, job: snapshot, existing: false };

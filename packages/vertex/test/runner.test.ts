@@ -117,7 +117,9 @@ describe('errors', () => {
     const error = await runner.submit(req, { launchId: 'launch-invalid' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApiError);
     expect((error as ApiError).grpcCode).toBe(3);
-    expect((error as ApiError).message).toContain('"n1-superfast-3" is not supported');
+    expect((error as ApiError).message).toContain(
+      'Field: custom_job.job_spec.worker_pool_specs[0].machine_spec.machine_type; Message: `n1-superfast-3` is not a machine type Vertex AI custom training lists',
+    );
     expect((error as ApiError).hint).toContain('queue config');
     expect(emu.counters()['aiplatform.customJobs.create']).toBe(before + 1);
   });
@@ -152,10 +154,34 @@ describe('errors', () => {
     }
   });
 
+  it('SubmitOptions.timeoutMs (run.create_request_timeout) is the deadline of the CreateCustomJob call', async () => {
+    const once = runnerFor(emu, { retry: { maxAttempts: 1 } });
+    try {
+      emu.faults.inject('aiplatform.customJobs.create', { latencyMs: 1_500, times: 1 });
+      const started = Date.now();
+      const error = await once
+        .submit(request(emu, { launchId: 'launch-deadline' }), { launchId: 'launch-deadline', timeoutMs: 200 })
+        .catch((e: unknown) => e);
+      expect(Date.now() - started).toBeLessThan(1_400);
+      expect(error).toBeInstanceOf(ApiError);
+      expect((error as ApiError).grpcCode).toBe(4);
+      // The same latency within the default deadline (60 s) is no failure.
+      emu.faults.inject('aiplatform.customJobs.create', { latencyMs: 1_500, times: 1 });
+      const { job } = await once.submit(request(emu, { launchId: 'launch-no-deadline' }), {
+        launchId: 'launch-no-deadline',
+      });
+      expect(job.state).toBe('JOB_STATE_QUEUED');
+    } finally {
+      await once.close();
+    }
+  });
+
   it('names every missing option when the runner is created', () => {
     expect(() => vertexRunner({ region: 'nowhere' })).toThrow(
-      /`authClient` \(or `credentials`\) is required; `projectId` is required.*`region` "nowhere" is not a region/,
+      /`authClient` \(or `credentials`\) is required; `projectId` is required.*`region`: `nowhere` \(from the `region` option\) is not a region name/,
     );
+    // A malformed region gets its did-you-mean.
+    expect(() => vertexRunner({ region: 'US-CENTRAL1' })).toThrow('Did you mean `us-central1`?');
   });
 
   it('an unknown or misnamed option is an error naming the right name (plain JS gets no type check)', () => {

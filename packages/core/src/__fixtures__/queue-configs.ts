@@ -16,9 +16,10 @@ export const CONTEXT: LaunchContext = {
 export const ENV = { WANDB_ENTITY: 'research-team', HOME: '/home/agent' };
 
 /**
- * A rich queue config: GPUs with a reservation, four pools (chief, workers, reduction server, Python package
- * evaluator), FLEX_START with max_wait_duration, service account, network, reserved IP ranges, PSC, CMEK, NFS and
- * Lustre mounts, disk spec, TensorBoard, persistent resource, models, typed variables and allowed overrides.
+ * A rich queue config: A100 GPUs with a reservation in three pools (chief, workers, a Python package evaluator) and an
+ * empty placeholder pool for the servers, FLEX_START with max_wait_duration (hence the same machine in every pool),
+ * service account, network, reserved IP ranges, PSC, CMEK, NFS and Lustre mounts, disk spec, TensorBoard, persistent
+ * resource, models, international labels, typed variables and allowed overrides.
  */
 export const RICH_YAML = `
 # yaml-language-server: $schema=queue-config.json
@@ -29,10 +30,11 @@ template_variables:
     default: 3
     minimum: 1
     maximum: 16
-  gpu:
-    type: string
-    enum: [NVIDIA_TESLA_A100, NVIDIA_H100_80GB]
-    default: NVIDIA_TESLA_A100
+  gpus:
+    type: integer
+    description: A100 GPUs per VM
+    enum: [1, 2, 4, 8]
+    default: 2
 allowed_overrides:
   - run.timeout
   - run.scheduling_strategy
@@ -45,13 +47,13 @@ spec:
   display_name: \${queue_name}-\${run_name}
   worker_pool_specs:
     - machine_spec:
-        machine_type: a2-highgpu-2g
-        accelerator_type: "{{gpu}}"
-        accelerator_count: 2
+        machine_type: a2-highgpu-{{gpus}}g
+        accelerator_type: NVIDIA_TESLA_A100
+        accelerator_count: "{{gpus}}"
         reservation_affinity:
           reservation_affinity_type: SPECIFIC_RESERVATION
           key: compute.googleapis.com/reservation-name
-          values: [a100-reservation]
+          values: [projects/my-project/zones/us-central1-a/reservations/a100-reservation]
       replica_count: 1
       container_spec:
         image_uri: \${image_uri}
@@ -70,9 +72,9 @@ spec:
           path: /exports/datasets
           mount_point: datasets
     - machine_spec:
-        machine_type: a2-highgpu-2g
-        accelerator_type: "{{gpu}}"
-        accelerator_count: 2
+        machine_type: a2-highgpu-{{gpus}}g
+        accelerator_type: NVIDIA_TESLA_A100
+        accelerator_count: "{{gpus}}"
       replica_count: "{{workers}}"
       container_spec:
         image_uri: \${image_uri}
@@ -81,14 +83,11 @@ spec:
           volume_handle: my-project/us-central1-a/lustre-1
           filesystem: scratch
           mount_point: scratch
+    - {}
     - machine_spec:
-        machine_type: n1-highcpu-16
-      replica_count: 2
-      container_spec:
-        image_uri: us-docker.pkg.dev/vertex-ai-restricted/training/reductionserver:latest
-    - machine_spec:
-        machine_type: n1-standard-8
-        gpu_partition_size: 1g.10gb
+        machine_type: a2-highgpu-{{gpus}}g
+        accelerator_type: NVIDIA_TESLA_A100
+        accelerator_count: "{{gpus}}"
       python_package_spec:
         executor_image_uri: us-docker.pkg.dev/vertex-ai/training/pytorch-gpu.2-4.py310:latest
         package_uris: [gs://my-bucket/dist/trainer-0.1.tar.gz]
@@ -100,7 +99,8 @@ spec:
   staging_bucket: gs://my-bucket/
   labels:
     team: ml
-    Cost-Center: R&D 42
+    owner: josé
+    cost-center: r_d-42
   encryption_spec_key_name: projects/my-project/locations/us-central1/keyRings/ring/cryptoKeys/key
   service_account: trainer@my-project.iam.gserviceaccount.com
   network: projects/123456789/global/networks/training-vpc
@@ -125,5 +125,4 @@ run:
         target_project: host-project
         target_network: shared-vpc
   create_request_timeout: 60
-  sync: false
 `;

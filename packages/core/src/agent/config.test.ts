@@ -64,6 +64,15 @@ describe('agent config', () => {
     );
   });
 
+  it('a malformed environment.region gets a did-you-mean; a well-formed unknown one is left to the API', () => {
+    const byPath = (region: string) =>
+      Object.fromEntries(agentConfigIssues({ queues: ['q'], environment: { region } }).map((i) => [i.path, i.message]));
+    expect(byPath('US-CENTRAL1')['environment.region']).toBe(
+      '`US-CENTRAL1` is not a region name: regions are lowercase, like us-central1. Did you mean `us-central1`?',
+    );
+    expect(byPath('us-centrl1')).toEqual({});
+  });
+
   it('requires queues, max_jobs of at least 1 or -1, and a registry for docker builds', () => {
     const paths = (raw: unknown) => agentConfigIssues(raw).map((i) => `${i.path}: ${i.message}`);
     expect(paths({})).toEqual(['queues: is required: list the queues to drain, e.g. `queues: [default]`']);

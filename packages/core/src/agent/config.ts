@@ -14,6 +14,7 @@ import { closestKey } from '../config/suggest.js';
 import { tooDeepAt, tooDeepIssue } from '../config/util.js';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { QUEUE_NAME_PATTERN } from '../queue/store.js';
+import { checkRegion } from '../regions.js';
 import { xdgFile } from '../runtime/env.js';
 
 /** File name of the agent config. */
@@ -43,7 +44,6 @@ export const DEFAULT_POLL_INTERVAL_S = 5;
 export const DEFAULT_LEASE_DURATION_S = 60;
 
 const PROJECT_PATTERN = /^(?:[a-z0-9.-]+:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
-const REGION_PATTERN = /^[a-z]+-[a-z]+[0-9]+$/;
 const IMAGE_REPO_PATTERN = /^[a-z0-9.-]+(?::\d+)?(?:\/[a-z0-9._-]+)+$/;
 
 /** A duration key: seconds or a string like `"30m"`, resolved to seconds; `min` seconds at least. */
@@ -100,7 +100,11 @@ export const agentConfigSchema = z
           ),
         region: z
           .string()
-          .regex(REGION_PATTERN, 'not a Vertex AI region, e.g. `us-central1`')
+          .superRefine((region, ctx) => {
+            // A malformed region (`US-CENTRAL1`) fails every call; an unknown one may be newer than the list.
+            const check = checkRegion(region);
+            if (check.severity === 'error') ctx.addIssue({ code: 'custom', message: check.message ?? 'not a region' });
+          })
           .optional()
           .describe(
             "Vertex AI region of launches whose queue sets none. GOOGLE_CLOUD_REGION (CLOUDSDK_AI_REGION, CLOUDSDK_COMPUTE_REGION) wins over it; without either: gcloud config's ai/region or compute/region.",

@@ -124,7 +124,10 @@ async function submitting(w: LaunchWorker): Promise<Next> {
   w.inFlight = true;
   let result: Awaited<ReturnType<JobRunner['submit']>>;
   try {
-    result = await w.runner.submit(plan.request, { launchId: w.item.launchId });
+    result = await w.runner.submit(plan.request, {
+      launchId: w.item.launchId,
+      ...(plan.createRequestTimeoutMs ? { timeoutMs: plan.createRequestTimeoutMs } : {}),
+    });
   } catch (error) {
     w.inFlight = false;
     return submitFailed(error);

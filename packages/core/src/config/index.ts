@@ -11,3 +11,14 @@ export * from './resolve.js';
 export * from './schema.js';
 export * from './validate.js';
 export type { LaunchValue } from './variables.js';
+export {
+  BOOT_DISK_SIZE_GB,
+  BOOT_DISK_TYPES,
+  FLEX_START_MAX_TIMEOUT_SECONDS,
+  MAX_ENV_VARS,
+  MAX_PACKAGE_URIS,
+  machineSpecIssues,
+  NETWORK_PATTERN,
+  RESERVATION_NAME_KEY,
+  RESERVATION_NAME_PATTERN,
+} from './vertex-rules.js';

@@ -126,7 +126,7 @@ const argList = (what: string) =>
 
 const envList = z
   .array(envVar)
-  .describe('Environment variables for the container, as a list of `{name, value}` (not a map).');
+  .describe('Environment variables for the container, as a list of `{name, value}` (not a map); at most 100.');
 
 const reservationAffinity = z
   .strictObject({
@@ -137,10 +137,10 @@ const reservationAffinity = z
       .string()
       .optional()
       .describe(
-        'Label key of the reservation to consume; for SPECIFIC_RESERVATION use `compute.googleapis.com/reservation-name`.',
+        'Label key of the reservation to consume. Required with SPECIFIC_RESERVATION: `compute.googleapis.com/reservation-name` to pick a reservation by name.',
       ),
     values: stringList(
-      'Label values of the reservation; for SPECIFIC_RESERVATION the reservation name(s), `projects/<p>/zones/<z>/reservations/<r>` or `<r>`.',
+      'Label values of the reservation. Required with SPECIFIC_RESERVATION: the full resource name of each reservation, `projects/<project>/zones/<zone>/reservations/<name>`.',
     ).optional(),
   })
   .describe('Consume Compute Engine reservations (ReservationAffinity).');
@@ -148,19 +148,31 @@ const reservationAffinity = z
 const machineSpec = z
   .strictObject({
     machine_type: nonEmpty().describe(
-      'Compute Engine machine type, e.g. `n1-standard-4`, `a2-highgpu-1g`, `ct5lp-hightpu-4t`.',
+      'Machine type of each VM, one custom training lists (https://cloud.google.com/vertex-ai/docs/training/configure-compute#machine-types), e.g. `n1-standard-4`, `a2-highgpu-1g`, `g2-standard-8`, `ct5lp-hightpu-4t`.',
     ),
     accelerator_type: z
       .enum(ACCELERATOR_TYPES)
       .optional()
-      .describe('Accelerator attached to each VM (AcceleratorType enum name). Default: none.'),
+      .describe(
+        'Accelerator of each VM (AcceleratorType enum name): one the machine type takes (N1: T4, V100, P100, P4; A2, A3, A4, A4X, G2 and G4 have theirs built in). Default: none.',
+      ),
     accelerator_count: z
       .int()
       .nonnegative()
       .optional()
-      .describe('Number of accelerators per VM. Required (> 0) when `accelerator_type` is set.'),
-    gpu_partition_size: z.string().optional().describe('NVIDIA GPU partition (MIG) size, e.g. `1g.10gb`.'),
-    tpu_topology: z.string().optional().describe('TPU topology, e.g. `2x2x1`; only for TPU machine types.'),
+      .describe(
+        'Number of accelerators per VM. Required (> 0) when `accelerator_type` is set; machine types with GPUs built in need their own count (`a2-highgpu-2g`: 2).',
+      ),
+    gpu_partition_size: z
+      .string()
+      .optional()
+      .describe('NVIDIA GPU partition (MIG) size, e.g. `1g.10gb`; needs `accelerator_count: 1`.'),
+    tpu_topology: z
+      .string()
+      .optional()
+      .describe(
+        'TPU topology, e.g. `2x2` or `2x2x1`; only for TPU machine types, and required with TPU v5e, v5p and v6e (`ct5lp-*`, `ct5p-*`, `ct6e-*`), which take no accelerator fields.',
+      ),
     reservation_affinity: reservationAffinity.optional(),
   })
   .describe('The VM of each replica (MachineSpec).');
@@ -193,8 +205,10 @@ const diskSpec = z
   .strictObject({
     boot_disk_type: nonEmpty()
       .optional()
-      .describe('Boot disk type: `pd-ssd` (default), `pd-standard`, `hyperdisk-balanced`, ...'),
-    boot_disk_size_gb: z.int().positive().optional().describe('Boot disk size in GB (default 100).'),
+      .describe(
+        'Boot disk type: `pd-ssd` (default; `hyperdisk-balanced` on A3 Ultra), `pd-standard` or `hyperdisk-balanced`.',
+      ),
+    boot_disk_size_gb: z.int().positive().optional().describe('Boot disk size in GB, 100 to 64000 (default 100).'),
   })
   .describe('Boot disk of each VM (DiskSpec).');
 
@@ -223,7 +237,7 @@ const workerPoolSpec = z
       .int()
       .positive()
       .optional()
-      .describe('Number of VMs in this pool. Default 1. The first pool (the chief) should have exactly 1.'),
+      .describe('Number of VMs in this pool. Default 1. The first pool (the chief) must have exactly 1.'),
     container_spec: containerSpec.optional(),
     python_package_spec: pythonPackageSpec.optional(),
     disk_spec: diskSpec.optional(),
@@ -248,7 +262,9 @@ const pscInterfaceConfig = z
     network_attachment: z
       .string()
       .optional()
-      .describe('Network attachment, `projects/<p>/regions/<r>/networkAttachments/<name>` or its name.'),
+      .describe(
+        'Network attachment, `projects/<p>/regions/<r>/networkAttachments/<name>` or its name. The private connection for H100 Mega, H200 and B200 GPUs, which VPC peering (`network`) does not serve.',
+      ),
     dns_peering_configs: z.array(dnsPeeringConfig).optional().describe('DNS peering for private domains.'),
   })
   .describe('Private Service Connect interface for the job (PscInterfaceConfig).');
@@ -261,7 +277,9 @@ const network = () =>
   formatted(
     /^projects\/[^/]+\/global\/networks\/[^/]+$/,
     'a full network name `projects/<project-number>/global/networks/<network>`',
-  ).describe('VPC network to peer the job with: `projects/<project-number>/global/networks/<network>`.');
+  ).describe(
+    'VPC network to peer the job with: `projects/<project-number>/global/networks/<network>` (the project number, not its id). Not with H100 Mega, H200 or B200 GPUs: use `psc_interface_config` there.',
+  );
 const tensorboard = () =>
   formatted(
     /^projects\/[^/]+\/locations\/[^/]+\/tensorboards\/[^/]+$/,
@@ -290,7 +308,8 @@ export const specSchema = z
     display_name: z
       .string()
       .min(1, { error: 'must not be empty' })
-      .max(128, { error: 'must be at most 128 characters' })
+      // custom_job.proto: "up to 128 characters long and can consist of any UTF-8 characters" (code points).
+      .refine((value) => [...value].length <= 128, { error: 'must be at most 128 characters' })
       .optional()
       .describe('Display name of the job (at most 128 characters). Default: `<queue name or vertex-launch>-<run id>`.'),
     worker_pool_specs: z
@@ -317,7 +336,7 @@ export const specSchema = z
       .record(z.string(), z.string())
       .optional()
       .describe(
-        'Labels of the job. Sanitised to Vertex rules (lowercase, [a-z0-9_-], at most 63 characters, keys start with a letter); ' +
+        'Labels of the job, sent as written: lowercase letters (international ones too), digits, `_` and `-`, at most 63 characters, keys start with a letter; at most 61 labels. ' +
           '`vertex-launch-run-id`, `vertex-launch-launch-id` and `vertex-launch-queue` are added.',
       ),
     encryption_spec_key_name: formatted(
@@ -357,7 +376,7 @@ export const runSchema = z
     service_account: serviceAccount().optional(),
     network: network().optional(),
     timeout: duration(
-      'Maximum run time of the job; Vertex cancels it after that (Scheduling.timeout). Default: 7 days.',
+      'Maximum run time of the job; Vertex cancels it after that (Scheduling.timeout). Default: 7 days, which is also the most FLEX_START allows.',
     ).optional(),
     restart_job_on_worker_restart: z
       .boolean()
@@ -367,7 +386,9 @@ export const runSchema = z
     tensorboard: tensorboard().optional(),
     experiment: experiment().optional(),
     experiment_run: experimentRun().optional(),
-    create_request_timeout: duration('Client-side timeout of the CreateCustomJob call.').optional(),
+    create_request_timeout: duration(
+      'Deadline of each CreateCustomJob call (the Python SDK passes it as the `timeout` of `create_custom_job`). Default: 60 seconds.',
+    ).optional(),
     disable_retries: z
       .boolean()
       .optional()
@@ -377,16 +398,12 @@ export const runSchema = z
       .enum(SCHEDULING_STRATEGIES)
       .optional()
       .describe(
-        'How VMs are obtained: STANDARD (on demand), SPOT (preemptible, cheaper) or FLEX_START (Dynamic Workload Scheduler).',
+        'How VMs are obtained: STANDARD (on demand), SPOT (preemptible, cheaper) or FLEX_START (Dynamic Workload Scheduler: L4, A100, H100, H200 or B200 GPUs, the same machine in every pool, `timeout` at most 7 days).',
       ),
     max_wait_duration: duration(
       'How long a FLEX_START job may wait for resources before it fails (Scheduling.max_wait_duration); 0 means no limit.',
     ).optional(),
     psc_interface_config: pscInterfaceConfig.optional(),
-    sync: z
-      .boolean()
-      .optional()
-      .describe('Wait for the job to finish (`true`) or return once it is submitted (`false`).'),
   })
   .describe('Arguments of `CustomJob.run()` / `submit()`: how to run it (snake_case, as in the Python SDK).');
 

@@ -92,3 +92,22 @@ export function orList(values: readonly string[]): string {
   if (quoted.length <= 1) return quoted.join('');
   return `${quoted.slice(0, -1).join(', ')} or ${quoted[quoted.length - 1]}`;
 }
+
+/**
+ * The candidates nearest to `wanted` by edit distance (all at the same, smallest distance; at most 3), when that
+ * distance is small enough to be a typo.
+ */
+export function nearestByEditDistance(wanted: string, candidates: readonly string[]): string[] {
+  // Long input is no typo of a short name (and the distance is quadratic): nothing to suggest.
+  if (wanted.length > 100) return [];
+  const threshold = Math.max(2, Math.floor(wanted.length / 4));
+  const scored = candidates
+    .filter((candidate) => Math.abs(candidate.length - wanted.length) <= threshold)
+    .map((candidate) => ({ candidate, distance: editDistance(wanted, candidate) }));
+  const best = Math.min(...scored.map((s) => s.distance));
+  if (!(best <= threshold)) return [];
+  return scored
+    .filter((s) => s.distance === best)
+    .slice(0, 3)
+    .map((s) => s.candidate);
+}

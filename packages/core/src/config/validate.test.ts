@@ -24,8 +24,15 @@ describe('validateQueueConfig', () => {
   });
 
   test('a valid config resolves with a normalised bucket and durations in seconds', () => {
+    const l4 = {
+      ...pool,
+      machine_spec: { machine_type: 'g2-standard-8', accelerator_type: 'NVIDIA_L4', accelerator_count: 1 },
+    };
     const result = validateQueueConfig(
-      valid({}, { timeout: '1h30m', max_wait_duration: 600, scheduling_strategy: 'FLEX_START' }),
+      valid(
+        { worker_pool_specs: [l4] },
+        { timeout: '1h30m', max_wait_duration: 600, scheduling_strategy: 'FLEX_START' },
+      ),
     );
     expect(result.issues).toEqual([]);
     expect(result.ok).toBe(true);
@@ -69,6 +76,12 @@ describe('validateQueueConfig', () => {
     `);
   });
 
+  test('`run.sync` is refused with what to use instead (it was accepted and read by nothing)', () => {
+    expect(lines(valid({}, { sync: false }))).toEqual([
+      'run.sync: unknown key `sync`: whether to wait is chosen per launch, not in the queue config: `vertex-launch launch --wait` (or `--follow`), `await handle.wait()` in the SDK; the agent always follows its jobs. Remove `sync`',
+    ]);
+  });
+
   test('unwraps `vertex:` and `gcp-vertex:`, and refuses a wrapper with siblings', () => {
     expect(validateQueueConfig({ vertex: valid() }).ok).toBe(true);
     expect(validateQueueConfig({ 'gcp-vertex': valid() }).ok).toBe(true);
@@ -110,7 +123,7 @@ describe('validateQueueConfig', () => {
       ),
     ).toEqual([
       'spec.worker_pool_specs[0].python_package_spec: set either `container_spec` or `python_package_spec`, not both',
-      'spec.worker_pool_specs[0].replica_count: warning: the first pool is the chief and Vertex expects exactly 1 replica; put more workers in pool 1',
+      'spec.worker_pool_specs[0].replica_count: the first pool is the chief and must have exactly 1 replica, not 2: put the other 1 in pool 1 (the workers)',
     ]);
   });
 
@@ -118,13 +131,14 @@ describe('validateQueueConfig', () => {
     const machine = (m: Record<string, unknown>) =>
       valid({ worker_pool_specs: [{ ...pool, machine_spec: { machine_type: 'n1-standard-4', ...m } }] });
     expect(lines(machine({ accelerator_type: 'NVIDIA_TESLA_T4' }))).toEqual([
-      'spec.worker_pool_specs[0].machine_spec.accelerator_count: must be at least 1 when `accelerator_type` is NVIDIA_TESLA_T4',
+      'spec.worker_pool_specs[0].machine_spec.accelerator_count: must be at least 1 with `accelerator_type: NVIDIA_TESLA_T4`',
     ]);
     expect(lines(machine({ accelerator_count: 2 }))).toEqual([
-      'spec.worker_pool_specs[0].machine_spec.accelerator_type: is required when `accelerator_count` is 2 (e.g. NVIDIA_TESLA_T4)',
+      'spec.worker_pool_specs[0].machine_spec.accelerator_type: is required when `accelerator_count` is 2 (n1-standard-4: NVIDIA_TESLA_T4, NVIDIA_TESLA_V100, NVIDIA_TESLA_P100 or NVIDIA_TESLA_P4)',
     ]);
     expect(lines(machine({ accelerator_type: 'NVIDIA_TESLA_K80', accelerator_count: 1 }))).toEqual([
-      'spec.worker_pool_specs[0].machine_spec.accelerator_type: warning: NVIDIA_TESLA_K80 is deprecated by Vertex AI; pick a newer GPU',
+      'spec.worker_pool_specs[0].machine_spec.accelerator_type: `n1-standard-4` (N1 general purpose, takes T4, V100, P100 or P4 GPUs) takes NVIDIA_TESLA_T4, NVIDIA_TESLA_V100, NVIDIA_TESLA_P100 or NVIDIA_TESLA_P4, not `NVIDIA_TESLA_K80`',
+      'spec.worker_pool_specs[0].machine_spec.accelerator_type: warning: NVIDIA_TESLA_K80 is deprecated by Vertex AI (end of support: https://cloud.google.com/compute/docs/eol/k80-eol); pick a newer GPU',
     ]);
     expect(lines(machine({ accelerator_type: 'a100', accelerator_count: 1 }))[0]).toContain(
       'invalid value `a100` (did you mean `NVIDIA_TESLA_A100` or `NVIDIA_A100_80GB`?); allowed values: ACCELERATOR_TYPE_UNSPECIFIED, NVIDIA_TESLA_K80,',
@@ -181,18 +195,37 @@ describe('validateQueueConfig', () => {
     `);
   });
 
-  test('labels: sanitised with a warning, reserved prefix and collisions refused, count limited', () => {
+  test('labels: sent as written; what Vertex would refuse is an error naming it, international letters pass', () => {
     expect(
-      lines(valid({ labels: { Team: 'ML Team', team: 'x', 'vertex-launch-run-id': 'r', '1st': 'ok' } })),
-    ).toMatchInlineSnapshot(`
-      [
-        "spec.labels.Team: warning: label key sanitised to \`team\` (Vertex: lowercase, [a-z0-9_-], starts with a letter, ≤63)",
-        "spec.labels.Team: warning: label value sanitised to \`ml_team\` (Vertex: lowercase, [a-z0-9_-], ≤63)",
-        "spec.labels.team: becomes \`team\` after sanitising, like label \`Team\`; rename one of them",
-        "spec.labels.vertex-launch-run-id: labels starting with \`vertex-launch-\` are set by Vertex Launch; pick another key",
-        "spec.labels["1st"]: warning: label key sanitised to \`l1st\` (Vertex: lowercase, [a-z0-9_-], starts with a letter, ≤63)",
-      ]
-    `);
+      validateQueueConfig(valid({ labels: { owner: 'josé', équipe: 'ml', チーム: 'ビジョン', env: '' } })).issues,
+    ).toEqual([]);
+    expect(
+      lines(
+        valid({
+          labels: {
+            Team: 'ml',
+            cost: 'R&D 42',
+            'vertex-launch-run-id': 'r',
+            'aiplatform.googleapis.com/x': 'y',
+            '1st': 'ok',
+            long: 'x'.repeat(64),
+            run: '${run_id}',
+          },
+        }),
+      ),
+    ).toEqual([
+      'spec.labels.Team: label keys are lowercase: use `team`',
+      'spec.labels.cost: label values may only hold lowercase letters (international ones too), digits, `_` and `-`, not `&` or a space',
+      'spec.labels.vertex-launch-run-id: labels starting with `vertex-launch-` are set by Vertex Launch; pick another key',
+      'spec.labels["aiplatform.googleapis.com/x"]: labels starting with `aiplatform.googleapis.com/` are reserved for Vertex\'s system labels',
+      'spec.labels["1st"]: label keys start with a lowercase letter (international letters too)',
+      'spec.labels.long: label values are at most 63 characters; this one has 64',
+    ]);
+    // The limit counts characters: 63 letters of 2 UTF-16 units each pass, 64 do not.
+    expect(validateQueueConfig(valid({ labels: { script: '𝒶'.repeat(63) } })).issues).toEqual([]);
+    expect(lines(valid({ labels: { script: '𝒶'.repeat(64) } }))).toEqual([
+      'spec.labels.script: label values are at most 63 characters; this one has 64',
+    ]);
     const many = Object.fromEntries(Array.from({ length: 62 }, (_, i) => [`k${i}`, 'v']));
     expect(lines(valid({ labels: many }))).toEqual([
       'spec.labels: has 62 labels; Vertex allows 64 and the launch adds 3, so at most 61',
@@ -248,7 +281,7 @@ describe('validateQueueConfig', () => {
         "template_variables.machine: warning: has no default: every launch must set it (--set-var machine=...)",
         "spec.worker_pool_specs[1].replica_count: undeclared template variable \`{{replica}}\` (did you mean \`{{replicas}}\`?): declared variables: replicas, machine, bad",
         "spec.worker_pool_specs[1].replica_count: must be a number, got a string",
-        "spec.worker_pool_specs[0].replica_count: warning: the first pool is the chief and Vertex expects exactly 1 replica; put more workers in pool 1",
+        "spec.worker_pool_specs[0].replica_count: the first pool is the chief and must have exactly 1 replica, not 2: put the other 1 in pool 1 (the workers)",
       ]
     `);
   });

@@ -6,17 +6,18 @@ import type { z } from 'zod';
 import type { ConfigIssue } from '../errors.js';
 import { parseDuration } from './durations.js';
 import {
+  labelKeyProblem,
+  labelValueProblem,
   MAX_LABELS,
   RESERVED_LABEL_COUNT,
   RESERVED_LABEL_PREFIX,
-  sanitizeLabelKey,
-  sanitizeLabelValue,
+  SYSTEM_LABEL_PREFIX,
 } from './labels.js';
 import { substituteMacros } from './macros.js';
 import { checkAllowedOverrides } from './overrides.js';
 import {
-  ACCELERATOR_TYPES,
   DEPRECATED_ACCELERATOR_TYPES,
+  hasPlaceholder,
   isFillInMarker,
   queueConfigSchema,
   type ResolvedQueueConfig,
@@ -26,6 +27,7 @@ import { allKeyLocations, formatPath, objectKeysAt, type PathSegments, shortKey 
 import { closestEnumValues, closestKey, toSnakeCase } from './suggest.js';
 import { deepEqual, describeType, error, isPlainObject, mapStrings, tooDeepAt, tooDeepIssue, warning } from './util.js';
 import { probeValues, readDeclarations, substituteVariables } from './variables.js';
+import { checkPoolRules, checkVertexRules } from './vertex-rules.js';
 
 /** The outcome of validating a config: the resolved value when there is no error, and every issue found. */
 export interface ValidationResult<T> {
@@ -66,6 +68,10 @@ const KEY_HINTS: Record<string, string> = {
   job_spec: 'write the CustomJobSpec fields directly under `spec` (snake_case, as in the Python SDK)',
   scheduling:
     'put `timeout`, `restart_job_on_worker_restart`, `disable_retries`, `scheduling_strategy` and `max_wait_duration` under `run`',
+  // The Python SDK's `CustomJob.run(sync=...)` says whether the Python call blocks (jobs.py: "Whether to execute this
+  // method synchronously"); it is no part of the request. Here the launch decides: `vertex-launch launch --wait`, the
+  // SDK's `handle.wait()`, and the agent always follows its jobs.
+  sync: 'whether to wait is chosen per launch, not in the queue config: `vertex-launch launch --wait` (or `--follow`), `await handle.wait()` in the SDK; the agent always follows its jobs. Remove `sync`',
 };
 
 const KEY_ALIASES: Record<string, string> = {
@@ -216,41 +222,16 @@ function checkPools(spec: Record<string, unknown>, issues: ConfigIssue[]): void 
         error([...at, 'python_package_spec'], 'set either `container_spec` or `python_package_spec`, not both'),
       );
     }
-    if (index === 0 && typeof pool.replica_count === 'number' && pool.replica_count > 1) {
+    checkPoolRules(pool, index, issues);
+    const machine = pool.machine_spec;
+    const type = isPlainObject(machine) ? machine.accelerator_type : undefined;
+    if (typeof type === 'string' && (DEPRECATED_ACCELERATOR_TYPES as readonly string[]).includes(type)) {
       issues.push(
         warning(
-          [...at, 'replica_count'],
-          'the first pool is the chief and Vertex expects exactly 1 replica; put more workers in pool 1',
+          [...at, 'machine_spec', 'accelerator_type'],
+          `${type} is deprecated by Vertex AI (end of support: https://cloud.google.com/compute/docs/eol/k80-eol); pick a newer GPU`,
         ),
       );
-    }
-    const machine = pool.machine_spec;
-    if (isPlainObject(machine)) {
-      const type = machine.accelerator_type;
-      const count = machine.accelerator_count;
-      const known = typeof type === 'string' && (ACCELERATOR_TYPES as readonly string[]).includes(type);
-      const hasType = known && type !== 'ACCELERATOR_TYPE_UNSPECIFIED';
-      if (hasType && (count === undefined || count === 0)) {
-        issues.push(
-          error(
-            [...at, 'machine_spec', 'accelerator_count'],
-            `must be at least 1 when \`accelerator_type\` is ${type}`,
-          ),
-        );
-      }
-      if (!hasType && (type === undefined || known) && typeof count === 'number' && count > 0) {
-        issues.push(
-          error(
-            [...at, 'machine_spec', 'accelerator_type'],
-            `is required when \`accelerator_count\` is ${count} (e.g. NVIDIA_TESLA_T4)`,
-          ),
-        );
-      }
-      if (typeof type === 'string' && (DEPRECATED_ACCELERATOR_TYPES as readonly string[]).includes(type)) {
-        issues.push(
-          warning([...at, 'machine_spec', 'accelerator_type'], `${type} is deprecated by Vertex AI; pick a newer GPU`),
-        );
-      }
     }
   });
 }
@@ -258,7 +239,6 @@ function checkPools(spec: Record<string, unknown>, issues: ConfigIssue[]): void 
 function checkLabels(spec: Record<string, unknown>, issues: ConfigIssue[]): void {
   const labels = spec.labels;
   if (!isPlainObject(labels)) return;
-  const seen = new Map<string, string>();
   const entries = Object.entries(labels);
   if (entries.length + RESERVED_LABEL_COUNT > MAX_LABELS) {
     issues.push(
@@ -270,35 +250,20 @@ function checkLabels(spec: Record<string, unknown>, issues: ConfigIssue[]): void
   }
   for (const [key, value] of entries) {
     const at = ['spec', 'labels', key];
-    if (key.trim() === '') {
-      issues.push(error(at, 'label keys must not be empty'));
-      continue;
-    }
-    const cleanKey = sanitizeLabelKey(key);
-    if (cleanKey.startsWith(RESERVED_LABEL_PREFIX)) {
+    if (key.startsWith(RESERVED_LABEL_PREFIX)) {
       issues.push(
         error(at, `labels starting with \`${RESERVED_LABEL_PREFIX}\` are set by Vertex Launch; pick another key`),
       );
       continue;
     }
-    const other = seen.get(cleanKey);
-    if (other !== undefined) {
-      issues.push(error(at, `becomes \`${cleanKey}\` after sanitising, like label \`${other}\`; rename one of them`));
+    if (key.startsWith(SYSTEM_LABEL_PREFIX)) {
+      issues.push(error(at, `labels starting with \`${SYSTEM_LABEL_PREFIX}\` are reserved for Vertex's system labels`));
+      continue;
     }
-    seen.set(cleanKey, key);
-    if (cleanKey !== key) {
-      issues.push(
-        warning(
-          at,
-          `label key sanitised to \`${cleanKey}\` (Vertex: lowercase, [a-z0-9_-], starts with a letter, ≤63)`,
-        ),
-      );
-    }
-    if (typeof value === 'string' && !value.includes('${') && sanitizeLabelValue(value) !== value) {
-      issues.push(
-        warning(at, `label value sanitised to \`${sanitizeLabelValue(value)}\` (Vertex: lowercase, [a-z0-9_-], ≤63)`),
-      );
-    }
+    const keyProblem = hasPlaceholder(key) ? undefined : labelKeyProblem(key);
+    if (keyProblem !== undefined) issues.push(error(at, keyProblem));
+    const valueProblem = typeof value !== 'string' || hasPlaceholder(value) ? undefined : labelValueProblem(value);
+    if (valueProblem !== undefined) issues.push(error(at, valueProblem));
   }
 }
 
@@ -320,6 +285,7 @@ function checkSections(config: Record<string, unknown>, issues: ConfigIssue[]): 
   if (spec === undefined) return;
   checkPools(spec, issues);
   checkLabels(spec, issues);
+  checkVertexRules(spec, run, issues);
   for (const key of SHARED_SPEC_RUN_KEYS) {
     const a = spec[key];
     const b = run[key];

@@ -134,6 +134,8 @@ export interface LaunchPlan {
   request: CreateCustomJobRequest;
   /** The config's warnings: legal, but almost surely a mistake (what `queue validate` shows as warnings). */
   warnings: ConfigIssue[];
+  /** Deadline of the CreateCustomJob call, from `run.create_request_timeout`; the runner's default when unset. */
+  createRequestTimeoutMs?: number;
 }
 
 /** A new run id: 8 lowercase letters and digits starting with a letter (valid in labels and resource names). */
@@ -177,7 +179,14 @@ export function planLaunch(options: PlanLaunchOptions): LaunchPlan {
   // Invalid: resolveQueueConfig throws the ConfigError listing every problem (and the warnings).
   const config = result.ok && result.value !== undefined ? result.value : resolveQueueConfig(input);
   const warnings = result.issues.filter((issue) => issue.severity === 'warning');
-  return { context, config, request: toCreateCustomJobRequest(config, context), warnings };
+  const timeout = config.run?.create_request_timeout;
+  return {
+    context,
+    config,
+    request: toCreateCustomJobRequest(config, context),
+    warnings,
+    ...(timeout ? { createRequestTimeoutMs: timeout * 1000 } : {}),
+  };
 }
 
 function emitter(onEvent: LaunchOptions['onEvent']): (event: LaunchEvent) => void {
@@ -316,6 +325,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchHandle> {
   const submitted = await options.runner.submit(plan.request, {
     launchId,
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(plan.createRequestTimeoutMs ? { timeoutMs: plan.createRequestTimeoutMs } : {}),
   });
   const { jobName } = submitted;
   const consoleUrl = submitted.job.consoleUrl || options.runner.consoleUrl(jobName);

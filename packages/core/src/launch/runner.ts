@@ -52,6 +52,11 @@ export interface SubmitOptions {
   launchId: string;
   /** Aborts waiting between retries (a create already sent is not undone). */
   signal?: AbortSignal;
+  /**
+   * Deadline of each CreateCustomJob call in milliseconds: the queue config's `run.create_request_timeout` (the
+   * Python SDK passes it as the `timeout` of `create_custom_job`). Default: the runner's own call timeout.
+   */
+  timeoutMs?: number;
 }
 
 /** The answer of {@link JobRunner.submit}. */

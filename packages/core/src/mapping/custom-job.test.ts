@@ -45,7 +45,7 @@ describe('toCreateCustomJobRequest', () => {
     `);
   });
 
-  test('maps the rich config: run wins for shared keys, labels sanitised, variables typed, macros filled', () => {
+  test('maps the rich config: run wins for shared keys, labels as written, variables typed, macros filled', () => {
     const config = resolveQueueConfig({ config: parseConfigText(RICH_YAML), context: CONTEXT, env: ENV });
     expect(toCreateCustomJobRequest(config, CONTEXT)).toMatchInlineSnapshot(`
       {
@@ -132,7 +132,7 @@ describe('toCreateCustomJobRequest', () => {
                     "key": "compute.googleapis.com/reservation-name",
                     "reservationAffinityType": "SPECIFIC_RESERVATION",
                     "values": [
-                      "a100-reservation",
+                      "projects/my-project/zones/us-central1-a/reservations/a100-reservation",
                     ],
                   },
                 },
@@ -164,19 +164,12 @@ describe('toCreateCustomJobRequest', () => {
                 },
                 "replicaCount": "3",
               },
-              {
-                "containerSpec": {
-                  "imageUri": "us-docker.pkg.dev/vertex-ai-restricted/training/reductionserver:latest",
-                },
-                "machineSpec": {
-                  "machineType": "n1-highcpu-16",
-                },
-                "replicaCount": "2",
-              },
+              {},
               {
                 "machineSpec": {
-                  "gpuPartitionSize": "1g.10gb",
-                  "machineType": "n1-standard-8",
+                  "acceleratorCount": 2,
+                  "acceleratorType": "NVIDIA_TESLA_A100",
+                  "machineType": "a2-highgpu-2g",
                 },
                 "pythonPackageSpec": {
                   "args": [
@@ -200,7 +193,8 @@ describe('toCreateCustomJobRequest', () => {
             ],
           },
           "labels": {
-            "cost-center": "r_d_42",
+            "cost-center": "r_d-42",
+            "owner": "josé",
             "team": "ml",
             "vertex-launch-launch-id": "launch-7f3e",
             "vertex-launch-queue": "gpu-queue",
@@ -215,7 +209,15 @@ describe('toCreateCustomJobRequest', () => {
   test('toRestJson prints durations as proto3 JSON strings', () => {
     const config = resolveQueueConfig({
       config: {
-        ...withBucket('b-bucket'),
+        spec: {
+          ...withBucket('b-bucket').spec,
+          worker_pool_specs: [
+            {
+              machine_spec: { machine_type: 'g2-standard-8', accelerator_type: 'NVIDIA_L4', accelerator_count: 1 },
+              container_spec: { image_uri: '${image_uri}' },
+            },
+          ],
+        },
         run: { timeout: '1h30m', max_wait_duration: 0.5, scheduling_strategy: 'FLEX_START' },
       },
       context: CONTEXT,
@@ -240,6 +242,12 @@ describe('toCreateCustomJobRequest', () => {
     const name = toCreateCustomJobRequest(config, long).customJob.displayName;
     expect(name).toHaveLength(128);
     expect(name).toBe('q'.repeat(128));
+    // 128 characters, not UTF-16 units: a name of astral characters is never cut inside a surrogate pair.
+    const astral = toCreateCustomJobRequest(config, { ...CONTEXT, queueName: `x${'🚀'.repeat(200)}` }).customJob
+      .displayName;
+    expect([...astral]).toHaveLength(128);
+    expect(astral).toBe(`x${'🚀'.repeat(127)}`);
+    expect(/\p{Cs}/u.test(astral)).toBe(false);
   });
 
   test('base output dir defaults to a per-run folder under the staging bucket, prefix kept', () => {
@@ -249,13 +257,17 @@ describe('toCreateCustomJobRequest', () => {
     });
   });
 
-  test('launch labels are sanitised too', () => {
-    const config = resolveQueueConfig({ config: withBucket('b-bucket'), context: CONTEXT });
-    const context = { ...CONTEXT, runId: 'Run.2026/11', queueName: 'GPU Queue', launchId: 'L'.repeat(80) };
+  test('user labels are sent as written; the labels the launch adds are sanitised, international letters kept', () => {
+    const config = resolveQueueConfig({
+      config: { ...withBucket('b-bucket'), spec: { ...withBucket('b-bucket').spec, labels: { owner: 'josé' } } },
+      context: CONTEXT,
+    });
+    const context = { ...CONTEXT, runId: 'Run.2026/11', queueName: 'Équipe GPU', launchId: 'L'.repeat(80) };
     expect(toCreateCustomJobRequest(config, context).customJob.labels).toEqual({
+      owner: 'josé',
       'vertex-launch-run-id': 'run_2026_11',
       'vertex-launch-launch-id': 'l'.repeat(63),
-      'vertex-launch-queue': 'gpu_queue',
+      'vertex-launch-queue': 'équipe_gpu',
     });
   });
 });

@@ -5,7 +5,7 @@
  * Google libraries. Default values (false, 0, unspecified enums, empty lists) are left out, as proto3 does.
  */
 import { type DurationMessage, toDurationMessage } from '../config/durations.js';
-import { LAUNCH_ID_LABEL, QUEUE_LABEL, RUN_ID_LABEL, sanitizeLabelKey, sanitizeLabelValue } from '../config/labels.js';
+import { LAUNCH_ID_LABEL, QUEUE_LABEL, RUN_ID_LABEL, sanitizeLabelValue } from '../config/labels.js';
 import type { LaunchContext } from '../config/resolve.js';
 import type {
   AcceleratorType,
@@ -233,21 +233,25 @@ function experimentNames(
   };
 }
 
-/** The labels of the job: the user's (sanitised) plus `vertex-launch-run-id`, `-launch-id` and `-queue`. */
+/**
+ * The labels of the job: the user's as written (validation refuses one Vertex would not take) plus
+ * `vertex-launch-run-id`, `-launch-id` and `-queue` (sanitised to the label rules).
+ */
 export function jobLabels(config: ResolvedQueueConfig, context: LaunchContext): Record<string, string> {
-  const labels: Record<string, string> = {};
-  for (const [key, value] of Object.entries(config.spec.labels ?? {})) {
-    labels[sanitizeLabelKey(key)] = sanitizeLabelValue(value);
-  }
+  const labels: Record<string, string> = { ...config.spec.labels };
   labels[RUN_ID_LABEL] = sanitizeLabelValue(context.runId);
   labels[LAUNCH_ID_LABEL] = sanitizeLabelValue(context.launchId);
   if (context.queueName !== undefined) labels[QUEUE_LABEL] = sanitizeLabelValue(context.queueName);
   return labels;
 }
 
-/** The default display name: `<queue or vertex-launch>-<run id>`, at most 128 characters. */
+/**
+ * The default display name: `<queue or vertex-launch>-<run id>`, at most 128 characters. custom_job.proto:
+ * "The name can be up to 128 characters long and can consist of any UTF-8 characters" — counted in code points, so
+ * the cut never leaves half a surrogate pair.
+ */
 export function defaultDisplayName(context: LaunchContext): string {
-  return `${context.queueName ?? 'vertex-launch'}-${context.runId}`.slice(0, MAX_DISPLAY_NAME_LENGTH);
+  return [...`${context.queueName ?? 'vertex-launch'}-${context.runId}`].slice(0, MAX_DISPLAY_NAME_LENGTH).join('');
 }
 
 /**

@@ -62,7 +62,7 @@ const requests: Record<string, () => CreateCustomJobRequest> = {
       }),
       CONTEXT,
     ),
-  'the rich config (FLEX_START, CMEK, PSC, NFS, Lustre, python package, reduction server)': () =>
+  'the rich config (FLEX_START, CMEK, PSC, NFS, Lustre, python package, placeholder pool)': () =>
     toCreateCustomJobRequest(
       resolveQueueConfig({ config: parseConfigText(RICH_YAML), context: CONTEXT, env: ENV }),
       CONTEXT,
@@ -71,7 +71,7 @@ const requests: Record<string, () => CreateCustomJobRequest> = {
     toCreateCustomJobRequest(
       resolveQueueConfig({
         config: parseConfigText(RICH_YAML),
-        variables: { workers: '8', gpu: 'NVIDIA_H100_80GB' },
+        variables: { workers: '8', gpus: '4' },
         overrides: {
           run: {
             scheduling_strategy: 'SPOT',
@@ -95,18 +95,13 @@ const requests: Record<string, () => CreateCustomJobRequest> = {
           spec: {
             worker_pool_specs: [
               {
-                machine_spec: {
-                  machine_type: 'ct5lp-hightpu-4t',
-                  accelerator_type: 'TPU_V5_LITEPOD',
-                  accelerator_count: 4,
-                  tpu_topology: '2x2',
-                },
+                machine_spec: { machine_type: 'g2-standard-8', accelerator_type: 'NVIDIA_L4', accelerator_count: 1 },
                 container_spec: { image_uri: '${image_uri}' },
               },
               {},
               {},
               {
-                machine_spec: { machine_type: 'n1-standard-4' },
+                machine_spec: { machine_type: 'g2-standard-8', accelerator_type: 'NVIDIA_L4', accelerator_count: 1 },
                 container_spec: { image_uri: '${image_uri}', args: ['--eval'] },
               },
             ],
@@ -114,6 +109,24 @@ const requests: Record<string, () => CreateCustomJobRequest> = {
             base_output_dir: 'gs://other-bucket/out/${run_id}',
           },
           run: { scheduling_strategy: 'FLEX_START', max_wait_duration: 0, restart_job_on_worker_restart: false },
+        },
+        context: CONTEXT,
+      }),
+      CONTEXT,
+    ),
+  'a TPU v5e job in the Python SDK form (machine type and topology, no accelerator fields)': () =>
+    toCreateCustomJobRequest(
+      resolveQueueConfig({
+        config: {
+          spec: {
+            worker_pool_specs: [
+              {
+                machine_spec: { machine_type: 'ct5lp-hightpu-4t', tpu_topology: '2x2' },
+                container_spec: { image_uri: '${image_uri}' },
+              },
+            ],
+            staging_bucket: 'gs://b-bucket',
+          },
         },
         context: CONTEXT,
       }),
@@ -146,7 +159,7 @@ describe('mapped requests survive the real aiplatform v1 protos', () => {
   test('the rich config sets every CustomJobSpec field of the proto except the ones a create request must not set', () => {
     const spec = root.lookupType('google.cloud.aiplatform.v1.CustomJobSpec');
     const request =
-      requests['the rich config (FLEX_START, CMEK, PSC, NFS, Lustre, python package, reduction server)']!();
+      requests['the rich config (FLEX_START, CMEK, PSC, NFS, Lustre, python package, placeholder pool)']!();
     const setFields = new Set(Object.keys(request.customJob.jobSpec));
     const missing = spec.fieldsArray.map((f) => f.name).filter((f) => !setFields.has(f));
     // experiment/experimentRun are covered by the SPOT variant (Vertex refuses them together with tensorboard).

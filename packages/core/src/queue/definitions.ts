@@ -8,6 +8,7 @@ import { error, isPlainObject } from '../config/util.js';
 import { formatConfigIssues, unwrapQueueConfig, validateQueueConfig } from '../config/validate.js';
 import { launchValues, readDeclarations } from '../config/variables.js';
 import { ConfigError, type ConfigIssue } from '../errors.js';
+import { checkRegion } from '../regions.js';
 import { QueueError } from './errors.js';
 import {
   type CreateQueueInput,
@@ -23,7 +24,6 @@ import {
 export const RUN_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 const PROJECT_PATTERN = /^(?:[a-z0-9.-]+:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
-const REGION_PATTERN = /^[a-z]+-[a-z]+[0-9]+$/;
 
 /**
  * The seed queue config (`DEFAULT_QUEUE_CONFIG`) with `patch` deep-merged into it (objects merge, arrays replace,
@@ -64,6 +64,17 @@ function checkOptionalText(
   }
 }
 
+/** The queue's region: a malformed one is refused with a did-you-mean (see `checkRegion`). */
+function checkQueueRegion(region: unknown, issues: ConfigIssue[]): void {
+  if (region === undefined || region === null || region === '') return;
+  if (typeof region !== 'string') {
+    issues.push(error('region', 'invalid region: expected e.g. `us-central1`'));
+    return;
+  }
+  const check = checkRegion(region, "the queue's region");
+  if (check.severity === 'error') issues.push(error('region', check.message ?? 'invalid region'));
+}
+
 function configIssues(config: unknown): ConfigIssue[] {
   const result = validateQueueConfig(config);
   return result.issues.map((issue) => ({ ...issue, path: issue.path ? `config.${issue.path}` : 'config' }));
@@ -97,7 +108,7 @@ export function prepareQueue(input: CreateQueueInput, now: number): QueueDefinit
     );
   }
   checkOptionalText(input.project, 'project', PROJECT_PATTERN, 'my-project-123', issues);
-  checkOptionalText(input.region, 'region', REGION_PATTERN, 'us-central1', issues);
+  checkQueueRegion(input.region, issues);
   checkOptionalText(input.description, 'description', undefined, 'T4 GPUs for team A', issues);
   issues.push(...configIssues(config));
   throwIfErrors(String(input.name), 'create', issues);
@@ -121,7 +132,7 @@ export function prepareQueue(input: CreateQueueInput, now: number): QueueDefinit
 export function prepareQueueUpdate(queue: QueueDefinition, patch: UpdateQueueInput, now: number): QueueDefinition {
   const issues: ConfigIssue[] = [];
   checkOptionalText(patch.project, 'project', PROJECT_PATTERN, 'my-project-123', issues);
-  checkOptionalText(patch.region, 'region', REGION_PATTERN, 'us-central1', issues);
+  checkQueueRegion(patch.region, issues);
   checkOptionalText(patch.description, 'description', undefined, 'T4 GPUs for team A', issues);
   if (patch.config !== undefined) issues.push(...configIssues(patch.config));
   throwIfErrors(queue.name, 'update', issues);

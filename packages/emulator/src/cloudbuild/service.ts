@@ -19,7 +19,13 @@ import type { BuildInput, BuildRecord } from './types.js';
 const PACKAGE = '@google-cloud/cloudbuild';
 const PROTO = 'google/devtools/cloudbuild/v1/cloudbuild.proto';
 const SERVICE = 'google.devtools.cloudbuild.v1.CloudBuild';
-const DEFAULT_TIMEOUT_MS = 600_000;
+/** `Build.timeout` (cloudbuild.proto): "Default time is 60 minutes." */
+const DEFAULT_TIMEOUT_MS = 60 * 60_000;
+/**
+ * `Build.service_account` (cloudbuild.proto): "Must be of the format `projects/{PROJECT_ID}/serviceAccounts/{ACCOUNT}`.
+ * ACCOUNT can be email address or uniqueId of the service account."
+ */
+const SERVICE_ACCOUNT_NAME = /^projects\/[^/]+\/serviceAccounts\/([^/]+)$/;
 const TERMINAL = new Set(['SUCCESS', 'FAILURE', 'INTERNAL_ERROR', 'TIMEOUT', 'CANCELLED', 'EXPIRED']);
 
 /** Options of {@link CloudBuildService}. */
@@ -157,20 +163,30 @@ export class CloudBuildService implements OperationOwner {
       if (!/^_[A-Z0-9_]+$/.test(key)) problems.push(`substitution key "${key}" must start with _ and use A-Z, 0-9, _`);
     }
     const missing = new Set<string>();
+    const used = new Set<string>();
+    const sub = (text: string) => substitute(text, values, missing, used);
     const steps = (input.steps ?? []).map((step, i) => {
       if (!step.name) problems.push(`build step ${i} must specify name`);
       return {
         ...step,
-        name: substitute(step.name ?? '', values, missing),
-        args: (step.args ?? []).map((a) => substitute(a, values, missing)),
-        env: (step.env ?? []).map((e) => substitute(e, values, missing)),
-        ...(step.dir ? { dir: substitute(step.dir, values, missing) } : {}),
+        name: sub(step.name ?? ''),
+        args: (step.args ?? []).map(sub),
+        env: (step.env ?? []).map(sub),
+        ...(step.dir ? { dir: sub(step.dir) } : {}),
       };
     });
     if (steps.length === 0) problems.push('invalid build: build does not specify any steps');
-    const images = (input.images ?? []).map((image) => substitute(image, values, missing));
-    for (const name of missing) {
-      problems.push(`key in the template "${name}" is not matched in the substitution list`);
+    const images = (input.images ?? []).map(sub);
+    // BuildOptions.SubstitutionOption (cloudbuild.proto): MUST_MATCH, the default, "Fails the build if error in
+    // substitutions checks, like missing a substitution in the template or in the map"; ALLOW_LOOSE does not.
+    const option = input.options?.substitutionOption;
+    if (option !== 'ALLOW_LOOSE' && option !== 1) {
+      for (const name of missing) {
+        problems.push(`key in the template "${name}" is not matched in the substitution list`);
+      }
+      for (const name of Object.keys(input.substitutions ?? {})) {
+        if (!used.has(name)) problems.push(`key "${name}" in the substitution data is not matched in the template`);
+      }
     }
     const storage = input.source?.storageSource;
     if (input.source && !storage) problems.push('only source.storage_source is supported by the emulator');
@@ -211,7 +227,13 @@ export class CloudBuildService implements OperationOwner {
   /** The email the build runs as; a named one must exist and the caller must be able to act as it. */
   private async buildServiceAccount(name: string | undefined, authorization: string | undefined): Promise<string> {
     if (!name) return this.options.defaultServiceAccount;
-    const email = name.replace(/^projects\/[^/]+\/serviceAccounts\//, '');
+    const email = SERVICE_ACCOUNT_NAME.exec(name)?.[1];
+    if (email === undefined) {
+      throw new EmulatorError(
+        'INVALID_ARGUMENT',
+        `invalid build: service_account "${name}" must be of the format projects/{PROJECT_ID}/serviceAccounts/{ACCOUNT}.`,
+      );
+    }
     if (!this.options.serviceAccountExists(email)) {
       throw new EmulatorError('INVALID_ARGUMENT', `invalid build: service account ${email} does not exist.`);
     }

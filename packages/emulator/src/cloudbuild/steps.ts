@@ -258,14 +258,22 @@ export function dockerfileBaseImages(dockerfile: string, buildArgs: Record<strin
 
 /**
  * Applies Cloud Build substitutions to a string: `$NAME` and `${NAME}` for the built-ins and the build's
- * `_USER` substitutions; `$$` is a literal `$`. Unknown names are left alone when `strict` is false; with
- * `strict`, an unknown `_USER` name is reported in `missing`.
+ * `_USER` substitutions; `$$` is a literal `$`. Unknown names are left alone; an unknown `_USER` name is reported in
+ * `missing`, and every name that was replaced in `used` (for the MUST_MATCH checks).
  */
-export function substitute(text: string, values: Record<string, string>, missing?: Set<string>): string {
+export function substitute(
+  text: string,
+  values: Record<string, string>,
+  missing?: Set<string>,
+  used?: Set<string>,
+): string {
   return text.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (match, braced, bare) => {
     if (match === '$$') return '$';
     const name = (braced ?? bare) as string;
-    if (name in values) return values[name] as string;
+    if (Object.hasOwn(values, name)) {
+      used?.add(name);
+      return values[name] as string;
+    }
     if (name.startsWith('_')) missing?.add(name);
     return match;
   });

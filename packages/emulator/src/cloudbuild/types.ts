@@ -26,6 +26,7 @@ export interface BuildInput {
   serviceAccount?: string;
   substitutions?: Record<string, string>;
   tags?: string[];
+  options?: { substitutionOption?: string | number; [key: string]: unknown };
   [key: string]: unknown;
 }
 

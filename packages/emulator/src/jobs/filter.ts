@@ -1,8 +1,9 @@
 /**
- * The ListCustomJobs filter language (an AIP-160 subset, as Vertex documents it):
- * `display_name` (`=`, `!=`, `:` with `*` wildcards), `state` (`=`, `!=`), `create_time` / `update_time` /
- * `start_time` / `end_time` (all comparisons, RFC 3339), `labels.key=value`, `labels.key:*`,
- * combined with AND, OR, NOT / `-`, parentheses and implicit AND. As in AIP-160, OR binds tighter than AND.
+ * The ListCustomJobs filter language (an AIP-160 subset), exactly the fields `ListCustomJobsRequest.filter` documents
+ * in google/cloud/aiplatform/v1/job_service.proto: `display_name` (`=`, `!=`, `:` wildcard), `state` (`=`, `!=`),
+ * `create_time` (`=`, `!=`, `<`, `<=`, `>`, `>=`, RFC 3339), `labels.key=value` and `labels.key:*`, combined with AND,
+ * OR, NOT / `-`, parentheses and implicit AND. Any other field (`update_time`, `displayName`, ...) is
+ * INVALID_ARGUMENT. As in AIP-160, OR binds tighter than AND.
  */
 
 import { JOB_STATES } from '@vertex-launch/core';
@@ -14,9 +15,6 @@ export interface FilterableJob {
   state: string;
   labels: Record<string, string>;
   createTime: number;
-  updateTime: number;
-  startTime?: number | undefined;
-  endTime?: number | undefined;
 }
 
 /** A compiled filter. */
@@ -30,12 +28,7 @@ type Token =
   | { kind: 'rparen' };
 
 const OPS = ['<=', '>=', '!=', '=', '<', '>', ':'];
-const TIME_FIELDS: Record<string, keyof FilterableJob> = {
-  create_time: 'createTime',
-  update_time: 'updateTime',
-  start_time: 'startTime',
-  end_time: 'endTime',
-};
+const TIME_FIELDS: Record<string, keyof FilterableJob> = { create_time: 'createTime' };
 
 function bad(filter: string, why: string): EmulatorError {
   return new EmulatorError('INVALID_ARGUMENT', `Invalid filter "${filter}": ${why}.`);
@@ -168,7 +161,7 @@ function globToRegExp(pattern: string): RegExp {
 }
 
 function comparison(filter: string, field: string, op: string, value: string, quoted: boolean): JobPredicate {
-  if (field === 'display_name' || field === 'displayName') {
+  if (field === 'display_name') {
     if (op === '=') return (job) => job.displayName === value;
     if (op === '!=') return (job) => job.displayName !== value;
     if (op === ':') {
@@ -185,7 +178,7 @@ function comparison(filter: string, field: string, op: string, value: string, qu
     if (op === '!=') return (job) => job.state !== value;
     throw bad(filter, `\`state\` supports = and !=, not ${op}`);
   }
-  const timeKey = TIME_FIELDS[field];
+  const timeKey = Object.hasOwn(TIME_FIELDS, field) ? TIME_FIELDS[field] : undefined;
   if (timeKey) {
     const t = Date.parse(value);
     if (!/^\d{4}-\d\d-\d\dT/.test(value) || Number.isNaN(t)) {
@@ -208,7 +201,7 @@ function comparison(filter: string, field: string, op: string, value: string, qu
   }
   throw bad(
     filter,
-    `unsupported field \`${field}\`; filter on display_name, state, create_time, update_time, start_time, end_time or labels.<key>`,
+    `unsupported field \`${field}\`; ListCustomJobs filters on display_name, state, create_time and labels.<key>`,
   );
 }
 

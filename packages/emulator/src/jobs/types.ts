@@ -22,17 +22,27 @@ export interface WorkerPoolSpecInput {
     args?: string[];
     env?: EnvVarInput[];
   };
-  machineSpec?: { machineType?: string; acceleratorType?: string; acceleratorCount?: number; tpuTopology?: string };
+  machineSpec?: {
+    machineType?: string;
+    acceleratorType?: string;
+    acceleratorCount?: number;
+    tpuTopology?: string;
+    gpuPartitionSize?: string;
+    reservationAffinity?: { reservationAffinityType?: string; key?: string; values?: string[] };
+  };
   replicaCount?: string | number;
   diskSpec?: { bootDiskType?: string; bootDiskSizeGb?: number };
+  nfsMounts?: { server?: string; path?: string; mountPoint?: string }[];
   [key: string]: unknown;
 }
 
 /** A `CustomJobSpec` as received. */
 export interface CustomJobSpecInput {
   workerPoolSpecs?: WorkerPoolSpecInput[];
-  scheduling?: { timeout?: ProtoSeconds; [key: string]: unknown };
+  scheduling?: { timeout?: ProtoSeconds; strategy?: string; [key: string]: unknown };
   serviceAccount?: string;
+  network?: string;
+  pscInterfaceConfig?: { networkAttachment?: string; dnsPeeringConfigs?: { domain?: string }[] };
   enableWebAccess?: boolean;
   baseOutputDirectory?: { outputUriPrefix?: string };
   [key: string]: unknown;

@@ -1,63 +1,48 @@
 /**
  * CustomJob validation the way Vertex does it: every problem is collected and answered as one
- * INVALID_ARGUMENT whose message lists `Field: <path>; Message: <what is wrong>` entries.
+ * INVALID_ARGUMENT whose message lists `Field: <path>; Message: <what is wrong>` entries. The machine types and the
+ * limits come from @vertex-launch/core (machine-types.ts, config/vertex-rules.ts, config/labels.ts), where each rule
+ * names its source (the v1 protos, google-cloud-aiplatform, the Vertex AI docs); the checks here are written against
+ * the request, independently of the queue-config validation that refuses the same requests before they are sent.
  */
-import type { CustomJobInput, ProtoSeconds } from './types.js';
+import {
+  BOOT_DISK_SIZE_GB,
+  BOOT_DISK_TYPES,
+  checkMachineSpec,
+  FLEX_START_ACCELERATORS,
+  FLEX_START_MAX_TIMEOUT_SECONDS,
+  LABEL_KEY_PATTERN,
+  LABEL_VALUE_PATTERN,
+  MAX_ENV_VARS,
+  MAX_LABELS,
+  MAX_PACKAGE_URIS,
+  machineFamilyOf,
+  NETWORK_PATTERN,
+  NO_VPC_PEERING_ACCELERATORS,
+  RESERVATION_NAME_PATTERN,
+  SYSTEM_LABEL_PREFIX,
+} from '@vertex-launch/core/config';
+import type { CustomJobInput, ProtoSeconds, WorkerPoolSpecInput } from './types.js';
 
-/** Machine families and sizes Vertex custom training accepts, with the accelerators each can carry. */
-const MACHINE_FAMILIES: { pattern: RegExp; accelerators: readonly string[]; fixedCount?: (m: string) => number }[] = [
-  {
-    pattern: /^n1-standard-(4|8|16|32|64|96)$/,
-    accelerators: ['NVIDIA_TESLA_T4', 'NVIDIA_TESLA_V100', 'NVIDIA_TESLA_P100', 'NVIDIA_TESLA_P4'],
-  },
-  {
-    pattern: /^n1-highmem-(2|4|8|16|32|64|96)$/,
-    accelerators: ['NVIDIA_TESLA_T4', 'NVIDIA_TESLA_V100', 'NVIDIA_TESLA_P100', 'NVIDIA_TESLA_P4'],
-  },
-  {
-    pattern: /^n1-highcpu-(16|32|64|96)$/,
-    accelerators: ['NVIDIA_TESLA_T4', 'NVIDIA_TESLA_V100', 'NVIDIA_TESLA_P100', 'NVIDIA_TESLA_P4'],
-  },
-  { pattern: /^n2-(standard|highmem|highcpu)-(2|4|8|16|32|48|64|80)$/, accelerators: [] },
-  { pattern: /^e2-(standard|highmem)-(4|8|16|32)$/, accelerators: [] },
-  { pattern: /^e2-highcpu-(16|32)$/, accelerators: [] },
-  { pattern: /^c2-standard-(4|8|16|30|60)$/, accelerators: [] },
-  { pattern: /^m1-ultramem-(40|80|160)$/, accelerators: [] },
-  {
-    pattern: /^a2-highgpu-(1|2|4|8)g$/,
-    accelerators: ['NVIDIA_TESLA_A100'],
-    fixedCount: (m) => Number(/-(\d+)g$/.exec(m)?.[1]),
-  },
-  { pattern: /^a2-megagpu-16g$/, accelerators: ['NVIDIA_TESLA_A100'], fixedCount: () => 16 },
-  {
-    pattern: /^a2-ultragpu-(1|2|4|8)g$/,
-    accelerators: ['NVIDIA_A100_80GB'],
-    fixedCount: (m) => Number(/-(\d+)g$/.exec(m)?.[1]),
-  },
-  { pattern: /^a3-highgpu-8g$/, accelerators: ['NVIDIA_H100_80GB'], fixedCount: () => 8 },
-  { pattern: /^a3-megagpu-8g$/, accelerators: ['NVIDIA_H100_MEGA_80GB'], fixedCount: () => 8 },
-  { pattern: /^a3-ultragpu-8g$/, accelerators: ['NVIDIA_H200_141GB'], fixedCount: () => 8 },
-  { pattern: /^g2-standard-(4|8|12|16|24|32|48|96)$/, accelerators: ['NVIDIA_L4'] },
-  { pattern: /^cloud-tpu$/, accelerators: ['TPU_V2', 'TPU_V3'] },
-  { pattern: /^ct5lp-hightpu-(1|4|8)t$/, accelerators: ['TPU_V5_LITEPOD'] },
-];
-
-/** Accelerator counts Vertex accepts for the N1 GPUs (other families fix the count by machine type). */
-const N1_GPU_COUNTS = [1, 2, 4, 8];
-
-/** True for a machine type Vertex custom training knows. */
-export function isKnownMachineType(machineType: string): boolean {
-  return MACHINE_FAMILIES.some((f) => f.pattern.test(machineType));
-}
-
-const LABEL_KEY = /^[\p{Ll}\p{Lo}][\p{Ll}\p{Lo}\p{N}_-]{0,62}$/u;
-const LABEL_VALUE = /^[\p{Ll}\p{Lo}\p{N}_-]{0,63}$/u;
 const MAX_TIMEOUT_SECONDS = 30 * 24 * 3600;
 
 /** Seconds in a Duration as decoded (`seconds` may be a string). */
 export function durationMs(d: ProtoSeconds | undefined): number | undefined {
   if (!d) return undefined;
   return Number(d.seconds ?? 0) * 1000 + Math.floor((d.nanos ?? 0) / 1e6);
+}
+
+/** The accelerator of a pool's VMs: the one set, or the one its machine type comes with. */
+function acceleratorOf(machine: NonNullable<WorkerPoolSpecInput['machineSpec']>): string | undefined {
+  const set = machine.acceleratorType;
+  if (set && set !== 'ACCELERATOR_TYPE_UNSPECIFIED') return set;
+  const family = machine.machineType ? machineFamilyOf(machine.machineType) : undefined;
+  return family?.acceleratorRequired && family.accelerators.length === 1 ? family.accelerators[0] : undefined;
+}
+
+/** A pool that is only a placeholder (`{}`): Vertex skips it after the first. */
+function isPlaceholder(pool: WorkerPoolSpecInput): boolean {
+  return !pool.machineSpec && !pool.containerSpec && !pool.pythonPackageSpec && !pool.replicaCount;
 }
 
 /** Returns every problem with `job` as `Field: ...; Message: ...` entries (empty when valid). */
@@ -68,30 +53,34 @@ export function validateCustomJob(job: CustomJobInput | undefined): string[] {
     add('custom_job', 'Required field is not set.');
     return errors;
   }
+  // custom_job.proto: "The name can be up to 128 characters long and can consist of any UTF-8 characters."
   if (!job.displayName) add('custom_job.display_name', 'Required field is not set.');
   else if ([...job.displayName].length > 128)
     add('custom_job.display_name', 'The display name must be at most 128 characters long.');
 
+  // custom_job.proto `labels`: lowercase letters, numeric characters, underscores and dashes; international
+  // characters allowed (the patterns of core's config/labels.ts).
   const labels = job.labels ?? {};
   const keys = Object.keys(labels);
-  if (keys.length > 64) add('custom_job.labels', `At most 64 labels are allowed; got ${keys.length}.`);
+  if (keys.length > MAX_LABELS)
+    add('custom_job.labels', `At most ${MAX_LABELS} labels are allowed; got ${keys.length}.`);
   for (const key of keys) {
     const value = labels[key] ?? '';
-    if (key.startsWith('aiplatform.googleapis.com/')) {
+    if (key.startsWith(SYSTEM_LABEL_PREFIX)) {
       add(
         `custom_job.labels[${key}]`,
-        'Label keys with the prefix "aiplatform.googleapis.com/" are reserved for system labels.',
+        `Label keys with the prefix "${SYSTEM_LABEL_PREFIX}" are reserved for system labels.`,
       );
-    } else if (!LABEL_KEY.test(key)) {
+    } else if (!LABEL_KEY_PATTERN.test(key)) {
       add(
         `custom_job.labels[${key}]`,
-        'Label keys must start with a lowercase letter, be 1-63 characters long and contain only lowercase letters, digits, underscores and dashes.',
+        'Label keys must start with a lowercase letter or an international character, be 1-63 characters long and contain only lowercase letters, international characters, digits, underscores and dashes.',
       );
     }
-    if (!LABEL_VALUE.test(value)) {
+    if (!LABEL_VALUE_PATTERN.test(value)) {
       add(
         `custom_job.labels[${key}]`,
-        `Label value "${value}" is invalid: values must be at most 63 characters of lowercase letters, digits, underscores and dashes.`,
+        `Label value "${value}" is invalid: values must be at most 63 characters of lowercase letters, international characters, digits, underscores and dashes.`,
       );
     }
   }
@@ -107,85 +96,100 @@ export function validateCustomJob(job: CustomJobInput | undefined): string[] {
     add('custom_job.job_spec.worker_pool_specs', `At most 4 worker pools are allowed; got ${pools.length}.`);
   pools.forEach((pool, i) => {
     const path = `custom_job.job_spec.worker_pool_specs[${i}]`;
-    const empty = !pool.machineSpec && !pool.containerSpec && !pool.pythonPackageSpec && !pool.replicaCount;
-    if (empty && i > 0) return; // Vertex allows empty placeholder pools after the first.
+    if (isPlaceholder(pool) && i > 0) return; // custom_job.proto: pools after the first "can be skipped by providing an empty value".
     const replicas = Number(pool.replicaCount ?? 0);
+    // The chief (google-cloud-aiplatform worker_spec_utils.py: "Chief spec replica count cannot be greater than 1").
     if (i === 0 && replicas !== 1) {
       add(`${path}.replica_count`, `The first worker pool must have exactly 1 replica; got ${replicas}.`);
     } else if (replicas < 1) {
       add(`${path}.replica_count`, `Replica count must be at least 1; got ${replicas}.`);
     }
+    const envs: [string, { name?: string }[] | undefined][] = [];
     if (pool.containerSpec) {
       if (!pool.containerSpec.imageUri) add(`${path}.container_spec.image_uri`, 'Required field is not set.');
+      envs.push([`${path}.container_spec.env`, pool.containerSpec.env]);
     } else if (pool.pythonPackageSpec) {
       const p = pool.pythonPackageSpec;
       if (!p.executorImageUri) add(`${path}.python_package_spec.executor_image_uri`, 'Required field is not set.');
       if (!p.packageUris?.length) add(`${path}.python_package_spec.package_uris`, 'Required field is not set.');
+      else if (p.packageUris.length > MAX_PACKAGE_URIS) {
+        // custom_job.proto: "The maximum number of package URIs is 100."
+        add(
+          `${path}.python_package_spec.package_uris`,
+          `The maximum number of package URIs is ${MAX_PACKAGE_URIS}; got ${p.packageUris.length}.`,
+        );
+      }
       if (!p.pythonModule) add(`${path}.python_package_spec.python_module`, 'Required field is not set.');
+      envs.push([`${path}.python_package_spec.env`, p.env]);
     } else {
       add(`${path}.task`, 'Set either container_spec or python_package_spec.');
     }
-    for (const env of [...(pool.containerSpec?.env ?? []), ...(pool.pythonPackageSpec?.env ?? [])]) {
-      if (!env.name) add(`${path}.container_spec.env.name`, 'Environment variable names must not be empty.');
+    for (const [field, env] of envs) {
+      // custom_job.proto ContainerSpec.env / PythonPackageSpec.env: "Maximum limit is 100."
+      if ((env?.length ?? 0) > MAX_ENV_VARS) {
+        add(field, `The maximum number of environment variables is ${MAX_ENV_VARS}; got ${env?.length}.`);
+      }
+      if (env?.some((e) => !e.name)) add(`${field}.name`, 'Environment variable names must not be empty.');
     }
+    // DiskSpec (machine_resources.proto): the three boot disk types; size [100, 64000] (google-cloud-aiplatform).
+    const disk = pool.diskSpec;
+    if (disk?.bootDiskType && !(BOOT_DISK_TYPES as readonly string[]).includes(disk.bootDiskType)) {
+      add(
+        `${path}.disk_spec.boot_disk_type`,
+        `Boot disk type "${disk.bootDiskType}" is not supported; use ${BOOT_DISK_TYPES.join(', ')}.`,
+      );
+    }
+    const size = Number(disk?.bootDiskSizeGb ?? 0);
+    if (size !== 0 && (size < BOOT_DISK_SIZE_GB.min || size > BOOT_DISK_SIZE_GB.max)) {
+      add(
+        `${path}.disk_spec.boot_disk_size_gb`,
+        `Boot disk size must be between ${BOOT_DISK_SIZE_GB.min} and ${BOOT_DISK_SIZE_GB.max} GB; got ${size}.`,
+      );
+    }
+    // NfsMount.path (machine_resources.proto): "Has to start with '/'".
+    (pool.nfsMounts ?? []).forEach((mount, m) => {
+      if (!mount.path?.startsWith('/')) {
+        add(`${path}.nfs_mounts[${m}].path`, `NFS path "${mount.path ?? ''}" must start with "/".`);
+      }
+    });
     const machine = pool.machineSpec;
     if (!machine?.machineType) {
       add(`${path}.machine_spec.machine_type`, 'Required field is not set.');
       return;
     }
-    const family = MACHINE_FAMILIES.find((f) => f.pattern.test(machine.machineType as string));
-    if (!family) {
-      add(
-        `${path}.machine_spec.machine_type`,
-        `Machine type "${machine.machineType}" is not supported for custom training (e.g. n1-standard-4, e2-standard-8, a2-highgpu-1g, g2-standard-8).`,
-      );
+    const accelerator = machine.acceleratorType;
+    if (accelerator && /^\d+$/.test(accelerator)) {
+      add(`${path}.machine_spec.accelerator_type`, `Unknown accelerator type ${accelerator}.`);
       return;
     }
-    const accel =
-      machine.acceleratorType && machine.acceleratorType !== 'ACCELERATOR_TYPE_UNSPECIFIED'
-        ? machine.acceleratorType
-        : undefined;
-    const count = machine.acceleratorCount ?? 0;
-    if (!accel) {
-      if (count > 0)
-        add(`${path}.machine_spec.accelerator_type`, `accelerator_count is ${count} but no accelerator_type is set.`);
-      if (family.fixedCount) {
-        add(
-          `${path}.machine_spec.accelerator_type`,
-          `Machine type "${machine.machineType}" requires accelerator_type ${family.accelerators.join(' or ')}.`,
-        );
+    // The machine type list, accelerators, counts, TPU topology and GPU partitions (core machine-types.ts). Vertex
+    // refuses a machine type it does not offer for training: core only warns about one (its list may lag).
+    for (const problem of checkMachineSpec({
+      machine_type: machine.machineType,
+      accelerator_type: accelerator,
+      accelerator_count: machine.acceleratorCount,
+      tpu_topology: machine.tpuTopology,
+      gpu_partition_size: machine.gpuPartitionSize,
+    })) {
+      if (problem.severity === 'error' || problem.code === 'unknown-machine-type') {
+        add(`${path}.machine_spec.${problem.field}`, problem.message);
       }
-      return;
     }
-    if (/^\d+$/.test(accel)) {
-      add(`${path}.machine_spec.accelerator_type`, `Unknown accelerator type ${accel}.`);
-      return;
-    }
-    if (!family.accelerators.includes(accel)) {
-      add(
-        `${path}.machine_spec.accelerator_type`,
-        family.accelerators.length === 0
-          ? `Machine type "${machine.machineType}" does not support accelerators; use an n1, a2, a3 or g2 machine type for ${accel}.`
-          : `Accelerator ${accel} is not supported with machine type "${machine.machineType}"; use ${family.accelerators.join(' or ')}.`,
-      );
-      return;
-    }
-    const fixed = family.fixedCount?.(machine.machineType);
-    if (count < 1)
-      add(
-        `${path}.machine_spec.accelerator_count`,
-        `accelerator_count must be at least 1 when accelerator_type ${accel} is set.`,
-      );
-    else if (fixed !== undefined && count !== fixed) {
-      add(
-        `${path}.machine_spec.accelerator_count`,
-        `Machine type "${machine.machineType}" comes with exactly ${fixed} ${accel}; got accelerator_count ${count}.`,
-      );
-    } else if (machine.machineType.startsWith('n1-') && !N1_GPU_COUNTS.includes(count)) {
-      add(
-        `${path}.machine_spec.accelerator_count`,
-        `accelerator_count for ${accel} must be 1, 2, 4 or 8; got ${count}.`,
-      );
+    // ReservationAffinity (reservation_affinity.proto): SPECIFIC_RESERVATION "must be identified via the `key` and
+    // `values` fields"; values "must be the full resource name of the reservation".
+    const affinity = machine.reservationAffinity;
+    if (affinity?.reservationAffinityType === 'SPECIFIC_RESERVATION') {
+      const at = `${path}.machine_spec.reservation_affinity`;
+      if (!affinity.key) add(`${at}.key`, 'Required field is not set for SPECIFIC_RESERVATION.');
+      if (!affinity.values?.length) add(`${at}.values`, 'Required field is not set for SPECIFIC_RESERVATION.');
+      for (const value of affinity.values ?? []) {
+        if (!RESERVATION_NAME_PATTERN.test(value)) {
+          add(
+            `${at}.values`,
+            `"${value}" is not a reservation resource name: projects/{project}/zones/{zone}/reservations/{reservation}.`,
+          );
+        }
+      }
     }
   });
 
@@ -195,6 +199,32 @@ export function validateCustomJob(job: CustomJobInput | undefined): string[] {
       'custom_job.job_spec.scheduling.timeout',
       `Timeout must be positive and at most ${MAX_TIMEOUT_SECONDS / 86400} days.`,
     );
+  }
+  // Dynamic Workload Scheduler (https://cloud.google.com/vertex-ai/docs/training/schedule-jobs-dws#requirements):
+  // L4, A100, H100, H200 or B200 GPUs, a timeout of 7 days or less, the same machine configuration in every pool.
+  if (spec.scheduling?.strategy === 'FLEX_START') {
+    if (timeout !== undefined && timeout > FLEX_START_MAX_TIMEOUT_SECONDS * 1000) {
+      add('custom_job.job_spec.scheduling.timeout', 'FLEX_START jobs must have a timeout of 7 days or less.');
+    }
+    const machines = pools.flatMap((pool, i) => (pool.machineSpec ? [{ i, m: pool.machineSpec }] : []));
+    const shape = (m: NonNullable<WorkerPoolSpecInput['machineSpec']>) =>
+      `${m.machineType}/${m.acceleratorType ?? ''}/${m.acceleratorCount ?? 0}`;
+    for (const { i, m } of machines) {
+      const accelerator = acceleratorOf(m);
+      if (!accelerator || !(FLEX_START_ACCELERATORS as readonly string[]).includes(accelerator)) {
+        add(
+          `custom_job.job_spec.worker_pool_specs[${i}].machine_spec.accelerator_type`,
+          `FLEX_START supports only L4, A100, H100, H200 and B200 GPUs; got ${accelerator ?? 'no accelerator'}.`,
+        );
+      }
+      const first = machines[0];
+      if (first && i !== first.i && shape(m) !== shape(first.m)) {
+        add(
+          `custom_job.job_spec.worker_pool_specs[${i}].machine_spec`,
+          'FLEX_START requires the same machine configuration in every worker pool.',
+        );
+      }
+    }
   }
   if (spec.baseOutputDirectory?.outputUriPrefix && !spec.baseOutputDirectory.outputUriPrefix.startsWith('gs://')) {
     add('custom_job.job_spec.base_output_directory.output_uri_prefix', 'The output URI prefix must start with gs://.');
@@ -206,6 +236,35 @@ export function validateCustomJob(job: CustomJobInput | undefined): string[] {
   ) {
     add('custom_job.job_spec.service_account', `"${spec.serviceAccount}" is not a service account email.`);
   }
+  // custom_job.proto `network`: "projects/{project}/global/networks/{network}. Where {project} is a project number".
+  if (spec.network) {
+    if (!NETWORK_PATTERN.test(spec.network)) {
+      add(
+        'custom_job.job_spec.network',
+        `Network "${spec.network}" must be of the form projects/{project_number}/global/networks/{network}.`,
+      );
+    }
+    // "Vertex AI Training doesn't support VPC Peering with H100-mega, H200 and B200 accelerators"
+    // (https://cloud.google.com/vertex-ai/docs/training/using-private-ip).
+    const peerless = pools
+      .map((pool) => (pool.machineSpec ? acceleratorOf(pool.machineSpec) : undefined))
+      .find((a) => a !== undefined && (NO_VPC_PEERING_ACCELERATORS as readonly string[]).includes(a));
+    if (peerless) {
+      add(
+        'custom_job.job_spec.network',
+        `VPC Network Peering is not supported with ${peerless}; use psc_interface_config.network_attachment (Private Service Connect interface).`,
+      );
+    }
+  }
+  // DnsPeeringConfig.domain (service_networking.proto): "Must end with a dot."
+  (spec.pscInterfaceConfig?.dnsPeeringConfigs ?? []).forEach((dns, i) => {
+    if (!dns.domain?.endsWith('.')) {
+      add(
+        `custom_job.job_spec.psc_interface_config.dns_peering_configs[${i}].domain`,
+        `DNS peering domain "${dns.domain ?? ''}" must end with a dot.`,
+      );
+    }
+  });
   return errors;
 }
 

@@ -10,12 +10,18 @@ import {
   ApiError,
   type AuthCredentials,
   AuthError,
+  checkRegion,
   isVertexLaunchError,
   PermissionError,
   type Runtime,
   resolveAuthChain,
 } from '@vertex-launch/core';
-import { checkMachineType, formatConfigIssues, normalizeBucket, validateQueueConfig } from '@vertex-launch/core/config';
+import {
+  formatConfigIssues,
+  machineSpecIssues,
+  normalizeBucket,
+  validateQueueConfig,
+} from '@vertex-launch/core/config';
 import { authFor } from '../../runtime.js';
 import {
   acceptableBucketLocations,
@@ -121,67 +127,47 @@ export function checkQueueConfig(ctx: DoctorContext, raw: unknown, label: string
   return pass('queue-config', title, `${label} is valid`);
 }
 
-interface PoolMachine {
-  path: string;
-  machineType: string;
-  acceleratorType?: string;
-  acceleratorCount?: number;
-}
-
-function poolMachines(config: Record<string, unknown> | undefined): PoolMachine[] {
-  const pools = (config?.spec as { worker_pool_specs?: unknown } | undefined)?.worker_pool_specs;
-  if (!Array.isArray(pools)) return [];
-  const out: PoolMachine[] = [];
-  pools.forEach((pool, i) => {
-    const spec = (pool as { machine_spec?: Record<string, unknown> } | null)?.machine_spec;
-    if (!spec || typeof spec.machine_type !== 'string') return;
-    out.push({
-      path: `spec.worker_pool_specs[${i}].machine_spec`,
-      machineType: spec.machine_type,
-      ...(typeof spec.accelerator_type === 'string' ? { acceleratorType: spec.accelerator_type } : {}),
-      ...(typeof spec.accelerator_count === 'number' ? { acceleratorCount: spec.accelerator_count } : {}),
-    });
-  });
-  return out;
-}
-
-/** The machine types (and their accelerators) are ones Vertex custom training offers. */
+/**
+ * The machine types (and their accelerators, TPU topologies, GPU partitions) are ones Vertex custom training offers:
+ * the machine-spec part of queue-config validation (`machineSpecIssues`), so this check and `queue validate` agree.
+ */
 export function checkMachineTypes(ctx: DoctorContext): CheckResult {
   const id = 'machine-types';
   const title = 'Machine types';
-  const machines = poolMachines(ctx.queueConfig);
+  const pools = (ctx.queueConfig?.spec as { worker_pool_specs?: unknown } | undefined)?.worker_pool_specs;
+  const machines = (Array.isArray(pools) ? pools : []).flatMap((pool, i) => {
+    const spec = (pool as { machine_spec?: Record<string, unknown> } | null)?.machine_spec;
+    return spec && typeof spec.machine_type === 'string' ? [{ index: i, spec }] : [];
+  });
   if (machines.length === 0) return skip(id, title, 'not checked: the queue config names no machine_spec.machine_type');
-  const unknown: string[] = [];
-  const wrong: string[] = [];
-  for (const m of machines) {
-    const check = checkMachineType(m.machineType, m.acceleratorType, m.acceleratorCount ?? 0);
-    for (const problem of check.problems) (check.family ? wrong : unknown).push(`${m.path}: ${problem}`);
-  }
+  const issues = machines.flatMap((m) => machineSpecIssues(m.spec, ['spec', 'worker_pool_specs', m.index]));
+  const errors = issues.filter((i) => i.severity === 'error');
   const seen = machines
-    .map((m) =>
-      m.acceleratorType && m.acceleratorType !== 'ACCELERATOR_TYPE_UNSPECIFIED'
-        ? `${m.machineType} + ${m.acceleratorCount ?? 0}x ${m.acceleratorType}`
-        : m.machineType,
+    .map(({ spec }) =>
+      typeof spec.accelerator_type === 'string' && spec.accelerator_type !== 'ACCELERATOR_TYPE_UNSPECIFIED'
+        ? `${spec.machine_type} + ${String(spec.accelerator_count ?? 0)}x ${spec.accelerator_type}`
+        : String(spec.machine_type),
     )
     .join(', ');
-  if (wrong.length > 0) {
+  const docs = 'https://cloud.google.com/vertex-ai/docs/training/configure-compute';
+  if (errors.length > 0) {
     return fail(
       id,
       title,
       'config',
-      [...wrong, ...unknown].join('\n'),
-      `Change machine_spec in the queue config as said above (see https://cloud.google.com/vertex-ai/docs/training/configure-compute), then ${ctx.queueUpdateHint}.`,
+      formatConfigIssues(issues),
+      `Change machine_spec in the queue config as said above (see ${docs}), then ${ctx.queueUpdateHint}.`,
     );
   }
-  if (unknown.length > 0) {
+  if (issues.length > 0) {
     return warn(
       id,
       title,
-      unknown.join('\n'),
-      `Check the spelling of machine_type: Vertex refuses machine types it does not offer for custom training (gcloud compute machine-types list --filter="zone~${ctx.region ?? 'us-central1'}" lists them); ${ctx.queueUpdateHint}.`,
+      formatConfigIssues(issues),
+      `Check the spelling of machine_type: Vertex refuses machine types it does not offer for custom training (${docs}#machine-types lists them); ${ctx.queueUpdateHint}.`,
     );
   }
-  return pass(id, title, `${seen}: known to Vertex AI custom training`);
+  return pass(id, title, `${seen}: known to Vertex AI custom training (serverless training)`);
 }
 
 // ---- credentials and APIs --------------------------------------------------------------------------
@@ -247,6 +233,18 @@ export async function checkVertexApi(ctx: DoctorContext): Promise<CheckResult> {
   const title = 'Vertex AI API';
   if (!ctx.credentials || !ctx.project || !ctx.region)
     return notChecked(id, title, 'no credentials, project or region');
+  const where = `projects/${ctx.project}/locations/${ctx.region}`;
+  const region = checkRegion(ctx.region, ctx.regionSource);
+  const meant = region.suggestion ?? 'us-central1';
+  if (region.severity === 'error') {
+    return fail(
+      id,
+      title,
+      'config',
+      region.message ?? `${ctx.region} is not a region`,
+      `Set the region to ${meant} where it comes from (${ctx.regionSource ?? 'the credentials'}), then run doctor again.`,
+    );
+  }
   const { vertexRunner } = await import('@vertex-launch/vertex');
   const runner = vertexRunner({
     credentials: ctx.credentials,
@@ -256,7 +254,6 @@ export async function checkVertexApi(ctx: DoctorContext): Promise<CheckResult> {
     retry: { maxAttempts: 1 },
     callTimeoutMs: 20_000,
   });
-  const where = `projects/${ctx.project}/locations/${ctx.region}`;
   try {
     const jobs = await runner.list({ all: true, limit: 1 });
     return pass(
@@ -269,10 +266,12 @@ export async function checkVertexApi(ctx: DoctorContext): Promise<CheckResult> {
     const disabled = error instanceof ApiError && error.reason === 'SERVICE_DISABLED';
     const kind = disabled ? 'config' : kindOf(error);
     const fix = disabled
-      ? `Enable the API: gcloud services enable aiplatform.googleapis.com --project=${ctx.project}`
+      ? `Enable the Vertex AI API (named Gemini Enterprise Agent Platform in newer Google docs): gcloud services enable aiplatform.googleapis.com --project=${ctx.project}`
       : kind === 'auth'
         ? `Grant ${ctx.credentials.principal ?? 'the principal'} roles/aiplatform.user on project ${ctx.project}: gcloud projects add-iam-policy-binding ${ctx.project} --member=${memberOf(ctx.credentials.principal)} --role=roles/aiplatform.user`
-        : `Check that ${ctx.region} is a Vertex AI region (https://cloud.google.com/vertex-ai/docs/general/locations) and that the network reaches ${ctx.region}-aiplatform.googleapis.com; run again with --debug for the details.`;
+        : region.message
+          ? `${region.message} Then run doctor again.`
+          : `Check that the network reaches ${ctx.region}-aiplatform.googleapis.com; run again with --debug for the details.`;
     return fail(id, title, kind, `ListCustomJobs in ${where} failed: ${text}`, fix);
   } finally {
     await runner.close();
