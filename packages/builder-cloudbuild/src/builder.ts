@@ -99,6 +99,15 @@ export const cloudBuildOptions = z
       .describe(
         'Size of each request of the resumable context upload, a multiple of 256 KiB. A request that fails is sent again from the offset Cloud Storage reports, so at most one chunk is sent twice. Default 8 MiB.',
       ),
+    compression: z
+      .number()
+      .int()
+      .min(0)
+      .max(9)
+      .optional()
+      .describe(
+        "gzip level of the uploaded context, 0-9, for requests that set none. Default 6. A lower level packs faster and uploads more bytes (the object's name is the fingerprint, which the level does not change).",
+      ),
     pollIntervalMs: z
       .number()
       .int()
@@ -338,7 +347,8 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options) => {
     const emit = buildEventEmitter(request);
     if (signal?.aborted) throw interrupted(destination, signal.reason);
     const platform = request.platform ?? DEFAULT_PLATFORM;
-    const packed = await packContext({ ...request, platform });
+    const compression = request.compression ?? options.compression;
+    const packed = await packContext({ ...request, platform, compression });
     const { manifest } = packed;
     try {
       if (tagOf(destination) === manifest.tag) {
@@ -377,7 +387,8 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options) => {
         let uri: string | undefined;
         let bytes = 0;
         for (let attempt = 1; ; attempt += 1) {
-          const source = attempt === 1 ? packed.stream : (await packContext({ ...request, platform })).stream;
+          const source =
+            attempt === 1 ? packed.stream : (await packContext({ ...request, platform, compression })).stream;
           bytes = 0;
           let reported = 0;
           const counter = new Transform({

@@ -65,6 +65,15 @@ export const dockerBuilderOptions = z
       .array(z.string())
       .default([])
       .describe('Images (already on the daemon) whose layers may be reused (`--cache-from`).'),
+    compression: z
+      .number()
+      .int()
+      .min(0)
+      .max(9)
+      .optional()
+      .describe(
+        'gzip level of the context sent to the daemon, 0-9, for requests that set none. Default 6; 0 (no compression) is fastest for a local daemon, which reads the context over a socket.',
+      ),
     removeLocalImage: z
       .boolean()
       .default(false)
@@ -232,7 +241,11 @@ export const dockerBuilder = defineBuilder(NAME, dockerBuilderOptions, (options)
       const emit = buildEventEmitter(request);
       if (signal?.aborted) throw interrupted(destination, signal.reason);
       const platform = request.platform ?? DEFAULT_PLATFORM;
-      const packed = await packContext({ ...request, platform });
+      const packed = await packContext({
+        ...request,
+        platform,
+        compression: request.compression ?? options.compression,
+      });
       const { manifest } = packed;
       const target = splitTag(localRef(destination));
 

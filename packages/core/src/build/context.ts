@@ -6,12 +6,12 @@
 import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
-import { createGzip } from 'node:zlib';
+import { Readable } from 'node:stream';
 import { ConfigError } from '../errors.js';
 import { BuildContextError } from './context-error.js';
 import { type GenerateDockerfileOptions, generateDockerfile, INJECTED_DOCKERFILE_NAME } from './dockerfile.js';
 import { compileDockerignore, type DockerIgnore, parseDockerignore } from './dockerignore.js';
+import { gzipBlocks } from './gzip.js';
 import {
   CHUNK,
   FileChangedError,
@@ -57,6 +57,13 @@ export interface PackOptions {
   allowSecrets?: string[];
   /** The stat cache file; `false` disables it. Default: a file under `$XDG_CACHE_HOME/vertex-launch/stat-cache/`. */
   statCachePath?: string | false;
+  /**
+   * gzip level of the packed context, 0-9 (as `gzip -0` to `gzip -9`; 0 stores without compressing). Default 6.
+   * Lower is faster and larger: 1 packs about twice as fast as 6 for a quarter more bytes, which pays when the
+   * upload is fast; 0 suits a local Docker daemon, which reads the context over a socket. The level changes the
+   * packed bytes, never the fingerprint or the content tag.
+   */
+  compression?: number;
 }
 
 /** {@link PackOptions} plus the build parameters that enter the fingerprint. */
@@ -696,40 +703,38 @@ async function* tarChunks(entries: readonly Entry[]): AsyncGenerator<Buffer> {
   }
 }
 
-/** Gzip member header bytes 4-7 (MTIME) and 9 (OS) are set to 0 and 3 (Unix) whatever the platform's zlib wrote. */
-function fixGzipHeader(): Transform {
-  let offset = 0;
-  return new Transform({
-    transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
-      for (let i = offset; i < 10 && i - offset < chunk.length; i++) {
-        if (i >= 4 && i <= 7) chunk[i - offset] = 0;
-        else if (i === 9) chunk[i - offset] = 3;
-      }
-      offset += chunk.length;
-      callback(null, chunk);
-    },
-  });
+const DEFAULT_COMPRESSION = 6;
+
+function checkCompression(level: number | undefined): number {
+  if (level === undefined) return DEFAULT_COMPRESSION;
+  if (!Number.isInteger(level) || level < 0 || level > 9) {
+    throw new ConfigError(
+      `[vertex-launch] [build] compression ${level} is not a gzip level: expected an integer from 0 (store) to 9 (smallest).`,
+      [{ path: 'compression', message: 'expected an integer 0-9', severity: 'error' }],
+      { hint: 'Leave `compression` unset for level 6, or pass e.g. `compression: 1` to pack faster.' },
+    );
+  }
+  return level;
 }
 
 /**
  * Pack a build context as a deterministic tar.gz: entries sorted by path, mtime 0, uid/gid 0, no user/group names,
  * modes 0644/0755 (by the owner's executable bit; directories 0755), symlinks kept as links, pax headers for long or
- * non-ASCII names, gzip level 6 with no timestamp and a fixed OS byte. Files are streamed (a few small ones read
- * ahead), never the whole context in memory. The same checks as {@link fingerprintContext} run first, so a refused
- * context rejects before any byte is produced and the manifest (with the tag) is known before packing.
+ * non-ASCII names. The tar is gzipped on all cores (fixed-size blocks deflated in parallel into one standard gzip
+ * member, no timestamp, a fixed OS byte) at level `compression` (default 6): the same sources and level give the
+ * same bytes. Files are streamed (a few small ones read ahead), never the whole context in memory. The same checks
+ * as {@link fingerprintContext} run first, so a refused context rejects before any byte is produced and the manifest
+ * (with the tag) is known before packing.
  *
  * The stream errors with a {@link BuildContextError} when a file changes while it is packed.
+ *
+ * @throws ConfigError for a `compression` that is not an integer 0-9, and as {@link fingerprintContext}.
  */
 export async function packContext(options: FingerprintOptions): Promise<PackedContext> {
+  const level = checkCompression(options.compression);
   const { scan, manifest } = await prepare(options);
-  const out = fixGzipHeader();
-  pipeline(
-    Readable.from(tarChunks(scan.entries), { objectMode: false }),
-    createGzip({ level: 6, chunkSize: 64 * 1024 }),
-    out,
-    () => undefined, // errors reach the consumer through `out`
-  );
-  return { stream: out, manifest };
+  const stream = Readable.from(gzipBlocks(tarChunks(scan.entries), { level }), { objectMode: false });
+  return { stream, manifest };
 }
 
 /**
