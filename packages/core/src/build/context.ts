@@ -350,6 +350,11 @@ function sha256(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
+function isSortedByPath(entries: readonly Entry[]): boolean {
+  for (let i = 1; i < entries.length; i++) if (!(entries[i - 1]!.path < entries[i]!.path)) return false;
+  return true;
+}
+
 function byPath(a: { path: string }, b: { path: string }): number {
   return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
 }
@@ -429,7 +434,8 @@ function scanContext(options: PackOptions): Scan {
     entries.push(injectedEntry(dockerfileContent));
     dockerfilePath = INJECTED_DOCKERFILE_NAME;
   }
-  entries.sort(byPath);
+  // The walk reads each directory's names sorted, so the entries usually come out in order already.
+  if (!isSortedByPath(entries)) entries.sort(byPath);
   return { root, entries, dockerfilePath, dockerfileContent, generatedDockerfile };
 }
 
@@ -465,7 +471,7 @@ async function hashEntries(scan: Scan, cache: StatCache): Promise<boolean> {
   let unchanged = entries.length === cache.rows;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
-    if (isTreeFile(e)) {
+    if (e.type === 'file' && e.content === undefined && e.size > 0) {
       const row = cache.lookup(e.path, e, e.mode);
       if (row < 0) {
         jobs.push(e);
@@ -591,7 +597,7 @@ function cacheRows(entries: readonly Entry[], listing: readonly string[]): Cache
   }));
 }
 
-async function openCache(root: string, statCachePath: string | false | undefined): Promise<StatCache> {
+function openCache(root: string, statCachePath: string | false | undefined): StatCache {
   if (statCachePath === false) return StatCache.disabled(root);
   return StatCache.load(statCachePath ?? defaultStatCachePath(root), root, FINGERPRINT_VERSION);
 }
@@ -600,7 +606,7 @@ async function prepare(options: FingerprintOptions): Promise<{ scan: Scan; manif
   checkPlatform(options.platform ?? DEFAULT_PLATFORM);
   const startedAt = nowMs();
   const scan = scanContext(options);
-  const cache = await openCache(scan.root, options.statCachePath);
+  const cache = openCache(scan.root, options.statCachePath);
   let listing: Buffer | string[];
   if (await hashEntries(scan, cache)) {
     listing = cache.listing(); // nothing changed: the cache stays as it is

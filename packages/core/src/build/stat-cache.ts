@@ -22,7 +22,8 @@
  * ```
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { endianness, homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -227,7 +228,6 @@ export class StatCache {
   private readonly data: Loaded;
   private readonly trustedBeforeMs: number;
   private cursor = 0;
-  private lastPath = '';
   /** File lookups answered from the cache. */
   hits = 0;
   /** File lookups that needed the file to be read. */
@@ -252,10 +252,11 @@ export class StatCache {
    * Load the cache file at `path` for the context `root`, whose listing records are those of `version` (a
    * missing, unreadable or foreign file, or one of another version, gives an empty cache).
    */
-  static async load(path: string, root: string, version: string): Promise<StatCache> {
+  static load(path: string, root: string, version: string): StatCache {
     let data: Loaded | undefined;
     try {
-      data = parse(await readFile(path), root, version);
+      // One synchronous read: four round trips through the thread pool cost more than reading a file this size.
+      data = parse(readFileSync(path), root, version);
     } catch {
       // No cache yet, or not ours: start empty.
     }
@@ -277,18 +278,16 @@ export class StatCache {
     return this.data.text.slice(start, this.data.text.indexOf('\0', start));
   }
 
-  private isRow(row: number, path: string): boolean {
-    const { text } = this.data;
-    const start = this.start(row);
-    return text.startsWith(path, start) && text.charCodeAt(start + path.length) === 0;
-  }
-
-  /** The row of `path`, or -1. Paths must come in ascending order (as the entries are); others find nothing. */
+  /**
+   * The row of `path`, or -1. Paths must come in ascending order (as the entries do): the cursor only moves on, so
+   * a path asked out of order is not found (a miss, never a wrong hit).
+   */
   private rowOf(path: string): number {
-    if (!(path > this.lastPath)) return -1;
-    this.lastPath = path;
-    for (; this.cursor < this.data.rows; this.cursor++) {
-      if (this.isRow(this.cursor, path)) return this.cursor++;
+    const { text, meta, rows } = this.data;
+    for (; this.cursor < rows; this.cursor++) {
+      // Is `path` the path of this row (its record up to the first NUL)? Once per file of the tree: no allocation.
+      const start = meta[this.cursor * META + 1]!;
+      if (text.startsWith(path, start) && text.charCodeAt(start + path.length) === 0) return this.cursor++;
       if (this.rowPath(this.cursor) > path) return -1;
     }
     return -1;
@@ -335,7 +334,7 @@ export class StatCache {
 
   /** The cached credential verdict of a row returned by {@link lookup}. */
   credential(row: number): CredentialKind | undefined {
-    return this.data.credentials.get(row);
+    return this.data.credentials.size === 0 ? undefined : this.data.credentials.get(row);
   }
 
   /** The UTF-8 bytes of the cached listing: the records of all rows. */
