@@ -59,9 +59,9 @@ export interface PackOptions {
   statCachePath?: string | false;
   /**
    * gzip level of the packed context, 0-9 (as `gzip -0` to `gzip -9`; 0 stores without compressing). Default 6.
-   * Lower is faster and larger: 1 packs about twice as fast as 6 for a quarter more bytes, which pays when the
-   * upload is fast; 0 suits a local Docker daemon, which reads the context over a socket. The level changes the
-   * packed bytes, never the fingerprint or the content tag.
+   * Lower is faster and larger (level 1 packs the bench's 200 MB tree about three times as fast as 6, for a fifth
+   * more bytes), which pays when the upload is fast; 0 suits a local Docker daemon, which reads the context over a
+   * socket. The level changes the packed bytes, never the fingerprint or the content tag.
    */
   compression?: number;
 }
