@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchDir, childEnv, dist, sleep } from './lib.mjs';
 
-const JOBS = 1000;
+/** Queued (then running) jobs: 1,000, or 200 with --quick (set by benchAgent). */
+let JOBS = 1000;
 
 const queueConfig = {
   spec: {
@@ -207,10 +208,11 @@ async function defaultQuotaRun({ windowMs, work, log }) {
 }
 
 export async function benchAgent({ quick = false, log }) {
+  JOBS = quick ? 200 : 1000;
   const work = await mkdtemp(join(tmpdir(), 'vxl-bench-agent-'));
   try {
     const rows = await liftedRun({ windowMs: quick ? 20_000 : 60_000, work, log });
-    rows.push(...(await defaultQuotaRun({ windowMs: quick ? 20_000 : 80_000, work, log })));
+    rows.push(...(await defaultQuotaRun({ windowMs: quick ? 10_000 : 80_000, work, log })));
     return rows;
   } finally {
     await rm(work, { recursive: true, force: true });

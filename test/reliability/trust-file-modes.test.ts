@@ -153,7 +153,7 @@ describe('files the CLI writes are owner-only', () => {
         c,
       );
       expect(launched.code, launched.stderr).toBe(0);
-      await expectOwnerOnly(c.HOME!, [/^\.cache\/vertex-launch\/stat-cache\/[0-9a-f]+\.json$/]);
+      await expectOwnerOnly(c.HOME!, [/^\.cache\/vertex-launch\/stat-cache\/[0-9a-f]+\.bin$/]);
     });
   }
 

@@ -128,6 +128,15 @@ export const cloudBuildOptions = z
       .describe(
         'Size of each request of the resumable context upload, a multiple of 256 KiB. A request that fails is sent again from the offset Cloud Storage reports, so at most one chunk is sent twice. Default 8 MiB.',
       ),
+    compression: z
+      .number()
+      .int()
+      .min(0)
+      .max(9)
+      .optional()
+      .describe(
+        "gzip level of the uploaded context, 0-9, for requests that set none. Default 6. A lower level packs faster and uploads more bytes (the object's name is the fingerprint, which the level does not change).",
+      ),
     pollIntervalMs: z
       .number()
       .int()
@@ -424,9 +433,10 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options, runti
     // Every pack is closed, and its file reads awaited, before build() settles, so a caller that removes the
     // context directory once the build has failed or been aborted meets no late read.
     const context = await preparedContextOf(request, platform);
+    const compression = request.compression ?? options.compression;
     const packs: PackedContext[] = [];
     const pack = (): PackedContext => {
-      const packed = context.pack();
+      const packed = context.pack({ compression });
       packs.push(packed);
       return packed;
     };

@@ -67,6 +67,15 @@ export const dockerBuilderOptions = z
       .array(z.string())
       .default([])
       .describe('Images (already on the daemon) whose layers may be reused (`--cache-from`).'),
+    compression: z
+      .number()
+      .int()
+      .min(0)
+      .max(9)
+      .optional()
+      .describe(
+        'gzip level of the context sent to the daemon, 0-9, for requests that set none. Default 6; 0 (no compression) is fastest for a local daemon, which reads the context over a socket.',
+      ),
     removeLocalImage: z
       .boolean()
       .default(false)
@@ -262,7 +271,7 @@ export const dockerBuilder = defineBuilder(NAME, dockerBuilderOptions, (options,
       const build = new ProgressTranslator(emit, tail);
       const ref = `${target.repo}:${target.tag}`;
       // Packed only now: the bytes are produced as the daemon reads them.
-      const tarball = context.pack();
+      const tarball = context.pack({ compression: request.compression ?? options.compression });
       try {
         const body = tarball.stream.pipe(uploadCounter(emit));
         const stream = await client.buildImage(

@@ -1,5 +1,6 @@
 // The Docker builder against the emulator's real registry: build + push + digest, push errors from the stream,
 // platform, build args, target, labels, and the options check.
+import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildError, type BuildEvent, ConfigError } from '@vertex-launch/core';
@@ -100,6 +101,53 @@ describe('dockerBuilder', () => {
     const out = (await container.logs({ stdout: true, stderr: false })) as Buffer;
     await container.remove();
     expect(out.subarray(8).toString()).toBe('hello-arg\n');
+  });
+
+  it('the daemon (Go gzip) reads a multi-block parallel-gzip context at the builder and request compression levels', async () => {
+    // 3 MiB, half text and half noise: three gzip blocks, deflated in parallel and joined by sync flushes.
+    const noise = Buffer.alloc(1.5 * 1024 * 1024);
+    for (let i = 0, x = 7; i < noise.length; i++) noise[i] = (x = (x * 1103515245 + 12345) >>> 0) >>> 24;
+    const data = Buffer.concat([Buffer.alloc(1.5 * 1024 * 1024, 'layer.weight = 0.25\n'), noise]);
+    const contextDir = await project('blocks', { Dockerfile: `FROM ${base}\nCOPY data.bin /data.bin\n` });
+    await writeFile(join(contextDir, 'data.bin'), data);
+    const sha = createHash('sha256').update(data).digest('hex');
+    for (const [name, builderLevel, requestLevel] of [
+      ['store', 0, undefined],
+      ['best', 1, 9],
+    ] as const) {
+      const destination = `us-central1-docker.pkg.dev/${emulator.projectId}/train/blocks:${name}`;
+      const builder = dockerBuilder({
+        env: emulator.env,
+        credentials: { accessToken: async () => ({ token: emulator.adminToken }) },
+        compression: builderLevel,
+      });
+      const events: BuildEvent[] = [];
+      await builder.build({
+        contextDir,
+        destination,
+        statCachePath: false,
+        ...(requestLevel === undefined ? {} : { compression: requestLevel }),
+        onEvent: (e) => events.push(e),
+      });
+      const local = emulator.toLocalImageRef(destination);
+      refs.add(local);
+      // Level 0 sends more than the file; level 9 much less (the noise half stays, the text half nearly vanishes).
+      const sent = events.findLast((e) => e.type === 'upload' && e.totalBytes !== undefined);
+      const total = (sent as { totalBytes: number } | undefined)?.totalBytes ?? 0;
+      if (name === 'store') expect(total).toBeGreaterThan(data.length);
+      else expect(total).toBeLessThan(0.6 * data.length);
+      const container = await docker.createContainer({
+        Image: local,
+        Cmd: ['sha256sum', '/data.bin'],
+        HostConfig: { NetworkMode: 'host' },
+      });
+      await container.start();
+      await container.wait();
+      const out = (await container.logs({ stdout: true, stderr: false })) as Buffer;
+      await container.remove();
+      expect(out.subarray(8).toString()).toBe(`${sha}  /data.bin\n`);
+    }
+    expect(() => dockerBuilder({ compression: 10 })).toThrow('[vertex-launch] [builder:docker] Option `compression`');
   });
 
   it('rejects a push refused by the registry (reported as a stream message) with a BuildError naming the image', async () => {

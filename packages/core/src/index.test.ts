@@ -13,7 +13,7 @@ async function sources(): Promise<{ file: string; text: string; imports: string[
   return Promise.all(
     files.map(async (file) => {
       const text = await readFile(join(srcDir, file), 'utf8');
-      const imports = [...text.matchAll(/(?:from|import)\s*\(?\s*'([^']+)'/g)].map((m) => m[1] as string);
+      const imports = [...text.matchAll(/(?<![.\w])(?:from|import)\s*\(?\s*'([^']+)'/g)].map((m) => m[1] as string);
       return { file: file.split('\\').join('/'), text, imports };
     }),
   );

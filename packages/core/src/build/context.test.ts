@@ -1,11 +1,13 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
+import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, test } from 'vitest';
 import { tempDir } from '../../../../test/helpers.js';
 import { noise, openFilesUnder } from '../../../../test/open-files.js';
-import { BuildError } from '../errors.js';
+import { BuildError, ConfigError } from '../errors.js';
 import { contextTag, findCredentialFiles, fingerprintContext, packContext } from './context.js';
 import { BuildContextError } from './context-error.js';
 
@@ -123,6 +125,54 @@ describe('packContext', () => {
     const fa = await fingerprintContext({ contextDir: first, statCachePath: false });
     const fb = await fingerprintContext({ contextDir: second, statCachePath: false });
     expect(fb.fingerprint).toBe(fa.fingerprint);
+  });
+
+  test('a tar of exactly one gzip block (1 MiB), many 1-byte files and a multi-block file all unpack', async () => {
+    // Dockerfile header + its data block + big.bin header + 1,046,016 bytes + end of archive = 1,048,576 bytes.
+    const exact = await tree({ Dockerfile: DOCKERFILE, 'big.bin': Buffer.alloc(1_046_016, 'ab') });
+    const one = await packToFile({ contextDir: exact, statCachePath: false });
+    expect(gunzipSync(one.bytes).length).toBe(1024 * 1024);
+    execFileSync('gzip', ['-t', one.file]);
+    expect(execFileSync('tar', ['-xzOf', one.file, 'big.bin']).equals(Buffer.alloc(1_046_016, 'ab'))).toBe(true);
+
+    const files: Record<string, string | Buffer> = { Dockerfile: DOCKERFILE };
+    for (let i = 0; i < 1000; i++) files[`bytes/${i}.txt`] = String(i % 10);
+    // 3.5 MiB, half compressible and half not: four blocks.
+    const big = Buffer.concat([Buffer.alloc(2 * 1024 * 1024, 'weights '), randomBytes(1.5 * 1024 * 1024)]);
+    files['data/model.bin'] = big;
+    const dir = await tree(files);
+    const { file, bytes } = await packToFile({ contextDir: dir, statCachePath: false });
+    execFileSync('gzip', ['-t', file]);
+    const names = execFileSync('tar', ['-tzf', file], { encoding: 'utf8' }).trim().split('\n');
+    expect(names).toHaveLength(1 + 2 + 1000 + 1); // Dockerfile, bytes/ and data/, the 1-byte files, model.bin
+    expect(execFileSync('tar', ['-xzOf', file, 'bytes/734.txt'], { encoding: 'utf8' })).toBe('4');
+    expect(execFileSync('tar', ['-xzOf', file, 'data/model.bin'], { maxBuffer: 8 << 20 }).equals(big)).toBe(true);
+    expect((await packToFile({ contextDir: dir, statCachePath: false })).bytes.equals(bytes)).toBe(true);
+  }, 60_000);
+
+  test('the compression level changes the bytes, never the fingerprint; a bad level names the option', async () => {
+    const dir = await tree({ Dockerfile: DOCKERFILE, 'train.py': 'import torch\n'.repeat(20_000) });
+    const sizes = new Map<number, number>();
+    const tags = new Set<string>();
+    for (const compression of [0, 1, 6, 9]) {
+      const { stream, manifest } = await packContext({ contextDir: dir, statCachePath: false, compression });
+      const bytes = await buffer(stream);
+      expect(gunzipSync(bytes).includes('import torch')).toBe(true);
+      sizes.set(compression, bytes.length);
+      tags.add(manifest.tag);
+    }
+    expect(tags.size).toBe(1);
+    expect(sizes.get(0)).toBeGreaterThan(20_000 * 13);
+    expect(sizes.get(1)).toBeLessThan(sizes.get(0)! / 10);
+    expect(sizes.get(9)).toBeLessThanOrEqual(sizes.get(6)!);
+    const defaulted = await buffer((await packContext({ contextDir: dir, statCachePath: false })).stream);
+    expect(defaulted.length).toBe(sizes.get(6));
+    for (const compression of [10, -1, 2.5, Number.NaN]) {
+      const error = await packContext({ contextDir: dir, statCachePath: false, compression }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).message).toContain(`compression ${compression} is not a gzip level`);
+      expect((error as ConfigError).issues[0]?.path).toBe('compression');
+    }
   });
 
   test('long and non-ASCII names survive through pax headers', async () => {

@@ -5,7 +5,6 @@
  */
 import { createHash } from 'node:crypto';
 import { close, closeSync, fstat, fstatSync, open, openSync, read, readSync } from 'node:fs';
-import type { StatKey } from './stat-cache.js';
 
 /** Chunk size of reads. */
 export const CHUNK = 1024 * 1024;
@@ -33,17 +32,18 @@ function fstatP(fd: number): Promise<{ size: number; mtimeMs: number }> {
   return new Promise((resolve, reject) => fstat(fd, (e, st) => (e ? reject(e) : resolve(st))));
 }
 
-/** A file to read: where it is and what the scan saw. */
+/** A file to read: where it is and what the scan saw (its `lstat` size and mtime). */
 export interface FileJob {
   /** Path relative to the context root (for errors). */
   path: string;
   abs: string;
-  key: StatKey;
+  size: number;
+  mtimeMs: number;
 }
 
 async function checkUnchanged(fd: number, job: FileJob, bytesRead: number): Promise<void> {
   const st = await fstatP(fd);
-  if (bytesRead !== job.key.size || st.size !== job.key.size || st.mtimeMs !== job.key.mtimeMs) {
+  if (bytesRead !== job.size || st.size !== job.size || st.mtimeMs !== job.mtimeMs) {
     throw new FileChangedError(job.path);
   }
 }
@@ -69,7 +69,7 @@ export async function hashFile(
       if (position === 0 && headBytes > 0) head = Buffer.from(buf.subarray(0, Math.min(n, headBytes)));
       hash.update(buf.subarray(0, n));
       position += n;
-      if (position >= job.key.size) break;
+      if (position >= job.size) break;
     }
     await checkUnchanged(fd, job, position);
     return { sha256: hash.digest('hex'), head };
@@ -98,10 +98,10 @@ export function hashFileSync(
       if (position === 0 && headBytes > 0) head = Buffer.from(buf.subarray(0, Math.min(n, headBytes)));
       hash.update(buf.subarray(0, n));
       position += n;
-      if (position >= job.key.size) break;
+      if (position >= job.size) break;
     }
     const st = fstatSync(fd);
-    if (position !== job.key.size || st.size !== job.key.size || st.mtimeMs !== job.key.mtimeMs) {
+    if (position !== job.size || st.size !== job.size || st.mtimeMs !== job.mtimeMs) {
       throw new FileChangedError(job.path);
     }
     return { sha256: hash.digest('hex'), head };
@@ -126,7 +126,7 @@ export async function readHead(abs: string, bytes: number): Promise<Buffer> {
 export async function readWhole(job: FileJob): Promise<Buffer> {
   const fd = await openP(job.abs);
   try {
-    const buf = Buffer.allocUnsafe(job.key.size);
+    const buf = Buffer.allocUnsafe(job.size);
     let position = 0;
     while (position < buf.length) {
       const n = await readP(fd, buf, position, buf.length - position, position);
@@ -145,8 +145,8 @@ export async function* readChunks(job: FileJob): AsyncGenerator<Buffer> {
   const fd = await openP(job.abs);
   try {
     let position = 0;
-    while (position < job.key.size) {
-      const want = Math.min(CHUNK, job.key.size - position);
+    while (position < job.size) {
+      const want = Math.min(CHUNK, job.size - position);
       const buf = Buffer.allocUnsafe(want);
       const n = await readP(fd, buf, 0, want, position);
       if (n === 0) break;
