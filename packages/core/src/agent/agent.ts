@@ -262,6 +262,8 @@ export function createAgent(options: AgentOptions): Agent {
   let stopPromise: Promise<void> | undefined;
   let started: Promise<void> | undefined;
   let lastStatusAt = 0;
+  /** The store has a record of this agent (so stopping updates it). */
+  let reported = false;
 
   const runners = new Map<string, JobRunner>();
   const runnerFor = (target: RunnerTarget): JobRunner => {
@@ -711,10 +713,30 @@ export function createAgent(options: AgentOptions): Agent {
     }
   }
 
+  /** Tells the store who this agent is and how busy (for `listAgents`); a failure is logged, never fatal. */
+  async function report(reportState: 'running' | 'stopping' | 'stopped'): Promise<void> {
+    try {
+      await store.recordAgent({
+        agentId,
+        host: hostname().slice(0, 255),
+        pid: process.pid,
+        queues,
+        maxJobs,
+        active: [...active.values()].filter((work) => !work.finished && !work.lost).length,
+        state: reportState,
+        heartbeatIntervalMs: heartbeatMs,
+      });
+      reported = true;
+    } catch (error) {
+      log.warn({ agentId, error: message(error) }, `could not report this agent to the queue store: ${message(error)}`);
+    }
+  }
+
   async function heartbeats(): Promise<void> {
     while (!stopping) {
       await heartbeatWake.wait(heartbeatMs);
       if (stopping) break;
+      await report('running');
       await Promise.all(
         [...active.values()].map(async (work) => {
           if (work.finished || work.lost) return;
@@ -798,6 +820,7 @@ export function createAgent(options: AgentOptions): Agent {
           );
         }
         state = 'running';
+        await report('running');
         log.info(
           { agentId, queues, maxJobs, leaseMs, pollMs, startTimeoutMs },
           `agent ${agentId} started: queues ${queues.join(', ')}, max_jobs ${maxJobs}`,
@@ -814,6 +837,7 @@ export function createAgent(options: AgentOptions): Agent {
       if (state !== 'stopped') state = 'stopping';
       stopPromise = (async () => {
         log.info({ agentId, reason, active: active.size }, `agent stopping (${reason})`);
+        if (reported) await report('stopping');
         loopWake.wake();
         heartbeatWake.wake();
         const works = [...active.values()];
@@ -855,6 +879,7 @@ export function createAgent(options: AgentOptions): Agent {
           active.delete(work.item.id);
         }
         state = 'stopped';
+        if (reported) await report('stopped');
         log.info({ agentId, ...totals }, 'agent stopped');
       })();
       return stopPromise;
