@@ -65,12 +65,13 @@ const ASSETS: Record<string, string> = {
 
 /**
  * The page may only load its own script and stylesheet and talk to this server; it cannot be framed, and links to
- * the Google Cloud console carry no referrer (the URL held the token once).
+ * the Google Cloud console carry no referrer. (`same-origin`, not `no-referrer`: with `no-referrer` browsers send
+ * `Origin: null` on the page's own form posts, https://fetch.spec.whatwg.org/#origin-header.)
  */
 const SECURITY_HEADERS = {
   'content-security-policy':
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-  'referrer-policy': 'no-referrer',
+  'referrer-policy': 'same-origin',
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
   'cache-control': 'no-store',
