@@ -14,6 +14,7 @@ test('every published package is pinned below', () => {
       '@vertex-launch/builder-docker',
       '@vertex-launch/cli',
       '@vertex-launch/core',
+      '@vertex-launch/dashboard',
       '@vertex-launch/emulator',
       '@vertex-launch/queue-postgres',
       '@vertex-launch/queue-sqlite',
@@ -280,6 +281,15 @@ test('@vertex-launch/core', async () => {
       "validateQueueConfig",
       "validateQueueConfigShape",
       "waitForJob",
+    ]
+  `);
+});
+
+test('@vertex-launch/dashboard', async () => {
+  expect(exportNames(await import('@vertex-launch/dashboard'))).toMatchInlineSnapshot(`
+    [
+      "startDashboard",
+      "validateConfigText",
     ]
   `);
 });
