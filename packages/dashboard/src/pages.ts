@@ -5,7 +5,6 @@
 import type {
   AgentRecord,
   ConfigIssue,
-  JobLogEntry,
   JobSnapshot,
   QueueDefinition,
   QueueItem,
@@ -271,25 +270,15 @@ ${
 }
 
 /** An item (launch) page: the live facts, the CustomJob request and the log stream. */
-export function itemPage(
-  item: QueueItem,
-  live: SafeHtml,
-  request: { json?: string; note: string },
-  logsEnabled: boolean,
-): SafeHtml {
+export function itemPage(item: QueueItem, live: SafeHtml, request: { json?: string; note: string }): SafeHtml {
   return html`<p class="crumbs"><a href="/queues/${encodeURIComponent(item.queue)}">${item.queue}</a> / item</p>
 <h1>Launch <code>${item.runId}</code> <small class="muted">${item.id}</small></h1>
 <section id="item-live">${live}</section>
 <h2>Logs</h2>
-<pre id="logs" class="logs"${logsEnabled ? html` data-stream="/items/${item.id}/events"` : ''}>${logsEnabled ? (item.jobName ? '' : 'Waiting for the job to start…') : 'No job runner: logs are not available here.'}</pre>
+<pre id="logs" class="logs" data-stream="/items/${item.id}/events">${item.jobName ? '' : 'Waiting for the job to start…'}</pre>
 <h2>CustomJob request</h2>
 <p class="muted">${request.note}</p>
 ${request.json ? html`<pre class="request">${request.json}</pre>` : ''}`;
-}
-
-/** One log entry as a line of the log pane (the script appends the same from SSE). */
-export function logLine(entry: JobLogEntry): string {
-  return `${entry.timestamp} ${entry.severity.padEnd(7)} ${entry.text}`;
 }
 
 /** `Agents` page. */

@@ -368,7 +368,12 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   async function route(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
     const method = request.method ?? 'GET';
     const path = url.pathname;
-    const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+    let parts: string[];
+    try {
+      parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+    } catch {
+      throw new HttpError(400, `Malformed path ${path}.`);
+    }
 
     if (method === 'GET' && ASSETS[path]) {
       const file = fileURLToPath(new URL(`.${path}`, import.meta.url));
@@ -562,11 +567,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
         const item = await requireItem(id);
         const job = item.jobName ? await readJob(item.jobName) : undefined;
         const live = itemLive(item, job, item.jobName ? consoleUrlSync(item.jobName) : undefined);
-        page(
-          response,
-          `Launch ${item.runId}`,
-          itemPage(item, live, await requestOf(item), options.runner !== undefined),
-        );
+        page(response, `Launch ${item.runId}`, itemPage(item, live, await requestOf(item)));
         return;
       }
       if (method === 'POST' && parts[2] === 'cancel' && parts.length === 3) {
@@ -622,7 +623,10 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       logs = (async () => {
         try {
           const runner = await runnerFor(jobName);
-          if (!runner) return;
+          if (!runner) {
+            emit('log-error', { message: 'no job runner was given to the dashboard' });
+            return;
+          }
           for await (const entry of runner.logs(jobName, { follow: true, signal })) {
             emit('log', { timestamp: entry.timestamp, severity: entry.severity, text: entry.text });
           }
