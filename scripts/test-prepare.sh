@@ -3,7 +3,8 @@
 # Run by `pnpm test` before the build; safe to run again.
 #
 # - Programs the integration tests use (Docker, the CNCF registry, a static busybox, htpasswd, the PostgreSQL
-#   server binaries initdb and pg_ctl, which Debian keeps in /usr/lib/postgresql/<version>/bin): when one is
+#   server binaries initdb and pg_ctl, which Debian keeps in /usr/lib/postgresql/<version>/bin, and Chromium for
+#   the dashboard's browser tests, at /usr/bin/chromium or $VERTEX_LAUNCH_CHROMIUM): when one is
 #   missing and this runs as root on a Debian-like system, it installs the Debian packages with apt-get;
 #   otherwise it stops at once with one message naming what to install.
 # - Services: starts dockerd (scripts/start-dockerd.sh) when it does not answer and this is root; otherwise
@@ -21,6 +22,7 @@ needs=(
   "htpasswd apache2-utils registry passwords"
   "busybox-static busybox-static the FROM-scratch base image of test images"
   "initdb postgresql the PostgreSQL queue store's tests start a private server (scripts/postgres-cluster.mjs)"
+  "chromium chromium the dashboard's browser tests drive Debian's Chromium with playwright-core (packages/dashboard/test)"
 )
 
 # Debian's /bin/busybox may be the dynamic build (package busybox); test images are FROM scratch and need the static one.
@@ -32,6 +34,7 @@ have() {
     initdb)
       { [ -n "${VERTEX_LAUNCH_PG_BIN:-}" ] && [ -x "$VERTEX_LAUNCH_PG_BIN/initdb" ]; } || command -v initdb >/dev/null 2>&1 ||
         compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null ;;
+    chromium) { [ -n "${VERTEX_LAUNCH_CHROMIUM:-}" ] && [ -x "$VERTEX_LAUNCH_CHROMIUM" ]; } || [ -x /usr/bin/chromium ] ;;
     *) command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] ;;
   esac
 }
@@ -80,4 +83,4 @@ if [ -z "$pg_bin" ]; then
   echo "test-prepare: initdb and pg_ctl are installed but not found where the tests look; set VERTEX_LAUNCH_PG_BIN to their directory." >&2
   exit 1
 fi
-echo "test-prepare: docker $(docker version --format '{{.Server.Version}}'), $(command -v docker-registry), static busybox, htpasswd, PostgreSQL $("$pg_bin/pg_ctl" --version | grep -oE '[0-9]+(\.[0-9]+)+' | head -n 1) ($pg_bin): ready"
+echo "test-prepare: docker $(docker version --format '{{.Server.Version}}'), $(command -v docker-registry), static busybox, htpasswd, PostgreSQL $("$pg_bin/pg_ctl" --version | grep -oE '[0-9]+(\.[0-9]+)+' | head -n 1) ($pg_bin), ${VERTEX_LAUNCH_CHROMIUM:-/usr/bin/chromium}: ready"

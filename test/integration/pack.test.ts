@@ -31,6 +31,10 @@ describe('npm tarballs', () => {
     expect(files.filter((file) => !file.startsWith('dist/'))).toEqual(['CHANGELOG.md', 'README.md', 'package.json']);
     expect(files.filter((file) => /\.test\.|\/src\/|\/test\/|__fixtures__/.test(file))).toEqual([]);
     for (const target of Object.values(manifest.bin ?? {})) expect(files).toContain(target.replace(/^\.\//, ''));
+    // The dashboard's page assets ship built, so `vertex-launch ui` works offline.
+    if (name === '@vertex-launch/dashboard') {
+      expect(files).toEqual(expect.arrayContaining(['dist/assets/dashboard.css', 'dist/assets/dashboard.js']));
+    }
 
     // The manifest inside the tarball: workspace ranges become ranges of the versions being published.
     await run('tar', ['-xzf', join(destination, packed.filename.split('/').pop()!), '-C', destination]);

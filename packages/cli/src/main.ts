@@ -191,6 +191,8 @@ Examples:
     .option('--no-docker', 'run the job on the emulator clock even when Docker is available (nothing is built)')
     .option('--epochs <n>', 'the template variable of the demo queue', '3')
     .option('--json', 'print one JSON object with the outcome')
+    .option('--ui', "also serve the dashboard (vertex-launch ui) on the demo's emulator, until Ctrl-C")
+    .option('--no-open', 'with --ui: print the dashboard URL without opening a browser')
     .addHelpText(
       'after',
       `
@@ -200,9 +202,32 @@ job moves through its states on the emulator's clock.
 
 Examples:
   $ vertex-launch demo
+  $ vertex-launch demo --ui            # watch it in the dashboard
   $ vertex-launch demo --no-docker --json`,
     )
     .action(run(() => import('./commands/demo.js')));
+
+  program
+    .command('ui')
+    .description('Open the local web dashboard: queues, launches with live logs, agents and doctor (docs/ui.md).')
+    .option('--host <address>', 'address to listen on; anything but loopback warns', '127.0.0.1')
+    .option('--port <port>', 'port to listen on (0: a free port)', '0')
+    .option(
+      '--db <path>',
+      'queue database (default: $VERTEX_LAUNCH_QUEUE_DB, queue_db of the agent config, ~/.local/share)',
+    )
+    .option('--no-open', 'print the URL without opening a browser')
+    .addHelpText(
+      'after',
+      `
+The printed URL carries a random token for this session (then kept in a cookie); the dashboard refuses requests
+without it and requests from other sites. Stop it with Ctrl-C.
+
+Examples:
+  $ vertex-launch ui
+  $ vertex-launch ui --port 7420 --no-open`,
+    )
+    .action(run(() => import('./commands/ui.js')));
 
   const emulator = program.command('emulator').description('A local Google Cloud for tests and offline work.');
   emulator

@@ -95,6 +95,28 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX item_events_by_item ON %s.item_events (item_id, seq);
     `,
   },
+  {
+    version: 2,
+    name: 'agent records',
+    // Only adds a table: code of schema 1 keeps working on it.
+    oldestCompatible: 1,
+    sql: `
+      -- What each agent last reported about itself (QueueStore.recordAgent).
+      CREATE TABLE %s.agents (
+        agent_id text PRIMARY KEY,
+        host text NOT NULL,
+        pid integer,
+        queues text[] NOT NULL,
+        max_jobs integer NOT NULL,
+        active integer NOT NULL,
+        state text NOT NULL CHECK (state IN ('running', 'stopping', 'stopped')),
+        heartbeat_interval_ms integer NOT NULL,
+        started_at timestamptz NOT NULL,
+        heartbeat_at timestamptz NOT NULL
+      );
+      CREATE INDEX agents_by_heartbeat ON %s.agents (heartbeat_at);
+    `,
+  },
 ];
 
 /** The schema version this package writes. */

@@ -21,7 +21,11 @@ import { randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
 import { VertexLaunchError } from '@vertex-launch/core';
 import {
+  AGENT_RECORD_RETENTION_MS,
+  type AgentRecord,
   abandonItem,
+  agentRecord,
+  checkAgentHeartbeat,
   checkAgentId,
   checkClaimOptions,
   checkListLimit,
@@ -87,6 +91,19 @@ interface QueueRow {
   updated_at: Date;
 }
 
+interface AgentRow {
+  agent_id: string;
+  host: string;
+  pid: number | null;
+  queues: string[];
+  max_jobs: number;
+  active: number;
+  state: string;
+  heartbeat_interval_ms: number;
+  started_at: Date;
+  heartbeat_at: Date;
+}
+
 interface EventJson {
   at: number;
   type: string;
@@ -139,6 +156,21 @@ function toQueue(row: QueueRow): QueueDefinition {
     description: row.description,
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
+  });
+}
+
+function toAgent(row: AgentRow): AgentRecord {
+  return defined<AgentRecord>({
+    agentId: row.agent_id,
+    host: row.host,
+    pid: row.pid,
+    queues: row.queues,
+    maxJobs: row.max_jobs,
+    active: row.active,
+    state: row.state,
+    heartbeatIntervalMs: row.heartbeat_interval_ms,
+    startedAt: iso(row.started_at),
+    heartbeatAt: iso(row.heartbeat_at),
   });
 }
 
@@ -253,6 +285,16 @@ function statements(s: string) {
         ON CONFLICT DO NOTHING RETURNING id),
       e AS (${insertEvents} ${eventRows('i')})
       SELECT count(*)::int AS inserted FROM i`,
+    lockAgent: `SELECT * FROM ${s}.agents WHERE agent_id = $1 FOR UPDATE`,
+    saveAgent: `INSERT INTO ${s}.agents (agent_id, host, pid, queues, max_jobs, active, state, heartbeat_interval_ms,
+        started_at, heartbeat_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+      ON CONFLICT (agent_id) DO UPDATE SET host = excluded.host, pid = excluded.pid, queues = excluded.queues,
+        max_jobs = excluded.max_jobs, active = excluded.active, state = excluded.state,
+        heartbeat_interval_ms = excluded.heartbeat_interval_ms, heartbeat_at = excluded.heartbeat_at`,
+    pruneAgents: `DELETE FROM ${s}.agents WHERE heartbeat_at < $1`,
+    listAgents: `SELECT * FROM ${s}.agents
+      WHERE heartbeat_at >= COALESCE($1::timestamptz, clock_timestamp() - $2 * interval '1 millisecond')
+      ORDER BY heartbeat_at DESC, agent_id`,
     saveItem: `WITH u AS (
         UPDATE ${s}.items SET state = $2, phase = $3, cancel_requested = $4, outcome = $5, status = $6, image_uri = $7,
           job_name = $8, failure_phase = $9, failure_message = $10, agent_id = $11, lease_expires_at = $12,
@@ -671,6 +713,35 @@ export function postgresQueueStore(options: PostgresQueueStoreOptions = {}): Pos
           params,
         );
         return rowsToItems(rows);
+      });
+    },
+    async recordAgent(heartbeat) {
+      const checked = checkAgentHeartbeat(heartbeat);
+      return write(`record agent ${checked.agentId}`, async (tx) => {
+        await tx.query(sql.pruneAgents, [new Date(tx.now - AGENT_RECORD_RETENTION_MS).toISOString()]);
+        const [previous] = await tx.query<AgentRow>(sql.lockAgent, [checked.agentId]);
+        const record = agentRecord(checked, previous === undefined ? undefined : toAgent(previous), tx.now);
+        await tx.query(sql.saveAgent, [
+          record.agentId,
+          record.host,
+          record.pid ?? null,
+          [...record.queues],
+          record.maxJobs,
+          record.active,
+          record.state,
+          record.heartbeatIntervalMs,
+          record.startedAt,
+          record.heartbeatAt,
+        ]);
+        return record;
+      });
+    },
+    async listAgents() {
+      return read('list agents', async (client) => {
+        // The store's clock (the server's unless `now` is given), as for leases.
+        const since = now === undefined ? null : new Date(now() - AGENT_RECORD_RETENTION_MS).toISOString();
+        const { rows } = await client.query<AgentRow>(sql.listAgents, [since, AGENT_RECORD_RETENTION_MS]);
+        return rows.map(toAgent);
       });
     },
     async importRecords(records, importOptions) {

@@ -61,11 +61,16 @@ describe('opening', () => {
       serverVersion: expect.stringMatching(/^\d+\.\d+/),
     });
     expect(await tables('fresh')).toBe(
-      'claim_seq,item_events,item_events_by_item,item_events_pkey,item_events_seq_seq,items,items_by_queue,items_id_key,items_launch_id_key,items_pkey,items_seq_seq,items_served,items_unfinished,queues,queues_pkey,vertex_launch_schema,vertex_launch_schema_pkey',
+      'agents,agents_by_heartbeat,agents_pkey,claim_seq,item_events,item_events_by_item,item_events_pkey,item_events_seq_seq,items,items_by_queue,items_id_key,items_launch_id_key,items_pkey,items_seq_seq,items_served,items_unfinished,queues,queues_pkey,vertex_launch_schema,vertex_launch_schema_pkey',
     );
     expect(
-      await cluster.psql('SELECT version, name, oldest_compatible, applied_by FROM fresh.vertex_launch_schema'),
-    ).toBe(`1|queues, items and item events|1|@vertex-launch/queue-postgres schema ${SCHEMA_VERSION}\n`);
+      await cluster.psql(
+        'SELECT version, name, oldest_compatible, applied_by FROM fresh.vertex_launch_schema ORDER BY version',
+      ),
+    ).toBe(
+      `1|queues, items and item events|1|@vertex-launch/queue-postgres schema ${SCHEMA_VERSION}\n` +
+        `2|agent records|1|@vertex-launch/queue-postgres schema ${SCHEMA_VERSION}\n`,
+    );
     expect(await cluster.psql("SELECT obj_description('fresh'::regnamespace)")).toBe(
       'Vertex Launch queue store (@vertex-launch/queue-postgres)\n',
     );
@@ -132,30 +137,50 @@ describe('opening', () => {
 });
 
 describe('migrations', () => {
-  // A later version made up for the test: it adds a column, which code of version 1 ignores.
+  // A later version made up for the test: it adds a column, which code of this version ignores.
+  const next = SCHEMA_VERSION + 1;
   const additive: Migration = {
-    version: 2,
+    version: next,
     name: 'test: items.note',
     oldestCompatible: 1,
     sql: 'ALTER TABLE %s.items ADD COLUMN note text; CREATE INDEX items_note ON %s.items (note)',
   };
 
-  test('from an older version: the data written at version 1 is kept, and still used by code of version 1', async () => {
+  test('from version 1: the agent records table is added and the data written at version 1 is kept', async () => {
     const c = await client();
-    expect(await runMigrations(c, 'upgrade', 'test', [MIGRATIONS[0]!], 1)).toMatchObject({ from: 0, to: 1 });
-    const v1 = store('upgrade');
-    await v1.createQueue({ name: 'q', config, region: 'us-central1' });
-    const item = await v1.enqueue('q', { image: 'i:1' });
-    await v1.claim({ agentId: 'agent-a', queues: ['q'], leaseMs: 60_000 });
-    const before = await v1.recordPhase(item.id, 'agent-a', { phase: 'submitted', jobName: 'jobs/1' });
-    await v1.close();
+    expect(await runMigrations(c, 'v1', 'test', [MIGRATIONS[0]!], 1)).toMatchObject({ from: 0, to: 1 });
+    await cluster.psql(
+      `INSERT INTO v1.queues (name, resource, config, created_at, updated_at, serve_base)
+       VALUES ('old', 'gcp-vertex', '${JSON.stringify(config)}', now(), now(), nextval('v1.claim_seq'))`,
+    );
+    const s = store('v1');
+    expect(await s.ready()).toMatchObject({ state: 'current', version: SCHEMA_VERSION });
+    expect((await s.getQueue('old'))?.config).toEqual(config);
+    const agent = { host: 'h', queues: ['old'], maxJobs: 1, active: 0, state: 'running' as const };
+    await s.recordAgent({ agentId: 'a', ...agent, heartbeatIntervalMs: 20_000 });
+    expect((await s.listAgents()).map((a) => a.agentId)).toEqual(['a']);
+  });
 
-    const report = await runMigrations(c, 'upgrade', 'test', [MIGRATIONS[0]!, additive]);
-    expect(report).toEqual({ schema: 'upgrade', from: 1, to: 2, applied: [{ version: 2, name: 'test: items.note' }] });
+  test('to a later additive version: the data is kept and still used by the code of this version', async () => {
+    const c = await client();
+    const current = store('upgrade');
+    await current.createQueue({ name: 'q', config, region: 'us-central1' });
+    const item = await current.enqueue('q', { image: 'i:1' });
+    await current.claim({ agentId: 'agent-a', queues: ['q'], leaseMs: 60_000 });
+    const before = await current.recordPhase(item.id, 'agent-a', { phase: 'submitted', jobName: 'jobs/1' });
+    await current.close();
+
+    const report = await runMigrations(c, 'upgrade', 'test', [...MIGRATIONS, additive]);
+    expect(report).toEqual({
+      schema: 'upgrade',
+      from: SCHEMA_VERSION,
+      to: next,
+      applied: [{ version: next, name: 'test: items.note' }],
+    });
     expect(await cluster.psql('SELECT note IS NULL, run_id FROM upgrade.items')).toBe(`t|${item.runId}\n`);
-    // This package writes version 1; version 2 says version-1 code may go on using it.
+    // The later version says code of this version may go on using it.
     const after = store('upgrade');
-    expect(await after.ready()).toMatchObject({ state: 'newer', version: 2, expected: 1 });
+    expect(await after.ready()).toMatchObject({ state: 'newer', version: next, expected: SCHEMA_VERSION });
     expect(await after.get(item.id)).toEqual(before);
     expect(await after.complete(item.id, 'agent-a', { status: 'succeeded', jobName: 'jobs/1' })).toMatchObject({
       outcome: 'succeeded',
@@ -164,15 +189,15 @@ describe('migrations', () => {
 
   test('a newer version that older code must not touch is refused, naming the upgrade', async () => {
     const c = await client();
-    const breaking: Migration = { ...additive, name: 'test: breaking', oldestCompatible: 2 };
-    await runMigrations(c, 'breaking', 'test', [MIGRATIONS[0]!, breaking]);
+    const breaking: Migration = { ...additive, name: 'test: breaking', oldestCompatible: next };
+    await runMigrations(c, 'breaking', 'test', [...MIGRATIONS, breaking]);
     const error = await storageError(store('breaking').ready());
     expect(error.message).toContain(
-      'schema `breaking` is at version 2, newer than this @vertex-launch/queue-postgres understands (1), and older versions must not use it. Upgrade @vertex-launch/queue-postgres (and the CLI) on this machine.',
+      `schema \`breaking\` is at version ${next}, newer than this @vertex-launch/queue-postgres understands (${SCHEMA_VERSION}), and older versions must not use it. Upgrade @vertex-launch/queue-postgres (and the CLI) on this machine.`,
     );
     expect(await checkDatabase({ connectionString: cluster.url, schema: 'breaking' })).toMatchObject({
       state: 'too-new',
-      version: 2,
+      version: next,
     });
     await storageError(migrate({ connectionString: cluster.url, schema: 'breaking' }));
   });
@@ -180,29 +205,30 @@ describe('migrations', () => {
   test('a migration that fails leaves the schema at the version before, with nothing half done', async () => {
     const c = await client();
     const broken: Migration = {
-      version: 2,
+      version: next,
       name: 'test: broken',
       oldestCompatible: 1,
       sql: 'CREATE TABLE %s.half_done (id int); SELECT no_such_function()',
     };
-    await runMigrations(c, 'broken', 'test', [MIGRATIONS[0]!]);
-    await expect(runMigrations(c, 'broken', 'test', [MIGRATIONS[0]!, broken])).rejects.toThrow('no_such_function');
-    expect(await cluster.psql('SELECT max(version) FROM broken.vertex_launch_schema')).toBe('1\n');
+    await runMigrations(c, 'broken', 'test', [...MIGRATIONS]);
+    await expect(runMigrations(c, 'broken', 'test', [...MIGRATIONS, broken])).rejects.toThrow('no_such_function');
+    expect(await cluster.psql('SELECT max(version) FROM broken.vertex_launch_schema')).toBe(`${SCHEMA_VERSION}\n`);
     expect(await tables('broken')).not.toContain('half_done');
   });
 
   test('concurrent migrators through several versions apply each once, in order', async () => {
     const chain: Migration[] = [
-      MIGRATIONS[0]!,
+      ...MIGRATIONS,
       additive,
-      { version: 3, name: 'test: three', oldestCompatible: 1, sql: 'CREATE TABLE %s.three (id int)' },
+      { version: next + 1, name: 'test: three', oldestCompatible: 1, sql: 'CREATE TABLE %s.three (id int)' },
     ];
+    const versions = chain.map((m) => m.version);
     const clients = await Promise.all(Array.from({ length: 6 }, () => client()));
     const reports = await Promise.all(clients.map((c) => runMigrations(c, 'chain', 'test', chain)));
-    expect(reports.flatMap((r) => r.applied.map((a) => a.version)).sort()).toEqual([1, 2, 3]);
-    expect(reports.map((r) => r.to)).toEqual(Array(6).fill(3));
+    expect(reports.flatMap((r) => r.applied.map((a) => a.version)).sort((a, b) => a - b)).toEqual(versions);
+    expect(reports.map((r) => r.to)).toEqual(Array(6).fill(next + 1));
     expect(
       await cluster.psql("SELECT string_agg(version::text, ',' ORDER BY version) FROM chain.vertex_launch_schema"),
-    ).toBe('1,2,3\n');
+    ).toBe(`${versions.join(',')}\n`);
   });
 });

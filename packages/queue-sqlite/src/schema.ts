@@ -58,6 +58,22 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX item_events_by_item ON item_events (item_id, seq);
   `,
+  `
+  -- What each agent last reported about itself (QueueStore.recordAgent); queues is a JSON list.
+  CREATE TABLE agents (
+    agent_id TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    pid INTEGER,
+    queues TEXT NOT NULL,
+    max_jobs INTEGER NOT NULL,
+    active INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    heartbeat_interval_ms INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    heartbeat_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX agents_by_heartbeat ON agents (heartbeat_at);
+  `,
 ];
 
 /** The schema version this package writes. */

@@ -7,7 +7,11 @@
 
 import { randomUUID } from 'node:crypto';
 import {
+  AGENT_RECORD_RETENTION_MS,
+  type AgentRecord,
   abandonItem,
+  agentRecord,
+  checkAgentHeartbeat,
   checkAgentId,
   checkClaimOptions,
   checkListLimit,
@@ -96,6 +100,19 @@ interface ItemRow {
   finished_at: number | null;
 }
 
+interface AgentRow {
+  agent_id: string;
+  host: string;
+  pid: number | null;
+  queues: string;
+  max_jobs: number;
+  active: number;
+  state: string;
+  heartbeat_interval_ms: number;
+  started_at: number;
+  heartbeat_at: number;
+}
+
 interface EventRow {
   item_id: string;
   at: number;
@@ -160,6 +177,21 @@ function toItem(row: ItemRow, events: QueueItemEvent[]): QueueItem {
     updatedAt: iso(row.updated_at),
     finishedAt: row.finished_at === null ? undefined : iso(row.finished_at),
     events,
+  });
+}
+
+function toAgent(row: AgentRow): AgentRecord {
+  return defined<AgentRecord>({
+    agentId: row.agent_id,
+    host: row.host,
+    pid: row.pid,
+    queues: JSON.parse(row.queues),
+    maxJobs: row.max_jobs,
+    active: row.active,
+    state: row.state,
+    heartbeatIntervalMs: row.heartbeat_interval_ms,
+    startedAt: iso(row.started_at),
+    heartbeatAt: iso(row.heartbeat_at),
   });
 }
 
@@ -278,6 +310,19 @@ export function sqliteQueueStore(options: SqliteQueueStoreOptions = {}): SqliteQ
        status = @status, image_uri = @image_uri, job_name = @job_name, failure_phase = @failure_phase,
        failure_message = @failure_message, agent_id = @agent_id, lease_expires_at = @lease_expires_at,
        attempts = @attempts, updated_at = @updated_at, finished_at = @finished_at WHERE id = @id`,
+    ),
+    getAgent: db.prepare<[string], AgentRow>('SELECT * FROM agents WHERE agent_id = ?'),
+    saveAgent: db.prepare(
+      `INSERT INTO agents (agent_id, host, pid, queues, max_jobs, active, state, heartbeat_interval_ms, started_at,
+       heartbeat_at) VALUES (@agent_id, @host, @pid, @queues, @max_jobs, @active, @state, @heartbeat_interval_ms,
+       @started_at, @heartbeat_at)
+       ON CONFLICT (agent_id) DO UPDATE SET host = excluded.host, pid = excluded.pid, queues = excluded.queues,
+       max_jobs = excluded.max_jobs, active = excluded.active, state = excluded.state,
+       heartbeat_interval_ms = excluded.heartbeat_interval_ms, heartbeat_at = excluded.heartbeat_at`,
+    ),
+    pruneAgents: db.prepare<[number]>('DELETE FROM agents WHERE heartbeat_at < ?'),
+    listAgents: db.prepare<[number], AgentRow>(
+      'SELECT * FROM agents WHERE heartbeat_at >= ? ORDER BY heartbeat_at DESC, agent_id',
     ),
     events: db.prepare<[string], EventRow>('SELECT * FROM item_events WHERE item_id = ? ORDER BY seq'),
     insertEvent: db.prepare(
@@ -480,6 +525,31 @@ export function sqliteQueueStore(options: SqliteQueueStoreOptions = {}): SqliteQ
         for (const row of eventRows) events.get(row.item_id)!.push(toEvent(row));
         return rows.map((row) => toItem(row, events.get(row.id) ?? []));
       });
+    },
+    async recordAgent(heartbeat) {
+      const checked = checkAgentHeartbeat(heartbeat);
+      return write(`record agent ${checked.agentId}`, () => {
+        const at = now();
+        sql.pruneAgents.run(at - AGENT_RECORD_RETENTION_MS);
+        const previous = sql.getAgent.get(checked.agentId);
+        const record = agentRecord(checked, previous === undefined ? undefined : toAgent(previous), at);
+        sql.saveAgent.run({
+          agent_id: record.agentId,
+          host: record.host,
+          pid: record.pid ?? null,
+          queues: JSON.stringify(record.queues),
+          max_jobs: record.maxJobs,
+          active: record.active,
+          state: record.state,
+          heartbeat_interval_ms: record.heartbeatIntervalMs,
+          started_at: Date.parse(record.startedAt),
+          heartbeat_at: at,
+        });
+        return record;
+      });
+    },
+    async listAgents() {
+      return guard('list agents', () => sql.listAgents.all(now() - AGENT_RECORD_RETENTION_MS).map(toAgent));
     },
     async importRecords(records: readonly QueueExportRecord[], importOptions: ImportRecordsOptions = {}) {
       const header = records.find((record) => record.kind === 'header');

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { tempDir } from '../../../test/helpers.js';
 import { defaultQueueDbPath, SCHEMA_VERSION, sqliteQueueStore } from '../src/index.js';
+import { MIGRATIONS } from '../src/schema.js';
 
 const config = seedQueueConfig({ spec: { staging_bucket: 'gs://vxl-sqlite-test' } });
 const mode = (path: string) => statSync(path).mode & 0o777;
@@ -100,8 +101,38 @@ describe('schema and durability', () => {
         .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
         .pluck()
         .all(),
-    ).toEqual(['item_events', 'items', 'queues']);
+    ).toEqual(['agents', 'item_events', 'items', 'queues']);
     db.close();
+  });
+
+  test('a database of schema version 1 gets the agents table and keeps its queues and items', async () => {
+    const path = join(dir.path, 'queues.db');
+    const db = new Database(path);
+    db.exec(MIGRATIONS[0]!);
+    db.pragma('user_version = 1');
+    db.prepare(
+      `INSERT INTO queues (name, resource, config, created_at, updated_at) VALUES ('old', 'gcp-vertex', ?, 1, 1)`,
+    ).run(JSON.stringify(config));
+    db.close();
+    const store = sqliteQueueStore({ path });
+    try {
+      expect((await store.getQueue('old'))?.config).toEqual(config);
+      await store.recordAgent({
+        agentId: 'a',
+        host: 'h',
+        queues: ['old'],
+        maxJobs: 1,
+        active: 0,
+        state: 'running',
+        heartbeatIntervalMs: 20_000,
+      });
+      expect((await store.listAgents()).map((agent) => agent.queues)).toEqual([['old']]);
+    } finally {
+      await store.close();
+    }
+    const reopened = new Database(path, { readonly: true });
+    expect(reopened.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    reopened.close();
   });
 
   test('a database from a newer version is refused, untouched', async () => {

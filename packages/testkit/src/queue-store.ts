@@ -9,6 +9,8 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { ConfigError } from '../../core/src/index.js';
 import {
+  AGENT_RECORD_RETENTION_MS,
+  type AgentHeartbeat,
   type CreateQueueInput,
   LAUNCH_PHASES,
   type QueueErrorReason,
@@ -682,6 +684,91 @@ export function queueStoreConformance(name: string, makeStore: MakeQueueStore): 
         await store.deleteQueue('gone');
         expect((await store.get(id))!.outcome).toBe('cancelled');
         expect((await store.list({ queue: 'gone' })).map((i) => i.id)).toEqual([id]);
+      });
+    });
+
+    describe('agents', () => {
+      const report = (agentId: string, patch: Partial<AgentHeartbeat> = {}): AgentHeartbeat => ({
+        agentId,
+        host: 'build-7',
+        pid: 4242,
+        queues: ['gpu', 'cpu'],
+        maxJobs: 2,
+        active: 0,
+        state: 'running',
+        heartbeatIntervalMs: 20_000,
+        ...patch,
+      });
+
+      test('recordAgent saves a report; the next one replaces it and keeps startedAt', async () => {
+        expect(await store.listAgents()).toEqual([]);
+        const first = await store.recordAgent(report('agent-a'));
+        expect(first).toEqual({
+          ...report('agent-a'),
+          startedAt: iso(CONFORMANCE_EPOCH),
+          heartbeatAt: iso(CONFORMANCE_EPOCH),
+        });
+        clock.advance(20_000);
+        const second = await store.recordAgent(report('agent-a', { active: 2, queues: ['gpu'], state: 'stopping' }));
+        expect(second).toMatchObject({
+          active: 2,
+          queues: ['gpu'],
+          state: 'stopping',
+          startedAt: iso(CONFORMANCE_EPOCH),
+          heartbeatAt: iso(CONFORMANCE_EPOCH + 20_000),
+        });
+        expect(await store.listAgents()).toEqual([second]);
+        // A report without a pid has none.
+        const noPid = report('agent-b');
+        delete noPid.pid;
+        expect(await store.recordAgent(noPid)).not.toHaveProperty('pid');
+      });
+
+      test('listAgents: most recently heard from first; agents silent for the retention time are dropped', async () => {
+        await store.recordAgent(report('old'));
+        clock.advance(1000);
+        await store.recordAgent(report('agent-z'));
+        clock.advance(1000);
+        await store.recordAgent(report('agent-y', { maxJobs: -1 }));
+        expect((await store.listAgents()).map((a) => [a.agentId, a.maxJobs])).toEqual([
+          ['agent-y', -1],
+          ['agent-z', 2],
+          ['old', 2],
+        ]);
+        clock.advance(AGENT_RECORD_RETENTION_MS - 1500);
+        expect((await store.listAgents()).map((a) => a.agentId)).toEqual(['agent-y', 'agent-z']);
+        await store.recordAgent(report('agent-y', { state: 'stopped' }));
+        clock.advance(1000);
+        expect((await store.listAgents()).map((a) => [a.agentId, a.state])).toEqual([['agent-y', 'stopped']]);
+      });
+
+      test('listAgents returns copies', async () => {
+        await store.recordAgent(report('agent-a'));
+        const [record] = await store.listAgents();
+        (record!.queues as string[]).push('changed');
+        expect((await store.listAgents())[0]!.queues).toEqual(['gpu', 'cpu']);
+      });
+
+      test('recordAgent refuses a bad report, naming the field', async () => {
+        await expectQueueError(store.recordAgent(report('')), 'invalid_argument', 'agent id');
+        await expectQueueError(store.recordAgent(report('a', { maxJobs: 0 })), 'invalid_argument', '`maxJobs`');
+        await expectQueueError(store.recordAgent(report('a', { active: -1 })), 'invalid_argument', '`active`');
+        await expectQueueError(
+          store.recordAgent(report('a', { state: 'asleep' as AgentHeartbeat['state'] })),
+          'invalid_argument',
+          '`state`',
+        );
+        await expectQueueError(
+          store.recordAgent(report('a', { queues: 'gpu' as unknown as string[] })),
+          'invalid_argument',
+          '`queues`',
+        );
+        await expectQueueError(
+          store.recordAgent(report('a', { heartbeatIntervalMs: 0 })),
+          'invalid_argument',
+          '`heartbeatIntervalMs`',
+        );
+        expect(await store.listAgents()).toEqual([]);
       });
     });
   });

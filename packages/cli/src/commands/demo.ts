@@ -21,6 +21,10 @@ export interface DemoOptions extends GlobalOptions {
   /** `--no-docker`: run the job on the emulator's clock even when Docker answers. */
   docker?: boolean;
   epochs?: string;
+  /** `--ui`: serve the dashboard on the demo's store and emulator until Ctrl-C. */
+  ui?: boolean;
+  /** `--no-open` sets it to false: print the dashboard URL without opening a browser. */
+  open?: boolean;
 }
 
 const QUEUE = 'demo';
@@ -53,6 +57,7 @@ export default async function demo(options: DemoOptions, io: Io): Promise<number
   });
   const work = await mkdtemp(join(tmpdir(), 'vxl-demo-'));
   const savedEnv = { ...process.env };
+  let dashboard: Awaited<ReturnType<typeof import('./ui.js').demoDashboard>> | undefined;
   try {
     // Point every client of this process at the emulator, as `vertex-launch emulator start` tells users to.
     Object.assign(process.env, emulator.env);
@@ -97,6 +102,8 @@ export default async function demo(options: DemoOptions, io: Io): Promise<number
       tracker: { minIntervalMs: 250, maxIntervalMs: 1000 },
       logs: { pollIntervalMs: 300, lagMs: 2000 },
     });
+    if (options.ui)
+      dashboard = await (await import('./ui.js')).demoDashboard(store, runner, io, options.open !== false);
     let finished: (value: QueueItem) => void = () => {};
     let finishWithError: (error: unknown) => void = () => {};
     const done = new Promise<QueueItem>((resolve, reject) => {
@@ -147,6 +154,7 @@ export default async function demo(options: DemoOptions, io: Io): Promise<number
     await new Promise((r) => setTimeout(r, 1200));
     follow.abort();
     await logsDone;
+    if (dashboard) await dashboard.serveUntilSignal();
     await agent.stop();
     await running;
     await store.close();
@@ -171,6 +179,7 @@ export default async function demo(options: DemoOptions, io: Io): Promise<number
   } finally {
     for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
     Object.assign(process.env, savedEnv);
+    await dashboard?.close();
     await emulator.stop();
     await rm(work, { recursive: true, force: true });
     say('emulator stopped');

@@ -420,6 +420,40 @@ describe('createAgent', () => {
     expect(agent.status().totals).toMatchObject({ claimed: 2, succeeded: 1, failed: 0 });
   });
 
+  it('reports itself to the store: running with its active launches on each heartbeat, then stopped', async () => {
+    const store = await setup(['q', 'gpu']);
+    const item = await store.enqueue('q', { image: IMAGE, runId: 'long' });
+    const runner = fakeRunner({ long: Array(400).fill('JOB_STATE_RUNNING') });
+    const agent = createAgent({ store, runner, queues: ['q', 'gpu'], maxJobs: 3, ...fast, leaseMs: 300 });
+    const running = agent.start();
+    await until(async () => (await store.get(item.id))?.phase === 'running');
+    await until(async () => (await store.listAgents())[0]?.active === 1);
+    const [record] = await store.listAgents();
+    expect(record).toMatchObject({
+      agentId: agent.id,
+      pid: process.pid,
+      queues: ['q', 'gpu'],
+      maxJobs: 3,
+      active: 1,
+      state: 'running',
+      heartbeatIntervalMs: 100,
+    });
+    expect(record!.host.length).toBeGreaterThan(0);
+    await agent.stop();
+    await running;
+    expect(await store.listAgents()).toEqual([
+      expect.objectContaining({ agentId: agent.id, state: 'stopped', active: 0, startedAt: record!.startedAt }),
+    ]);
+  });
+
+  it('an agent that never started leaves no record', async () => {
+    const store = await setup(['q']);
+    const agent = createAgent({ store, runner: fakeRunner(), queues: ['missing'], ...fast });
+    await agent.start().catch(() => undefined);
+    await agent.stop();
+    expect(await store.listAgents()).toEqual([]);
+  });
+
   it('refuses to start with a queue that does not exist, and rejects bad max_jobs', async () => {
     const store = await setup(['q']);
     const agent = createAgent({ store, runner: fakeRunner(), queues: ['q', 'gpu'], ...fast });

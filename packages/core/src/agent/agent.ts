@@ -195,6 +195,8 @@ class AgentLoop implements Agent {
   #stopPromise: Promise<void> | undefined;
   #started: Promise<void> | undefined;
   #lastStatusAt = 0;
+  /** The store has a record of this agent (so stopping updates it). */
+  #reported = false;
 
   constructor(options: AgentOptions, maxJobs: number) {
     this.#options = options;
@@ -268,6 +270,7 @@ class AgentLoop implements Agent {
       { agentId, queues: this.#queues, maxJobs: this.#maxJobs, leaseMs, pollMs, startTimeoutMs },
       `agent ${agentId} started: queues ${this.#queues.join(', ')}, max_jobs ${this.#maxJobs}`,
     );
+    await this.#report('running');
     const beating = this.#heartbeats();
     while (!this.#stopping) {
       await this.#claimMore();
@@ -419,7 +422,28 @@ class AgentLoop implements Agent {
     while (!this.#stopping) {
       await this.#heartbeatWake.wait(this.#heartbeatMs);
       if (this.#stopping) break;
+      await this.#report('running');
       await Promise.all([...this.#active.values()].map((worker) => this.#heartbeat(worker)));
+    }
+  }
+
+  /** Tells the store who this agent is and how busy (for `listAgents`); a failure is logged, never fatal. */
+  async #report(state: 'running' | 'stopping' | 'stopped'): Promise<void> {
+    const { store, agentId, log } = this.#ctx;
+    try {
+      await store.recordAgent({
+        agentId,
+        host: hostname().slice(0, 255),
+        pid: process.pid,
+        queues: this.#queues,
+        maxJobs: this.#maxJobs,
+        active: [...this.#active.values()].filter((worker) => !worker.finished && !worker.lost).length,
+        state,
+        heartbeatIntervalMs: this.#heartbeatMs,
+      });
+      this.#reported = true;
+    } catch (error) {
+      log.warn({ agentId, error: message(error) }, `could not report this agent to the queue store: ${message(error)}`);
     }
   }
 
@@ -472,6 +496,7 @@ class AgentLoop implements Agent {
   async #stop(reason: string): Promise<void> {
     const { log, clock } = this.#ctx;
     log.info({ agentId: this.id, reason, active: this.#active.size }, `agent stopping (${reason})`);
+    if (this.#reported) await this.#report('stopping');
     this.#loopWake.wake();
     this.#heartbeatWake.wake();
     const workers = [...this.#active.values()];
@@ -497,6 +522,7 @@ class AgentLoop implements Agent {
       this.#active.delete(worker.item.id);
     }
     this.#state = 'stopped';
+    if (this.#reported) await this.#report('stopped');
     log.info({ agentId: this.id, ...this.#totals }, 'agent stopped');
   }
 

@@ -14,9 +14,18 @@ import {
   queueNotFound,
 } from './definitions.js';
 import { QueueError } from './errors.js';
-import type { ListItemsOptions, QueueDefinition, QueueItem, QueueStore } from './store.js';
+import {
+  AGENT_RECORD_RETENTION_MS,
+  type AgentRecord,
+  type ListItemsOptions,
+  type QueueDefinition,
+  type QueueItem,
+  type QueueStore,
+} from './store.js';
 import {
   abandonItem,
+  agentRecord,
+  checkAgentHeartbeat,
   checkAgentId,
   checkClaimOptions,
   claimItem,
@@ -51,6 +60,7 @@ export function memoryQueueStore(options: MemoryQueueStoreOptions = {}): QueueSt
   // Insertion order is enqueue order.
   const items = new Map<string, QueueItem>();
   const lastServed = new Map<string, number>();
+  const agents = new Map<string, AgentRecord>();
   let serveCounter = 0;
   let closed = false;
 
@@ -178,6 +188,25 @@ export function memoryQueueStore(options: MemoryQueueStoreOptions = {}): QueueSt
         .filter((item) => listOptions.queue === undefined || item.queue === listOptions.queue)
         .filter((item) => listOptions.states === undefined || listOptions.states.includes(item.state))
         .slice(0, limit)
+        .map(copy);
+    },
+    async recordAgent(heartbeat) {
+      open();
+      const checked = checkAgentHeartbeat(heartbeat);
+      const at = now();
+      for (const [id, record] of agents) {
+        if (Date.parse(record.heartbeatAt) < at - AGENT_RECORD_RETENTION_MS) agents.delete(id);
+      }
+      const record = agentRecord(checked, agents.get(checked.agentId), at);
+      agents.set(record.agentId, record);
+      return copy(record);
+    },
+    async listAgents() {
+      open();
+      const since = now() - AGENT_RECORD_RETENTION_MS;
+      return [...agents.values()]
+        .filter((record) => Date.parse(record.heartbeatAt) >= since)
+        .sort((a, b) => b.heartbeatAt.localeCompare(a.heartbeatAt) || a.agentId.localeCompare(b.agentId))
         .map(copy);
     },
     async close() {

@@ -7,6 +7,8 @@
  * phase, image and job name the first one persisted — so it re-attaches to a submitted job instead of submitting
  * twice. Writes are fenced: an agent that lost its lease can no longer change the item.
  *
+ * Agents also report themselves (`recordAgent`) with each heartbeat, so `listAgents` shows who drains what.
+ *
  * This file holds types and constants only; the state machine every store shares is in `transitions.ts`.
  * Implementations: `memoryQueueStore()` (core, for tests) and `sqliteQueueStore()` (`@vertex-launch/queue-sqlite`).
  */
@@ -268,6 +270,46 @@ export interface ListItemsOptions {
 /** Default page size of `QueueStore.list`. */
 export const DEFAULT_LIST_LIMIT = 100;
 
+/** What an agent says about itself: one of its states. */
+export type AgentState = 'running' | 'stopping' | 'stopped';
+
+/** Every agent state. */
+export const AGENT_STATES: readonly AgentState[] = ['running', 'stopping', 'stopped'];
+
+/**
+ * What an agent reports with each of its heartbeats (`QueueStore.recordAgent`), so a dashboard or `queue agents`
+ * can show who drains which queues. Never holds a secret.
+ */
+export interface AgentHeartbeat {
+  /** The agent's id, as in leases and item histories. */
+  agentId: string;
+  /** The machine it runs on (`os.hostname()`), at most 255 characters. */
+  host: string;
+  /** Its process id, when it is a process of its own. */
+  pid?: number;
+  /** The queues it drains. */
+  queues: readonly string[];
+  /** Launches it works on at once; `-1`: no limit. */
+  maxJobs: number;
+  /** Launches it works on now. */
+  active: number;
+  state: AgentState;
+  /** How often it reports, in milliseconds: a record older than a few of these belongs to an agent that died. */
+  heartbeatIntervalMs: number;
+}
+
+/** An agent as the store last heard of it. */
+export interface AgentRecord extends Readonly<Omit<AgentHeartbeat, 'queues'>> {
+  readonly queues: readonly string[];
+  /** ISO 8601 time of its first report. */
+  readonly startedAt: string;
+  /** ISO 8601 time of its last report (the store's clock). */
+  readonly heartbeatAt: string;
+}
+
+/** Agent records not heard from for this long (7 days) are dropped when any agent reports. */
+export const AGENT_RECORD_RETENTION_MS = 7 * 86_400_000;
+
 /**
  * Durable launch queues. Every method is atomic. Methods that take an `agentId` are fenced: they throw a `QueueError`
  * with reason `lease_lost` when that agent no longer holds the item's lease (expired, re-claimed, requeued,
@@ -319,6 +361,13 @@ export interface QueueStore {
   get(itemId: string): Promise<QueueItem | undefined>;
   /** Items, newest first. */
   list(options?: ListItemsOptions): Promise<QueueItem[]>;
+  /**
+   * Save what an agent reports about itself (insert, or replace its last report keeping `startedAt`), and drop the
+   * records of agents not heard from for `AGENT_RECORD_RETENTION_MS`. @throws QueueError `invalid_argument`.
+   */
+  recordAgent(heartbeat: AgentHeartbeat): Promise<AgentRecord>;
+  /** The agents that reported within `AGENT_RECORD_RETENTION_MS`, the most recently heard from first. */
+  listAgents(): Promise<AgentRecord[]>;
   /** Release resources (file handles). The store is unusable afterwards. */
   close(): Promise<void>;
 }

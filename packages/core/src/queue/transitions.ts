@@ -5,6 +5,9 @@
  */
 import { QueueError } from './errors.js';
 import {
+  AGENT_STATES,
+  type AgentHeartbeat,
+  type AgentRecord,
   type ClaimOptions,
   type CompletionUpdate,
   DEFAULT_MAX_ATTEMPTS,
@@ -355,4 +358,44 @@ export function failForDeletedQueue(item: QueueItem, now: number): ItemTransitio
   return apply(item, { ...finished(now), outcome: 'failed', failure: { phase: 'agent', message } }, [
     event(now, { type: 'failed', phase: 'agent', message }),
   ]);
+}
+
+/**
+ * Check what an agent reports about itself and copy it into a plain heartbeat (no extra keys).
+ * @throws QueueError `invalid_argument` naming the bad field.
+ */
+export function checkAgentHeartbeat(heartbeat: AgentHeartbeat): AgentHeartbeat {
+  checkAgentId(heartbeat?.agentId);
+  const bad = (field: string, want: string) =>
+    new QueueError(
+      'invalid_argument',
+      `Invalid agent report of \`${heartbeat.agentId}\`: \`${field}\` must be ${want}.`,
+    );
+  const { agentId, host, pid, queues, maxJobs, active, state, heartbeatIntervalMs } = heartbeat;
+  if (typeof host !== 'string' || host.length > 255) throw bad('host', 'a string of at most 255 characters');
+  if (pid !== undefined && (!Number.isInteger(pid) || pid < 0)) throw bad('pid', 'a whole number');
+  if (!Array.isArray(queues) || queues.length > 1000 || queues.some((q) => typeof q !== 'string' || q.length > 63)) {
+    throw bad('queues', 'a list of queue names');
+  }
+  if (!Number.isInteger(maxJobs) || (maxJobs < 1 && maxJobs !== -1)) throw bad('maxJobs', 'at least 1, or -1');
+  if (!Number.isInteger(active) || active < 0) throw bad('active', 'a whole number of at least 0');
+  if (!AGENT_STATES.includes(state)) throw bad('state', `one of ${AGENT_STATES.join(', ')}`);
+  if (!Number.isInteger(heartbeatIntervalMs) || heartbeatIntervalMs < 1 || heartbeatIntervalMs > MAX_LEASE_MS) {
+    throw bad('heartbeatIntervalMs', `a whole number of milliseconds between 1 and ${MAX_LEASE_MS}`);
+  }
+  return {
+    agentId,
+    host,
+    ...(pid === undefined ? {} : { pid }),
+    queues: [...queues],
+    maxJobs,
+    active,
+    state,
+    heartbeatIntervalMs,
+  };
+}
+
+/** The record a store saves for a checked heartbeat: `startedAt` kept from the previous record, if any. */
+export function agentRecord(heartbeat: AgentHeartbeat, previous: AgentRecord | undefined, now: number): AgentRecord {
+  return { ...heartbeat, startedAt: previous?.startedAt ?? iso(now), heartbeatAt: iso(now) };
 }
