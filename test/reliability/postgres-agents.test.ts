@@ -235,7 +235,12 @@ describe('agents on four machines share one PostgreSQL queue', () => {
     const exits = await Promise.all(
       current.map(async (agent) => {
         agent!.child.kill('SIGTERM');
-        return (await agent!.exited).code;
+        const { code } = await agent!.exited;
+        if (code !== 0)
+          console.error(
+            `[reliability] an agent exited ${code} on SIGTERM; its stderr ends: ${agent!.stderr.slice(-2000)}`,
+          );
+        return code;
       }),
     );
 

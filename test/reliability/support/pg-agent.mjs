@@ -10,9 +10,9 @@ import { pathToFileURL } from 'node:url';
 
 const [agentId, queue] = process.argv.slice(2);
 const repo = join(import.meta.dirname, '..', '..', '..');
-const pkg = (name) => import(pathToFileURL(join(repo, 'packages', name, 'dist', 'index.js')).href);
+const pkg = (name, entry = 'index.js') => import(pathToFileURL(join(repo, 'packages', name, 'dist', entry)).href);
 const [{ createAgent }, { auto, resolveCredentials }, { vertexRunner }, { postgresQueueStore }] = await Promise.all([
-  pkg('core'),
+  pkg('core', 'agent/index.js'),
   pkg('auth'),
   pkg('vertex'),
   pkg('queue-postgres'),
@@ -28,7 +28,7 @@ const runners = [];
 const runnerFor = (target) => {
   const runner = vertexRunner({
     credentials,
-    project: target.project,
+    projectId: target.project,
     region: target.region,
     env,
     quotas: { createsPerMinute: 0, readsPerMinute: 0 },

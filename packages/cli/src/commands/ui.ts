@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { JobRunner, QueueStore } from '@vertex-launch/core';
-import { describeSource, redactStoreUrl } from '@vertex-launch/core';
+import { redactStoreUrl } from '@vertex-launch/core';
 import type { DashboardCheck, DashboardOptions } from '@vertex-launch/dashboard';
 import { ExitCode, UsageError } from '../exit-codes.js';
 import type { GlobalOptions } from '../options.js';
@@ -101,6 +101,13 @@ export async function demoDashboard(store: QueueStore, runner: JobRunner, io: Io
   };
 }
 
+/** What the pages say of the store: `sqlite <path>`, or a database URL without its password. */
+function storeLabel(queueDb: string): string {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(queueDb)
+    ? redactStoreUrl(queueDb)
+    : `sqlite ${queueDb.replace(/^(sqlite|file):/, '')}`;
+}
+
 /** `vertex-launch ui [--host H] [--port P] [--db PATH] [--no-open]`. */
 export default async function ui(options: UiOptions, io: Io, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const port = parsePort(options.port);
@@ -111,7 +118,7 @@ export default async function ui(options: UiOptions, io: Io, env: NodeJS.Process
   try {
     const dashboard = await startDashboard({
       store,
-      storeLabel: `${redactStoreUrl(runtime.queueDb.value)} (${describeSource(runtime.queueDb.source)})`,
+      storeLabel: storeLabel(runtime.queueDb.value),
       // Credentials are resolved when a page first needs a job (its state, logs or console link).
       runner: async (target) =>
         openRunner(await vertexRuntime({ project: target.project, region: target.region }, env)),

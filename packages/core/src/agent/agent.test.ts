@@ -454,6 +454,45 @@ describe('createAgent', () => {
     expect(await store.listAgents()).toEqual([]);
   });
 
+  it('started while the queue store does not answer, it waits (saying so) and drains once the store is back', async () => {
+    const store = await setup();
+    const item = await store.enqueue('q', { image: IMAGE });
+    let refusals = 3;
+    const down: QueueStore = {
+      ...store,
+      name: store.name,
+      async getQueue(name) {
+        if (refusals > 0) {
+          refusals -= 1;
+          throw busy('read queue', name);
+        }
+        return store.getQueue(name);
+      },
+    };
+    const { logger, lines } = recordingLogger();
+    const agent = createAgent({ store: down, runner: fakeRunner(), queues: ['q'], ...fast, logger, random: () => 0 });
+    const running = agent.start();
+    await until(allFinished(store), 15_000);
+    await agent.stop();
+    await running;
+    expect((await store.get(item.id))!.outcome).toBe('succeeded');
+    const waits = lines.filter((line) => line.fields.event === 'store_unavailable');
+    expect(waits).toHaveLength(3);
+    expect(waits[0]!.message).toMatch(
+      /^the queue store does not answer \(.*SQLITE_BUSY.*\); waiting for it, next try in /,
+    );
+    expect(lines.filter((line) => line.fields.event === 'store_available')).toHaveLength(1);
+
+    // Stopped while waiting: start() resolves, nothing was claimed.
+    const never: QueueStore = { ...down, getQueue: async (name) => Promise.reject(busy('read queue', name)) };
+    const waiting = createAgent({ store: never, runner: fakeRunner(), queues: ['q'], ...fast, logger });
+    const started = waiting.start();
+    await until(() => lines.filter((line) => line.fields.event === 'store_unavailable').length > 3);
+    await waiting.stop();
+    await started;
+    expect(waiting.status().state).toBe('stopped');
+  });
+
   it('refuses to start with a queue that does not exist, and rejects bad max_jobs', async () => {
     const store = await setup(['q']);
     const agent = createAgent({ store, runner: fakeRunner(), queues: ['q', 'gpu'], ...fast });

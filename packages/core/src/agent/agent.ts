@@ -23,8 +23,9 @@ import { type Clock, systemClock } from '../clock.js';
 import { ConfigError } from '../errors.js';
 import type { LaunchStatus } from '../job-state.js';
 import type { JobRunner } from '../launch/runner.js';
-import { isLeaseLost, QueueError } from '../queue/errors.js';
+import { isLeaseLost, isStoreUnavailable, QueueError } from '../queue/errors.js';
 import type { LaunchPhase, QueueItem, QueueStore } from '../queue/store.js';
+import { backoff } from '../retry.js';
 import { Wakeup } from './wakeup.js';
 import { type AgentContext, formatMs, LaunchWorker, leaseLostMessage, message } from './worker.js';
 
@@ -263,7 +264,7 @@ class AgentLoop implements Agent {
   }
 
   async #run(): Promise<void> {
-    await this.#checkQueues();
+    if (!(await this.#whenStoreAnswers(() => this.#checkQueues()))) return;
     this.#state = 'running';
     const { agentId, log, leaseMs, pollMs, startTimeoutMs } = this.#ctx;
     log.info(
@@ -283,6 +284,41 @@ class AgentLoop implements Agent {
     this.#heartbeatWake.wake();
     await beating;
     if (this.#stopPromise) await this.#stopPromise;
+  }
+
+  /**
+   * Runs `call`, waiting while the queue store cannot answer (a database restarting, unreachable): one warning, then
+   * a line each time the wait grows, with backoff up to 30 s, until it answers or the agent is stopped. Never gives
+   * up on its own: an agent started during an outage starts when the store is back. False when stopped first.
+   */
+  async #whenStoreAnswers(call: () => Promise<void>): Promise<boolean> {
+    const { log, agentId, clock, random } = this.#ctx;
+    const policy = { initialDelayMs: 500, multiplier: 2, maxDelayMs: 30_000, jitter: 'equal' as const };
+    const startedAt = clock.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await call();
+        if (attempt > 1) {
+          log.info(
+            { agentId, event: 'store_available', waitedMs: clock.now() - startedAt },
+            `the queue store answers again after ${formatMs(clock.now() - startedAt)}`,
+          );
+        }
+        return true;
+      } catch (error) {
+        if (!isStoreUnavailable(error) || this.#stopping) throw error;
+        const delayMs = backoff(policy, attempt, random);
+        log.warn(
+          { agentId, event: 'store_unavailable', attempt, delayMs, error: message(error) },
+          `the queue store does not answer (${message(error)}); waiting for it, next try in ${formatMs(delayMs)}`,
+        );
+        await this.#loopWake.wait(delayMs); // stop() wakes it
+        if (this.#stopping) {
+          this.#state = 'stopped';
+          return false;
+        }
+      }
+    }
   }
 
   /** Rejects with a ConfigError naming every queue of `queues` that does not exist. */
