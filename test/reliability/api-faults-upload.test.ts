@@ -1,7 +1,8 @@
 // Issue #11, part 2: "uploads resume rather than restart". The Cloud Build builder uploads the build context to
 // Cloud Storage in one resumable session, in 256 KiB chunks here. The emulator fails a chunk in the middle of the
-// upload — after storing it (the answer is lost) or before reading it, more often than the storage client retries —
-// and counts every byte the upload requests carry: each byte of the context must cross the wire once, in one session.
+// upload — after storing it (the answer is lost) or before reading it, several requests in a row, the offset query of
+// the resume among them — and counts every byte the upload requests carry: each byte of the context must cross the
+// wire once, in one session.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -78,7 +79,7 @@ describe('context upload under Cloud Storage faults', () => {
     expect(run.counters['storage.uploads.sessions']).toBe(1);
   });
 
-  it('when the storage client gives up mid-upload, the builder resumes the same session at the stored offset', async () => {
+  it('when several requests in a row fail mid-upload (the offset query too), the builder resumes the same session at the stored offset', async () => {
     const run = await buildWithFaults('give-up', () =>
       // From the third request on, the next three fail before a byte is read.
       world.emulator.faults.inject('storage.uploads.put', { code: 'UNAVAILABLE', skip: 2, times: 3 }),
@@ -88,7 +89,7 @@ describe('context upload under Cloud Storage faults', () => {
       (e) => e.type === 'log' && e.line.startsWith('Upload of the context interrupted'),
     );
     console.info(
-      `[reliability] context upload, 3 requests from chunk 3 on refused (client gave up ${resumed.length}x, builder resumed): context ${run.size} bytes, received ${received} bytes (${received - run.size} sent twice), sessions ${run.counters['storage.uploads.sessions']}, faults injected: ${formatCounts(run.injected)}; ${run.seconds} s; seed ${world.seed}`,
+      `[reliability] context upload, 3 requests from chunk 3 on refused (builder resumed ${resumed.length}x): context ${run.size} bytes, received ${received} bytes (${received - run.size} sent twice), sessions ${run.counters['storage.uploads.sessions']}, faults injected: ${formatCounts(run.injected)}; ${run.seconds} s; seed ${world.seed}`,
     );
     expect(run.result.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(run.injected).toEqual({ 'storage.uploads.put UNAVAILABLE': 3 });

@@ -189,7 +189,13 @@ const UPLOAD_EVENT_BYTES = 256 * 1024;
  * Upload attempts on one resumable session before the build fails (each resumes at the stored offset), 250 ms apart,
  * doubling.
  */
-const UPLOAD_RETRY: RetryPolicy = { maxAttempts: 5, initialDelayMs: 250, multiplier: 2, jitter: 'none' };
+const UPLOAD_RETRY: RetryPolicy = {
+  maxAttempts: 8,
+  initialDelayMs: 250,
+  multiplier: 2,
+  maxDelayMs: 4000,
+  jitter: 'none',
+};
 /**
  * Attempts of CreateBuild while it fails with a transient gRPC code (core's `TRANSIENT_GRPC_CODES`), full jitter under
  * 250 ms doubling; before each retry the build is looked up by its content tag, so none runs twice.
@@ -241,8 +247,9 @@ function tagOf(uri: string): string | undefined {
 }
 
 function httpStatus(error: unknown): number | undefined {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'number' ? code : undefined;
+  const { code, status, response } = error as { code?: unknown; status?: unknown; response?: { status?: unknown } };
+  for (const value of [code, status, response?.status]) if (typeof value === 'number') return value;
+  return undefined;
 }
 
 /** True for an upload or log read worth another attempt: a retryable HTTP status, or a network error without one. */
@@ -321,16 +328,21 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options, runti
     });
     return storagePromise;
   };
-  // The build log is read with storage's own retries off: the poll loop below is the retry. (storage 7 retries a
-  // stream download through retry-request, which on Node 24 makes teeny-request pipe into the stream it just
-  // discarded: an unhandled ERR_STREAM_UNABLE_TO_PIPE, googleapis/google-cloud-node#8670.)
-  let logStoragePromise: Promise<StorageClient> | undefined;
-  const logStorage = () => {
-    logStoragePromise ??= createStorage(project(), () => token, emulator, { retry: false }).catch((error: unknown) => {
-      logStoragePromise = undefined;
-      throw error;
-    });
-    return logStoragePromise;
+  // The build log and the context upload go through a client with storage's own retries off; the poll loop and the
+  // upload's resume loop below are the retries. (storage 7 retries a stream download through retry-request, which on
+  // Node 24 makes teeny-request pipe into the stream it just discarded: an unhandled ERR_STREAM_UNABLE_TO_PIPE,
+  // googleapis/google-cloud-node#8670. Its resumable upload, when the offset query of a retry fails, both schedules
+  // another retry and goes on from offset 0: a RangeError emitted on a stream nobody listens to any more, and a
+  // second writer on the same session.)
+  let unretriedStoragePromise: Promise<StorageClient> | undefined;
+  const unretriedStorage = () => {
+    unretriedStoragePromise ??= createStorage(project(), () => token, emulator, { retry: false }).catch(
+      (error: unknown) => {
+        unretriedStoragePromise = undefined;
+        throw error;
+      },
+    );
+    return unretriedStoragePromise;
   };
   let buildClientPromise: Promise<CloudBuildClient> | undefined;
   const buildClient = () => {
@@ -467,17 +479,20 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options, runti
 
       /** Uploads the context once per content (skipped when the object is there); `packed` is sent first. */
       const uploadContext = async (packed: PackedContext | undefined): Promise<void> => {
-        const file = (await storage()).bucket(bucket).file(object);
-        const [present] = await file.exists().catch((error: unknown) => {
+        const [present] = await (await storage())
+          .bucket(bucket)
+          .file(object)
+          .exists().catch((error: unknown) => {
           throw cloudError(error, `look up gs://${bucket}/${object}`);
         });
         if (present) {
           emit({ type: 'log', line: `Context gs://${bucket}/${object} is already uploaded.`, stream: 'stdout' });
           return;
         }
-        // One resumable session. Each chunk request the client retries itself from the offset the server reports;
-        // when the client gives up, the context (deterministic) is packed again and the same session resumed at the
-        // stored offset (the client skips the bytes the server has), so no byte stored is sent again.
+        // One resumable session. When a request of it fails, the context (deterministic) is packed again and the
+        // same session resumed: the new stream asks the server for its offset and skips the bytes it has, so no
+        // byte stored is sent again.
+        const file = (await unretriedStorage()).bucket(bucket).file(object);
         let uri: string | undefined;
         let bytes = 0;
         const uploadOnce = async (attempt: number): Promise<void> => {
@@ -507,6 +522,9 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options, runti
           target.on('uri', (link: string) => {
             uri = link;
           });
+          // The pipeline reports the first error; a late one from a request still in flight after it has let go
+          // of the stream must not become an uncaught exception.
+          target.on('error', () => undefined);
           try {
             await pipeline(source.stream, counter, target, ...(signal ? [{ signal }] : []));
           } catch (error) {
@@ -521,8 +539,12 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options, runti
         try {
           await retry(uploadOnce, {
             policy: UPLOAD_RETRY,
-            // Resumable only once the session exists; our own errors (a refused context file) are final.
-            retryable: (error) => uri !== undefined && !(error instanceof VertexLaunchError) && retryableHttp(error),
+            // Our own errors (a refused context file) are final. Before the session exists only an HTTP answer
+            // worth another attempt is retried (a new session, nothing stored yet); once it exists, network errors
+            // too (the session is resumed).
+            retryable: (error) =>
+              !(error instanceof VertexLaunchError) &&
+              (uri === undefined ? RETRYABLE_UPLOAD.has(httpStatus(error) ?? 0) : retryableHttp(error)),
             clock,
             signal,
             onFailure: ({ attempt, error, delayMs }) => {
@@ -587,7 +609,7 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options, runti
         id: string,
       ): Promise<{ result: FollowedBuild; tail: string[] }> => {
         const name = `${parent}/builds/${id}`;
-        const logObject = (await logStorage())
+        const logObject = (await unretriedStorage())
           .bucket(logs.bucket)
           .file(`${logs.path ? `${logs.path}/` : ''}log-${id}.txt`);
         const tail: string[] = [];

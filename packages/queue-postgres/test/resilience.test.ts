@@ -161,14 +161,19 @@ describe('server restarts', () => {
       const enqueued: QueueItem[] = [];
       const completed: string[] = [];
       let stop = false;
+      // Workers stop once the producer has stopped and its last enqueue has been answered, and nothing is left to
+      // claim: an enqueue still in flight when `stop` is set is claimed too.
+      let producing = true;
       const producer = (async () => {
         while (!stop) enqueued.push(await store.enqueue('q', { image: `i:${enqueued.length}` }));
+        producing = false;
       })();
       const worker = async (agent: string) => {
-        while (!stop || completed.length < enqueued.length) {
+        for (;;) {
+          const idle = !producing;
           const item = await store.claim({ agentId: agent, queues: ['q'], leaseMs: 60_000 });
           if (item === undefined) {
-            if (stop) return;
+            if (idle) return;
             await new Promise((r) => setTimeout(r, 5));
             continue;
           }
