@@ -1,6 +1,7 @@
 // Issue #19, part 4: agents on many machines share one PostgreSQL queue. Four "machines" — each a process with its own
 // HOME and agent id running core's createAgent() on the PostgreSQL store, with the Vertex runner on the emulator (see
-// support/pg-agent.mjs; the CLI's `vertex-launch agent` selects this store once the store registry lands) — drain one
+// support/pg-agent.mjs: the CLI agent's code with an attempt budget for frequent kills; the CLI itself on PostgreSQL is
+// packages/cli/test/agent-postgres.test.ts) — drain one
 // queue while 320 launches are enqueued; agents are killed with SIGKILL at random moments (and restarted as the
 // machine's next agent) and PostgreSQL itself is restarted once, mid-run, with an immediate (crash) shutdown.
 // At the end: every item is final, every launch has exactly one CustomJob, none was lost, and no item was ever held

@@ -409,7 +409,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
   return exitCode;
 }
 
-/** `queue create|list|show|update|delete|items|cancel` (the queue database commands). */
+/** `queue create|list|show|update|delete|items|cancel|export|import|migrate` (the queue database commands). */
 function registerQueueCommands(
   queue: Command,
   run: <O>(
@@ -473,4 +473,61 @@ Examples:
   dbFlags(queue.command('cancel').description('Cancel an item: at once when queued, else its agent cancels the job.'))
     .argument('<item>', 'item id (from queue items or launch --queue)')
     .action(admin((m) => m.cancel));
+
+  type Transfer = typeof import('./commands/queue-transfer.js');
+  type TransferOptions = import('./commands/queue-transfer.js').QueueTransferOptions;
+  const transfer = (pick: (m: Transfer) => Transfer['exportQueues']) =>
+    run<TransferOptions>(async () => {
+      const m = await import('./commands/queue-transfer.js');
+      const command = pick(m);
+      return { default: (options: TransferOptions, io: Io) => command(options, io) };
+    });
+  dbFlags(
+    queue
+      .command('export')
+      .description('Write queues and every item with its history as JSON Lines (to move a queue to another store).'),
+  )
+    .argument('[names...]', 'queues to export (default: every queue, and the items of deleted queues)')
+    .option('-o, --output <file>', 'write the export to this file (owner-only) instead of stdout')
+    .addHelpText(
+      'after',
+      `
+Stop the agents of the store first (SIGTERM gives their launches back to the queue).
+
+Examples:
+  $ vertex-launch queue export gpu-t4 --output gpu-t4.jsonl
+  $ vertex-launch queue export --db ~/.local/share/vertex-launch/queues.db > all.jsonl`,
+    )
+    .action(transfer((m) => m.exportQueues));
+  dbFlags(
+    queue
+      .command('import')
+      .description('Add the queues and items of an export, keeping ids, phases and job names; all or nothing.'),
+  )
+    .argument('<file>', 'an export of `queue export` (- reads stdin)')
+    .option('--skip-existing', 'add the items to queues that already exist in the target (default: refuse)')
+    .addHelpText(
+      'after',
+      `
+An item that was claimed in the source comes back queued; the next agent resumes it at its phase. An import run
+twice skips the items already there. Delete the queue from the old store afterwards, so nothing drains it twice.
+
+Examples:
+  $ vertex-launch queue import gpu-t4.jsonl --db postgres://vxl@db.internal/launch
+  $ vertex-launch queue export gpu-t4 | vertex-launch queue import - --db "$TEAM_DB"`,
+    )
+    .action(transfer((m) => m.importQueues));
+  dbFlags(queue.command('migrate').description("Bring the queue store's schema to this version (PostgreSQL)."))
+    .option('--check', 'only report the schema version and whether a migration is due')
+    .addHelpText(
+      'after',
+      `
+Agents and commands migrate a store when they open it; run this as the schema's owner when the agents' database
+user may not change the schema. SQLite stores migrate whenever they are opened.
+
+Examples:
+  $ vertex-launch queue migrate --db postgres://owner@db.internal/launch
+  $ vertex-launch queue migrate --check --json`,
+    )
+    .action(transfer((m) => m.migrateQueues));
 }

@@ -1,7 +1,8 @@
 // One "machine" of the PostgreSQL reliability test (test/reliability/postgres-agents.test.ts): a process running
 // core's createAgent() on the PostgreSQL queue store, with the Vertex runner on the emulator — what
-// `vertex-launch agent` does once the CLI selects stores by URL (until then the CLI opens SQLite only). Built packages
-// (dist/) are used, as the CLI would use them. Logs JSON lines on stdout (the agent's pino-shaped logger); SIGTERM
+// `vertex-launch agent` does with `queue_db: postgres://...` (packages/cli/test/agent-postgres.test.ts runs the CLI
+// itself), with a higher attempt budget than the CLI's default because this test kills agents often. Built packages
+// (dist/) are used, as the CLI uses them. Logs JSON lines on stdout (the agent's pino-shaped logger); SIGTERM
 // stops it cleanly.
 //
 //   node pg-agent.mjs <agentId> <queue>   env: VXL_PG_URL, VXL_PROJECT, VXL_REGION, the emulator's env, HOME
