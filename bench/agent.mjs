@@ -207,12 +207,108 @@ async function defaultQuotaRun({ windowMs, work, log }) {
   }
 }
 
+/**
+ * Log following at scale: `followed` running jobs followed for `windowMs` through one runner (one Cloud Logging query
+ * per poll for all of them), against the same jobs followed through a runner each (a query per job per poll, what a
+ * reader per job costs). Reads are counted by the emulator; the runner polls every 2 s (its default).
+ */
+async function followRun({ followed, windowMs, log }) {
+  const [{ startEmulator }, { auto, resolveCredentials }, { vertexRunner }] = await Promise.all([
+    dist('emulator'),
+    dist('auth'),
+    dist('vertex'),
+  ]);
+  const emulator = await startEmulator({
+    jobTimings: { queuedMs: 50, pendingMs: 50, runningMs: 3_600_000 },
+    quotas: { vertexCreatesPerMinute: 0, vertexReadsPerMinute: 0 },
+  });
+  const credentials = await resolveCredentials(auto({ env: emulator.env }), { env: emulator.env });
+  const runnerOf = () =>
+    vertexRunner({
+      credentials,
+      projectId: emulator.projectId,
+      region: emulator.region,
+      env: emulator.env,
+      quotas: { createsPerMinute: 0, readsPerMinute: 0 },
+    });
+  const image = `us-central1-docker.pkg.dev/${emulator.projectId}/train/trainer:1`;
+  const submitter = runnerOf();
+  const runners = [submitter];
+  try {
+    const jobs = [];
+    for (let i = 0; i < followed; i++) {
+      const launchId = `bench-follow-${i}`;
+      jobs.push(
+        await submitter.submit(
+          {
+            parent: `projects/${emulator.projectId}/locations/${emulator.region}`,
+            customJob: {
+              displayName: launchId,
+              labels: { 'vertex-launch-launch-id': launchId },
+              jobSpec: {
+                workerPoolSpecs: [
+                  {
+                    machineSpec: { machineType: 'n1-standard-4' },
+                    replicaCount: 1,
+                    containerSpec: { imageUri: image },
+                  },
+                ],
+              },
+            },
+          },
+          { launchId },
+        ),
+      );
+    }
+    const measure = async (runnerFor) => {
+      const controllers = jobs.map(() => new AbortController());
+      emulator.resetCounters();
+      const reading = jobs.map(async ({ jobName }, i) => {
+        const { signal } = controllers[i];
+        try {
+          for await (const _ of runnerFor(i).logs(jobName, { follow: true, signal }));
+        } catch (error) {
+          if (!signal.aborted) throw error;
+        }
+      });
+      await sleep(windowMs);
+      const reads = emulator.counters()['logging.entries.list'] ?? 0;
+      for (const controller of controllers) controller.abort(new Error('bench window over'));
+      await Promise.all(reading);
+      return (reads / windowMs) * 60_000;
+    };
+    const shared = await measure(() => submitter);
+    const own = Array.from({ length: followed }, () => runnerOf());
+    runners.push(...own);
+    const separate = await measure((i) => own[i]);
+    log(
+      `logs: ${followed} jobs followed, ${shared.toFixed(0)} reads/min through one runner, ${separate.toFixed(0)} with a reader each`,
+    );
+    return [
+      {
+        id: 'logs-reads-per-minute',
+        benchmark: 'Log following',
+        metric: `Cloud Logging entries:list reads per minute, ${followed} jobs followed through one runner (Logging allows ~60/min per project)`,
+        value: shared,
+        unit: 'count',
+        baseline: separate,
+        baselineLabel: `a reader per job (${followed} readers, a query each per poll)`,
+        limit: 60,
+      },
+    ];
+  } finally {
+    await Promise.all(runners.map((r) => r.close().catch(() => undefined)));
+    await emulator.stop();
+  }
+}
+
 export async function benchAgent({ quick = false, log }) {
   JOBS = quick ? 200 : 1000;
   const work = await mkdtemp(join(tmpdir(), 'vxl-bench-agent-'));
   try {
     const rows = await liftedRun({ windowMs: quick ? 20_000 : 60_000, work, log });
     rows.push(...(await defaultQuotaRun({ windowMs: quick ? 10_000 : 80_000, work, log })));
+    rows.push(...(await followRun({ followed: quick ? 20 : 100, windowMs: quick ? 8_000 : 30_000, log })));
     return rows;
   } finally {
     await rm(work, { recursive: true, force: true });

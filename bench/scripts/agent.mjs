@@ -6,9 +6,9 @@ import { pathToFileURL } from 'node:url';
 
 const [dbPath, queue, quotas] = process.argv.slice(2);
 const root = new URL('../..', import.meta.url).pathname;
-const load = (pkg) => import(pathToFileURL(join(root, 'packages', pkg, 'dist', 'index.js')).href);
+const load = (pkg, entry = 'index.js') => import(pathToFileURL(join(root, 'packages', pkg, 'dist', entry)).href);
 const [{ createAgent }, { auto, resolveCredentials }, { vertexRunner }, { sqliteQueueStore }] = await Promise.all([
-  load('core'),
+  load('core', 'agent/index.js'),
   load('auth'),
   load('vertex'),
   load('queue-sqlite'),
@@ -40,6 +40,8 @@ const stats = () => {
     at: Date.now(),
     cpuUs: process.cpuUsage(),
     rssMb: process.memoryUsage().rss / 1024 / 1024,
+    heapUsedMb: process.memoryUsage().heapUsed / 1024 / 1024,
+    externalMb: process.memoryUsage().external / 1024 / 1024,
     maxRssMb: process.resourceUsage().maxRSS / 1024,
     active: active.length,
     submitted: active.filter((a) => a.jobName !== undefined).length,

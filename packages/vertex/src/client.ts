@@ -1,5 +1,6 @@
 import type { JobServiceClient } from '@google-cloud/aiplatform/build/src/v1/job_service_client.js';
 import { type AuthClientLike, type EmulatorConnection, emulatorGrpcClientOptions } from '@vertex-launch/core';
+import { withSlimProtos } from './protos.js';
 
 export type { JobServiceClient };
 
@@ -36,9 +37,14 @@ export async function jobServiceClientOptions(target: ClientTarget): Promise<Rec
   };
 }
 
-/** Loads the v1 JobServiceClient class (the first call takes about a second). */
+/**
+ * Loads the v1 JobServiceClient class (the first call takes about a second), with its protos cut to JobService's
+ * (see protos.ts).
+ */
 export async function loadJobServiceClient(): Promise<typeof JobServiceClient> {
-  const mod = (await import('@google-cloud/aiplatform/build/src/v1/job_service_client.js')) as unknown as {
+  const mod = (await withSlimProtos(
+    () => import('@google-cloud/aiplatform/build/src/v1/job_service_client.js'),
+  )) as unknown as {
     JobServiceClient?: typeof JobServiceClient;
     default?: { JobServiceClient: typeof JobServiceClient };
   };

@@ -10,7 +10,7 @@ import { plainHeaders } from './client.js';
 export const CLOUD_LOGGING_URL: string = GOOGLE_SERVICE_URLS.loggingUrl;
 
 /** A Cloud Logging LogEntry as `entries:list` returns it (the fields we read). */
-interface RestLogEntry {
+export interface RestLogEntry {
   insertId?: string;
   timestamp?: string;
   severity?: string;

@@ -42,6 +42,7 @@ import { createJobServiceClient, type JobServiceClient } from './client.js';
 import { isAmbiguous, toVertexLaunchError } from './errors.js';
 import { consoleUrlOf, toJobSnapshot } from './job.js';
 import { RateLimiter } from './limiter.js';
+import { LogFeed } from './log-feed.js';
 import { listLogEntries, readJobLogs } from './logs.js';
 import { JobTracker, type TrackerCycle, type TrackerOptions } from './tracker.js';
 
@@ -313,6 +314,32 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
     return jobs.at(-1);
   }
 
+  /** One log feed per project: every job followed in it is read by one query per poll. */
+  const feeds = new Map<string, LogFeed>();
+  const feedOf = (logProject: string): LogFeed => {
+    let feed = feeds.get(logProject);
+    if (feed === undefined) {
+      const action = `read the logs of jobs in projects/${logProject}`;
+      feed = new LogFeed({
+        fetchPage: (body) =>
+          call('logging.entries.list', logReads, action, () => listLogEntries(loggingUrl, auth, body)).catch(
+            (error: unknown) => {
+              throw toVertexLaunchError((error as { cause?: unknown }).cause ?? error, {
+                ...errorContext(action),
+                service: 'logging.googleapis.com',
+              });
+            },
+          ),
+        resourceName: `projects/${logProject}`,
+        pollIntervalMs: options.logs?.pollIntervalMs ?? 2_000,
+        lagMs: options.logs?.lagMs ?? 10_000,
+        clock,
+      });
+      feeds.set(logProject, feed);
+    }
+    return feed;
+  };
+
   const tracker = new JobTracker(
     { list: (filter) => listAll(filter), get },
     options.tracker,
@@ -460,9 +487,16 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
         }
         return done;
       };
+      const jobId = parts?.id ?? full;
       const iterate = async function* () {
         try {
           // Aborting rejects with the signal's reason, as wait() does (the DOM/Node convention for AbortSignal).
+          if (logOptions.follow === true) {
+            // Followed jobs of one project share one query per poll (see log-feed.ts).
+            yield* feedOf(logProject).follow({ jobId, since: logOptions.since, signal: logOptions.signal, isDone });
+            if (logOptions.signal?.aborted) throw logOptions.signal.reason;
+            return;
+          }
           yield* readJobLogs({
             fetchPage: (body) =>
               call('logging.entries.list', logReads, `read the logs of job ${full}`, () =>
@@ -474,8 +508,8 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
                 });
               }),
             resourceName: `projects/${logProject}`,
-            jobId: parts?.id ?? full,
-            follow: logOptions.follow === true,
+            jobId,
+            follow: false,
             since: logOptions.since,
             signal: logOptions.signal,
             isDone,

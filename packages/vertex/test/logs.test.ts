@@ -81,6 +81,39 @@ describe('logs', () => {
     await runner.cancel(jobName);
   });
 
+  it('twelve jobs followed at once share one Cloud Logging query per poll; each gets its own entries, once', async () => {
+    const follower = runnerFor(emu, { logs: { pollIntervalMs: 200, lagMs: 60_000 } });
+    try {
+      const jobs = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          follower.submit(
+            request(emu, { launchId: `logs-many-${i}`, env: { VXL_EMULATOR_RUN_MS: String(400 + 150 * i) } }),
+            { launchId: `logs-many-${i}` },
+          ),
+        ),
+      );
+      emu.resetCounters();
+      const started = Date.now();
+      const all = await Promise.all(jobs.map(({ jobName }) => collect(follower.logs(jobName, { follow: true }))));
+      const seconds = (Date.now() - started) / 1000;
+      const reads = emu.counters()['logging.entries.list'] ?? 0;
+      console.info(`[logs] 12 jobs followed for ${seconds.toFixed(1)} s: ${reads} entries:list reads`);
+      for (const entries of all) {
+        expect(entries.map((e) => e.text)).toEqual([
+          'Job started',
+          'Running command: python -m trainer',
+          'Job finished with exit code 0',
+        ]);
+      }
+      // One query per 200 ms poll for all twelve (plus the first read of each follower's arrival at most): a reader
+      // per job would have made 12 per poll.
+      expect(reads).toBeLessThanOrEqual(Math.ceil(seconds / 0.2) + 3);
+      expect(reads).toBeLessThan(12 * Math.floor(seconds / 0.2));
+    } finally {
+      await follower.close();
+    }
+  });
+
   it('a refused log read is a PermissionError naming Cloud Logging’s role', async () => {
     const member = 'no-logs@vxl-emulator.iam.gserviceaccount.com';
     await emu.iam.createServiceAccount(member, { permissions: ['aiplatform.customJobs.get'] });
