@@ -2,6 +2,7 @@
 // macros and resolution — plus the machine-type table and the job labels.
 export * from '../machine-types.js';
 export * from './durations.js';
+export * from './env-access.js';
 export * from './json-schema.js';
 export * from './labels.js';
 export * from './load.js';

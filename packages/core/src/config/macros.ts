@@ -1,10 +1,12 @@
 /**
  * `${macro}` substitution in queue config strings. Macros are filled at launch from the launch context;
  * `${env:NAME}` reads the launching process's environment and is only allowed in the queue config itself,
- * never in launch-time overrides or variable values (a submitter must not read the agent's secrets).
+ * never in launch-time overrides or variable values (a submitter must not read the agent's secrets), and only for
+ * the names the launching process allows (see env-access.ts: a queue config is data, not launcher configuration).
  * `$${` is a literal `${` (e.g. for shell variables in container args: `echo $${HOME}`).
  */
 import type { ConfigIssue } from '../errors.js';
+import { type EnvAccess, envRefusal } from './env-access.js';
 import { formatPath, shortKey } from './schema-paths.js';
 import { closestKey } from './suggest.js';
 import { envMacros, error, MACRO_TOKEN, mapStrings } from './util.js';
@@ -51,6 +53,8 @@ export interface MacroOptions {
   allowEnv: boolean;
   /** Names the source in the refusal of `${env:...}`, e.g. `launch overrides`. */
   source?: string;
+  /** Which names `${env:NAME}` may read (see {@link EnvAccess}); when omitted, names are only checked for syntax. */
+  envAccess?: EnvAccess;
 }
 
 /** Count of `${env:` macros in a string (escaped `$${env:` excluded). */
@@ -88,6 +92,11 @@ function fillString(text: string, path: PropertyKey[], options: MacroOptions, is
         issues.push(
           error(where, `\`${shortKey(token)}\` is not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)`),
         );
+        return token;
+      }
+      const refusal = options.envAccess === undefined ? undefined : envRefusal(envName, options.envAccess);
+      if (refusal !== undefined) {
+        issues.push(error(where, refusal));
         return token;
       }
       if (!options.values) return token;
