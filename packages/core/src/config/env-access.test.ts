@@ -7,6 +7,7 @@ import {
   maskSecrets,
   parseAllowedEnv,
 } from './env-access.js';
+import { validateQueueConfig } from './validate.js';
 
 describe('env access', () => {
   test('credential names', () => {
@@ -59,5 +60,33 @@ describe('env access', () => {
     expect(secrets).toEqual(['sk-12345']);
     expect(maskSecrets('k=sk-12345 h=/home/me t=ya29.a0AfH6SM-x_y.z', secrets)).toBe('k=*** h=/home/me t=***');
     expect(maskSecrets('x -----BEGIN PRIVATE KEY-----\nMII\n-----END PRIVATE KEY----- y', [])).toBe('x *** y');
+  });
+});
+
+describe('validation warns about credential variables', () => {
+  test('a queue config reading a credential gets a warning with the path and the fix; others none', () => {
+    const config = (value: string) => ({
+      spec: {
+        staging_bucket: 'gs://my-bucket',
+        worker_pool_specs: [
+          {
+            machine_spec: { machine_type: 'n1-standard-4' },
+            container_spec: { image_uri: '${image_uri}', env: [{ name: 'T', value }] },
+          },
+        ],
+      },
+    });
+    const warned = validateQueueConfig(config('${env:GOOGLE_OAUTH_ACCESS_TOKEN}'));
+    expect(warned.issues).toEqual([
+      {
+        path: 'spec.worker_pool_specs[0].container_spec.env[0].value',
+        severity: 'warning',
+        message: expect.stringContaining(
+          '`${env:GOOGLE_OAUTH_ACCESS_TOKEN}` reads a credential variable: launchers expand it only when their allowlist names it',
+        ),
+      },
+    ]);
+    expect(warned.ok).toBe(true);
+    expect(validateQueueConfig(config('${env:WANDB_PROJECT}')).issues).toEqual([]);
   });
 });
