@@ -1,7 +1,9 @@
 // Issue #11, part 5 (the build context): generated credential-looking files (names and contents from the guard's
 // rule list, in random directories) stop the build with an error that names them and never their content; template
 // names and ordinary files do not. Generated symlinks that escape the context (absolute, `..` past the root, through
-// other links) are refused by name; links that stay inside are kept.
+// other links) are refused by name; links that stay inside are kept. Issue #25, part 3: the credential files the guard
+// missed (.netrc, .git-credentials, .aws/credentials, .docker/config.json, .pypirc, kubeconfigs with credentials,
+// gcloud's credential stores, .pgpass, ya29. access tokens, service-account JSON without its type) are refused too.
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -170,6 +172,118 @@ describe('credential-looking files stop the build', () => {
       fuzzOptions(80),
     );
     tally.print({ 'passed with allowSecrets': allowed, 'look-alike files passed': harmlessPassed });
+  });
+});
+
+/** Issue #25: the credential files the guard missed before, each with the kind the error must name. */
+const accessToken = fc.stringMatching(/^[A-Za-z0-9_-]{40,80}$/).map((s) => `ya29.${s}`);
+const missedCredential: fc.Arbitrary<{ kind: string; name: string; content: string }> = fc.oneof(
+  fc
+    .record({ name: fc.constantFrom('.netrc', '_netrc'), secret: secretValue })
+    .map(({ name, secret }) => ({ kind: 'netrc login file', name, content: `machine h login u password ${secret}\n` })),
+  secretValue.map((secret) => ({
+    kind: 'git credential store',
+    name: '.git-credentials',
+    content: `https://u:${secret}@github.com\n`,
+  })),
+  secretValue.map((secret) => ({
+    kind: 'AWS credentials file',
+    name: '.aws/credentials',
+    content: `[default]\naws_secret_access_key = ${secret}\n`,
+  })),
+  secretValue.map((secret) => ({
+    kind: 'Docker client config',
+    name: '.docker/config.json',
+    content: `{"auths": {"r": {"auth": "${secret}"}}}`,
+  })),
+  secretValue.map((secret) => ({
+    kind: 'PyPI upload credentials',
+    name: '.pypirc',
+    content: `[pypi]\nusername = __token__\npassword = ${secret}\n`,
+  })),
+  fc
+    .record({
+      name: fc.constantFrom('.kube/config', 'kubeconfig', 'deploy/cluster.yaml'),
+      field: fc.constantFrom('token', 'client-key-data', 'password'),
+      secret: secretValue,
+    })
+    .map(({ name, field, secret }) => ({
+      kind: 'Kubernetes config with credentials',
+      name,
+      content: `apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user:\n    ${field}: ${secret}\n`,
+    })),
+  fc
+    .record({
+      name: fc.constantFrom(
+        '.config/gcloud/access_tokens.db',
+        '.config/gcloud/credentials.db',
+        '.config/gcloud/legacy_credentials/me@example.com/adc.json',
+      ),
+      secret: secretValue,
+    })
+    .map(({ name, secret }) => ({
+      kind: 'gcloud credential store',
+      name,
+      // SQLite files are binary: found by name, whatever they hold.
+      content: `SQLite format 3\u0000${secret}`,
+    })),
+  secretValue.map((secret) => ({
+    kind: 'PostgreSQL password file',
+    name: '.pgpass',
+    content: `db:5432:*:u:${secret}\n`,
+  })),
+  fc
+    .record({
+      name: fc.constantFrom('notes.txt', 'run.sh', 'token', 'config.yaml'),
+      token: accessToken,
+      before: fc.constantFrom('', 'export TOKEN=', 'Authorization: Bearer ', 'token: "'),
+    })
+    .map(({ name, token, before }) => ({
+      kind: 'Google OAuth access token',
+      name,
+      content: `# ${SECRET_MARK}\n${before}${token}\n`,
+    })),
+  secretValue.map((secret) => ({
+    kind: 'Google service-account key',
+    name: 'key.json',
+    content: `{"client_email": "sa@p.iam.gserviceaccount.com", "private_key": "${secret}"}`,
+  })),
+);
+
+describe('issue #25: the credential files the guard missed are refused by name or content', () => {
+  test('each kind stops the build naming the file and the kind, never the content; .dockerignore lets it pass', async () => {
+    const tally = new Tally('trust: issue #25 credential files in a build context', 'builds refused naming the file');
+    const kinds: Record<string, number> = {};
+    let ignored = 0;
+    await fc.assert(
+      fc.asyncProperty(missedCredential, subdir, async (cred, sub) => {
+        tally.generated++;
+        const root = await newContext();
+        const rel = sub === '' ? cred.name : `${sub}/${cred.name}`;
+        await mkdir(dirname(join(root, rel)), { recursive: true });
+        await writeFile(join(root, rel), cred.content);
+        const error = await fingerprintContext({ contextDir: root, statCachePath: false }).catch((e: unknown) => e);
+        expect(error, `${rel} was not refused`).toBeInstanceOf(BuildContextError);
+        const e = error as BuildContextError;
+        expect(e.paths).toEqual([rel]);
+        expect(e.message).toContain(`${rel} (${cred.kind}`);
+        expect(`${e.message}\n${e.hint}`).not.toMatch(/VXL-TRUST-SECRET|ya29\.[A-Za-z0-9_-]{8}/);
+        expect(e.hint).toContain('.dockerignore');
+        tally.configErrors++;
+        kinds[cred.kind] = (kinds[cred.kind] ?? 0) + 1;
+        // The fix the message names: excluded by .dockerignore, the file is neither refused nor sent.
+        await writeFile(join(root, '.dockerignore'), `${rel}\n`);
+        const manifest = await fingerprintContext({ contextDir: root, statCachePath: false });
+        expect(manifest.files).not.toContain(rel);
+        ignored++;
+        tally.valid++;
+        await rm(root, { recursive: true, force: true });
+      }),
+      fuzzOptions(120),
+    );
+    // Every kind was generated at least once.
+    expect(Object.keys(kinds).length).toBe(10);
+    tally.print({ 'passed once in .dockerignore': ignored, ...kinds });
   });
 });
 

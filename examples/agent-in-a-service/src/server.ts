@@ -58,6 +58,8 @@ const agent = createAgent({
   region,
   pollIntervalMs: Number(env.AGENT_POLL_MS ?? 2000),
   logger: agentLogger,
+  // Queue configs read only the variables listed here with `${env:NAME}` (queue.yaml reads STAGING_BUCKET).
+  allowedEnv: ['STAGING_BUCKET'],
 });
 
 /** What GET /launches/:id answers: the persisted item, without its history. */

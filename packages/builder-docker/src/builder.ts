@@ -314,46 +314,58 @@ export const dockerBuilder = defineBuilder(NAME, dockerBuilderOptions, (options,
         );
       }
 
-      const push = new ProgressTranslator(emit, tail);
+      // A failed push leaves nothing behind in the daemon: the image (and its untagged parents) is removed, so a
+      // build that was never published does not linger where other users of the daemon can run or push it.
+      let digest: string;
       try {
-        const stream = (await client.getImage(target.repo).push({
-          tag: target.tag,
-          authconfig: auth,
-          ...(signal ? { abortSignal: signal } : {}),
-        })) as NodeJS.ReadableStream;
-        await follow(client, stream, push);
+        const push = new ProgressTranslator(emit, tail);
+        try {
+          const stream = (await client.getImage(target.repo).push({
+            tag: target.tag,
+            authconfig: auth,
+            ...(signal ? { abortSignal: signal } : {}),
+          })) as NodeJS.ReadableStream;
+          await follow(client, stream, push);
+        } catch (error) {
+          if (signal?.aborted) throw interrupted(destination, error);
+          throw new BuildError(NAME, `Pushing ${destination} failed: ${(error as Error).message}`, {
+            cause: error,
+            logTail: tail.toArray(),
+            hint: 'Check that the registry is reachable.',
+          });
+        }
+        if (push.outcome.error !== undefined || push.outcome.digest === undefined) {
+          const reason = push.outcome.error ?? 'Docker reported no digest';
+          const denied = /denied|unauthorized|authentication required|forbidden/i.test(reason);
+          // A 5xx answer or a dropped connection: the registry failed, not the image or the credentials.
+          const unavailable =
+            /HTTP status: 5\d\d|\b50[0-4]\b|connection (refused|reset)|broken pipe|\bEOF\b|unavailable|timeout/i.test(
+              reason,
+            );
+          throw new BuildError(NAME, `Pushing ${destination} failed: ${reason}.`, {
+            logTail: tail.toArray(),
+            hint: denied
+              ? `The credentials may not push to ${registryHost(destination)}: grant roles/artifactregistry.writer on the repository, or refresh them (\`gcloud auth login\`).`
+              : unavailable
+                ? `The registry ${registryHost(destination)} failed or could not be reached during the push; retry the build (layers it already has are not uploaded again).`
+                : 'Check that the repository exists (`gcloud artifacts repositories list`) and retry.',
+          });
+        }
+        digest = push.outcome.digest;
       } catch (error) {
-        if (signal?.aborted) throw interrupted(destination, error);
-        throw new BuildError(NAME, `Pushing ${destination} failed: ${(error as Error).message}`, {
-          cause: error,
-          logTail: tail.toArray(),
-          hint: 'Check that the registry is reachable.',
-        });
+        await removeImage(client, ref, false);
+        throw error;
       }
-      if (push.outcome.error !== undefined || push.outcome.digest === undefined) {
-        const reason = push.outcome.error ?? 'Docker reported no digest';
-        const denied = /denied|unauthorized|authentication required|forbidden/i.test(reason);
-        // A 5xx answer or a dropped connection: the registry failed, not the image or the credentials.
-        const unavailable =
-          /HTTP status: 5\d\d|\b50[0-4]\b|connection (refused|reset)|broken pipe|\bEOF\b|unavailable|timeout/i.test(
-            reason,
-          );
-        throw new BuildError(NAME, `Pushing ${destination} failed: ${reason}.`, {
-          logTail: tail.toArray(),
-          hint: denied
-            ? `The credentials may not push to ${registryHost(destination)}: grant roles/artifactregistry.writer on the repository, or refresh them (\`gcloud auth login\`).`
-            : unavailable
-              ? `The registry ${registryHost(destination)} failed or could not be reached during the push; retry the build (layers it already has are not uploaded again).`
-              : 'Check that the repository exists (`gcloud artifacts repositories list`) and retry.',
-        });
-      }
-      if (options.removeLocalImage) {
-        await client
-          .getImage(ref)
-          .remove({ noprune: true })
-          .catch(() => undefined);
-      }
-      return { imageUri: destination, digest: push.outcome.digest };
+      if (options.removeLocalImage) await removeImage(client, ref, true);
+      return { imageUri: destination, digest };
     },
   };
 });
+
+/** Remove `ref` from the daemon (its untagged parents too unless `keepParents`); failing to remove is not the build's. */
+async function removeImage(client: Dockerode, ref: string, keepParents: boolean): Promise<void> {
+  await client
+    .getImage(ref)
+    .remove({ noprune: keepParents })
+    .catch(() => undefined);
+}

@@ -150,7 +150,7 @@ describe('dockerBuilder', () => {
     expect(() => dockerBuilder({ compression: 10 })).toThrow('[vertex-launch] [builder:docker] Option `compression`');
   });
 
-  it('rejects a push refused by the registry (reported as a stream message) with a BuildError naming the image', async () => {
+  it('rejects a push refused by the registry (reported as a stream message) with a BuildError naming the image, and removes the image', async () => {
     const contextDir = await project('denied', { Dockerfile: `FROM ${base}\nRUN echo denied > /d\n` });
     const destination = `us-central1-docker.pkg.dev/${emulator.projectId}/train/denied:v1`;
     refs.add(emulator.toLocalImageRef(destination));
@@ -163,6 +163,12 @@ describe('dockerBuilder', () => {
     expect((error as BuildError).message).not.toContain('not-a-token');
     expect((error as BuildError).hint).toMatch(/artifactregistry\.writer|credentials/);
     expect(await builderFor(emulator).exists!(destination)).toBe(false);
+    // The image that was never published is not left in the daemon.
+    const left = await docker
+      .getImage(emulator.toLocalImageRef(destination))
+      .inspect()
+      .catch((e: { statusCode?: number }) => e.statusCode);
+    expect(left).toBe(404);
   });
 
   it('validates its options and names itself', () => {

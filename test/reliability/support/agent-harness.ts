@@ -230,7 +230,13 @@ export interface AgentProcess {
  * Starts `vertex-launch agent` (the built CLI, network guarded) on `world.dbPath` against the emulator. `lines` are
  * extra launch-config.yaml lines (`queues: [...]`, `max_jobs: N`). Kill leftovers with `child.kill()` in afterAll.
  */
-export async function startAgentProcess(world: AgentWorld, name: string, lines: string[]): Promise<AgentProcess> {
+export async function startAgentProcess(
+  world: AgentWorld,
+  name: string,
+  lines: string[],
+  /** Extra environment of the agent process. */
+  env: Record<string, string | undefined> = {},
+): Promise<AgentProcess> {
   if (!existsSync(cliBin)) throw new Error(`${cliBin} is missing: run \`pnpm build\` first (\`pnpm test\` does).`);
   const config = join(world.dir, `${name}.yaml`);
   await writeFile(
@@ -244,7 +250,7 @@ export async function startAgentProcess(world: AgentWorld, name: string, lines: 
     ].join('\n'),
   );
   const child = spawn(process.execPath, [cliBin, 'agent', '--config', config, '--log-format', 'json'], {
-    env: childEnv({ ...world.emulator.env, VERTEX_LAUNCH_QUEUE_DB: undefined }),
+    env: childEnv({ ...world.emulator.env, VERTEX_LAUNCH_QUEUE_DB: undefined, ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Record<string, unknown>[] = [];

@@ -144,6 +144,7 @@ export default async function agentCommand(options: AgentCommandOptions, io: Io,
     statusIntervalMs: Math.round(statusSeconds * 1000),
     logger,
     env,
+    allowedEnv: config.allowed_env,
   });
   const dbShown = redactStoreUrl(db.value);
   logger.info(

@@ -14,7 +14,13 @@ import {
   requireRegion,
 } from '@vertex-launch/core';
 import { contextTag, fingerprintContext } from '@vertex-launch/core/build';
-import { parseConfigText } from '@vertex-launch/core/config';
+import {
+  credentialValues,
+  directLaunchEnvAccess,
+  type EnvAccess,
+  maskSecretsDeep,
+  parseConfigText,
+} from '@vertex-launch/core/config';
 import { toRestJson } from '@vertex-launch/core/mapping';
 import { ExitCode, UsageError } from '../exit-codes.js';
 import type { GlobalOptions } from '../options.js';
@@ -72,12 +78,14 @@ export default async function launch(options: LaunchOptions, io: Io, env = proce
     options.source !== undefined && options.image !== undefined
       ? contextTag(options.image, await fingerprintContext({ contextDir: options.source }))
       : options.image;
+  const access = directLaunchEnvAccess(env);
   const { request, warnings } = planLaunch({
     config: raw,
     file: options.queueConfig,
     variables,
     overrides,
     env,
+    ...launchEnvOptions(access),
     projectId: requireProjectId(runtime),
     region: requireRegion(runtime),
     runId,
@@ -85,11 +93,20 @@ export default async function launch(options: LaunchOptions, io: Io, env = proce
     ...(options.runName === undefined ? {} : { runName: options.runName }),
     ...(imageUri === undefined ? {} : { image: imageUri }),
   });
-  const body = toRestJson(request);
+  // A credential variable the allowlist names is filled in the request, but never printed.
+  const body = maskSecretsDeep(toRestJson(request), credentialValues(env, access));
   printWarnings(io, warnings, options.queueConfig);
   if (options.json) printJson(io, { ...body, warnings: warningsJson(warnings) });
   else io.stdout(`${JSON.stringify(body, null, 2)}\n`);
   return ExitCode.OK;
+}
+
+/** The `allowedEnv` options of a direct launch: `VERTEX_LAUNCH_ALLOWED_ENV`, else any non-credential name. */
+function launchEnvOptions(access: EnvAccess): { allowedEnv?: readonly string[]; allowedEnvFrom?: string } {
+  return {
+    ...(access.allowed === undefined ? {} : { allowedEnv: access.allowed }),
+    ...(access.from === undefined ? {} : { allowedEnvFrom: access.from }),
+  };
 }
 
 /**
@@ -209,6 +226,7 @@ async function submitLaunch(options: LaunchOptions, io: Io, env: NodeJS.ProcessE
       variables,
       overrides,
       env,
+      ...launchEnvOptions(directLaunchEnvAccess(env)),
       runtime,
       ...(build ?? { image: options.image }),
       ...(options.runId === undefined ? {} : { runId: options.runId }),

@@ -93,6 +93,12 @@ export interface AgentOptions {
   logger?: AgentLogger;
   /** Environment for `${env:NAME}` macros of queue configs. Default `process.env`. */
   env?: Record<string, string | undefined>;
+  /**
+   * The environment variables queue configs may read with `${env:NAME}` (`allowed_env` in launch-config.yaml).
+   * Default none: a queue config is data from whoever may write the queue, so it reads nothing of the agent's
+   * environment unless listed here; credential names (`*_TOKEN`, `*_KEY`, ...) only when listed, too.
+   */
+  allowedEnv?: readonly string[];
   /** Called whenever the agent finishes an item (completed, failed or cancelled). Errors it throws are ignored. */
   onItemFinished?: (item: QueueItem) => void;
 }

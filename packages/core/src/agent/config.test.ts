@@ -22,6 +22,7 @@ describe('agent config', () => {
       environment: {},
       builder: { type: 'noop' },
       auth: {},
+      allowed_env: [],
       quotas: { creates_per_minute: 60, reads_per_minute: 600 },
       start_timeout: 1800,
       poll_interval: 5,

@@ -188,6 +188,12 @@ export const agentConfigSchema = z
       .describe(
         "Client-side limits that keep this agent under Vertex AI's API quotas (raise them when your project's quotas are higher).",
       ),
+    allowed_env: z
+      .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not an environment variable name ([A-Za-z_][A-Za-z0-9_]*)'))
+      .default([])
+      .describe(
+        "Environment variables of the agent that queue configs may read with `${env:NAME}`. Default none: queue configs are data from whoever may write the queue, not agent configuration. Credential variables (`*_TOKEN`, `*_KEY`, `GOOGLE_APPLICATION_CREDENTIALS`, ...) too are read only when listed; give jobs their secrets through Secret Manager or the job's service account instead.",
+      ),
     queue_db: z
       .string()
       .min(1)

@@ -148,6 +148,9 @@ function submitFailed(error: unknown): Next {
   return failure('run', `could not submit the job: ${message(error)}${hint}`);
 }
 
+/** Where an agent's `${env:NAME}` allowlist is set, named in refusals. */
+const AGENT_ALLOWED_ENV_FROM = "`allowed_env` of the agent's launch-config.yaml (`allowedEnv` of createAgent)";
+
 /** The launch's CustomJob request, or why the queue config does not resolve for it. */
 function planFor(w: LaunchWorker): ReturnType<typeof planLaunch> | Failure {
   const { item, queue, target } = w;
@@ -158,6 +161,8 @@ function planFor(w: LaunchWorker): ReturnType<typeof planLaunch> | Failure {
       ...(item.request.variables ? { variables: item.request.variables } : {}),
       overrides: item.request.overrides,
       env: w.ctx.env,
+      allowedEnv: w.ctx.options.allowedEnv ?? [],
+      allowedEnvFrom: AGENT_ALLOWED_ENV_FROM,
       projectId: target.project,
       region: target.region,
       runId: item.runId,

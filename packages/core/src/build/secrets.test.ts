@@ -27,6 +27,41 @@ describe('credential detection', () => {
     expect(sniffCredential('.npmrc', head('registry=https://r/\n'))).toBeUndefined();
   });
 
+  test('by name: login files, cloud and registry credential stores', () => {
+    const cases: [string, string][] = [
+      ['.netrc', 'netrc'],
+      ['home/_netrc', 'netrc'],
+      ['.git-credentials', 'git-credentials'],
+      ['home/.aws/credentials', 'aws-credentials'],
+      ['.docker/config.json', 'docker-config'],
+      ['.pypirc', 'pypirc'],
+      ['.kube/config', 'kubeconfig'],
+      ['.config/gcloud/access_tokens.db', 'gcloud-credentials'],
+      ['gcloud/credentials.db', 'gcloud-credentials'],
+      ['.config/gcloud/legacy_credentials/me@example.com/adc.json', 'gcloud-credentials'],
+      ['.pgpass', 'pgpass'],
+    ];
+    for (const [path, kind] of cases) expect(credentialKindByName(path), path).toBe(kind);
+    for (const path of ['aws/credentials.md', 'config.json', 'docker/config.json', 'kube/config', 'netrc.py'])
+      expect(credentialKindByName(path), path).toBeUndefined();
+  });
+
+  test('by content: access tokens, kubeconfigs with credentials, service-account JSON without its type', () => {
+    expect(sniffCredential('notes.txt', head(`export TOKEN=ya29.${'a0AfB_x-'.repeat(5)}\n`))).toBe(
+      'oauth-access-token',
+    );
+    expect(sniffCredential('notes.txt', head('see ya29.short'))).toBeUndefined();
+    const kube = 'apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user:\n    token: abcdef\n';
+    expect(sniffCredential('deploy/kubeconfig.yaml', head(kube))).toBe('kubeconfig');
+    const kubeKey = kube.replace('token: abcdef', 'client-key-data: LS0t');
+    expect(sniffCredential('k.yaml', head(kubeKey))).toBe('kubeconfig');
+    const kubeExec = kube.replace('token: abcdef', 'exec:\n      command: gke-gcloud-auth-plugin');
+    expect(sniffCredential('k.yaml', head(kubeExec))).toBeUndefined();
+    expect(sniffCredential('sa.json', head('{"client_email": "a@b", "private_key": "MIIE"}'))).toBe(
+      'gcp-service-account-key',
+    );
+  });
+
   test('look-alikes and binary files are not flagged', () => {
     expect(sniffCredential('schema.json', head('{"type": "service_account"}'))).toBeUndefined();
     expect(sniffCredential('cert.pem', head('-----BEGIN CERTIFICATE-----\n'))).toBeUndefined();

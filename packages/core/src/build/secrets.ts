@@ -1,6 +1,6 @@
 /**
  * Detection of files that look like credentials, so they are not baked into an image by accident. Detection looks at
- * names (`.env`, `id_rsa`, ...) and sniffs at most the first 64 KiB of small text files (never a whole large file,
+ * names (`.env`, `id_rsa`, `.netrc`, `.aws/credentials`, gcloud's credential stores, ...) and sniffs at most the first 64 KiB of small text files (never a whole large file,
  * never a binary one). Nothing here ever returns or prints the content of a file.
  */
 
@@ -11,7 +11,16 @@ export type CredentialKind =
   | 'dotenv'
   | 'private-key'
   | 'ssh-private-key'
-  | 'npm-token';
+  | 'npm-token'
+  | 'netrc'
+  | 'git-credentials'
+  | 'aws-credentials'
+  | 'docker-config'
+  | 'pypirc'
+  | 'kubeconfig'
+  | 'gcloud-credentials'
+  | 'pgpass'
+  | 'oauth-access-token';
 
 /** A file of the build context that looks like a credential. */
 export interface CredentialFinding {
@@ -28,6 +37,15 @@ export const CREDENTIAL_KIND_DESCRIPTIONS: Readonly<Record<CredentialKind, strin
   'private-key': 'PEM private key',
   'ssh-private-key': 'SSH private key',
   'npm-token': 'npm auth token',
+  netrc: 'netrc login file',
+  'git-credentials': 'git credential store',
+  'aws-credentials': 'AWS credentials file',
+  'docker-config': 'Docker client config with registry auths',
+  pypirc: 'PyPI upload credentials',
+  kubeconfig: 'Kubernetes config with credentials',
+  'gcloud-credentials': 'gcloud credential store',
+  pgpass: 'PostgreSQL password file',
+  'oauth-access-token': 'Google OAuth access token (ya29.)',
 };
 
 /** Only the first this-many bytes of a file are inspected. */
@@ -35,17 +53,38 @@ export const SNIFF_BYTES = 64 * 1024;
 /** Files larger than this are not inspected (credentials are small). */
 export const SNIFF_MAX_FILE_SIZE = 1024 * 1024;
 /** Bumped when the rules change, so cached verdicts are recomputed. */
-export const DETECTOR_VERSION = 1;
+export const DETECTOR_VERSION = 2;
 
 /** `.env.*` names that conventionally hold templates, not values. */
 const DOTENV_TEMPLATES = new Set(['.env.example', '.env.sample', '.env.template', '.env.dist']);
 const SSH_KEY_NAMES = new Set(['id_rsa', 'id_dsa', 'id_ecdsa', 'id_ed25519', 'id_ecdsa_sk', 'id_ed25519_sk']);
+/** Credential files known by their name alone. */
+const CREDENTIAL_NAMES: ReadonlyMap<string, CredentialKind> = new Map([
+  ['.netrc', 'netrc'],
+  ['_netrc', 'netrc'],
+  ['.git-credentials', 'git-credentials'],
+  ['.pypirc', 'pypirc'],
+  ['.pgpass', 'pgpass'],
+  ['access_tokens.db', 'gcloud-credentials'],
+  ['credentials.db', 'gcloud-credentials'],
+]);
+/** Credential files known by their last two path segments (`dir/name`). */
+const CREDENTIAL_PATHS: ReadonlyMap<string, CredentialKind> = new Map([
+  ['.aws/credentials', 'aws-credentials'],
+  ['.docker/config.json', 'docker-config'],
+  ['.kube/config', 'kubeconfig'],
+]);
 
 const PEM_PRIVATE_KEY = /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----/;
 const SA_TYPE = /"type"\s*:\s*"service_account"/;
-const SA_PRIVATE_KEY = /"private_key"\s*:\s*"/;
+const SA_PRIVATE_KEY = /"private_key"\s*:\s*"[^"]/;
+const SA_CLIENT_EMAIL = /"client_email"\s*:\s*"/;
 const REFRESH_TOKEN = /"refresh_token"\s*:\s*"[^"]/;
 const NPM_TOKEN = /(?:^|[\s:])_(?:authToken|auth|password)\s*=\s*\S/m;
+/** A Google OAuth access token: `ya29.` and a long run of token characters. */
+const ACCESS_TOKEN = /(?:^|[^A-Za-z0-9_-])ya29\.[A-Za-z0-9_-]{20,}/;
+const KUBECONFIG_KIND = /^kind:\s*["']?Config["']?\s*$/m;
+const KUBECONFIG_SECRET = /^\s*(?:-\s+)?(?:token|client-key-data|password):\s*["']?[^\s"'#]/m;
 
 function basename(path: string): string {
   const slash = path.lastIndexOf('/');
@@ -57,6 +96,13 @@ export function credentialKindByName(path: string): CredentialKind | undefined {
   const name = basename(path);
   if (name === '.env' || (name.startsWith('.env.') && !DOTENV_TEMPLATES.has(name))) return 'dotenv';
   if (SSH_KEY_NAMES.has(name)) return 'ssh-private-key';
+  const byName = CREDENTIAL_NAMES.get(name);
+  if (byName !== undefined) return byName;
+  const parent = basename(path.slice(0, Math.max(0, path.length - name.length - 1)));
+  const byPath = CREDENTIAL_PATHS.get(`${parent}/${name}`);
+  if (byPath !== undefined) return byPath;
+  // gcloud's pre-ADC credential directory: every file below `legacy_credentials/` is a user's credentials.
+  if (`/${path}`.includes('/legacy_credentials/')) return 'gcloud-credentials';
   return undefined;
 }
 
@@ -80,11 +126,19 @@ export function sniffCredential(path: string, head: Uint8Array | undefined): Cre
   if (name.endsWith('.json') || firstChar === '{') {
     if (!buf.includes('"')) return undefined;
     const text = buf.toString('utf8');
-    if (SA_TYPE.test(text) && SA_PRIVATE_KEY.test(text)) return 'gcp-service-account-key';
+    if (SA_PRIVATE_KEY.test(text) && (SA_TYPE.test(text) || SA_CLIENT_EMAIL.test(text)))
+      return 'gcp-service-account-key';
     if (REFRESH_TOKEN.test(text)) return 'oauth-refresh-token';
   }
   if (buf.includes('PRIVATE KEY-----') && PEM_PRIVATE_KEY.test(buf.toString('latin1'))) return 'private-key';
+  if (buf.includes('ya29.') && ACCESS_TOKEN.test(buf.toString('latin1'))) return 'oauth-access-token';
+  if (buf.includes('Config') && isKubeconfigWithCredentials(buf.toString('utf8'))) return 'kubeconfig';
   return undefined;
+}
+
+/** A kubeconfig (`kind: Config`) that holds a token, a client key or a password (not only an exec plugin). */
+function isKubeconfigWithCredentials(text: string): boolean {
+  return KUBECONFIG_KIND.test(text) && KUBECONFIG_SECRET.test(text);
 }
 
 /** True when `path` is covered by one of the `allowSecrets` entries (a file, or a directory and all below it). */

@@ -2,6 +2,14 @@
 // macros and resolution — plus the machine-type table and the job labels.
 export * from '../machine-types.js';
 export * from './durations.js';
+export {
+  ALLOWED_ENV_VARIABLE,
+  credentialValues,
+  directLaunchEnvAccess,
+  type EnvAccess,
+  isCredentialEnvName,
+  maskSecretsDeep,
+} from './env-access.js';
 export * from './json-schema.js';
 export * from './labels.js';
 export * from './load.js';

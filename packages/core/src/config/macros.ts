@@ -1,13 +1,15 @@
 /**
  * `${macro}` substitution in queue config strings. Macros are filled at launch from the launch context;
  * `${env:NAME}` reads the launching process's environment and is only allowed in the queue config itself,
- * never in launch-time overrides or variable values (a submitter must not read the agent's secrets).
+ * never in launch-time overrides or variable values (a submitter must not read the agent's secrets), and only for
+ * the names the launching process allows (see env-access.ts: a queue config is data, not launcher configuration).
  * `$${` is a literal `${` (e.g. for shell variables in container args: `echo $${HOME}`).
  */
 import type { ConfigIssue } from '../errors.js';
+import { type EnvAccess, envRefusal, isCredentialEnvName } from './env-access.js';
 import { formatPath, shortKey } from './schema-paths.js';
 import { closestKey } from './suggest.js';
-import { envMacros, error, MACRO_TOKEN, mapStrings } from './util.js';
+import { envMacros, error, MACRO_TOKEN, mapStrings, warning } from './util.js';
 
 /** Names of the context macros, without `${}`. */
 export const MACRO_NAMES = [
@@ -51,11 +53,19 @@ export interface MacroOptions {
   allowEnv: boolean;
   /** Names the source in the refusal of `${env:...}`, e.g. `launch overrides`. */
   source?: string;
+  /** Which names `${env:NAME}` may read (see {@link EnvAccess}); when omitted, names are only checked for syntax. */
+  envAccess?: EnvAccess;
+  /** Warn about `${env:NAME}` of a credential variable (validation: the launcher's allowlist is not known here). */
+  warnCredentials?: boolean;
 }
 
 /** Count of `${env:` macros in a string (escaped `$${env:` excluded). */
 export function countEnvMacros(text: string): number {
   return envMacros(text).length;
+}
+
+function credentialWarning(name: string): string {
+  return `\`\${env:${name}}\` reads a credential variable: launchers expand it only when their allowlist names it (an agent's \`allowed_env\`, VERTEX_LAUNCH_ALLOWED_ENV), and it is then written into the CustomJob for anyone with jobs.get to read. Give the job its secret through Secret Manager or its own service account instead`;
 }
 
 function fillString(text: string, path: PropertyKey[], options: MacroOptions, issues: ConfigIssue[]): string {
@@ -90,6 +100,13 @@ function fillString(text: string, path: PropertyKey[], options: MacroOptions, is
         );
         return token;
       }
+      const refusal = options.envAccess === undefined ? undefined : envRefusal(envName, options.envAccess);
+      if (refusal !== undefined) {
+        issues.push(error(where, refusal));
+        return token;
+      }
+      if (options.warnCredentials && isCredentialEnvName(envName))
+        issues.push(warning(where, credentialWarning(envName)));
       if (!options.values) return token;
       const value = options.env?.[envName];
       if (value === undefined) {

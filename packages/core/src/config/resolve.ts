@@ -2,6 +2,7 @@
  * The full resolution pipeline of a launch: template variables, then overrides, then macros, then validation.
  */
 import { ConfigError, type ConfigIssue } from '../errors.js';
+import type { EnvAccess } from './env-access.js';
 import { type MacroValues, substituteMacros } from './macros.js';
 import { checkOverrides, mergeOverrides } from './overrides.js';
 import type { ResolvedQueueConfig } from './schema.js';
@@ -42,6 +43,11 @@ export interface ResolveQueueConfigInput {
   context: LaunchContext;
   /** Environment read by `${env:NAME}`; defaults to `process.env`. */
   env?: Record<string, string | undefined>;
+  /**
+   * Which variables `${env:NAME}` may read. Default: any name that does not look like a credential (a config of your
+   * own); pass `{ allowed: [...] }` for configs others write (a shared queue): then only the names listed.
+   */
+  envAccess?: EnvAccess;
   /** The file the config came from, named in errors. */
   file?: string;
 }
@@ -104,7 +110,12 @@ export function resolveQueueConfigResult(input: ResolveQueueConfigInput): Valida
   }
 
   // 3. Macros.
-  const macroOptions = { values: macroValues(input.context), env: input.env ?? process.env, allowEnv: true };
+  const macroOptions = {
+    values: macroValues(input.context),
+    env: input.env ?? process.env,
+    allowEnv: true,
+    envAccess: input.envAccess ?? {},
+  };
   for (const section of ['spec', 'run'] as const) {
     if (config[section] === undefined) continue;
     const filled = substituteMacros(config[section], [section], macroOptions);

@@ -381,7 +381,7 @@ export function validateQueueConfig(raw: unknown): ValidationResult<ResolvedQueu
     if (config[section] === undefined) continue;
     const filled = substituteVariables(config[section], [section], declarations, probes);
     issues.push(...filled.issues);
-    const checked = substituteMacros(filled.value, [section], { allowEnv: true });
+    const checked = substituteMacros(filled.value, [section], { allowEnv: true, warnCredentials: true });
     issues.push(...checked.issues);
     config[section] = filled.value;
   }

@@ -43,6 +43,14 @@ export interface LaunchOptions {
   /** Environment for `${env:NAME}`. Default `process.env`. */
   env?: Record<string, string | undefined>;
   /**
+   * The environment variables the config's `${env:NAME}` may read, credential names included. Default: any name that
+   * does not look like a credential (`*_TOKEN`, `*_KEY`, `GOOGLE_APPLICATION_CREDENTIALS`, ...), which fits a config
+   * of your own; pass a list when the config comes from others (a shared queue), e.g. `allowedEnv: []`.
+   */
+  allowedEnv?: readonly string[];
+  /** Where `allowedEnv` is configured, named in the refusal of a `${env:NAME}`. Default "the `allowedEnv` option". */
+  allowedEnvFrom?: string;
+  /**
    * Google Cloud project of the job (`${project_name}`). Default: the `runtime`'s, else the runner's `projectId`.
    */
   projectId?: string;
@@ -83,6 +91,8 @@ const LAUNCH_OPTIONS: readonly (keyof LaunchOptions)[] = [
   'variables',
   'overrides',
   'env',
+  'allowedEnv',
+  'allowedEnvFrom',
   'projectId',
   'region',
   'runtime',
@@ -173,6 +183,10 @@ export function planLaunch(options: PlanLaunchOptions): LaunchPlan {
     overrides: options.overrides,
     context,
     env: options.env ?? process.env,
+    envAccess: {
+      ...(options.allowedEnv === undefined ? {} : { allowed: options.allowedEnv }),
+      ...(options.allowedEnvFrom === undefined ? {} : { from: options.allowedEnvFrom }),
+    },
     ...(options.file === undefined ? {} : { file: options.file }),
   };
   const result = resolveQueueConfigResult(input);
