@@ -26,6 +26,7 @@ async function call(method: 'GET' | 'POST', path: string, body?: unknown, token 
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
+  // biome-ignore lint/suspicious/noExplicitAny: Google's JSON answers, read field by field in the assertions
   return { status: response.status, body: (await response.json()) as Record<string, any> };
 }
 
