@@ -102,6 +102,15 @@ export interface ArtifactRegistryPlugin {
   describeRepository(ref: RepositoryRef): Promise<RepositoryDescription>;
   /** Checks that the repository exists, is a DOCKER repository in the expected location; creates it only with `create: true`. */
   ensureRepository(ref: RepositoryRef, options?: { create?: boolean }): Promise<RepositoryInfo>;
+  /**
+   * Adds `{ role, member }` bindings to the repository's IAM policy (GetIamPolicy, then SetIamPolicy with its etag;
+   * on ABORTED — a concurrent change — read again and retry). Never removes a binding; writes nothing when all are
+   * there. Resolves the members that were added.
+   */
+  addRepositoryBindings(
+    ref: RepositoryRef,
+    bindings: readonly { role: string; member: string }[],
+  ): Promise<{ added: { role: string; member: string }[]; conflicts: number }>;
   /** Credentials for `docker push` of `uri` (the registry address follows the URI, or the emulator). */
   pushCredentials(uri: string): Promise<DockerPushCredentials>;
   /** The manifest digest (`sha256:...`) the image's tag points at, or undefined when the tag does not exist. */
@@ -111,6 +120,8 @@ export interface ArtifactRegistryPlugin {
 }
 
 type Client = InstanceType<typeof import('@google-cloud/artifact-registry').ArtifactRegistryClient>;
+/** google.iam.v1.Policy as the client takes it. */
+type IamPolicy = import('@google-cloud/artifact-registry').protos.google.iam.v1.IPolicy;
 
 interface GrpcLikeError {
   details?: string;
@@ -251,6 +262,45 @@ export function artifactRegistry(options: ArtifactRegistryOptions): ArtifactRegi
           `create repository ${ref.repository} in ${ref.location} (or create it yourself: ${fix})`,
           'artifactregistry.repositories.create',
         );
+      }
+    },
+
+    async addRepositoryBindings(refOrUri, wanted) {
+      const ref = typeof refOrUri === 'string' ? parseImageUri(refOrUri) : refOrUri;
+      const resource = repositoryResourceName(ref);
+      const c = await client();
+      let conflicts = 0;
+      for (let attempt = 1; ; attempt++) {
+        let policy: IamPolicy;
+        try {
+          [policy] = await retryRead(() => c.getIamPolicy({ resource, options: { requestedPolicyVersion: 3 } }));
+        } catch (error) {
+          throw apiError(error, `read the IAM policy of ${resource}`, 'artifactregistry.repositories.getIamPolicy');
+        }
+        const bindings = (policy.bindings ??= []);
+        const added: { role: string; member: string }[] = [];
+        for (const { role, member } of wanted) {
+          const holder = bindings.find((b) => b.role === role && !b.condition);
+          if (holder?.members?.includes(member)) continue;
+          added.push({ role, member });
+          if (holder) holder.members = [...(holder.members ?? []), member];
+          else bindings.push({ role, members: [member] });
+        }
+        if (added.length === 0) return { added, conflicts };
+        try {
+          await c.setIamPolicy({ resource, policy });
+          return { added, conflicts };
+        } catch (error) {
+          if (grpcCodeOf(error) === GrpcCode.ABORTED && attempt < 5) {
+            conflicts++;
+            continue;
+          }
+          throw apiError(
+            error,
+            `grant ${added.map((a) => `${a.role} to ${a.member}`).join(', ')} on ${resource}`,
+            'artifactregistry.repositories.setIamPolicy',
+          );
+        }
       }
     },
 

@@ -1,3 +1,14 @@
+export {
+  addPolicyBindings,
+  type BindingsResult,
+  createServiceAccount,
+  enableServices,
+  getServiceState,
+  mergeBindings,
+  type PolicyTarget,
+  type RoleBinding,
+  serviceAccountExists,
+} from './admin.js';
 export { type Credentials, ManagedAuthClient, type ManagedAuthClientOptions } from './auth-client.js';
 export {
   AUTO,

@@ -345,9 +345,61 @@ Examples:
     )
     .action(run(() => import('./commands/init.js')));
 
-  program
-    .command('doctor')
-    .description('Check the setup (credentials, API, bucket, repository, permissions, queue) before launching.')
+  withDoctorOptions(
+    program
+      .command('doctor')
+      .description('Check the setup (credentials, API, bucket, repository, permissions, queue) before launching.'),
+  )
+    .option('--json', 'print one JSON object: { ok, checks: [{ id, title, ok, status, evidence, fix }] }')
+    .option('--fix', 'make the safe fixes of the failed checks, as `vertex-launch setup` does')
+    .option('--yes', 'with --fix: make them without asking (needed without a terminal)')
+    .option('--dry-run', 'with --fix: print the plan only')
+    .addHelpText(
+      'after',
+      `
+Each check prints ✓ (pass), ✗ (fail, with the fix), ! (warning) or - (not checked). Exit code when a check
+fails: 3 for credentials/permissions, else 4 for an API failure, else 2 for config (see docs/doctor.md).
+
+Examples:
+  $ vertex-launch doctor
+  $ vertex-launch doctor --queue gpu-t4
+  $ vertex-launch doctor --queue-config queue.yaml --region europe-west4
+  $ vertex-launch doctor --json | jq -r '.checks[] | select(.ok | not) | .fix'
+  $ vertex-launch doctor --fix --dry-run`,
+    )
+    .action(run(() => import('./commands/doctor.js')));
+
+  withDoctorOptions(
+    program
+      .command('setup')
+      .description(
+        'Make the fixes doctor knows are safe: enable the APIs, create the bucket, repository and job service account, grant the roles.',
+      ),
+  )
+    .option('--yes', 'make the changes without asking (needed without a terminal)')
+    .option('--dry-run', 'print the plan (each change and its gcloud command) and change nothing')
+    .option('--json', 'print one JSON object: { ok, exitCode, dryRun, changed, steps: [...], doctor }')
+    .addHelpText(
+      'after',
+      `
+Runs the doctor's checks, shows what it will create or grant (with the equivalent gcloud command), asks on a
+terminal, makes the changes with your credentials, then runs doctor again. Only adds: never deletes a resource or
+removes a role binding. A second run changes nothing. Exit code: 3 when a change was refused (permission), 4 when
+an API failed, else doctor's (see docs/doctor.md#setup).
+
+Examples:
+  $ vertex-launch setup --dry-run
+  $ vertex-launch setup
+  $ vertex-launch setup --yes --queue gpu-t4`,
+    )
+    .action(run(() => import('./commands/setup.js')));
+
+  return program;
+}
+
+/** The options doctor and setup share: which queue, agent config, database, project and region. */
+function withDoctorOptions(command: Command): Command {
+  return command
     .option('--queue <name>', 'queue to check (default: the first of `queues` in the agent config)')
     .option('--queue-config <file>', 'check this queue config file instead of a stored queue')
     .option(
@@ -362,23 +414,10 @@ Examples:
       '--project <id>',
       'project (default: the queue, $GOOGLE_CLOUD_PROJECT, environment.project, gcloud config, the credentials)',
     )
-    .option('--region <region>', 'region (default: the queue, $GOOGLE_CLOUD_REGION, environment.region, gcloud config)')
-    .option('--json', 'print one JSON object: { ok, checks: [{ id, title, ok, status, evidence, fix }] }')
-    .addHelpText(
-      'after',
-      `
-Each check prints ✓ (pass), ✗ (fail, with the fix), ! (warning) or - (not checked). Exit code when a check
-fails: 3 for credentials/permissions, else 4 for an API failure, else 2 for config (see docs/doctor.md).
-
-Examples:
-  $ vertex-launch doctor
-  $ vertex-launch doctor --queue gpu-t4
-  $ vertex-launch doctor --queue-config queue.yaml --region europe-west4
-  $ vertex-launch doctor --json | jq -r '.checks[] | select(.ok | not) | .fix'`,
-    )
-    .action(run(() => import('./commands/doctor.js')));
-
-  return program;
+    .option(
+      '--region <region>',
+      'region (default: the queue, $GOOGLE_CLOUD_REGION, environment.region, gcloud config)',
+    );
 }
 
 /** Maps positional arguments onto the names declared with `.argument()`. */

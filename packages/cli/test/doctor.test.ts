@@ -180,6 +180,7 @@ describe('vertex-launch doctor', () => {
       'queue-config',
       'machine-types',
       'credentials',
+      'services',
       'vertex-api',
       'staging-bucket',
       'repository',
@@ -216,7 +217,7 @@ describe('vertex-launch doctor', () => {
     const r = await runCli(['doctor'], { env });
     expect(r.code).toBe(2);
     expect(r.stdout).toContain(
-      `✗ Staging bucket: gs://vxl-no-such-bucket does not exist (the queue's spec.staging_bucket)\n    fix: Create it in the job region: gcloud storage buckets create gs://vxl-no-such-bucket --location=us-central1 --project=${emulator.projectId} — or set spec.staging_bucket to an existing bucket in us-central1; run \`vertex-launch queue update default --config FILE\`.\n`,
+      `✗ Staging bucket: gs://vxl-no-such-bucket does not exist (the queue's spec.staging_bucket)\n    fix: Create it in the job region: gcloud storage buckets create gs://vxl-no-such-bucket --location=us-central1 --project=${emulator.projectId} — or set spec.staging_bucket to an existing bucket in us-central1; run \`vertex-launch queue update default --config FILE\`. (\`vertex-launch setup\` creates it.)\n`,
     );
     expect(r.stderr).toMatch(/^\nerror 1 check failed \(\d+ passed, 1 failed, \d warnings?\); fix them/);
   });

@@ -48,6 +48,12 @@ export interface EmulatorOptions {
    * calls gets the same faults. Any safe integer. Default 0.
    */
   faultSeed?: number;
+  /**
+   * APIs that start disabled (Service Usage), e.g. `['aiplatform.googleapis.com']`: their calls are refused with
+   * PERMISSION_DENIED / SERVICE_DISABLED until `services.enable` (or {@link Emulator.services}) enables them. Default:
+   * every API is enabled.
+   */
+  disabledServices?: string[];
 }
 
 /** The IAM controls of a running emulator. */
@@ -65,6 +71,13 @@ export interface EmulatorIam {
   grant(member: string, permissions: string[], resource?: string): void;
   /** Revokes permissions from a member on a resource (default: the project). */
   revoke(member: string, permissions: string[], resource?: string): void;
+  /**
+   * The IAM policy (role bindings) of a resource (default: the project), as `getIamPolicy` answers it. Setting it
+   * changes the etag, as a concurrent `setIamPolicy` by someone else would.
+   */
+  getPolicy(resource?: string): { version: number; bindings: { role: string; members: string[] }[]; etag: string };
+  /** Adds `member` to the binding of `role` on a resource (default: the project), as another admin would. */
+  addBinding(role: string, member: string, resource?: string): void;
   /** Issues an access token for a member. */
   issueToken(member: string, ttlSeconds?: number): string;
   /** The resource name of a service account, for `iam.serviceAccounts.*` grants. */
@@ -125,6 +138,12 @@ export interface Emulator {
   storageClientOptions(token?: string | (() => string)): StorageClientOptions;
   readonly iam: EmulatorIam;
   readonly faults: EmulatorFaults;
+  /** The project's APIs (Service Usage), e.g. `services.disable('aiplatform.googleapis.com')`. */
+  readonly services: {
+    isEnabled(name: string): boolean;
+    enable(name: string): void;
+    disable(name: string): void;
+  };
   /**
    * Calls per method since start (or the last reset), `storage.uploads.sessions` (resumable uploads started) and
    * `storage.uploads.bytes` (the bytes their PUTs carried, also bytes a session already had).

@@ -56,6 +56,15 @@ export function emulatorHandle(core: Seed, wired: Wired, served: Served): Emulat
       revoke: (member, permissions, resource) => iam.revoke(member, permissions, resource),
       issueToken: (member, ttl) => iam.issueToken(member, ttl).token,
       serviceAccountResource: (email) => iam.serviceAccountResource(email),
+      getPolicy: (resource) => iam.policies.get(iam.canonicalResource(resource)),
+      addBinding(role, member, resource) {
+        const key = iam.canonicalResource(resource);
+        const policy = iam.policies.get(key);
+        const binding = policy.bindings.find((b) => b.role === role);
+        if (binding) binding.members.push(member);
+        else policy.bindings.push({ role, members: [member] });
+        iam.policies.set(key, policy);
+      },
       adminEmail,
       runnerEmail: core.runnerEmail,
     },
@@ -64,6 +73,11 @@ export function emulatorHandle(core: Seed, wired: Wired, served: Served): Emulat
       inject: (method, fault) => core.faults.inject(method, fault),
       clear: (method) => core.faults.clear(method),
       injected: () => core.faults.injected(),
+    },
+    services: {
+      isEnabled: (name) => core.serviceUsage.isEnabled(name),
+      enable: (name) => core.serviceUsage.enable(name),
+      disable: (name) => core.serviceUsage.disable(name),
     },
     counters: () => core.faults.counters(),
     resetCounters: () => core.faults.resetCounters(),

@@ -6,6 +6,7 @@
 import { createPublicKey, createVerify, generateKeyPair, randomBytes, randomInt } from 'node:crypto';
 import { promisify } from 'node:util';
 import { EmulatorError, type Principal } from './context.js';
+import { type PolicyRecord, PolicyStore, ROLE_PERMISSIONS } from './iam-policies.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
@@ -89,6 +90,7 @@ interface TokenRecord {
 interface ServiceAccountRecord {
   email: string;
   uniqueId: string;
+  displayName?: string;
   /** key id -> public key PEM */
   keys: Record<string, string>;
 }
@@ -106,6 +108,8 @@ export interface IamState {
   external: Record<string, ExternalRecord>;
   grants: Record<string, Record<string, string[]>>;
   tokens: Record<string, TokenRecord>;
+  /** IAM policies (role bindings) per resource. */
+  policies?: Record<string, PolicyRecord>;
 }
 
 /** Options of {@link IamModel}. */
@@ -140,8 +144,16 @@ export class IamModel {
   /** resource -> member -> permissions */
   private readonly grants = new Map<string, Map<string, Set<string>>>();
   private readonly tokens = new Map<string, TokenRecord>();
+  /** The role bindings set with `setIamPolicy` (projects, service accounts, repositories). */
+  readonly policies: PolicyStore;
 
-  constructor(private readonly options: IamModelOptions) {}
+  constructor(private readonly options: IamModelOptions) {
+    this.policies = new PolicyStore({
+      projectId: options.projectId,
+      serviceAccountExists: (email) => this.serviceAccounts.has(email),
+      onChange: options.onChange,
+    });
+  }
 
   get projectId(): string {
     return this.options.projectId;
@@ -168,11 +180,17 @@ export class IamModel {
   }
 
   /** Creates a service account (no key). Idempotent. */
-  ensureServiceAccount(email: string): void {
+  ensureServiceAccount(email: string, displayName?: string): void {
     if (this.serviceAccounts.has(email)) return;
     const uniqueId = String(100000000000000000000n + BigInt(randomInt(1, 2 ** 47)) * 1000000n);
-    this.serviceAccounts.set(email, { email, uniqueId, keys: {} });
+    this.serviceAccounts.set(email, { email, uniqueId, keys: {}, ...(displayName ? { displayName } : {}) });
     this.options.onChange();
+  }
+
+  /** The account's unique id and display name, or undefined when it does not exist. */
+  serviceAccountInfo(email: string): { email: string; uniqueId: string; displayName: string } | undefined {
+    const sa = this.serviceAccounts.get(email);
+    return sa && { email, uniqueId: sa.uniqueId, displayName: sa.displayName ?? '' };
   }
 
   /** Creates a service account named `name` (an account id or a full email) and returns a new JSON key for it. */
@@ -263,13 +281,24 @@ export class IamModel {
     this.options.onChange();
   }
 
-  /** True when `member` holds `permission` on `resource` or on one of its parents. `*` grants everything. */
+  /**
+   * True when `member` holds `permission` on `resource` or on one of its parents: granted directly, or through a
+   * role bound in the resource's IAM policy. `*` (and `roles/owner`) grants everything.
+   */
   holds(member: string, permission: string, resource: string): boolean {
     const target = this.canonicalResource(resource);
+    const covers = (granted: string) => target === granted || target.startsWith(`${granted}/`);
     for (const [granted, byMember] of this.grants) {
-      if (target !== granted && !target.startsWith(`${granted}/`)) continue;
+      if (!covers(granted)) continue;
       const set = byMember.get(member);
       if (set && (set.has(permission) || set.has('*'))) return true;
+    }
+    for (const granted of this.policies.resources()) {
+      if (!covers(granted)) continue;
+      for (const role of this.policies.rolesOf(granted, member)) {
+        const permissions = ROLE_PERMISSIONS[role] ?? [];
+        if (permissions.includes(permission) || permissions.includes('*')) return true;
+      }
     }
     return false;
   }
@@ -378,6 +407,7 @@ export class IamModel {
       external: Object.fromEntries(this.external),
       grants,
       tokens: Object.fromEntries([...this.tokens].filter(([, t]) => t.expiresAt > now)),
+      policies: this.policies.toJSON(),
     };
   }
 
@@ -389,6 +419,7 @@ export class IamModel {
       this.grants.set(resource, new Map(Object.entries(byMember).map(([m, ps]) => [m, new Set(ps)])));
     }
     for (const [k, v] of Object.entries(state.tokens)) this.tokens.set(k, v);
+    this.policies.load(state.policies);
   }
 }
 

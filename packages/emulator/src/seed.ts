@@ -22,6 +22,7 @@ import { dockerExecutor } from './jobs/docker-executor.js';
 import { clockExecutor, type JobExecutor } from './jobs/executor.js';
 import { MemoryLogStore } from './logs.js';
 import { RegistryBackend } from './registry/backend.js';
+import { KNOWN_SERVICES, ServiceUsageModel } from './service-usage.js';
 import { debouncedSaver, ensurePrivateDir, readJson, writeJsonAtomic } from './state/persist.js';
 import { loadTls, type TlsMaterial } from './tls.js';
 
@@ -42,6 +43,8 @@ export interface EmulatorCore {
   readonly ctx: ServiceContext;
   readonly clock: EmulatorClock;
   readonly iam: IamModel;
+  /** Which APIs are enabled (Service Usage); calls to a disabled one are refused with SERVICE_DISABLED. */
+  readonly serviceUsage: ServiceUsageModel;
   /** `emulator-admin@<project>.iam.gserviceaccount.com`: holds every permission. */
   readonly adminEmail: string;
   /** `vertex-runner@<project>.iam.gserviceaccount.com`: the default job service account. */
@@ -98,6 +101,7 @@ interface PersistedCore {
   iam?: IamState;
   logs?: StoredLogEntry[];
   artifactRegistry?: RepositoryState;
+  serviceUsage?: string[];
 }
 
 const PROJECT_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
@@ -147,7 +151,9 @@ export async function seed(options: EmulatorOptions): Promise<Seed> {
   const quotas = new QuotaMeter(clock.now, `project_number:${projectNumber}`, region);
   quotas.setLimit('vertex.reads', unlimitedAsZero(options.quotas?.vertexReadsPerMinute ?? 600));
   quotas.setLimit('vertex.creates', unlimitedAsZero(options.quotas?.vertexCreatesPerMinute ?? 60));
-  const ctx = serviceContext({ projectId, region, iam, faults, quotas, logs, dataDir, now: clock.now });
+  const serviceUsage = new ServiceUsageModel({ projectNumber, disabled: options.disabledServices, onChange });
+  if (saved?.serviceUsage) serviceUsage.load(saved.serviceUsage);
+  const ctx = serviceContext({ projectId, region, iam, serviceUsage, faults, quotas, logs, dataDir, now: clock.now });
 
   const timings = {
     queuedMs: options.jobTimings?.queuedMs ?? 200,
@@ -169,6 +175,7 @@ export async function seed(options: EmulatorOptions): Promise<Seed> {
   persistence.register('iam', () => iam.toJSON());
   persistence.register('logs', () => [...logs.all()]);
   persistence.register('artifactRegistry', () => repositories.toJSON());
+  persistence.register('serviceUsage', () => serviceUsage.toJSON());
 
   let docker: Promise<Dockerode> | undefined;
   return {
@@ -181,6 +188,7 @@ export async function seed(options: EmulatorOptions): Promise<Seed> {
     ctx,
     clock,
     iam,
+    serviceUsage,
     adminEmail,
     runnerEmail,
     adminToken,
@@ -262,6 +270,15 @@ function checkOptions(options: EmulatorOptions) {
     if (v !== undefined && !(v >= 0))
       issues.push({ path: `jobTimings.${k}`, message: 'must be >= 0 ms', severity: 'error' });
   }
+  for (const [i, name] of (options.disabledServices ?? []).entries()) {
+    if (!(name in KNOWN_SERVICES)) {
+      issues.push({
+        path: `disabledServices[${i}]`,
+        message: `"${name}" is not an API the emulator serves (${Object.keys(KNOWN_SERVICES).join(', ')})`,
+        severity: 'error',
+      });
+    }
+  }
   if (options.faultSeed !== undefined) {
     const problem = faultSeedProblem(options.faultSeed);
     if (problem) issues.push({ path: 'faultSeed', message: problem, severity: 'error' });
@@ -307,13 +324,14 @@ function serviceContext(core: {
   projectId: string;
   region: string;
   iam: IamModel;
+  serviceUsage: ServiceUsageModel;
   faults: FaultInjector;
   quotas: QuotaMeter;
   logs: MemoryLogStore;
   dataDir: string | undefined;
   now(): number;
 }): ServiceContext {
-  const { iam, faults, quotas } = core;
+  const { iam, faults, quotas, serviceUsage } = core;
   return {
     projectId: core.projectId,
     region: core.region,
@@ -327,7 +345,10 @@ function serviceContext(core: {
       }
       return principal;
     },
-    beforeCall: (method) => faults.apply(method, 'before'),
+    beforeCall: async (method) => {
+      await faults.apply(method, 'before');
+      serviceUsage.requireEnabledFor(method);
+    },
     afterCall: (method) => faults.apply(method, 'after'),
     count: (name, n) => faults.add(name, n),
     consumeQuota: (meter) => quotas.consume(meter),

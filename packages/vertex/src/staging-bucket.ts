@@ -102,3 +102,67 @@ export async function describeBucket(options: DescribeBucketOptions): Promise<Bu
     locationType: typeof body.locationType === 'string' && body.locationType !== '' ? body.locationType : undefined,
   };
 }
+
+/** Options of {@link createBucket}. */
+export interface CreateBucketOptions extends DescribeBucketOptions {
+  /** The project that owns the bucket. */
+  project: string;
+  /** Where: the job region (`us-central1`), a dual-region or a multi-region. */
+  location: string;
+}
+
+/**
+ * Creates the bucket in `location` with uniform bucket-level access (`POST /storage/v1/b?project=`, the JSON API's
+ * `buckets.insert`). Resolves `{ created: false }` when the caller owns it already (409). Throws
+ * {@link PermissionError} (`storage.buckets.create`), {@link AuthError}, or {@link ApiError} (a name taken by someone
+ * else, a location that does not exist).
+ */
+export async function createBucket(options: CreateBucketOptions): Promise<{ bucket: string; created: boolean }> {
+  const bucket = options.bucket.replace(/^gs:\/\//, '').split('/')[0] as string;
+  const base = endpointsOption(options.endpoints, options.env).storageUrl;
+  const url = `${base}/storage/v1/b?project=${encodeURIComponent(options.project)}`;
+  let response: Response;
+  try {
+    const headers = plainHeaders(await options.authClient.getRequestHeaders(url));
+    response = await fetch(url, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: bucket,
+        location: options.location.toUpperCase(),
+        iamConfiguration: { uniformBucketLevelAccess: { enabled: true } },
+      }),
+      signal: AbortSignal.timeout(options.timeoutMs ?? 20_000),
+    });
+  } catch (error) {
+    if (error instanceof AuthError) throw error;
+    throw new ApiError('storage.googleapis.com', `${PREFIX} ${new URL(url).host} could not be reached.`, {
+      cause: error,
+      hint: 'Check the network (or the emulator) and try again.',
+    });
+  }
+  if (response.ok) return { bucket, created: true };
+  const text = await response.text();
+  let detail = text.slice(0, 200);
+  try {
+    const message = (JSON.parse(text) as { error?: { message?: unknown } }).error?.message;
+    if (typeof message === 'string') detail = message;
+  } catch {
+    /* the text above */
+  }
+  if (response.status === 409 && /already own it/i.test(detail)) return { bucket, created: false };
+  if (response.status === 401) {
+    throw new AuthError(`${PREFIX} Cloud Storage refused the credentials (HTTP 401): ${detail}`);
+  }
+  if (response.status === 403) {
+    throw new PermissionError(`${PREFIX} Cannot create gs://${bucket} (HTTP 403): ${detail}`, {
+      permission: 'storage.buckets.create',
+      hint: `Grant storage.buckets.create on project ${options.project} (roles/storage.admin).`,
+    });
+  }
+  throw new ApiError(
+    'storage.googleapis.com',
+    `${PREFIX} Could not create gs://${bucket} in ${options.location}: HTTP ${response.status}: ${detail}`,
+    { hint: response.status === 409 ? 'The name is taken: choose another bucket name.' : 'Check the location.' },
+  );
+}

@@ -20,6 +20,7 @@ import {
   checkQueueConfig,
   checkRepository,
   checkServiceAgent,
+  checkServices,
   checkStagingBucket,
   checkVertexApi,
   type DoctorContext,
@@ -37,6 +38,19 @@ export interface DoctorOptions extends GlobalOptions {
   db?: string;
   project?: string;
   region?: string;
+  /** `--fix`: make the safe fixes, as `vertex-launch setup` does. */
+  fix?: boolean;
+  /** With `--fix`: do not ask on a terminal. */
+  yes?: boolean;
+  /** With `--fix`: print the plan only. */
+  dryRun?: boolean;
+}
+
+/** What one doctor run found. */
+export interface DoctorRun {
+  ctx: DoctorContext;
+  checks: CheckResult[];
+  code: number;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -53,12 +67,24 @@ export function doctorExitCode(checks: readonly CheckResult[]): number {
   return ExitCode.OK;
 }
 
-/** `vertex-launch doctor [--queue NAME | --queue-config FILE] [--json]`. */
+/** `vertex-launch doctor [--queue NAME | --queue-config FILE] [--json] [--fix [--yes | --dry-run]]`. */
 export default async function doctor(
   options: DoctorOptions,
   io: Io,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
+  if (options.fix) {
+    const { default: setup } = await import('./setup.js');
+    return setup(options, io, env);
+  }
+  const run = await runChecks(options, env);
+  if (options.json) printJson(io, doctorJson(run));
+  else printDoctorReport(io, run);
+  return run.code;
+}
+
+/** Runs every check (the agent config, the queue, then Google) and never throws for what a check finds. */
+export async function runChecks(options: DoctorOptions, env: NodeJS.ProcessEnv = process.env): Promise<DoctorRun> {
   const checks: CheckResult[] = [];
   // The runtime as every command resolves it (flags > environment > launch-config.yaml > gcloud config); doctor
   // resolves the credentials itself, as a check.
@@ -122,6 +148,8 @@ export default async function doctor(
   }
   const registry = isObject(agent?.registry) ? agent.registry : {};
   if (typeof registry.uri === 'string') ctx.registryUri = registry.uri;
+  const builder = isObject(agent?.builder) ? agent.builder : {};
+  if (typeof builder.type === 'string') ctx.builderType = builder.type;
 
   // 2. The queue: a file, or a stored queue.
   let queueProject: Sourced<string> | undefined;
@@ -202,6 +230,7 @@ export default async function doctor(
 
   // 4. Google: credentials first, then the rest (each independent of the others).
   checks.push(await checkCredentials(ctx));
+  checks.push(await checkServices(ctx));
   checks.push(await checkVertexApi(ctx));
   checks.push(await checkStagingBucket(ctx));
   checks.push(await checkRepository(ctx));
@@ -209,27 +238,26 @@ export default async function doctor(
   checks.push(await checkActAs(ctx));
   checks.push(await checkServiceAgent(ctx));
 
-  const code = doctorExitCode(checks);
-  if (options.json) {
-    printJson(io, {
-      ok: code === ExitCode.OK,
-      exitCode: code,
-      project: ctx.project ?? null,
-      region: ctx.region ?? null,
-      queue: ctx.queueLabel ?? null,
-      checks: checks.map((c) => ({
-        id: c.id,
-        title: c.title,
-        ok: c.status !== 'fail',
-        status: c.status,
-        evidence: c.evidence,
-        fix: c.fix ?? null,
-      })),
-    });
-    return code;
-  }
-  printHuman(io, ctx, checks, code);
-  return code;
+  return { ctx, checks, code: doctorExitCode(checks) };
+}
+
+/** The `--json` document of a run: `{ ok, exitCode, project, region, queue, checks }`. */
+export function doctorJson({ ctx, checks, code }: DoctorRun) {
+  return {
+    ok: code === ExitCode.OK,
+    exitCode: code,
+    project: ctx.project ?? null,
+    region: ctx.region ?? null,
+    queue: ctx.queueLabel ?? null,
+    checks: checks.map((c) => ({
+      id: c.id,
+      title: c.title,
+      ok: c.status !== 'fail',
+      status: c.status,
+      evidence: c.evidence,
+      fix: c.fix ?? null,
+    })),
+  };
 }
 
 function configFailure(title: string, error: unknown, fix: string): CheckResult {
@@ -238,7 +266,8 @@ function configFailure(title: string, error: unknown, fix: string): CheckResult 
   return { id: 'queue-config', title, status: 'fail', kind: 'config', evidence: `${text}${issues}`, fix };
 }
 
-function printHuman(io: Io, ctx: DoctorContext, checks: readonly CheckResult[], code: number): void {
+/** Prints a run for a person: one line per check, the fixes, the summary. */
+export function printDoctorReport(io: Io, { ctx, checks, code }: DoctorRun): void {
   const where = [
     ctx.project ? `project ${ctx.project} (${ctx.projectSource})` : 'no project',
     ctx.region ? `region ${ctx.region} (${ctx.regionSource ?? 'the credentials'})` : 'no region',

@@ -29,6 +29,8 @@ export interface ServiceUrls {
   readonly loggingUrl: string;
   /** Policy Troubleshooter API base. */
   readonly policyTroubleshooterUrl: string;
+  /** Service Usage API base (which APIs are enabled; `vertex-launch setup` enables them). */
+  readonly serviceUsageUrl: string;
 }
 
 /** Google's production endpoints. */
@@ -42,6 +44,7 @@ export const GOOGLE_SERVICE_URLS: ServiceUrls = Object.freeze({
   storageUrl: 'https://storage.googleapis.com',
   loggingUrl: 'https://logging.googleapis.com',
   policyTroubleshooterUrl: 'https://policytroubleshooter.googleapis.com',
+  serviceUsageUrl: 'https://serviceusage.googleapis.com',
 });
 
 /**
@@ -129,6 +132,7 @@ export function resolveServiceEndpoints(env: Env = process.env): ServiceEndpoint
     storageUrl: base,
     loggingUrl: base,
     policyTroubleshooterUrl: base,
+    serviceUsageUrl: base,
     origin: 'emulator',
     source: EMULATOR_SOURCE,
     emulator,

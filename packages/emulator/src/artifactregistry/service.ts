@@ -6,10 +6,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
+import { VERTEX_AI_REGIONS } from '@vertex-launch/core';
 import { EmulatorError, type ServiceContext } from '../context.js';
 import { type LroOperation, type OperationOwner, packAny } from '../grpc/operations.js';
 import { loadClientProtos, lookup } from '../grpc/protos.js';
 import { type GrpcServiceModule, unary } from '../grpc/server.js';
+import type { PolicyStore } from '../iam-policies.js';
 import { registryName } from '../registry/names.js';
 import type { ManifestInfo, RegistryReader } from '../registry/reader.js';
 import type { RepositoryRecord, RepositoryStore } from './repositories.js';
@@ -27,6 +29,17 @@ export interface ArtifactRegistryServiceOptions {
   registry: RegistryReader;
   /** Resolves the caller (throws UNAUTHENTICATED). */
   authenticate(authorization: string | undefined): void;
+  /** The IAM policies (repository policies live here, keyed by the repository name). */
+  policies: PolicyStore;
+}
+
+/** The locations Artifact Registry offers: the regions and the multi-regions. */
+const REPOSITORY_LOCATIONS = new Set([...VERTEX_AI_REGIONS, 'us', 'europe', 'asia']);
+
+interface IamPolicyInput {
+  version?: number;
+  bindings?: { role?: string; members?: string[] }[];
+  etag?: Buffer | Uint8Array | string;
 }
 
 interface Paged {
@@ -89,6 +102,10 @@ export class ArtifactRegistryService implements OperationOwner {
         this.listTags(req, call.authorization),
       ),
       GetTag: unary((req: { name?: string }, call) => this.getTag(req, call.authorization)),
+      GetIamPolicy: unary((req: { resource?: string }, call) => this.iamPolicy(req, undefined, call.authorization)),
+      SetIamPolicy: unary((req: { resource?: string; policy?: IamPolicyInput }, call) =>
+        this.iamPolicy(req, req.policy ?? {}, call.authorization),
+      ),
     });
     return [{ name: SERVICE, definition: service.service, implementation: impl }];
   }
@@ -138,6 +155,18 @@ export class ArtifactRegistryService implements OperationOwner {
   ) {
     const { project, location, parent } = this.parseParent(req.parent);
     return this.call('artifactregistry.repositories.create', authorization, parent, async () => {
+      if (!REPOSITORY_LOCATIONS.has(location)) {
+        throw new EmulatorError(
+          'INVALID_ARGUMENT',
+          `Location ${location} is not available for Artifact Registry; use a region such as ${this.ctx.region} or a multi-region (us, europe, asia).`,
+        );
+      }
+      if (!this.options.repositories.isOurProject(project)) {
+        throw new EmulatorError(
+          'PERMISSION_DENIED',
+          `Permission 'artifactregistry.repositories.create' denied on resource '${parent}' (or it may not exist); the emulator serves project ${this.ctx.projectId}.`,
+        );
+      }
       const input = req.repository ?? {};
       const format = input.format && input.format !== 'FORMAT_UNSPECIFIED' ? String(input.format) : undefined;
       if (!format) {
@@ -158,6 +187,25 @@ export class ArtifactRegistryService implements OperationOwner {
       return this.operation(location, {
         response: packAny('google.devtools.artifactregistry.v1.Repository', serialize(this.toRepository(record))),
       });
+    });
+  }
+
+  /** GetIamPolicy (`policy` undefined) or SetIamPolicy of a repository; a stale etag is ABORTED. */
+  private async iamPolicy(req: { resource?: string }, policy: IamPolicyInput | undefined, authorization?: string) {
+    const ref = this.parseRepositoryName(req.resource);
+    const verb = policy === undefined ? 'getIamPolicy' : 'setIamPolicy';
+    return this.call(`artifactregistry.repositories.${verb}`, authorization, ref.name, async () => {
+      const name = this.repository(ref).name;
+      const etag = policy?.etag;
+      const view =
+        policy === undefined
+          ? this.options.policies.get(name)
+          : this.options.policies.set(name, {
+              version: policy.version,
+              bindings: policy.bindings,
+              etag: etag && etag.length > 0 ? Buffer.from(etag as Uint8Array).toString('base64') : undefined,
+            });
+      return { version: view.version, bindings: view.bindings, etag: Buffer.from(view.etag, 'base64') };
     });
   }
 

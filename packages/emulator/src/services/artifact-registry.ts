@@ -15,6 +15,7 @@ export const artifactRegistry: EmulatorService = {
       repositories: core.repositories,
       registry: new RegistryReader(core.registryBackend),
       authenticate: (authorization) => void core.iam.authenticate(authorization),
+      policies: core.iam.policies,
     });
     return { grpc: service.grpcModules(), operations: service };
   },

@@ -11,6 +11,12 @@
  *   `resourcemanager.projects.getIamPolicy` on the project to see the policies; without it the answer is
  *   `UNKNOWN_INFO_DENIED`, as Google answers.
  *
+ * - Resource Manager v1 `POST /v1/projects/{project}:getIamPolicy` / `:setIamPolicy` and IAM v1
+ *   `POST /v1/projects/{project}/serviceAccounts/{email}:getIamPolicy` / `:setIamPolicy`: the role bindings, with an
+ *   etag; a write with a stale etag is ABORTED (409), as Google answers a concurrent change (../iam-policies.ts).
+ * - IAM v1 `GET /v1/projects/{project}/serviceAccounts/{email}` and `POST /v1/projects/{project}/serviceAccounts`
+ *   (`{ accountId, serviceAccount: { displayName, description } }`): 6-30 characters, ALREADY_EXISTS when taken.
+ *
  * Mounted as the `iamPolicy` service (./index.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -23,7 +29,7 @@ import type { EmulatorService } from './contract.js';
 export interface IamPolicyServiceOptions {
   ctx: ServiceContext;
   /** The emulator's IAM model (grants, principals). */
-  iam: Pick<IamModel, 'authenticate' | 'holds' | 'hasServiceAccount' | 'serviceAccountResource' | 'canonicalResource'>;
+  iam: IamModel;
   /** The emulated project's number. */
   projectNumber: string;
 }
@@ -125,11 +131,110 @@ export function iamPolicyService(options: IamPolicyServiceOptions): HttpService 
     return true;
   }
 
+  const projectResource = (req: IncomingMessage, project: string) => {
+    if (isOurs(project)) return `projects/${ctx.projectId}`;
+    iam.authenticate(req.headers.authorization);
+    throw new EmulatorError(
+      'PERMISSION_DENIED',
+      `The caller does not have permission on project ${project} (or it may not exist); the emulator serves project ${ctx.projectId}.`,
+    );
+  };
+  const existingAccount = (email: string) => {
+    if (!iam.hasServiceAccount(email)) {
+      throw new EmulatorError('NOT_FOUND', `Unknown service account: projects/-/serviceAccounts/${email}.`);
+    }
+    return iam.serviceAccountResource(email);
+  };
+  const accountView = (email: string) => {
+    const info = iam.serviceAccountInfo(email);
+    if (!info) throw new EmulatorError('NOT_FOUND', `Unknown service account: projects/-/serviceAccounts/${email}.`);
+    return {
+      name: `projects/${ctx.projectId}/serviceAccounts/${email}`,
+      projectId: ctx.projectId,
+      uniqueId: info.uniqueId,
+      email,
+      displayName: info.displayName,
+      etag: 'MDEwMjE5MjA=',
+      oauth2ClientId: info.uniqueId,
+    };
+  };
+
+  /** get/setIamPolicy of `resource` (a project or a service account), with `permission` of `service`. */
+  async function policy(
+    req: IncomingMessage,
+    res: ServerResponse,
+    resource: () => string,
+    service: 'resourcemanager.projects' | 'iam.serviceAccounts',
+    verb: 'getIamPolicy' | 'setIamPolicy',
+  ) {
+    const permission = `${service}.${verb}`;
+    await ctx.beforeCall(permission);
+    const name = resource();
+    await ctx.authorize(req.headers.authorization, permission, name);
+    const fields = await readFields(req);
+    const answer = verb === 'getIamPolicy' ? iam.policies.get(name) : iam.policies.set(name, fields.policy);
+    await ctx.afterCall(permission);
+    sendJson(res, 200, answer);
+    return true as const;
+  }
+
+  async function getAccount(req: IncomingMessage, res: ServerResponse, email: string) {
+    await ctx.beforeCall('iam.serviceAccounts.get');
+    await ctx.authorize(req.headers.authorization, 'iam.serviceAccounts.get', existingAccount(email));
+    await ctx.afterCall('iam.serviceAccounts.get');
+    sendJson(res, 200, accountView(email));
+    return true as const;
+  }
+
+  async function createAccount(req: IncomingMessage, res: ServerResponse, project: string) {
+    await ctx.beforeCall('iam.serviceAccounts.create');
+    const parent = projectResource(req, project);
+    await ctx.authorize(req.headers.authorization, 'iam.serviceAccounts.create', parent);
+    const fields = await readFields(req);
+    const accountId = typeof fields.accountId === 'string' ? fields.accountId : '';
+    if (!/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(accountId)) {
+      throw new EmulatorError(
+        'INVALID_ARGUMENT',
+        `Invalid account id "${accountId}": use 6-30 characters, lowercase letters, digits and dashes, starting with a letter and not ending with a dash.`,
+      );
+    }
+    const email = `${accountId}@${ctx.projectId}.iam.gserviceaccount.com`;
+    if (iam.hasServiceAccount(email)) {
+      throw new EmulatorError(
+        'ALREADY_EXISTS',
+        `Service account ${accountId} already exists within project projects/${ctx.projectId}.`,
+      );
+    }
+    const body = (fields.serviceAccount ?? {}) as { displayName?: unknown };
+    iam.ensureServiceAccount(email, typeof body.displayName === 'string' ? body.displayName : undefined);
+    await ctx.afterCall('iam.serviceAccounts.create');
+    sendJson(res, 200, accountView(email));
+    return true as const;
+  }
+
   return {
     name: 'iam-policy',
     async handle(req, res, url) {
       const path = url.pathname;
       try {
+        const projectPolicy = /^\/v1\/projects\/([^/:]+):(getIamPolicy|setIamPolicy)$/.exec(path);
+        if (req.method === 'POST' && projectPolicy) {
+          const project = decodeURIComponent(projectPolicy[1] as string);
+          const verb = projectPolicy[2] as 'getIamPolicy' | 'setIamPolicy';
+          return await policy(req, res, () => projectResource(req, project), 'resourcemanager.projects', verb);
+        }
+        const saPolicy = /^\/v1\/projects\/[^/]+\/serviceAccounts\/([^/:]+):(getIamPolicy|setIamPolicy)$/.exec(path);
+        if (req.method === 'POST' && saPolicy) {
+          const email = decodeURIComponent(saPolicy[1] as string);
+          const verb = saPolicy[2] as 'getIamPolicy' | 'setIamPolicy';
+          return await policy(req, res, () => existingAccount(email), 'iam.serviceAccounts', verb);
+        }
+        const account = /^\/v1\/projects\/[^/]+\/serviceAccounts\/([^/:]+)$/.exec(path);
+        if (req.method === 'GET' && account)
+          return await getAccount(req, res, decodeURIComponent(account[1] as string));
+        const accounts = /^\/v1\/projects\/([^/:]+)\/serviceAccounts$/.exec(path);
+        if (req.method === 'POST' && accounts)
+          return await createAccount(req, res, decodeURIComponent(accounts[1] as string));
         const project = /^\/v1\/projects\/([^/:]+)$/.exec(path);
         if (req.method === 'GET' && project)
           return await getProject(req, res, decodeURIComponent(project[1] as string));

@@ -9,6 +9,7 @@ import type { EmulatorService } from './contract.js';
 import { iamPolicy } from './iam-policy.js';
 import { identity } from './identity.js';
 import { logging } from './logging.js';
+import { serviceUsage } from './service-usage.js';
 import { storage } from './storage/service.js';
 import { vertexJobs } from './vertex-jobs.js';
 
@@ -18,6 +19,7 @@ export type { EmulatorService, ServiceParts } from './contract.js';
 export const SERVICES: readonly EmulatorService[] = [
   identity,
   iamPolicy,
+  serviceUsage,
   storage,
   logging,
   vertexJobs,

@@ -48,7 +48,21 @@ export interface CheckResult {
   fix?: string;
   /** For failures: which exit code class it belongs to. */
   kind?: FailureKind;
+  /** The change `vertex-launch setup` (`doctor --fix`) can make to fix it, when one is safe. */
+  remedy?: Remedy;
 }
+
+/**
+ * A safe fix of a failed check, as data: `setup` turns it into steps (what it creates or grants, the gcloud command
+ * that does the same, and the call that does it). Only additions: nothing is ever deleted or revoked.
+ */
+export type Remedy =
+  | { kind: 'enable-services'; project: string; services: string[] }
+  | { kind: 'create-bucket'; project: string; bucket: string; location: string }
+  | { kind: 'create-repository'; project: string; location: string; repository: string }
+  | { kind: 'grant-project-roles'; project: string; member: string; roles: string[] }
+  | { kind: 'act-as'; project: string; account: string; member: string }
+  | { kind: 'grant-repository-reader'; project: string; location: string; repository: string; members: string[] };
 
 /** Everything the checks need, gathered once by the command. */
 export interface DoctorContext {
@@ -68,6 +82,8 @@ export interface DoctorContext {
   queueConfig?: Record<string, unknown>;
   /** `registry.uri` of the agent config, when set. */
   registryUri?: string;
+  /** `builder.type` of the agent config, when set (`cloudbuild` needs the Cloud Build API). */
+  builderType?: string;
   /** The agent config file, for messages. */
   agentConfigPath: string;
   credentials?: AuthCredentials;
@@ -90,6 +106,8 @@ const warn = (id: string, title: string, evidence: string, fix: string): CheckRe
   fix,
 });
 const skip = (id: string, title: string, evidence: string): CheckResult => ({ id, title, status: 'skip', evidence });
+const withRemedy = (result: CheckResult, remedy: Remedy | undefined): CheckResult =>
+  remedy ? { ...result, remedy } : result;
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 const kindOf = (error: unknown): FailureKind =>
@@ -227,6 +245,51 @@ export async function checkCredentials(ctx: DoctorContext): Promise<CheckResult>
 
 const notChecked = (id: string, title: string, why: string) => skip(id, title, `not checked: ${why}`);
 
+/** The APIs this setup uses: Vertex AI always; Storage, Artifact Registry and Cloud Build when the config uses them. */
+export function wantedServices(ctx: DoctorContext): string[] {
+  const bucket = (ctx.queueConfig?.spec as { staging_bucket?: unknown } | undefined)?.staging_bucket;
+  return [
+    'aiplatform.googleapis.com',
+    ...(typeof bucket === 'string' ? ['storage.googleapis.com'] : []),
+    ...(ctx.registryUri ? ['artifactregistry.googleapis.com'] : []),
+    ...(ctx.builderType === 'cloudbuild' ? ['cloudbuild.googleapis.com'] : []),
+  ];
+}
+
+/** The APIs of {@link wantedServices} are enabled on the project (Service Usage `services.get`). */
+export async function checkServices(ctx: DoctorContext): Promise<CheckResult> {
+  const id = 'services';
+  const title = 'Google APIs';
+  if (!ctx.credentials || !ctx.project) return notChecked(id, title, 'no credentials or project');
+  const { getServiceState } = await import('@vertex-launch/auth');
+  const wanted = wantedServices(ctx);
+  const disabled: string[] = [];
+  try {
+    for (const service of wanted) {
+      const state = await getServiceState(ctx.credentials, ctx.project, service, { endpoints: ctx.runtime.endpoints });
+      if (state !== 'ENABLED') disabled.push(service);
+    }
+  } catch (error) {
+    return warn(
+      id,
+      title,
+      `could not read which APIs are enabled on ${ctx.project}: ${message(error).replace(/^\[vertex-launch\] \[auth\] /, '')}`,
+      `Check them yourself: gcloud services list --enabled --project=${ctx.project} (needed: ${wanted.join(', ')}); or grant serviceusage.services.get (roles/serviceusage.serviceUsageConsumer).`,
+    );
+  }
+  if (disabled.length === 0) return pass(id, title, `enabled on ${ctx.project}: ${wanted.join(', ')}`);
+  return withRemedy(
+    fail(
+      id,
+      title,
+      'config',
+      `not enabled on ${ctx.project}: ${disabled.join(', ')}`,
+      `Enable them: gcloud services enable ${disabled.join(' ')} --project=${ctx.project} (\`vertex-launch setup\` does it).`,
+    ),
+    { kind: 'enable-services', project: ctx.project, services: disabled },
+  );
+}
+
 /** A cheap ListCustomJobs (page size 1) in the region. */
 export async function checkVertexApi(ctx: DoctorContext): Promise<CheckResult> {
   const id = 'vertex-api';
@@ -278,7 +341,7 @@ export async function checkVertexApi(ctx: DoctorContext): Promise<CheckResult> {
   }
 }
 
-function memberOf(principal: string | undefined): string {
+export function memberOf(principal: string | undefined): string {
   if (!principal) return 'user:YOU@example.com';
   return principal.endsWith('.gserviceaccount.com') ? `serviceAccount:${principal}` : `user:${principal}`;
 }
@@ -328,12 +391,15 @@ export async function checkStagingBucket(ctx: DoctorContext): Promise<CheckResul
     );
   }
   if (!found.exists) {
-    return fail(
-      id,
-      title,
-      'config',
-      `gs://${bucket} does not exist (the queue's spec.staging_bucket)`,
-      `Create it in the job region: ${create} — or set spec.staging_bucket to an existing bucket in ${ctx.region}; ${ctx.queueUpdateHint}.`,
+    return withRemedy(
+      fail(
+        id,
+        title,
+        'config',
+        `gs://${bucket} does not exist (the queue's spec.staging_bucket)`,
+        `Create it in the job region: ${create} — or set spec.staging_bucket to an existing bucket in ${ctx.region}; ${ctx.queueUpdateHint}. (\`vertex-launch setup\` creates it.)`,
+      ),
+      { kind: 'create-bucket', project: ctx.project, bucket, location: ctx.region },
     );
   }
   const { location } = found;
@@ -382,12 +448,15 @@ export async function checkRepository(ctx: DoctorContext): Promise<CheckResult> 
   try {
     const found = await registry.describeRepository(ref);
     if (!found.exists) {
-      return fail(
-        id,
-        title,
-        'config',
-        `${name}: the repository does not exist`,
-        `Create it: gcloud artifacts repositories create ${ref.repository} --repository-format=docker --location=${ref.location} --project=${ref.project} — or point registry.uri in ${ctx.agentConfigPath} at an existing DOCKER repository.`,
+      return withRemedy(
+        fail(
+          id,
+          title,
+          'config',
+          `${name}: the repository does not exist`,
+          `Create it: gcloud artifacts repositories create ${ref.repository} --repository-format=docker --location=${ref.location} --project=${ref.project} — or point registry.uri in ${ctx.agentConfigPath} at an existing DOCKER repository. (\`vertex-launch setup\` creates it.)`,
+        ),
+        { kind: 'create-repository', project: ref.project, location: ref.location, repository: ref.repository },
       );
     }
     if (found.format !== 'DOCKER') {
@@ -466,12 +535,18 @@ export async function checkProjectPermissions(ctx: DoctorContext): Promise<Check
           `gcloud projects add-iam-policy-binding ${ctx.project} --member=${memberOf(ctx.credentials?.principal)} --role=${role}`,
       )
       .join('; ');
-    return fail(
-      id,
-      title,
-      'auth',
-      `${who} lacks ${missing.length} on projects/${ctx.project}: ${missing.join(', ')}`,
-      `Grant the roles that hold them: ${grants}`,
+    const principal = ctx.credentials.principal;
+    return withRemedy(
+      fail(
+        id,
+        title,
+        'auth',
+        `${who} lacks ${missing.length} on projects/${ctx.project}: ${missing.join(', ')}`,
+        `Grant the roles that hold them: ${grants}`,
+      ),
+      principal
+        ? { kind: 'grant-project-roles', project: ctx.project, member: memberOf(principal), roles: [...roles] }
+        : undefined,
     );
   } catch (error) {
     return fail(
@@ -518,12 +593,16 @@ export async function checkActAs(ctx: DoctorContext): Promise<CheckResult> {
     const check = report.checks[0];
     if (check?.granted)
       return pass(id, title, `${who} holds iam.serviceAccounts.actAs on ${account} (${check.resource})`);
-    return fail(
-      id,
-      title,
-      'auth',
-      `${who} lacks iam.serviceAccounts.actAs on ${account}, the queue's service_account${check?.note ? ` (${check.note})` : ''}`,
-      fix,
+    const principal = ctx.credentials.principal;
+    return withRemedy(
+      fail(
+        id,
+        title,
+        'auth',
+        `${who} lacks iam.serviceAccounts.actAs on ${account}, the queue's service_account${check?.note ? ` (${check.note})` : ''}`,
+        fix,
+      ),
+      principal ? { kind: 'act-as', project: ctx.project, account, member: memberOf(principal) } : undefined,
     );
   } catch (error) {
     return fail(id, title, kindOf(error), message(error), fix);
@@ -595,5 +674,11 @@ export async function checkServiceAgent(ctx: DoctorContext): Promise<CheckResult
   if (unknown) {
     return warn(id, title, `could not verify (the caller may lack the right to read IAM policies): ${evidence}`, fix);
   }
-  return fail(id, title, 'auth', evidence, fix);
+  return withRemedy(fail(id, title, 'auth', evidence, fix), {
+    kind: 'grant-repository-reader',
+    project: ref.project,
+    location: ref.location,
+    repository: ref.repository,
+    members: agents.map((agent) => `serviceAccount:${agent}`),
+  });
 }

@@ -59,6 +59,8 @@ export interface NewBucket {
   /** As the client wrote it (`us-central1`, `EU`); stored upper case. */
   location: string;
   storageClass: string;
+  /** `iamConfiguration.uniformBucketLevelAccess.enabled` of the request. */
+  uniformAccess?: boolean;
   labels?: Record<string, string>;
 }
 
@@ -271,6 +273,7 @@ export class StorageModel {
       timeCreated: now,
       updated: now,
       metageneration: 1,
+      uniformAccess: spec.uniformAccess === true,
     };
     if (spec.labels) record.labels = spec.labels;
     this.buckets.set(name, record);

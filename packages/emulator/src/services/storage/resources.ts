@@ -19,7 +19,10 @@ export function bucketResource(b: BucketRecord, base: string): Record<string, un
     etag: Buffer.from(`${b.name}:${b.metageneration}`).toString('base64'),
     timeCreated: b.timeCreated,
     updated: b.updated,
-    iamConfiguration: { uniformBucketLevelAccess: { enabled: true }, publicAccessPrevention: 'enforced' },
+    iamConfiguration: {
+      uniformBucketLevelAccess: { enabled: b.uniformAccess !== false },
+      publicAccessPrevention: 'enforced',
+    },
     ...(b.labels ? { labels: b.labels } : {}),
   };
 }

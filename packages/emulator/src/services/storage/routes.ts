@@ -7,6 +7,7 @@ import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
+import { VERTEX_AI_REGIONS } from '@vertex-launch/core';
 import type { ServiceContext } from '../../context.js';
 import { parseJsonObject, readSmallBody, StorageHttpError, sendJson } from './http.js';
 import { checkBucketName, type StorageModel } from './model.js';
@@ -25,6 +26,20 @@ import {
 import { bucketResource, hashHeader, objectResource, sendObject } from './resources.js';
 import type { ResumableUploads } from './resumable.js';
 import type { ObjectRecord, ObjectWritableFields } from './state.js';
+
+/** Where Cloud Storage puts buckets: the regions, the predefined dual-regions and the multi-regions. */
+const BUCKET_LOCATIONS = new Set([
+  ...VERTEX_AI_REGIONS.map((r) => r.toUpperCase()),
+  'US',
+  'EU',
+  'ASIA',
+  'NAM4',
+  'EUR4',
+  'EUR5',
+  'EUR7',
+  'EUR8',
+  'ASIA1',
+]);
 
 /** A request path of the JSON API, taken apart. */
 export interface StorageRoute {
@@ -147,13 +162,24 @@ export class StorageRoutes {
     if (!project) throw new StorageHttpError(400, 'required', 'Required parameter: project');
     checkBucketName(name);
     const location = body.location === undefined ? 'US' : body.location;
-    if (typeof location !== 'string' || !/^[A-Za-z0-9-]+$/.test(location)) {
-      throw new StorageHttpError(400, 'invalid', `Invalid location: ${JSON.stringify(location)}.`);
+    if (typeof location !== 'string' || !BUCKET_LOCATIONS.has(location.toUpperCase())) {
+      throw new StorageHttpError(
+        400,
+        'invalid',
+        `Invalid location: ${JSON.stringify(location)}. Use a region (e.g. ${this.ctx.region.toUpperCase()}), a dual-region (NAM4, EUR4, ASIA1) or a multi-region (US, EU, ASIA).`,
+      );
     }
+    const iamConfiguration = (body.iamConfiguration ?? {}) as { uniformBucketLevelAccess?: { enabled?: unknown } };
+    const uniformAccess = iamConfiguration.uniformBucketLevelAccess?.enabled === true;
     const storageClass = typeof body.storageClass === 'string' ? body.storageClass.toUpperCase() : 'STANDARD';
     const labels = body.labels && typeof body.labels === 'object' ? (body.labels as Record<string, string>) : undefined;
     await this.call('storage.buckets.insert', async () => {
-      const record = this.model.createBucket(name, { location, storageClass, ...(labels ? { labels } : {}) });
+      const record = this.model.createBucket(name, {
+        location,
+        storageClass,
+        uniformAccess,
+        ...(labels ? { labels } : {}),
+      });
       sendJson(res, 200, bucketResource(record, baseUrl(req)));
     });
   }

@@ -12,6 +12,8 @@ export interface BucketRecord {
   timeCreated: string;
   updated: string;
   metageneration: number;
+  /** Uniform bucket-level access (records saved before it was kept: true). */
+  uniformAccess?: boolean;
   labels?: Record<string, string>;
 }
 
