@@ -47,7 +47,10 @@ describe('generated reference pages', () => {
     expect(commands.map((c) => c.name)).toEqual(expect.arrayContaining(['launch', 'queue create', 'emulator start']));
     for (const { name, command } of commands) {
       expect(page).toContain(`## \`vertex-launch ${name}\``);
-      for (const argument of command.registeredArguments) expect(page).toContain(`| \`<${argument.name()}>\` |`);
+      for (const argument of command.registeredArguments) {
+        const shown = argument.required ? `<${argument.name()}>` : `[${argument.name()}]`;
+        expect(page).toContain(`| \`${shown}\` |`);
+      }
       for (const option of command.options) {
         const defaultCell = option.defaultValue === undefined || option.negate ? '' : `\`${option.defaultValue}\``;
         expect(page).toContain(`| \`${option.flags}\` | ${defaultCell} |`);

@@ -85,7 +85,7 @@ describe('vertex-launch completion', () => {
     expect(zsh).toContain("'queue create')");
     const fish = (await runCli(['completion', 'fish'])).stdout;
     expect(fish).toContain(
-      "complete -c vertex-launch -n '__fish_seen_subcommand_from queue; and not __fish_seen_subcommand_from validate create list show update delete items cancel' -a create -d 'Save a queue; refuses until its config is complete (exit 2).'",
+      "complete -c vertex-launch -n '__fish_seen_subcommand_from queue; and not __fish_seen_subcommand_from validate create list show update delete items cancel export import migrate' -a create -d 'Save a queue; refuses until its config is complete (exit 2).'",
     );
     expect(fish).toContain(
       "complete -c vertex-launch -n '__fish_seen_subcommand_from doctor' -l queue-config -r -F -d 'check this queue config file instead of a stored queue'",
