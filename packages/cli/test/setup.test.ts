@@ -126,7 +126,7 @@ describe('vertex-launch setup', () => {
     const agent = `service-${emulator.projectNumber}@gcp-sa-aiplatform-cc.iam.gserviceaccount.com`;
     emulator.iam.revoke(agent, ['artifactregistry.repositories.downloadArtifacts']);
 
-    const dry = await runCli(['setup', '--dry-run'], { env });
+    const dry = await runCli(['setup', '--dry-run'], { env, timeoutMs: 60_000 });
     expect(dry.stdout).toContain(
       'Enable aiplatform.googleapis.com, artifactregistry.googleapis.com on project vxl-emulator (Service Usage)',
     );
@@ -135,7 +135,7 @@ describe('vertex-launch setup', () => {
     );
     expect(dry.stdout).toContain('Dry run: nothing was changed.');
     expect(emulator.services.isEnabled('aiplatform.googleapis.com')).toBe(false);
-    const noTerminal = await runCli(['setup'], { env });
+    const noTerminal = await runCli(['setup'], { env, timeoutMs: 60_000 });
     expect(noTerminal.code).toBe(2);
     expect(noTerminal.stderr).toContain('pass --yes to make them, or --dry-run');
 
@@ -188,7 +188,7 @@ describe('vertex-launch setup', () => {
     // Idempotent: the second run changes nothing, and says so.
     const etag = emulator.iam.getPolicy().etag;
     emulator.resetCounters();
-    const again = await runCli(['doctor', '--fix', '--yes'], { env });
+    const again = await runCli(['doctor', '--fix', '--yes'], { env, timeoutMs: 60_000 });
     expect(again.stdout).toMatch(/^Nothing to change: every check passes\.\n/);
     expect(again.stdout).toMatch(/Ready to launch: \d+ passed, 0 failed/);
     expect(again.code).toBe(0);
@@ -226,7 +226,7 @@ describe('vertex-launch setup', () => {
         ...LAUNCH.filter((p) => !p.startsWith('aiplatform.')),
       ],
     });
-    const r = await runCli(['setup', '--yes'], { env });
+    const r = await runCli(['setup', '--yes'], { env, timeoutMs: 60_000 });
     expect(r.code).toBe(3);
     expect(r.stdout).toMatch(/✓ Create the staging bucket gs:\/\/vxl-setup-refused .*: created/);
     expect(r.stdout).toMatch(/✗ Grant roles\/aiplatform.user to serviceAccount:.* permission denied/);
