@@ -1,8 +1,9 @@
 // `vertex-launch agent` (the built CLI, as processes) on a PostgreSQL queue store chosen by `queue_db: postgres://...`
-// in launch-config.yaml: three "machines" (each its own HOME) drain one queue against the emulator; one agent is
-// killed with SIGKILL while it holds launches and started again. Every launch ends with exactly one CustomJob, no item
-// is held by two agents at once, and the store URL's password is never printed. (The many-machine chaos run with a
-// PostgreSQL restart is test/reliability/postgres-agents.test.ts.)
+// in launch-config.yaml: four "machines" (each its own HOME) drain one queue against the emulator; one agent is
+// killed with SIGKILL while it holds launches and started again, and PostgreSQL is restarted once (an immediate
+// shutdown: a crash) while they run. Every launch ends with exactly one CustomJob, no item is held by two agents at
+// once, and the store URL's password is never printed. (The longer chaos run, with many kills, is
+// test/reliability/postgres-agents.test.ts.)
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -19,7 +20,8 @@ import { seededInt, seededRandom, testSeed } from '../../../test/seed.js';
 import { cliBin } from './run-cli.js';
 
 const IMAGE = 'us-docker.pkg.dev/vxl-emulator/train/trainer:1';
-const LAUNCHES = 40;
+const MACHINES = 4;
+const LAUNCHES = 60;
 const random = seededRandom(testSeed(), 'cli-agent-postgres');
 
 let cluster: PostgresCluster;
@@ -128,9 +130,9 @@ afterAll(async () => {
 });
 
 describe('vertex-launch agent on a PostgreSQL queue (queue_db: postgres://...)', () => {
-  it(`three machines drain ${LAUNCHES} launches through a kill -9: one job per launch, no overlapping claims`, async () => {
+  it(`${MACHINES} machines drain ${LAUNCHES} launches through a kill -9 and a PostgreSQL crash: one job per launch, no overlapping claims`, async () => {
     const configs: string[] = [];
-    for (let machine = 0; machine < 3; machine++) {
+    for (let machine = 0; machine < MACHINES; machine++) {
       await mkdir(join(dir.path, `machine-${machine}`), { recursive: true });
       const config = join(dir.path, `machine-${machine}`, 'launch-config.yaml');
       await writeFile(
@@ -157,7 +159,7 @@ describe('vertex-launch agent on a PostgreSQL queue (queue_db: postgres://...)',
       );
     }
     // Kill a machine's agent while it holds launches, then start that machine's next agent.
-    const victim = seededInt(random, 0, 2);
+    const victim = seededInt(random, 0, MACHINES);
     await until(
       'the victim holds launches',
       () => agents[victim]!.logs.filter((l) => String(l.msg).startsWith('claimed item')).length >= 2,
@@ -167,16 +169,19 @@ describe('vertex-launch agent on a PostgreSQL queue (queue_db: postgres://...)',
     const next = startAgent(victim, configs[victim]!);
     agents.push(next);
     await until('the next agent started', () => next.logs.some((l) => / started: /.test(String(l.msg))));
+    // PostgreSQL crashes and comes back 1.5 s later: the agents' calls wait for it (retryTimeoutMs) and go on.
+    await until(
+      'some launches finished',
+      async () => (await store.list({ queue: 'team', states: ['finished'], limit: 1000 })).length >= 10,
+    );
+    await cluster.restart({ mode: 'immediate', downMs: 1500 });
 
     await until(
       'every launch finished',
       async () => (await store.list({ queue: 'team', states: ['finished'], limit: 1000 })).length === LAUNCHES,
       120_000,
     );
-    for (const agent of agents
-      .slice(0, 3)
-      .filter((_, m) => m !== victim)
-      .concat(agents.slice(3))) {
+    for (const agent of agents.filter((a) => a !== agents[victim])) {
       agent.child.kill('SIGTERM');
       expect(await agent.exited).toEqual({ code: 0, signal: null });
     }
@@ -194,7 +199,7 @@ describe('vertex-launch agent on a PostgreSQL queue (queue_db: postgres://...)',
     }
     expect([...perLaunch.values()]).toEqual(Array(LAUNCHES).fill(1));
     const claimers = new Set(done.flatMap((i) => i.events.filter((e) => e.type === 'claimed').map((e) => e.agentId)));
-    expect(claimers.size).toBeGreaterThanOrEqual(3);
+    expect(claimers.size).toBeGreaterThanOrEqual(MACHINES);
     // The agents name their store without its password.
     const named = agents[0]!.logs.find((l) => l.queueDb !== undefined)!;
     expect(String(named.queueDb)).toContain(`${cluster.user}:***@127.0.0.1:${cluster.port}`);
