@@ -12,8 +12,12 @@ export const ExitCode = {
   AUTH: 3,
   /** A Google API call failed. */
   API: 4,
-  /** Interrupted (Ctrl-C). */
+  /** The terminal hung up (SIGHUP) while waiting: 128 + 1. */
+  HANGUP: 129,
+  /** Interrupted (Ctrl-C, SIGINT): 128 + 2. */
   INTERRUPTED: 130,
+  /** Terminated (SIGTERM) while waiting: 128 + 15. */
+  TERMINATED: 143,
   /**
    * stdout or stderr was closed before the command finished writing (`... | head -1`): 128 + SIGPIPE (13), as a
    * shell reports for git in the same place. Nothing is printed about it.

@@ -10,7 +10,9 @@ Exit codes:
   2    bad usage, invalid config or a refused build context (nothing was submitted)
   3    credentials missing or refused, or a permission is missing
   4    a Google API call failed
-  130  interrupted
+  129  hung up (SIGHUP) while waiting for a job
+  130  interrupted (Ctrl-C)
+  143  terminated (SIGTERM) while waiting for a job
   141  stdout or stderr was closed early (e.g. by \`| head -1\`): stopped without a message`;
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -84,7 +86,10 @@ Examples:
     .option('--dry-run', 'print the CreateCustomJobRequest instead of submitting it')
     .option('--wait', 'wait until the job ends, printing its state changes (exit 1 when it does not succeed)')
     .option('--follow', 'print the job logs while waiting (implies --wait)')
-    .option('--cancel-on-interrupt', 'on Ctrl-C while waiting, cancel the job without asking')
+    .option(
+      '--cancel-on-interrupt',
+      'on Ctrl-C, SIGTERM or SIGHUP while waiting, cancel the job (and wait for CANCELLED) without asking',
+    )
     .option(
       '--json',
       'print one JSON object with the config warnings in `warnings` (with --dry-run: { parent, customJob, warnings }, the request in Vertex REST v1 form)',

@@ -7,12 +7,17 @@
  */
 import { type BuilderFactory, describeSource, type JobRunner, redactStoreUrl } from '@vertex-launch/core';
 import {
+  type Agent,
   type AgentLogger,
+  ApiOutageLog,
   createAgent,
   defaultAgentConfigPath,
+  isTransientApiError,
   loadAgentConfig,
+  newAgentId,
   type ResolvedAgentConfig,
   type RunnerTarget,
+  whenApiAnswers,
 } from '@vertex-launch/core/agent';
 import type { VertexRunner } from '@vertex-launch/vertex';
 import { ExitCode, UsageError } from '../exit-codes.js';
@@ -105,6 +110,9 @@ export default async function agentCommand(options: AgentCommandOptions, io: Io,
   const project = runtime.projectId?.value;
   const region = runtime.region?.value;
   const pollMs = Math.round(config.poll_interval * 1000);
+  const agentId = newAgentId();
+  // Every failed attempt of a runner call opens (or counts in) the outage log: one line per outage, said at once.
+  const outage = new ApiOutageLog(logger, { agentId });
   const runners: VertexRunner[] = [];
   const { vertexRunner } = await import('@vertex-launch/vertex');
   const runnerFor = (target: RunnerTarget): JobRunner => {
@@ -116,60 +124,83 @@ export default async function agentCommand(options: AgentCommandOptions, io: Io,
       quotas: { createsPerMinute: config.quotas.creates_per_minute, readsPerMinute: config.quotas.reads_per_minute },
       // The batched tracker follows every running job; it polls at poll_interval, backing off to 10x while quiet.
       tracker: { minIntervalMs: pollMs, maxIntervalMs: Math.max(pollMs, Math.min(30_000, pollMs * 10)) },
+      onRetry: ({ error, method }) => {
+        if (isTransientApiError(error, { jobMayExist: false })) outage.failed(error, `Vertex AI ${method}`);
+      },
     });
     runners.push(runner);
     return runner;
   };
 
-  if (project && region) {
-    // Preflight: fails fast on missing credentials or permissions, and loads the Google client now (its first load
-    // blocks the event loop for seconds, which must not happen while leases are held).
-    await runnerFor({ project, region }).list({ limit: 1 });
-  }
   const db = runtime.queueDb;
-  const store = await openStore(db);
-  const agent = createAgent({
-    store,
-    runner: runnerFor,
-    queues: config.queues,
-    maxJobs: config.max_jobs,
-    ...(project ? { project } : {}),
-    ...(region ? { region } : {}),
-    ...(builder ? { builder } : {}),
-    ...(config.registry ? { imageRepository: config.registry.uri } : {}),
-    ...(builder ? { builderCredentials } : {}),
-    startTimeoutMs: Math.round(config.start_timeout * 1000),
-    pollIntervalMs: pollMs,
-    leaseMs: Math.round(config.lease_duration * 1000),
-    statusIntervalMs: Math.round(statusSeconds * 1000),
-    logger,
-    env,
-    allowedEnv: config.allowed_env,
-  });
   const dbShown = redactStoreUrl(db.value);
   logger.info(
-    { agentId: agent.id, config: file, queueDb: dbShown, queueDbSource: describeSource(db.source), project, region },
+    { agentId, config: file, queueDb: dbShown, queueDbSource: describeSource(db.source), project, region },
     `config ${file}, queue database ${dbShown}`,
   );
 
   let signalled: NodeJS.Signals | undefined;
+  let agent: Agent | undefined;
+  const waiting = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled) {
       // A second signal: leave now; leases run out and another agent resumes the items.
       process.exit(ExitCode.INTERRUPTED);
     }
     signalled = signal;
-    void agent.stop(signal);
+    waiting.abort();
+    void agent?.stop(signal);
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   try {
-    await agent.start();
+    if (project && region) {
+      // Preflight: fails fast on missing credentials or permissions, and loads the Google client now (its first load
+      // blocks the event loop for seconds, which must not happen while leases are held). While Vertex AI does not
+      // answer (an outage), it waits and says so, rather than exiting.
+      const answered = await whenApiAnswers(() => runnerFor({ project, region }).list({ limit: 1 }), {
+        what: 'Vertex AI listCustomJobs',
+        outage,
+        log: logger,
+        fields: { agentId },
+        signal: waiting.signal,
+      });
+      if (answered === undefined) {
+        logger.info({ agentId, reason: signalled }, `agent stopped (${signalled}) while waiting for Vertex AI`);
+        return ExitCode.OK;
+      }
+    }
+    const store = await openStore(db);
+    try {
+      agent = createAgent({
+        store,
+        runner: runnerFor,
+        queues: config.queues,
+        maxJobs: config.max_jobs,
+        ...(project ? { project } : {}),
+        ...(region ? { region } : {}),
+        ...(builder ? { builder } : {}),
+        ...(config.registry ? { imageRepository: config.registry.uri } : {}),
+        ...(builder ? { builderCredentials } : {}),
+        startTimeoutMs: Math.round(config.start_timeout * 1000),
+        pollIntervalMs: pollMs,
+        leaseMs: Math.round(config.lease_duration * 1000),
+        statusIntervalMs: Math.round(statusSeconds * 1000),
+        agentId,
+        apiOutage: outage,
+        logger,
+        env,
+        allowedEnv: config.allowed_env,
+      });
+      if (signalled) void agent.stop(signalled);
+      await agent.start();
+    } finally {
+      await store.close();
+    }
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
     await Promise.all(runners.map((runner) => runner.close().catch(() => undefined)));
-    await store.close();
   }
   return ExitCode.OK;
 }

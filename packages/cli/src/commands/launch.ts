@@ -217,6 +217,8 @@ async function submitLaunch(options: LaunchOptions, io: Io, env: NodeJS.ProcessE
   });
   const build = options.source === undefined ? undefined : await sourceBuild(options.source, options.image, runtime);
   const runner = await openRunner(runtime);
+  // Listening from before the submit: a signal that comes while the job is created still cancels it once it exists.
+  const stop = options.wait || options.follow ? listenForStop() : undefined;
   try {
     // The config's warnings, shown once it is resolved (before anything is built or submitted).
     let warnings: ReturnType<typeof warningsJson> = [];
@@ -245,8 +247,8 @@ async function submitLaunch(options: LaunchOptions, io: Io, env: NodeJS.ProcessE
       else io.stdout(`${handle.jobName}\n`);
       return ExitCode.OK;
     }
-    const final = await waitWithInterrupt(handle, options, io);
-    if (final === undefined) return ExitCode.INTERRUPTED;
+    const final = await waitWithInterrupt(handle, options, io, stop as StopListener);
+    if ('signal' in final) return SIGNAL_EXIT_CODES[final.signal];
     if (options.json) printJson(io, { ...launchJson(handle), warnings, job: jobJson(final) });
     else {
       const elapsed = formatElapsed(
@@ -262,6 +264,7 @@ async function submitLaunch(options: LaunchOptions, io: Io, env: NodeJS.ProcessE
     }
     return final.status === 'succeeded' ? ExitCode.OK : ExitCode.JOB_FAILED;
   } finally {
+    stop?.dispose();
     await runner.close();
   }
 }
@@ -305,57 +308,101 @@ function launchJson(handle: LaunchHandle) {
   };
 }
 
+/** The signals that stop waiting for a job, and the exit code of each (128 + its number, as a shell reports). */
+const SIGNAL_EXIT_CODES = {
+  SIGINT: ExitCode.INTERRUPTED,
+  SIGTERM: ExitCode.TERMINATED,
+  SIGHUP: ExitCode.HANGUP,
+} as const;
+type StopSignal = keyof typeof SIGNAL_EXIT_CODES;
+const STOP_SIGNALS = Object.keys(SIGNAL_EXIT_CODES) as StopSignal[];
+
+/** What stopped the wait, in words. */
+const SIGNAL_TEXT: Record<StopSignal, string> = {
+  SIGINT: 'Interrupted (SIGINT)',
+  SIGTERM: 'Terminated (SIGTERM)',
+  SIGHUP: 'Hung up (SIGHUP)',
+};
+
+/** SIGINT, SIGTERM and SIGHUP, caught: the first aborts `signal`, and `received` names it. */
+interface StopListener {
+  readonly signal: AbortSignal;
+  received(): StopSignal | undefined;
+  dispose(): void;
+}
+
+function listenForStop(): StopListener {
+  const controller = new AbortController();
+  let received: StopSignal | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    received ??= signal as StopSignal;
+    controller.abort();
+  };
+  // \`on\`, not \`once\`: a \`signal-exit\` handler of a dependency re-raises a signal it sees no other listener for.
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+  return {
+    signal: controller.signal,
+    received: () => received,
+    dispose: () => {
+      for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
+    },
+  };
+}
+
 /**
- * Waits for the job (printing its logs with --follow). Ctrl-C stops waiting: with --cancel-on-interrupt the job is
- * cancelled; on a terminal the user is asked; otherwise it keeps running and we say how to cancel it. Resolves with
- * the final snapshot, or undefined after an interrupt.
+ * Waits for the job (printing its logs with --follow). Ctrl-C, SIGTERM or SIGHUP stop waiting: with
+ * --cancel-on-interrupt the job is cancelled and its CANCELLED state awaited; after a Ctrl-C on a terminal the user
+ * is asked; otherwise it keeps running and we say how to cancel it. Resolves with the final snapshot, or the signal.
  */
 async function waitWithInterrupt(
   handle: LaunchHandle,
   options: LaunchOptions,
   io: Io,
-): Promise<JobSnapshot | undefined> {
-  const controller = new AbortController();
-  const interrupted = new Error('interrupted');
-  const onSigint = () => controller.abort(interrupted);
-  process.once('SIGINT', onSigint);
+  stop: StopListener,
+): Promise<JobSnapshot | { signal: StopSignal }> {
   const following = options.follow
     ? (async () => {
         try {
-          for await (const entry of handle.logs({ follow: true, signal: controller.signal })) {
+          for await (const entry of handle.logs({ follow: true, signal: stop.signal })) {
             // With --json, stdout carries exactly one JSON object: the logs go to stderr.
             if (options.json) io.stderr(logLine(io, entry));
             else io.stdout(logLine(io, entry));
           }
         } catch (error) {
-          if (!controller.signal.aborted) io.stderr(`${red(io, 'warning')} logs: ${(error as Error).message}\n`);
+          if (!stop.signal.aborted) io.stderr(`${red(io, 'warning')} logs: ${(error as Error).message}\n`);
         }
       })()
     : Promise.resolve();
   try {
-    const final = await handle.wait({ signal: controller.signal });
+    const final = await handle.wait({ signal: stop.signal });
     await following;
     return final;
   } catch (error) {
-    if (error !== interrupted) throw error;
+    if (!stop.signal.aborted) throw error;
   } finally {
-    process.off('SIGINT', onSigint);
+    stop.dispose();
   }
-  // Interrupted while waiting. A second Ctrl-C ends the process at once.
-  process.once('SIGINT', () => process.exit(ExitCode.INTERRUPTED));
+  const received = stop.received() ?? 'SIGINT';
+  await stopWaiting(handle, options, io, received);
+  return { signal: received };
+}
+
+/** After `signal` stopped the wait: cancels the job (or asks, or says how to). A second signal ends the process at once. */
+async function stopWaiting(handle: LaunchHandle, options: LaunchOptions, io: Io, signal: StopSignal): Promise<void> {
+  for (const s of STOP_SIGNALS) process.on(s, () => process.exit(SIGNAL_EXIT_CODES[s]));
   let cancel = options.cancelOnInterrupt === true;
-  if (!cancel && io.isTTY && process.stdin.isTTY) {
+  // Only a Ctrl-C has someone at the terminal to answer (after SIGHUP the terminal is gone).
+  if (!cancel && signal === 'SIGINT' && io.isTTY && process.stdin.isTTY) {
     io.stderr(`\nCancel job ${handle.jobName}? [y/N] `);
     cancel = YES.test(await readLine());
   }
   if (cancel) {
-    io.stderr(`Cancelling ${handle.jobName} ...\n`);
+    io.stderr(`\n${SIGNAL_TEXT[signal]}. Cancelling ${handle.jobName} ...\n`);
     const job = await handle.cancel({ timeoutMs: 5 * 60_000 });
     io.stderr(`${stateText(io, job)} ${handle.jobName}\n`);
   } else {
     io.stderr(
-      `\nInterrupted: job ${handle.jobName} keeps running.\n  Cancel it with: vertex-launch jobs cancel ${handle.jobName}\n`,
+      `\n${SIGNAL_TEXT[signal]}: job ${handle.jobName} keeps running.\n  Cancel it with: vertex-launch jobs cancel ${handle.jobName}\n`,
     );
   }
-  return undefined;
 }

@@ -25,9 +25,12 @@ import type { LaunchStatus } from '../job-state.js';
 import type { JobRunner } from '../launch/runner.js';
 import { isLeaseLost, isStoreUnavailable, QueueError } from '../queue/errors.js';
 import type { LaunchPhase, QueueItem, QueueStore } from '../queue/store.js';
-import { backoff } from '../retry.js';
+import { backoff, type RetryPolicy } from '../retry.js';
+import { ApiOutageLog } from './outage.js';
 import { Wakeup } from './wakeup.js';
-import { type AgentContext, formatMs, LaunchWorker, leaseLostMessage, message } from './worker.js';
+import { type AgentContext, API_RELEASE_POLICY, formatMs, LaunchWorker, leaseLostMessage, message } from './worker.js';
+
+export { API_RELEASE_POLICY } from './worker.js';
 
 /** Structured logging: pino's `(fields, message)` shape, so a pino logger fits as is. */
 export interface AgentLogger {
@@ -89,6 +92,13 @@ export interface AgentOptions {
   clock?: Clock;
   /** Jitter of the retries of queue-store calls, numbers in [0, 1). Default `Math.random`; tests pass a seeded one. */
   random?: () => number;
+  /**
+   * How a launch that hit a transient API failure (UNAVAILABLE, INTERNAL, a rate quota, DEADLINE_EXCEEDED of a call
+   * that makes no job) before a job exists is given back to its queue. Default {@link API_RELEASE_POLICY}.
+   */
+  apiRelease?: RetryPolicy;
+  /** The outage log (one line per API outage); the CLI shares it with its runners' retry hooks. Default: a new one. */
+  apiOutage?: ApiOutageLog;
   /** Receives the agent's structured log lines (a pino logger fits as is). */
   logger?: AgentLogger;
   /** Environment for `${env:NAME}` macros of queue configs. Default `process.env`. */
@@ -216,19 +226,22 @@ class AgentLoop implements Agent {
     this.#statusMs = options.statusIntervalMs ?? 60_000;
     this.#stopGraceMs = options.stopGraceMs ?? 5_000;
     const clock = options.clock ?? systemClock;
+    const log = options.logger ?? silentAgentLogger;
     this.#loopWake = new Wakeup(clock);
     this.#heartbeatWake = new Wakeup(clock);
     this.#ctx = {
       options,
       store: options.store,
       agentId: this.id,
-      log: options.logger ?? silentAgentLogger,
+      log,
       clock,
       random: options.random ?? Math.random,
       env: options.env ?? process.env,
       startTimeoutMs: options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
       pollMs: options.pollIntervalMs ?? DEFAULT_AGENT_POLL_INTERVAL_MS,
       leaseMs,
+      releasePolicy: options.apiRelease ?? API_RELEASE_POLICY,
+      outage: options.apiOutage ?? new ApiOutageLog(log, { agentId: this.id }, clock),
       runnerFor: (target) => this.#runnerFor(target),
       defaultTarget: () => this.#defaultTarget(),
       onFinished: (item) => this.#onFinished(item),

@@ -19,6 +19,7 @@ import type { JobRunner, JobSnapshot } from '../launch/runner.js';
 import { type FailureUpdate, LAUNCH_PHASES, type LaunchPhase } from '../queue/store.js';
 import type { AgentOptions } from './agent.js';
 import { JobGone } from './follow.js';
+import { isTransientApiError } from './outage.js';
 import { formatMs, type LaunchWorker, message, Stopped } from './worker.js';
 
 /** The phases that have a handler: the persisted launch phases, and `ended` (the job reached a final state). */
@@ -29,11 +30,33 @@ export interface Failure {
   readonly fail: FailureUpdate;
 }
 
-/** What a handler returns: the phase to go on with, a failure, or `finished` (the item is done). */
-export type Next = HandlerPhase | Failure | 'finished';
+/**
+ * A handler's answer that a call failed with a transient API error before a job exists: the worker gives the item
+ * back to its queue after a backoff (its phase kept), or fails it with `phase` once it used up its attempts.
+ */
+export interface Release {
+  readonly release: { readonly phase: FailureUpdate['phase']; readonly what: string; readonly error: unknown };
+}
+
+/** What a handler returns: the phase to go on with, a failure, a release, or `finished` (the item is done). */
+export type Next = HandlerPhase | Failure | Release | 'finished';
 
 /** A {@link Failure} of `phase` saying `message`. */
 export const failure = (phase: FailureUpdate['phase'], text: string): Failure => ({ fail: { phase, message: text } });
+
+/**
+ * A {@link Release} when `error` is a transient API failure (see `isTransientApiError`), counted in the agent's
+ * outage log; undefined when it is not transient.
+ */
+function releaseOn(
+  w: LaunchWorker,
+  error: unknown,
+  release: { phase: FailureUpdate['phase']; what: string; jobMayExist: boolean },
+): Release | undefined {
+  if (!isTransientApiError(error, { jobMayExist: release.jobMayExist })) return undefined;
+  w.ctx.outage.failed(error, release.what);
+  return { release: { phase: release.phase, what: release.what, error } };
+}
 
 const NOT_STARTED = new Set<LaunchStatus>(['queued', 'pending', 'unknown']);
 const phaseIndex = (phase: LaunchPhase | undefined) => (phase === undefined ? 0 : LAUNCH_PHASES.indexOf(phase));
@@ -70,12 +93,17 @@ async function building(w: LaunchWorker): Promise<Next> {
   log.info(w.fields({ source }), `building ${source}`);
   try {
     const { imageUri, skipped } = await buildFromSource(options, source, w.controller.signal);
+    w.ctx.outage.answered();
     w.checkStop();
     await w.record({ phase: 'built', imageUri, message: skipped ? 'content tag exists; build skipped' : 'pushed' });
     return 'built';
   } catch (error) {
     if (error instanceof Stopped || w.controller.signal.aborted) throw new Stopped();
-    return failure('build', `building ${source} failed: ${message(error)}`);
+    const what = `building ${source}`;
+    return (
+      releaseOn(w, error, { phase: 'build', what, jobMayExist: false }) ??
+      failure('build', `${what} failed: ${message(error)}`)
+    );
   }
 }
 
@@ -109,7 +137,17 @@ async function built(w: LaunchWorker): Promise<Next> {
 async function submitting(w: LaunchWorker): Promise<Next> {
   if (w.lookUpFirst) {
     w.lookUpFirst = false;
-    const found = await findJob(w.runner, w.item.launchId);
+    let found: JobSnapshot | undefined;
+    try {
+      found = await findJob(w.runner, w.item.launchId);
+    } catch (error) {
+      // A read: it makes no job. The item keeps phase `submitting`, so the next claim looks the job up again.
+      const what = 'looking the job up by launch id';
+      const release = releaseOn(w, error, { phase: 'run', what, jobMayExist: false });
+      if (release) return release;
+      throw error;
+    }
+    w.ctx.outage.answered();
     if (!found) return 'claimed';
     await w.record({ phase: 'submitted', jobName: found.name, status: found.status, message: 'found by launch id' });
     w.ctx.log.info(w.fields({ jobName: found.name }), `re-attached to ${found.name} (found by launch id)`);
@@ -130,8 +168,9 @@ async function submitting(w: LaunchWorker): Promise<Next> {
     });
   } catch (error) {
     w.inFlight = false;
-    return submitFailed(error);
+    return submitFailed(w, error);
   }
+  w.ctx.outage.answered();
   await w.record({ phase: 'submitted', jobName: result.jobName, status: result.job.status });
   w.inFlight = false;
   w.ctx.log.info(
@@ -142,8 +181,14 @@ async function submitting(w: LaunchWorker): Promise<Next> {
   return 'submitted';
 }
 
-/** What a create call that failed (after the runner's own retries and lookups) means for the launch. */
-function submitFailed(error: unknown): Next {
+/**
+ * What a create call that failed (after the runner's own retries and lookups) means for the launch. A transient
+ * failure gives the item back (phase `submitting` kept: the next claim looks the job up by launch id before it
+ * creates one, so a create that did go through is found, not repeated).
+ */
+function submitFailed(w: LaunchWorker, error: unknown): Next {
+  const release = releaseOn(w, error, { phase: 'run', what: 'creating the job', jobMayExist: true });
+  if (release) return release;
   const hint = isVertexLaunchError(error) && error.hint ? ` (${error.hint})` : '';
   return failure('run', `could not submit the job: ${message(error)}${hint}`);
 }
@@ -224,6 +269,7 @@ async function observe(w: LaunchWorker): Promise<JobSnapshot | Failure> {
     if (!(error instanceof JobGone)) throw error;
     return failure('run', `job ${error.jobName} no longer exists (${message(error.cause)}); enqueue the launch again`);
   }
+  w.ctx.outage.answered();
   w.job = job;
   if (job.terminal) return job;
   if (job.status !== w.lastRecorded) {

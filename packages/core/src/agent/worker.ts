@@ -5,6 +5,7 @@
  * never turned into a failed launch.
  */
 import type { Clock } from '../clock.js';
+import { LAUNCH_ID_LABEL, sanitizeLabelValue } from '../config/labels.js';
 import type { JobRunner, JobSnapshot } from '../launch/runner.js';
 import { isLeaseLost, isStoreUnavailable } from '../queue/errors.js';
 import type {
@@ -16,10 +17,11 @@ import type {
   QueueItem,
   QueueStore,
 } from '../queue/store.js';
-import { type RetryPolicy, retry } from '../retry.js';
+import { backoff, type RetryPolicy, retry } from '../retry.js';
 import type { AgentLogger, AgentOptions, RunnerTarget } from './agent.js';
 import { JobFeed } from './follow.js';
-import { failure, type HandlerPhase, type Next, PHASE_HANDLERS } from './phases.js';
+import { type ApiOutageLog, isTransientApiError } from './outage.js';
+import { failure, type HandlerPhase, type Next, PHASE_HANDLERS, type Release } from './phases.js';
 import { Wakeup } from './wakeup.js';
 
 /**
@@ -31,6 +33,20 @@ export const STORE_RETRY_POLICY: Readonly<RetryPolicy> = {
   initialDelayMs: 200,
   maxDelayMs: 5_000,
   multiplier: 2,
+};
+
+/**
+ * How a launch that hit a transient API failure before a job exists is given back to its queue: before release
+ * number N (N = the item's claims so far) the worker waits a backoff under a bound of 2 s doubling up to 2 min
+ * ("equal" jitter: at least half the bound), holding the lease, then requeues the item with its phase kept. The
+ * 12th attempt that fails fails the launch: the API was out for 10 minutes or more (at least ~5.5 min of backoff).
+ */
+export const API_RELEASE_POLICY: Readonly<RetryPolicy> = {
+  maxAttempts: 12,
+  initialDelayMs: 2_000,
+  maxDelayMs: 120_000,
+  multiplier: 2,
+  jitter: 'equal',
 };
 
 /** What every worker of one agent shares: its settings and services. */
@@ -45,6 +61,10 @@ export interface AgentContext {
   readonly startTimeoutMs: number;
   readonly pollMs: number;
   readonly leaseMs: number;
+  /** See {@link API_RELEASE_POLICY}. */
+  readonly releasePolicy: Readonly<RetryPolicy>;
+  /** One log line per API outage, not one per failed call. */
+  readonly outage: ApiOutageLog;
   /** The runner of a project and region. */
   runnerFor(target: RunnerTarget): JobRunner;
   /** The project and region of the runner given as an object, if it names them. */
@@ -149,7 +169,8 @@ export class LaunchWorker {
       let next: Next = await this.#resolve();
       while (next !== 'finished') {
         if (typeof next === 'object') {
-          await this.fail(next.fail.phase, next.fail.message);
+          if ('release' in next) await this.#release(next.release);
+          else await this.fail(next.fail.phase, next.fail.message);
           return;
         }
         this.checkStop();
@@ -173,7 +194,12 @@ export class LaunchWorker {
         wake: this.wake,
         pollMs: this.ctx.pollMs,
         checkStop: () => this.checkStop(),
-        onReadError: (text, error) => this.ctx.log.warn(this.fields({ error: message(error) }), text),
+        onReadError: (text, error) => {
+          // During an outage every failed read would log: the outage log has one line for it all.
+          if (isTransientApiError(error, { jobMayExist: true }))
+            this.ctx.outage.failed(error, `reading ${this.item.jobName}`);
+          else this.ctx.log.warn(this.fields({ error: message(error) }), text);
+        },
       });
     }
     return this.#feed;
@@ -277,6 +303,48 @@ export class LaunchWorker {
       `job ${job.name} ended ${job.state.replace(/^JOB_STATE_/, '')}`,
     );
     this.#finished(item);
+  }
+
+  /**
+   * A transient API failure before a job exists: waits a backoff holding the lease (see {@link API_RELEASE_POLICY}),
+   * then gives the item back to its queue with its phase kept, saying why in its history; fails it once it used up
+   * its attempts. The next claim (of any agent) tries again.
+   */
+  async #release({ phase, what, error }: Release['release']): Promise<void> {
+    const { ctx } = this;
+    const policy = ctx.releasePolicy;
+    const attempt = this.item.attempts;
+    const why = `${what} failed with a transient API error (${message(error)})`;
+    if (attempt >= policy.maxAttempts) {
+      const mayExist =
+        this.item.phase === 'submitting'
+          ? ` A create call went out: a job may exist, find it with \`gcloud ai custom-jobs list --region=${this.target.region} --filter='labels.${LAUNCH_ID_LABEL}=${sanitizeLabelValue(this.item.launchId)}'\` before enqueueing again.`
+          : ' Enqueue it again once the API answers.';
+      await this.fail(phase, `${why}; gave up after ${attempt} attempts.${mayExist}`);
+      return;
+    }
+    const delayMs = backoff(policy, attempt, ctx.random);
+    ctx.log.debug(
+      this.fields({ event: 'api_release', attempt, delayMs }),
+      `${why}; releasing after ${formatMs(delayMs)}`,
+    );
+    const until = ctx.clock.now() + delayMs;
+    // Woken early by a stop (then the stop gives it back) or a cancel request (the next claim handles it).
+    while (ctx.clock.now() < until && !this.cancelRequested) {
+      this.checkStop();
+      await this.wake.wait(until - ctx.clock.now());
+    }
+    this.checkStop();
+    const kept = this.item.phase === undefined ? '' : `, phase ${this.item.phase} kept`;
+    await this.write(() =>
+      ctx.store.requeue(
+        this.item.id,
+        ctx.agentId,
+        `attempt ${attempt} of ${policy.maxAttempts}: ${why}; no job is known yet, given back to the queue after a backoff of ${formatMs(delayMs)}${kept}`,
+      ),
+    );
+    // No longer held: the heartbeats and a stop leave it alone.
+    this.lost = true;
   }
 
   #finished(item: QueueItem): void {
