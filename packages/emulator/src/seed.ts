@@ -329,6 +329,7 @@ function serviceContext(core: {
     },
     beforeCall: (method) => faults.apply(method, 'before'),
     afterCall: (method) => faults.apply(method, 'after'),
+    lateCommit: (method) => faults.lateCommit(method),
     count: (name, n) => faults.add(name, n),
     consumeQuota: (meter) => quotas.consume(meter),
     logs: core.logs,
