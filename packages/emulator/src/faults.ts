@@ -107,7 +107,9 @@ export class FaultInjector {
       throw new RangeError(`A fault for ${method} needs a \`code\`, a \`latencyMs\`, or both.`);
     }
     if (fault.phase === 'late' && fault.code === undefined) {
-      throw new RangeError(`A fault for ${method} with \`phase: 'late'\` needs a \`code\` (the error the client sees).`);
+      throw new RangeError(
+        `A fault for ${method} with \`phase: 'late'\` needs a \`code\` (the error the client sees).`,
+      );
     }
     if (fault.commitDelayMs !== undefined && !(fault.commitDelayMs >= 0 && fault.phase === 'late')) {
       throw new RangeError(
