@@ -10,6 +10,7 @@ Exit codes:
   2    bad usage, invalid config or a refused build context (nothing was submitted)
   3    credentials missing or refused, or a permission is missing
   4    a Google API call failed
+  5    the job may exist: a create's answer was lost and no lookup answered (the message names the filter)
   130  interrupted
   141  stdout or stderr was closed early (e.g. by \`| head -1\`): stopped without a message`;
 
@@ -85,6 +86,10 @@ Examples:
     .option('--wait', 'wait until the job ends, printing its state changes (exit 1 when it does not succeed)')
     .option('--follow', 'print the job logs while waiting (implies --wait)')
     .option('--cancel-on-interrupt', 'on Ctrl-C while waiting, cancel the job without asking')
+    .option(
+      '--create-lookup-window <seconds>',
+      'after a create whose answer was lost, look its launch id up this long before any second create (default 300)',
+    )
     .option(
       '--json',
       'print one JSON object with the config warnings in `warnings` (with --dry-run: { parent, customJob, warnings }, the request in Vertex REST v1 form)',

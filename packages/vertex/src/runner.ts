@@ -344,7 +344,7 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
 
   /** How to find the job of `launchId` by hand: the filter, with gcloud and vertex-launch. */
   const findItHint = (launchId: string) =>
-    `It may exist: find it with \`gcloud ai custom-jobs list --project=${projectId} --region=${location} --filter='labels.${LAUNCH_ID_LABEL}=${sanitizeLabelValue(launchId)}'\` or \`vertex-launch jobs list --project ${projectId} --region ${location} --filter '${launchIdFilter(launchId)}'\`; launch again with the same launch id only once it is proven absent.`;
+    `It may exist: find it with \`gcloud ai custom-jobs list --project=${projectId} --region=${location} --filter='labels.${LAUNCH_ID_LABEL}=${sanitizeLabelValue(launchId)}'\` (ListCustomJobs filter: ${launchIdFilter(launchId)}); launch again with the same launch id only once it is proven absent.`;
 
   /**
    * Settles a create that may have happened (sent at `sentAt`): the job of `launchId` once a lookup finds it;

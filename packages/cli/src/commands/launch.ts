@@ -18,7 +18,7 @@ import { parseConfigText } from '@vertex-launch/core/config';
 import { toRestJson } from '@vertex-launch/core/mapping';
 import { ExitCode, UsageError } from '../exit-codes.js';
 import type { GlobalOptions } from '../options.js';
-import { dim, green, type Io, printJson, printWarnings, red, warningsJson } from '../output.js';
+import { dim, green, type Io, printJson, printWarnings, red, warningsJson, yellow } from '../output.js';
 import { builderFactory, builderRuntime, commandRuntime } from '../runtime.js';
 import { jobJson, logLine, openRunner, stateText } from './jobs-runner.js';
 
@@ -40,6 +40,8 @@ export interface LaunchOptions extends GlobalOptions {
   follow?: boolean;
   /** On Ctrl-C while waiting, cancel the job without asking. */
   cancelOnInterrupt?: boolean;
+  /** Seconds to look a create whose answer was lost up before any second create (the runner's `createLookup`). */
+  createLookupWindow?: string;
 }
 
 /**
@@ -176,6 +178,11 @@ function renderEvent(io: Io, event: LaunchEvent): void {
     case 'build-skipped':
       io.stderr(`${green(io, '✓')} Build skipped: ${event.reason}\n`);
       break;
+    case 'submit-unknown':
+      io.stderr(
+        `${yellow(io, '?')} Submit unknown: the create's answer was lost (${event.reason}); looking up ${event.filter} until ${event.until.toISOString()} before any second create\n`,
+      );
+      break;
     default:
       break;
   }
@@ -199,7 +206,7 @@ async function submitLaunch(options: LaunchOptions, io: Io, env: NodeJS.ProcessE
     credentials: true,
   });
   const build = options.source === undefined ? undefined : await sourceBuild(options.source, options.image, runtime);
-  const runner = await openRunner(runtime);
+  const runner = await openRunner(runtime, lookupOption(options.createLookupWindow));
   try {
     // The config's warnings, shown once it is resolved (before anything is built or submitted).
     let warnings: ReturnType<typeof warningsJson> = [];
@@ -246,6 +253,18 @@ async function submitLaunch(options: LaunchOptions, io: Io, env: NodeJS.ProcessE
   } finally {
     await runner.close();
   }
+}
+
+/** `--create-lookup-window <seconds>` as the runner's `createLookup` option. */
+function lookupOption(value: string | undefined): { createLookup?: { windowMs: number } } {
+  if (value === undefined) return {};
+  const seconds = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value.trim()) || !(seconds <= 86_400)) {
+    throw new UsageError(
+      `--create-lookup-window ${value}: expected seconds between 0 and 86400, e.g. --create-lookup-window 300.`,
+    );
+  }
+  return { createLookup: { windowMs: Math.round(seconds * 1000) } };
 }
 
 /** `--source` needs `--image` to be a repository: the tag is the content's. */
