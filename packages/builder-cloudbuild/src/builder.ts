@@ -482,9 +482,10 @@ export const cloudBuild = defineBuilder(NAME, cloudBuildOptions, (options, runti
         const [present] = await (await storage())
           .bucket(bucket)
           .file(object)
-          .exists().catch((error: unknown) => {
-          throw cloudError(error, `look up gs://${bucket}/${object}`);
-        });
+          .exists()
+          .catch((error: unknown) => {
+            throw cloudError(error, `look up gs://${bucket}/${object}`);
+          });
         if (present) {
           emit({ type: 'log', line: `Context gs://${bucket}/${object} is already uploaded.`, stream: 'stdout' });
           return;

@@ -52,6 +52,9 @@ import { JobTracker, type TrackerCycle, type TrackerOptions } from './tracker.js
 /** Default of `createLookup.windowMs`: five minutes, well past the 60 s deadline of a create call. */
 export const DEFAULT_CREATE_LOOKUP_WINDOW_MS = 300_000;
 
+/** Attempts of the lookup that ends a lookup window (the ones within it make one attempt each). */
+const FINAL_LOOKUP_ATTEMPTS = 4;
+
 /** The ListCustomJobs filter that finds the jobs of a launch. */
 export function launchIdFilter(launchId: string): string {
   return `labels.${LAUNCH_ID_LABEL}="${sanitizeLabelValue(launchId)}"`;
@@ -277,7 +280,11 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
     limiter: RateLimiter,
     action: string,
     fn: (c: JobServiceClient) => Promise<T>,
-    extra: { signal?: AbortSignal | undefined; serviceAccount?: string | undefined } = {},
+    extra: {
+      signal?: AbortSignal | undefined;
+      serviceAccount?: string | undefined;
+      policy?: RetryPolicy | undefined;
+    } = {},
   ): Promise<T> {
     try {
       return await retry(
@@ -289,7 +296,7 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
           return fn(c);
         },
         {
-          policy,
+          policy: extra.policy ?? policy,
           clock,
           random,
           signal: extra.signal,
@@ -304,7 +311,7 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
   const jobName = (nameOrId: string) => resolveJobName(nameOrId, { project: projectId, region: location });
 
   /** Every job matching `filter`, newest first, up to `limit`; and the number of list calls. */
-  async function listAll(filter: string, limit = Number.POSITIVE_INFINITY) {
+  async function listAll(filter: string, limit = Number.POSITIVE_INFINITY, listPolicy?: RetryPolicy) {
     const jobs: JobSnapshot[] = [];
     let pageToken: string | undefined;
     let calls = 0;
@@ -315,8 +322,12 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
         pageSize: Math.min(LIST_PAGE_SIZE, Math.max(1, limit - jobs.length)),
         ...(pageToken ? { pageToken } : {}),
       };
-      const [page, , raw] = await call('listCustomJobs', reads, `list CustomJobs in ${parent}`, (c) =>
-        c.listCustomJobs(request, { ...callOptions, autoPaginate: false }),
+      const [page, , raw] = await call(
+        'listCustomJobs',
+        reads,
+        `list CustomJobs in ${parent}`,
+        (c) => c.listCustomJobs(request, { ...callOptions, autoPaginate: false }),
+        { policy: listPolicy },
       );
       calls += 1;
       for (const job of page) jobs.push(toJobSnapshot(job, projectId));
@@ -333,8 +344,8 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
     return toJobSnapshot(job, projectId);
   }
 
-  async function findByLaunchId(launchId: string): Promise<JobSnapshot | undefined> {
-    const { jobs } = await listAll(launchIdFilter(launchId));
+  async function findByLaunchId(launchId: string, listPolicy?: RetryPolicy): Promise<JobSnapshot | undefined> {
+    const { jobs } = await listAll(launchIdFilter(launchId), Number.POSITIVE_INFINITY, listPolicy);
     // Newest first: the oldest is the one the launch made first (there is only one unless someone else used the id).
     return jobs.at(-1);
   }
@@ -360,8 +371,11 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
     let lastError: unknown;
     for (;;) {
       try {
-        const found = await findByLaunchId(launchId);
-        if (found || clock.now() >= until) return found;
+        // One attempt per lookup while the window lasts (this loop is the retry, every `intervalMs`); the lookup
+        // after it gets a few attempts of the retry policy before the outcome is declared unknown.
+        const last = clock.now() >= until;
+        const found = await findByLaunchId(launchId, { ...policy, maxAttempts: last ? FINAL_LOOKUP_ATTEMPTS : 1 });
+        if (found || last) return found;
       } catch (error) {
         if (signal?.aborted) throw signal.reason;
         lastError = error;
@@ -585,7 +599,7 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
 
     wait: (name, waitOptions = {}) => waitForJob(runner, jobName(name), waitOptions),
 
-    findByLaunchId,
+    findByLaunchId: (launchId) => findByLaunchId(launchId),
 
     calls: () => ({ ...counts }),
 

@@ -274,10 +274,11 @@ export async function startAgentProcess(world: AgentWorld, name: string, lines: 
   };
 }
 
-/** Runs the built CLI with `args` on the world's queue database; resolves with its exit code and output. */
+/** Runs the built CLI with `args` on the world's queue database; resolves with its exit code and output (killed after `timeoutMs`). */
 export function runCliOn(
   world: AgentWorld,
   args: readonly string[],
+  { timeoutMs = 30_000 }: { timeoutMs?: number } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cliBin, ...args], {
@@ -288,7 +289,7 @@ export function runCliOn(
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);

@@ -174,7 +174,7 @@ async function mayExist(w: LaunchWorker, error: SubmitUnknownError, since: Date 
   }
   w.unknownSince = since ?? submittingSince(w);
   w.lookUpFirst = true;
-  await w.wake.wait(w.ctx.pollMs);
+  await w.wake.wait(Math.max(w.ctx.pollMs, 1_000));
   w.checkStop();
   return 'submitting';
 }
@@ -262,7 +262,35 @@ async function observe(w: LaunchWorker): Promise<JobSnapshot | Failure> {
     w.ctx.log.info(w.fields({ jobName: job.name, state: job.state }), `${job.name} is ${stateName(job)}`);
   }
   await sendCancel(w);
+  await cancelDuplicates(w, job);
   return job;
+}
+
+/**
+ * Cancels the other live jobs with this launch's id the tracker saw (a launch makes one job; the item follows the
+ * first one created, which the runner's lookups return), and says so: a log line and an item event per job.
+ */
+async function cancelDuplicates(w: LaunchWorker, job: JobSnapshot): Promise<void> {
+  for (const duplicate of w.feed().takeDuplicates()) {
+    const newer = (duplicate.createTime?.getTime() ?? 0) >= (job.createTime?.getTime() ?? 0);
+    const fields = w.fields({ event: 'duplicate_job', jobName: job.name, duplicate: duplicate.name });
+    if (!newer) {
+      w.ctx.log.warn(
+        fields,
+        `duplicate job ${duplicate.name} of launch ${w.item.launchId} is older than ${job.name}, which this launch follows; not cancelled`,
+      );
+      continue;
+    }
+    let outcome = 'cancelled it';
+    try {
+      await w.runner.cancel(duplicate.name, { wait: false });
+    } catch (error) {
+      outcome = `could not cancel it (${message(error)})`;
+    }
+    const text = `duplicate job ${duplicate.name} of launch ${w.item.launchId} (newer than ${job.name}, which this launch follows): ${outcome}`;
+    w.ctx.log.warn(fields, text);
+    await w.record({ phase: w.item.phase ?? 'submitted', message: text });
+  }
 }
 
 const stateName = (job: JobSnapshot) => job.state.replace(/^JOB_STATE_/, '');

@@ -147,6 +147,11 @@ export interface JobWatchListener {
   onChange(job: JobSnapshot, previous: JobSnapshot | undefined): void;
   /** Called when the job can no longer be tracked (it was deleted, or the API refused). The listener is removed. */
   onError(error: unknown): void;
+  /**
+   * Called when the watcher sees other unfinished jobs with this job's launch id (the `vertex-launch-launch-id`
+   * label) — jobs that should not exist, since a launch makes one. Each such job is reported once.
+   */
+  onDuplicate?(duplicates: JobSnapshot[], job: JobSnapshot): void;
 }
 
 /** A job backend: submits CreateCustomJobRequests and reads, cancels and tails the jobs it made. */
