@@ -9,6 +9,7 @@ import {
   type JobSnapshot,
   LAUNCH_ID_LABEL,
   planLaunch,
+  type SubmitResult,
   SubmitUnknownError,
   type SubmitUnknownEvent,
 } from '@vertex-launch/core';
@@ -118,7 +119,7 @@ describe('ambiguous creates (committed after the deadline, lists failing)', () =
     );
     const injected = emulator.faults.injected();
     emulator.faults.clear();
-    const results = outcomes.filter((r) => !(r instanceof SubmitUnknownError));
+    const results = outcomes.filter((r): r is SubmitResult => !(r instanceof SubmitUnknownError));
     for (const [i, r] of outcomes.entries()) {
       reported.set(ids[i] as string, r instanceof SubmitUnknownError ? { mayExist: r.filter } : { jobName: r.jobName });
     }
