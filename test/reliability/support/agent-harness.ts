@@ -240,6 +240,9 @@ export async function startAgentProcess(world: AgentWorld, name: string, lines: 
       `environment: { project: ${world.emulator.projectId}, region: ${world.emulator.region} }`,
       'quotas: { creates_per_minute: 0, reads_per_minute: 0 }',
       'poll_interval: 0.1',
+      // The emulator commits a create before answering (unless a `late` fault says otherwise): a short lookup window
+      // settles items resumed at `submitting` (default 5 minutes).
+      'create_lookup_window: 2',
       ...lines,
     ].join('\n'),
   );
