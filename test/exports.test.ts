@@ -143,6 +143,7 @@ test('@vertex-launch/core', async () => {
       "REGION_ENV_VARS",
       "REGION_NAME_PATTERN",
       "RUN_ID_LABEL",
+      "SubmitUnknownError",
       "TOKEN_ENV_VARS",
       "TRANSIENT_GRPC_CODES",
       "VERTEX_AI_REGIONS",
@@ -493,6 +494,7 @@ test('@vertex-launch/vertex', async () => {
     [
       "AMBIGUOUS_CODES",
       "CLOUD_LOGGING_URL",
+      "DEFAULT_CREATE_LOOKUP_WINDOW_MS",
       "DEFAULT_RETRY_POLICY",
       "DEFAULT_TRACKER_OPTIONS",
       "FINAL_STATES",
@@ -508,6 +510,7 @@ test('@vertex-launch/vertex', async () => {
       "isAmbiguous",
       "isNotFound",
       "jobServiceClientOptions",
+      "launchIdFilter",
       "listLogEntries",
       "loadJobServiceClient",
       "plainHeaders",

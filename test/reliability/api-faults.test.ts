@@ -49,7 +49,11 @@ const images = new Set<string>();
 
 beforeAll(async () => {
   // Retries start at 100 ms (the default is 500 ms) so 500 launches fit the time budget; the policy is the same.
-  world = await startWorld({ runner: { retry: { initialDelayMs: 100, maxDelayMs: 2_000 } } });
+  // These faults commit a create before its error or never (no `late` ones: ambiguous-create.test.ts has those), so
+  // a 0.5 s lookup window (default 5 minutes) settles every ambiguous create.
+  world = await startWorld({
+    runner: { retry: { initialDelayMs: 100, maxDelayMs: 2_000 }, createLookup: { windowMs: 500, intervalMs: 100 } },
+  });
 });
 afterAll(async () => {
   if (images.size > 0)

@@ -12,6 +12,11 @@ export const ExitCode = {
   AUTH: 3,
   /** A Google API call failed. */
   API: 4,
+  /**
+   * The job may exist: a create's answer was lost and no lookup of its launch id answered within the lookup window
+   * (the message names the filter that finds it). Nothing was created twice.
+   */
+  SUBMIT_UNKNOWN: 5,
   /** The terminal hung up (SIGHUP) while waiting: 128 + 1. */
   HANGUP: 129,
   /** Interrupted (Ctrl-C, SIGINT): 128 + 2. */
@@ -41,6 +46,8 @@ export function exitCodeFor(error: unknown): ExitCode {
       return ExitCode.AUTH;
     case 'API':
       return ExitCode.API;
+    case 'SUBMIT_UNKNOWN':
+      return ExitCode.SUBMIT_UNKNOWN;
     case 'INTERRUPTED':
       return ExitCode.INTERRUPTED;
     default:

@@ -10,6 +10,7 @@ Exit codes:
   2    bad usage, invalid config or a refused build context (nothing was submitted)
   3    credentials missing or refused, or a permission is missing
   4    a Google API call failed
+  5    the job may exist: a create's answer was lost and no lookup answered (the message names the filter)
   129  hung up (SIGHUP) while waiting for a job
   130  interrupted (Ctrl-C)
   143  terminated (SIGTERM) while waiting for a job
@@ -89,6 +90,10 @@ Examples:
     .option(
       '--cancel-on-interrupt',
       'on Ctrl-C, SIGTERM or SIGHUP while waiting, cancel the job (and wait for CANCELLED) without asking',
+    )
+    .option(
+      '--create-lookup-window <seconds>',
+      'after a create whose answer was lost, look its launch id up this long before any second create (default 300)',
     )
     .option(
       '--json',

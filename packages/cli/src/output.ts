@@ -1,4 +1,4 @@
-import { ConfigError, type ConfigIssue, isVertexLaunchError } from '@vertex-launch/core';
+import { ConfigError, type ConfigIssue, isVertexLaunchError, SubmitUnknownError } from '@vertex-launch/core';
 import { formatConfigIssues } from '@vertex-launch/core/config';
 import { ExitCode, exitCodeFor, UsageError } from './exit-codes.js';
 
@@ -89,6 +89,14 @@ export function reportError(io: Io, error: unknown, options: { debug?: boolean; 
         message: error instanceof Error ? error.message : String(error),
       },
     };
+    if (error instanceof SubmitUnknownError) {
+      // The job may exist: the launch id, the filter that finds it, and how.
+      Object.assign(body.error as Record<string, unknown>, {
+        launchId: error.launchId,
+        filter: error.filter,
+        hint: error.hint,
+      });
+    }
     if (error instanceof ConfigError) {
       (body.error as Record<string, unknown>).file = error.file;
       (body.error as Record<string, unknown>).issues = issuesJson(error.issues);

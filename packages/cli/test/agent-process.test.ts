@@ -48,6 +48,8 @@ async function agentConfig(name: string, lines: string[]): Promise<string> {
       `environment: { project: ${emu.projectId}, region: ${emu.region} }`,
       'quotas: { creates_per_minute: 0, reads_per_minute: 0 }',
       'poll_interval: 0.1',
+      // The emulator commits a create before answering: a short lookup window settles items resumed at `submitting`.
+      'create_lookup_window: 2',
       ...lines,
     ].join('\n'),
   );

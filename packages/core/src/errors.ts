@@ -13,6 +13,7 @@ export type VertexLaunchErrorCode =
   | 'BUILD'
   | 'API'
   | 'JOB_FAILED'
+  | 'SUBMIT_UNKNOWN'
   | 'INTERRUPTED'
   | 'INTERNAL';
 
@@ -142,6 +143,24 @@ export class ApiError extends VertexLaunchError {
     this.service = service;
     this.grpcCode = options.grpcCode;
     this.reason = options.reason;
+  }
+}
+
+/**
+ * A create whose answer was lost (a deadline, a dropped connection, an error that may follow a commit) could not be
+ * settled: the launch id was looked up until the runner's lookup window passed, and no lookup answered (the list
+ * kept failing). The job may exist: `filter` (a ListCustomJobs filter on the launch-id label) finds it, `hint` says
+ * how. Nothing was created a second time. Not a failure of the launch: its outcome is unknown.
+ */
+export class SubmitUnknownError extends VertexLaunchError {
+  override name = 'SubmitUnknownError';
+  readonly launchId: string;
+  /** The ListCustomJobs filter that finds the job, e.g. `labels.vertex-launch-launch-id="…"`. */
+  readonly filter: string;
+  constructor(message: string, options: VertexLaunchErrorOptions & { launchId: string; filter: string }) {
+    super('SUBMIT_UNKNOWN', message, options);
+    this.launchId = options.launchId;
+    this.filter = options.filter;
   }
 }
 

@@ -93,6 +93,11 @@ export interface ServiceContext {
    */
   beforeCall(method: string): Promise<void>;
   afterCall(method: string): Promise<void>;
+  /**
+   * The injected `phase: 'late'` fault for a call whose change is ready to commit, if one hits: the error to answer
+   * at once, and the delay after which the service commits the change anyway (a commit after the client's deadline).
+   */
+  lateCommit?(method: string): Promise<{ error: Error; commitDelayMs: number } | undefined>;
   /** Adds `n` to the counter `name` of `emulator.counters()` (e.g. `storage.uploads.bytes`). */
   count?(name: string, n: number): void;
   /** Quota check for a metered call class (`vertex.reads`, `vertex.creates`, ...). Throws RESOURCE_EXHAUSTED. */

@@ -26,8 +26,13 @@ export interface Fault {
   /**
    * `before` (default): fail before the method does anything. `after`: fail once the method has
    * committed its change — e.g. DEADLINE_EXCEEDED after a create, which makes naive retries duplicate jobs.
+   * `late`: answer the error once the request is validated, and commit its change `commitDelayMs` later — a create
+   * the server commits after the client's deadline: the client sees the error, the job appears afterwards (with
+   * that later create time). Only methods that commit something check it (`aiplatform.customJobs.create`).
    */
-  phase?: 'before' | 'after';
+  phase?: 'before' | 'after' | 'late';
+  /** With `phase: 'late'`: how long after the error the change is committed, ms (wall time). Default 1 000. */
+  commitDelayMs?: number;
   /** Message of the injected error. */
   message?: string;
 }
@@ -101,6 +106,16 @@ export class FaultInjector {
     if (fault.code === undefined && fault.latencyMs === undefined) {
       throw new RangeError(`A fault for ${method} needs a \`code\`, a \`latencyMs\`, or both.`);
     }
+    if (fault.phase === 'late' && fault.code === undefined) {
+      throw new RangeError(
+        `A fault for ${method} with \`phase: 'late'\` needs a \`code\` (the error the client sees).`,
+      );
+    }
+    if (fault.commitDelayMs !== undefined && !(fault.commitDelayMs >= 0 && fault.phase === 'late')) {
+      throw new RangeError(
+        `Fault commitDelayMs for ${method} must be >= 0 and goes with \`phase: 'late'\`, got ${fault.commitDelayMs}.`,
+      );
+    }
     const k = (this.injectedPerKey.get(method) ?? 0) + 1;
     this.injectedPerKey.set(method, k);
     const prefix = `${fault.phase ?? 'before'} `;
@@ -133,7 +148,7 @@ export class FaultInjector {
 
   /**
    * Faults that hit, per method and kind: `<method> <CODE>` (before), `<method> <CODE> after-commit`,
-   * `<method> latency` (latency-only spikes).
+   * `<method> <CODE> late-commit`, `<method> latency` (latency-only spikes).
    */
   injected(): Record<string, number> {
     return { ...this.hits };
@@ -150,6 +165,21 @@ export class FaultInjector {
    * and how many calls of that method (in the fault's phase) came since the fault was injected.
    */
   async apply(method: string, phase: 'before' | 'after'): Promise<void> {
+    await this.#apply(method, phase);
+  }
+
+  /**
+   * The `late` faults of `method` for one call whose change is ready to commit: undefined, or the error to answer
+   * now and the delay after which the change is to be committed anyway.
+   */
+  async lateCommit(method: string): Promise<{ error: EmulatorError; commitDelayMs: number } | undefined> {
+    return this.#apply(method, 'late');
+  }
+
+  async #apply(
+    method: string,
+    phase: 'before' | 'after' | 'late',
+  ): Promise<{ error: EmulatorError; commitDelayMs: number } | undefined> {
     if (phase === 'before') this.counts[method] = (this.counts[method] ?? 0) + 1;
     const ordinalKey = `${phase} ${method}`;
     const ordinal = (this.ordinals.get(ordinalKey) ?? 0) + 1;
@@ -171,12 +201,15 @@ export class FaultInjector {
       if (fault.latencyMs) await new Promise((r) => setTimeout(r, fault.latencyMs));
       if (!this.strikes(fault, method, ordinal)) continue;
       this.hit(method, fault);
-      throw new EmulatorError(
+      const error = new EmulatorError(
         fault.code,
         fault.message ??
-          `Injected fault: ${fault.code} for ${method}${phase === 'after' ? ' (after the change was committed)' : ''}.`,
+          `Injected fault: ${fault.code} for ${method}${phase === 'after' ? ' (after the change was committed)' : phase === 'late' ? ' (the change is committed later)' : ''}.`,
       );
+      if (phase === 'late') return { error, commitDelayMs: fault.commitDelayMs ?? 1_000 };
+      throw error;
     }
+    return undefined;
   }
 
   /** Whether `fault` hits the call with ordinal `ordinal` of `method` (always when its rate is 1). */
@@ -189,7 +222,9 @@ export class FaultInjector {
 
   private hit(method: string, fault: ActiveFault): void {
     const kind =
-      fault.code === undefined ? 'latency' : `${fault.code}${fault.phase === 'after' ? ' after-commit' : ''}`;
+      fault.code === undefined
+        ? 'latency'
+        : `${fault.code}${fault.phase === 'after' ? ' after-commit' : fault.phase === 'late' ? ' late-commit' : ''}`;
     const key = `${method} ${kind}`;
     this.hits[key] = (this.hits[key] ?? 0) + 1;
     fault.remaining -= 1;

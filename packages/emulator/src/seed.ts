@@ -350,6 +350,7 @@ function serviceContext(core: {
       serviceUsage.requireEnabledFor(method);
     },
     afterCall: (method) => faults.apply(method, 'after'),
+    lateCommit: (method) => faults.lateCommit(method),
     count: (name, n) => faults.add(name, n),
     consumeQuota: (meter) => quotas.consume(meter),
     logs: core.logs,

@@ -62,6 +62,34 @@ describe('injected faults', () => {
     expect(await jobsNamed('committed')).toHaveLength(2);
   });
 
+  test("phase 'late': the client gets the error at once, the job appears commitDelayMs later while lists fail", async () => {
+    emu.faults.inject('aiplatform.customJobs.create', {
+      code: 'DEADLINE_EXCEEDED',
+      phase: 'late',
+      commitDelayMs: 400,
+      times: 1,
+    });
+    emu.faults.inject('aiplatform.customJobs.list', { code: 'UNAVAILABLE', times: 2 });
+    const sent = Date.now();
+    const message = await grpcError(client.createCustomJob({ parent, customJob: customJob('late') }), 4);
+    expect(message).toContain('the change is committed later');
+    // ListCustomJobs fails at the same time (an existing fault), then answers: nothing yet.
+    await grpcError(client.listCustomJobs({ parent, filter: 'display_name="late"' }), 14);
+    await grpcError(client.listCustomJobs({ parent, filter: 'display_name="late"' }), 14);
+    expect(await jobsNamed('late')).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const [job] = await jobsNamed('late');
+    expect(job?.state).toBe('JOB_STATE_QUEUED');
+    // Its create time is the commit's, after the error was answered.
+    expect(Number(job?.createTime?.seconds) * 1000 + 999).toBeGreaterThanOrEqual(sent + 400 - 1_000);
+    expect(emu.faults.injected()).toMatchObject({
+      'aiplatform.customJobs.create DEADLINE_EXCEEDED late-commit': 1,
+      'aiplatform.customJobs.list UNAVAILABLE': 2,
+    });
+    expect(() => emu.faults.inject('m', { code: 'INTERNAL', commitDelayMs: 5 })).toThrow(/phase: 'late'/);
+    expect(() => emu.faults.inject('m', { latencyMs: 5, phase: 'late' })).toThrow(/needs a `code`/);
+  });
+
   test('rate 0 never fires; a fault on another method does not touch this one', async () => {
     emu.faults.inject('aiplatform.customJobs.get', { code: 'INTERNAL', rate: 0 });
     emu.faults.inject('aiplatform.customJobs.cancel', { code: 'INTERNAL' });

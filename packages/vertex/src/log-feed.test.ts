@@ -58,7 +58,7 @@ describe('LogFeed', () => {
         collect(feed.follow({ jobId: String(j), since: undefined, signal: undefined, isDone: isDone(j) })),
       ),
     );
-    all.forEach((texts, j) => expect(texts).toEqual([`a${j}`, `b${j}`]));
+    expect(all).toEqual(Array.from({ length: 120 }, (_, j) => [`a${j}`, `b${j}`]));
     expect(polls).toBe(3);
     // The followers arrive in one tick: 3 polls x 3 queries, one clause per job in each.
     expect(api.bodies).toHaveLength(9);

@@ -4,6 +4,7 @@
  * limits, one batched tracker for every watched job, Cloud Logging logs, and cancel that waits for CANCELLED.
  */
 import {
+  ApiError,
   type AuthClientLike,
   type AuthCredentials,
   type CancelOptions,
@@ -15,6 +16,7 @@ import {
   endpointsOption,
   GrpcCode,
   grpcCodeOf,
+  isTransientGrpcError,
   type JobLogEntry,
   type JobLogsOptions,
   type JobRunner,
@@ -32,19 +34,32 @@ import {
   type ServiceEndpoints,
   type SubmitOptions,
   type SubmitResult,
+  SubmitUnknownError,
   sanitizeLabelValue,
   systemClock,
+  TRANSIENT_GRPC_CODES,
   unknownOptions,
   type WaitForJobOptions,
   waitForJob,
 } from '@vertex-launch/core';
 import { createJobServiceClient, type JobServiceClient } from './client.js';
-import { isAmbiguous, toVertexLaunchError } from './errors.js';
+import { googleMessage, isAmbiguous, toVertexLaunchError } from './errors.js';
 import { consoleUrlOf, toJobSnapshot } from './job.js';
 import { RateLimiter } from './limiter.js';
 import { LogFeed } from './log-feed.js';
 import { listLogEntries, readJobLogs } from './logs.js';
 import { JobTracker, type TrackerCycle, type TrackerOptions } from './tracker.js';
+
+/** Default of `createLookup.windowMs`: five minutes, well past the 60 s deadline of a create call. */
+export const DEFAULT_CREATE_LOOKUP_WINDOW_MS = 300_000;
+
+/** Attempts of the lookup that ends a lookup window (the ones within it make one attempt each). */
+const FINAL_LOOKUP_ATTEMPTS = 4;
+
+/** The ListCustomJobs filter that finds the jobs of a launch. */
+export function launchIdFilter(launchId: string): string {
+  return `labels.${LAUNCH_ID_LABEL}="${sanitizeLabelValue(launchId)}"`;
+}
 
 /** Name of the runner in messages. */
 export const VERTEX_RUNNER = 'vertex';
@@ -100,6 +115,15 @@ export interface VertexRunnerOptions {
   retry?: Partial<RetryPolicy>;
   /** Deadline of one call, ms. Default 60 000. */
   callTimeoutMs?: number;
+  /**
+   * After a create whose answer was lost (DEADLINE_EXCEEDED, UNAVAILABLE, INTERNAL, UNKNOWN: the server may have
+   * committed it, even after the client's deadline), how long the runner keeps looking the launch id up before it
+   * may create again: `windowMs` from the moment that create was sent (default 300 000, five minutes — longer than
+   * any server-side commit of a call with the default 60 s deadline), one lookup at once and then every
+   * `intervalMs` (default 5 000). Only a lookup that answers "none" after the window proves the first create absent;
+   * when none answers by then, submit throws a `SubmitUnknownError` (the job may exist) and creates nothing.
+   */
+  createLookup?: { windowMs?: number; intervalMs?: number };
   /** Polling of the batched tracker. */
   tracker?: Partial<TrackerOptions>;
   /** Following logs: pause between reads and the re-read window for late entries, ms. Defaults 2 000 and 10 000. */
@@ -149,6 +173,7 @@ const OPTIONS: readonly (keyof VertexRunnerOptions)[] = [
   'quotas',
   'retry',
   'callTimeoutMs',
+  'createLookup',
   'tracker',
   'logs',
   'onTrackerCycle',
@@ -201,6 +226,10 @@ function checkOptions(options: VertexRunnerOptions) {
   }
   if (options.retry?.maxAttempts !== undefined && !(options.retry.maxAttempts >= 1))
     problems.push('`retry.maxAttempts` must be >= 1');
+  for (const [key, value] of Object.entries(options.createLookup ?? {})) {
+    if (value !== undefined && !(value >= 0 && value <= 86_400_000))
+      problems.push(`\`createLookup.${key}\` must be between 0 and 86400000 ms, got ${value}`);
+  }
   if (problems.length > 0) fail(problems);
   return { auth: authClient as AuthClientLike, projectId: project as string, location: region as string };
 }
@@ -252,7 +281,11 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
     limiter: RateLimiter,
     action: string,
     fn: (c: JobServiceClient) => Promise<T>,
-    extra: { signal?: AbortSignal | undefined; serviceAccount?: string | undefined } = {},
+    extra: {
+      signal?: AbortSignal | undefined;
+      serviceAccount?: string | undefined;
+      policy?: RetryPolicy | undefined;
+    } = {},
   ): Promise<T> {
     try {
       return await retry(
@@ -264,7 +297,7 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
           return fn(c);
         },
         {
-          policy,
+          policy: extra.policy ?? policy,
           clock,
           random,
           signal: extra.signal,
@@ -279,7 +312,7 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
   const jobName = (nameOrId: string) => resolveJobName(nameOrId, { project: projectId, region: location });
 
   /** Every job matching `filter`, newest first, up to `limit`; and the number of list calls. */
-  async function listAll(filter: string, limit = Number.POSITIVE_INFINITY) {
+  async function listAll(filter: string, limit = Number.POSITIVE_INFINITY, listPolicy?: RetryPolicy) {
     const jobs: JobSnapshot[] = [];
     let pageToken: string | undefined;
     let calls = 0;
@@ -290,8 +323,12 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
         pageSize: Math.min(LIST_PAGE_SIZE, Math.max(1, limit - jobs.length)),
         ...(pageToken ? { pageToken } : {}),
       };
-      const [page, , raw] = await call('listCustomJobs', reads, `list CustomJobs in ${parent}`, (c) =>
-        c.listCustomJobs(request, { ...callOptions, autoPaginate: false }),
+      const [page, , raw] = await call(
+        'listCustomJobs',
+        reads,
+        `list CustomJobs in ${parent}`,
+        (c) => c.listCustomJobs(request, { ...callOptions, autoPaginate: false }),
+        { policy: listPolicy },
       );
       calls += 1;
       for (const job of page) jobs.push(toJobSnapshot(job, projectId));
@@ -308,8 +345,8 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
     return toJobSnapshot(job, projectId);
   }
 
-  async function findByLaunchId(launchId: string): Promise<JobSnapshot | undefined> {
-    const { jobs } = await listAll(`labels.${LAUNCH_ID_LABEL}="${sanitizeLabelValue(launchId)}"`);
+  async function findByLaunchId(launchId: string, listPolicy?: RetryPolicy): Promise<JobSnapshot | undefined> {
+    const { jobs } = await listAll(launchIdFilter(launchId), Number.POSITIVE_INFINITY, listPolicy);
     // Newest first: the oldest is the one the launch made first (there is only one unless someone else used the id).
     return jobs.at(-1);
   }
@@ -339,6 +376,49 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
     }
     return feed;
   };
+
+  const lookupWindowMs = options.createLookup?.windowMs ?? DEFAULT_CREATE_LOOKUP_WINDOW_MS;
+  const lookupIntervalMs = options.createLookup?.intervalMs ?? 5_000;
+
+  /** How to find the job of `launchId` by hand: the filter, with gcloud and vertex-launch. */
+  const findItHint = (launchId: string) =>
+    `It may exist: find it with \`gcloud ai custom-jobs list --project=${projectId} --region=${location} --filter='labels.${LAUNCH_ID_LABEL}=${sanitizeLabelValue(launchId)}'\` (ListCustomJobs filter: ${launchIdFilter(launchId)}); launch again with the same launch id only once it is proven absent.`;
+
+  /**
+   * Settles a create that may have happened (sent at `sentAt`): the job of `launchId` once a lookup finds it;
+   * undefined once a lookup after the window answers "none" (proven absent); a {@link SubmitUnknownError} when no
+   * lookup answered by the end of the window. Lookups that fail are tried again until then.
+   */
+  async function settleUnknown(
+    launchId: string,
+    sentAt: number,
+    signal?: AbortSignal,
+  ): Promise<JobSnapshot | undefined> {
+    const until = sentAt + lookupWindowMs;
+    let lastError: unknown;
+    for (;;) {
+      try {
+        // One attempt per lookup while the window lasts (this loop is the retry, every `intervalMs`); the lookup
+        // after it gets a few attempts of the retry policy before the outcome is declared unknown.
+        const last = clock.now() >= until;
+        const found = await findByLaunchId(launchId, { ...policy, maxAttempts: last ? FINAL_LOOKUP_ATTEMPTS : 1 });
+        if (found || last) return found;
+      } catch (error) {
+        if (signal?.aborted) throw signal.reason;
+        lastError = error;
+        const code = error instanceof ApiError ? error.grpcCode : grpcCodeOf(error);
+        const transient = code !== undefined && TRANSIENT_GRPC_CODES.has(code);
+        if (!transient || clock.now() >= until) {
+          throw new SubmitUnknownError(
+            `[vertex-launch] [runner:vertex] may exist: the answer of the create of launch ${launchId} was lost, and looking it up (${launchIdFilter(launchId)}) ${transient ? `did not answer until ${new Date(until).toISOString()}` : 'failed'}: ${(error as Error).message}`,
+            { launchId, filter: launchIdFilter(launchId), cause: lastError, hint: findItHint(launchId) },
+          );
+        }
+      }
+      await clock.sleep(Math.max(1, Math.min(lookupIntervalMs, until - clock.now())), signal);
+      if (signal?.aborted) throw signal.reason;
+    }
+  }
 
   const tracker = new JobTracker(
     { list: (filter) => listAll(filter), get },
@@ -380,18 +460,21 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
       const serviceAccount = body.customJob.jobSpec.serviceAccount;
       const action = `create a CustomJob in ${request.parent}`;
       const context = errorContext(action, serviceAccount);
-      // After a failure that may have created the job, look it up by launch id before creating again.
-      let lookUp = false;
+      // After a failure that may have created the job (even after its deadline), look it up by launch id until the
+      // lookup window has passed before creating again: `unknownSince` is when that create was sent.
+      let unknownSince = submitOptions.unknownSince?.getTime();
       try {
         return await retry(
           async () => {
-            if (lookUp) {
-              const existing = await findByLaunchId(submitOptions.launchId);
+            if (unknownSince !== undefined) {
+              const existing = await settleUnknown(submitOptions.launchId, unknownSince, submitOptions.signal);
               if (existing) return { jobName: existing.name, job: existing, existing: true };
+              unknownSince = undefined;
             }
             const c = await client();
             await creates.acquire(submitOptions.signal);
             counts.createCustomJob = (counts.createCustomJob ?? 0) + 1;
+            const sentAt = clock.now();
             try {
               const [job] = await c.createCustomJob(
                 body as unknown as Parameters<JobServiceClient['createCustomJob']>[0],
@@ -401,7 +484,15 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
               const snapshot = toJobSnapshot(job, projectId);
               return { jobName: snapshot.name, job: snapshot, existing: false };
             } catch (error) {
-              if (isAmbiguous(error)) lookUp = true;
+              if (isAmbiguous(error)) {
+                unknownSince = sentAt;
+                await submitOptions.onUnknown?.({
+                  launchId: submitOptions.launchId,
+                  filter: launchIdFilter(submitOptions.launchId),
+                  reason: googleMessage(error),
+                  until: new Date(sentAt + lookupWindowMs),
+                });
+              }
               throw error;
             }
           },
@@ -410,10 +501,18 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
             clock,
             random,
             signal: submitOptions.signal,
+            // A SubmitUnknownError is final: the window has passed without an answer.
+            retryable: (error) => !(error instanceof SubmitUnknownError) && isTransientGrpcError(error),
             onFailure: (event) => options.onRetry?.({ ...event, method: 'createCustomJob' }),
           },
         );
       } catch (error) {
+        if (error instanceof SubmitUnknownError) throw error;
+        if (unknownSince !== undefined && isAmbiguous(error)) {
+          // Every create attempt failed and the last one may have committed: settle it before giving up.
+          const existing = await settleUnknown(submitOptions.launchId, unknownSince, submitOptions.signal);
+          if (existing) return { jobName: existing.name, job: existing, existing: true };
+        }
         throw toVertexLaunchError(error, context);
       }
     },
@@ -534,7 +633,7 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
 
     wait: (name, waitOptions = {}) => waitForJob(runner, jobName(name), waitOptions),
 
-    findByLaunchId,
+    findByLaunchId: (launchId) => findByLaunchId(launchId),
 
     calls: () => ({ ...counts }),
 

@@ -3,7 +3,8 @@
  * are tracked: one paginated `ListCustomJobs` (pages of 1000) of our unfinished jobs (`labels.vertex-launch-run-id:*`,
  * created since the oldest tracked job, not in a final state); tracked jobs missing from it have ended and are read
  * back with one more list — by their launch-id labels when a few ended, or everything we launched since the oldest of
- * them when many did. Only jobs without our labels are read one by one. The
+ * them when many did. Only jobs without our labels are read one by one. Other unfinished jobs with a tracked job's
+ * launch id (duplicates) are reported to its watchers (`onDuplicate`), each once. The
  * interval adapts: short after a change, growing while nothing changes (core's `backoff()`, no jitter), within bounds.
  */
 import {
@@ -77,6 +78,8 @@ interface Entry {
   name: string;
   last: JobSnapshot | undefined;
   listeners: Set<JobWatchListener>;
+  /** Ids of other unfinished jobs with this job's launch id, already reported. */
+  duplicates?: Set<string>;
 }
 
 const quote = (value: string) => `"${value.replace(/["\\]/g, '\\$&')}"`;
@@ -222,6 +225,7 @@ export class JobTracker {
       );
       stats.listCalls += unfinished.calls;
       for (const job of unfinished.jobs) seen.set(job.id, job);
+      this.#reportDuplicates(labelled, unfinished.jobs);
       const ended = labelled.filter((e) => !seen.has(e.id));
       const byLaunchId = ended.filter((e) => e.last?.labels[LAUNCH_ID_LABEL]);
       if (byLaunchId.length > this.#options.launchIdsPerCall) {
@@ -265,6 +269,26 @@ export class JobTracker {
       stats.changes += 1;
       for (const listener of [...entry.listeners]) safe(() => listener.onChange(job, previous));
       if (job.terminal) this.#entries.delete(id);
+    }
+  }
+
+  /** Tells the watchers of each tracked job about other unfinished jobs with its launch id (once per job). */
+  #reportDuplicates(entries: Entry[], unfinished: JobSnapshot[]): void {
+    const byLaunchId = new Map<string, JobSnapshot[]>();
+    for (const job of unfinished) {
+      const launchId = job.labels[LAUNCH_ID_LABEL];
+      if (launchId) byLaunchId.set(launchId, [...(byLaunchId.get(launchId) ?? []), job]);
+    }
+    for (const entry of entries) {
+      const launchId = entry.last?.labels[LAUNCH_ID_LABEL];
+      const others = (launchId ? (byLaunchId.get(launchId) ?? []) : []).filter(
+        (job) => job.id !== entry.id && !entry.duplicates?.has(job.id),
+      );
+      if (others.length === 0 || !entry.last) continue;
+      entry.duplicates ??= new Set();
+      for (const job of others) entry.duplicates.add(job.id);
+      const tracked = entry.last;
+      for (const listener of [...entry.listeners]) safe(() => listener.onDuplicate?.(others, tracked));
     }
   }
 

@@ -1,5 +1,5 @@
 // Retries, idempotent submits and quota limits against the emulator's injected faults and quotas.
-import { LAUNCH_ID_LABEL, type RetryEvent } from '@vertex-launch/core';
+import { LAUNCH_ID_LABEL, type RetryEvent, SubmitUnknownError, type SubmitUnknownEvent } from '@vertex-launch/core';
 import type { Emulator } from '@vertex-launch/emulator';
 import { afterEach, describe, expect, it } from 'vitest';
 import { testSeed } from '../../../test/seed.js';
@@ -125,5 +125,64 @@ describe('quotas', () => {
     // RESOURCE_EXHAUSTED is refused before any change: no lookup was needed.
     expect(emu.counters()['aiplatform.customJobs.list'] ?? 0).toBe(0);
     expect(await runner.list({ all: true })).toHaveLength(3);
+  });
+});
+
+describe("a create the server commits after the client's deadline", () => {
+  const slow = { jobTimings: { queuedMs: 60_000, pendingMs: 60_000, runningMs: 60_000 } };
+
+  it('keeps looking the launch id up (through failing lists) and finds the late job: one create, one job', async () => {
+    emu = await emulator(slow);
+    const unknown: SubmitUnknownEvent[] = [];
+    runner = runnerFor(emu, { createLookup: { windowMs: 3_000, intervalMs: 50 } });
+    emu.faults.inject('aiplatform.customJobs.create', {
+      code: 'DEADLINE_EXCEEDED',
+      phase: 'late',
+      commitDelayMs: 600,
+      times: 1,
+    });
+    emu.faults.inject('aiplatform.customJobs.list', { code: 'UNAVAILABLE', times: 30 });
+    const result = await runner.submit(request(emu, { launchId: 'launch-late' }), {
+      launchId: 'launch-late',
+      onUnknown: (event) => {
+        unknown.push(event);
+      },
+    });
+    expect(result.existing).toBe(true);
+    expect(emu.counters()['aiplatform.customJobs.create']).toBe(1);
+    expect((await runner.list({ all: true })).map((j) => j.name)).toEqual([result.jobName]);
+    expect(unknown).toMatchObject([{ launchId: 'launch-late', filter: `labels.${LAUNCH_ID_LABEL}="launch-late"` }]);
+  });
+
+  it('with lists failing until the window ends: SubmitUnknownError naming the filter, and no second create', async () => {
+    emu = await emulator(slow);
+    runner = runnerFor(emu, { createLookup: { windowMs: 800, intervalMs: 50 } });
+    emu.faults.inject('aiplatform.customJobs.create', { code: 'DEADLINE_EXCEEDED', phase: 'late', commitDelayMs: 300 });
+    emu.faults.inject('aiplatform.customJobs.list', { code: 'UNAVAILABLE' });
+    const error = await runner
+      .submit(request(emu, { launchId: 'launch-dark' }), { launchId: 'launch-dark' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SubmitUnknownError);
+    const e = error as SubmitUnknownError;
+    expect(e.code).toBe('SUBMIT_UNKNOWN');
+    expect(e.message).toContain('may exist');
+    expect(e.filter).toBe(`labels.${LAUNCH_ID_LABEL}="launch-dark"`);
+    expect(e.hint).toContain(`gcloud ai custom-jobs list --project=${emu.projectId} --region=${emu.region}`);
+    expect(emu.counters()['aiplatform.customJobs.create']).toBe(1);
+    emu.faults.clear();
+    expect(await runner.list({ all: true })).toHaveLength(1);
+  });
+
+  it('a create that never committed is created again only after a lookup past the window answers none', async () => {
+    emu = await emulator(slow);
+    runner = runnerFor(emu, { createLookup: { windowMs: 500, intervalMs: 100 } });
+    emu.faults.inject('aiplatform.customJobs.create', { code: 'DEADLINE_EXCEEDED', times: 1 });
+    const started = Date.now();
+    const result = await runner.submit(request(emu, { launchId: 'launch-lost' }), { launchId: 'launch-lost' });
+    expect(result.existing).toBe(false);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(500);
+    expect(emu.counters()['aiplatform.customJobs.create']).toBe(2);
+    expect(emu.counters()['aiplatform.customJobs.list']).toBeGreaterThanOrEqual(2);
+    expect(await runner.list({ all: true })).toHaveLength(1);
   });
 });

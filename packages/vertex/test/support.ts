@@ -34,6 +34,8 @@ export function runnerFor(emu: Emulator, options: Partial<VertexRunnerOptions> =
     region: emu.region,
     env: emu.env,
     retry: instantRetry,
+    // The emulator commits a create before answering (unless a `late` fault says otherwise): one lookup settles it.
+    createLookup: { windowMs: 0 },
     quotas: { createsPerMinute: 0, readsPerMinute: 0, logReadsPerMinute: 0 },
     tracker: { minIntervalMs: 20, maxIntervalMs: 80 },
     logs: { pollIntervalMs: 20, lagMs: 1_000 },

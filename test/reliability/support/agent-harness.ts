@@ -246,6 +246,9 @@ export async function startAgentProcess(
       `environment: { project: ${world.emulator.projectId}, region: ${world.emulator.region} }`,
       'quotas: { creates_per_minute: 0, reads_per_minute: 0 }',
       'poll_interval: 0.1',
+      // The emulator commits a create before answering (unless a `late` fault says otherwise): a short lookup window
+      // settles items resumed at `submitting` (default 5 minutes).
+      'create_lookup_window: 2',
       ...lines,
     ].join('\n'),
   );
@@ -280,10 +283,11 @@ export async function startAgentProcess(
   };
 }
 
-/** Runs the built CLI with `args` on the world's queue database; resolves with its exit code and output. */
+/** Runs the built CLI with `args` on the world's queue database; resolves with its exit code and output (killed after `timeoutMs`). */
 export function runCliOn(
   world: AgentWorld,
   args: readonly string[],
+  { timeoutMs = 30_000 }: { timeoutMs?: number } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cliBin, ...args], {
@@ -294,7 +298,7 @@ export function runCliOn(
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);

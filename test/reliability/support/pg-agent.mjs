@@ -34,6 +34,9 @@ const runnerFor = (target) => {
     env,
     quotas: { createsPerMinute: 0, readsPerMinute: 0 },
     tracker: { minIntervalMs: 100, maxIntervalMs: 500 },
+    // The emulator commits a create before it answers (no `late` faults here): a short lookup window settles an item
+    // resumed at `submitting` (default 5 minutes, for servers that commit after the client's deadline).
+    createLookup: { windowMs: 2_000, intervalMs: 200 },
   });
   runners.push(runner);
   return runner;

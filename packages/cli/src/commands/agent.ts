@@ -122,6 +122,7 @@ export default async function agentCommand(options: AgentCommandOptions, io: Io,
       region: target.region,
       endpoints: runtime.endpoints,
       quotas: { createsPerMinute: config.quotas.creates_per_minute, readsPerMinute: config.quotas.reads_per_minute },
+      createLookup: { windowMs: Math.round(config.create_lookup_window * 1000) },
       // The batched tracker follows every running job; it polls at poll_interval, backing off to 10x while quiet.
       tracker: { minIntervalMs: pollMs, maxIntervalMs: Math.max(pollMs, Math.min(30_000, pollMs * 10)) },
       onRetry: ({ error, method }) => {

@@ -24,7 +24,7 @@ import {
 import { toRestJson } from '@vertex-launch/core/mapping';
 import { ExitCode, UsageError } from '../exit-codes.js';
 import type { GlobalOptions } from '../options.js';
-import { dim, green, type Io, printJson, printWarnings, red, warningsJson } from '../output.js';
+import { dim, green, type Io, printJson, printWarnings, red, warningsJson, yellow } from '../output.js';
 import { builderFactory, builderRuntime, commandRuntime } from '../runtime.js';
 import { jobJson, logLine, openRunner, stateText } from './jobs-runner.js';
 
@@ -46,6 +46,8 @@ export interface LaunchOptions extends GlobalOptions {
   follow?: boolean;
   /** On Ctrl-C while waiting, cancel the job without asking. */
   cancelOnInterrupt?: boolean;
+  /** Seconds to look a create whose answer was lost up before any second create (the runner's `createLookup`). */
+  createLookupWindow?: string;
 }
 
 /**
@@ -193,6 +195,11 @@ function renderEvent(io: Io, event: LaunchEvent): void {
     case 'build-skipped':
       io.stderr(`${green(io, '✓')} Build skipped: ${event.reason}\n`);
       break;
+    case 'submit-unknown':
+      io.stderr(
+        `${yellow(io, '?')} Submit unknown: the create's answer was lost (${event.reason}); looking up ${event.filter} until ${event.until.toISOString()} before any second create\n`,
+      );
+      break;
     default:
       break;
   }
@@ -216,7 +223,7 @@ async function submitLaunch(options: LaunchOptions, io: Io, env: NodeJS.ProcessE
     credentials: true,
   });
   const build = options.source === undefined ? undefined : await sourceBuild(options.source, options.image, runtime);
-  const runner = await openRunner(runtime);
+  const runner = await openRunner(runtime, lookupOption(options.createLookupWindow));
   // Listening from before the submit: a signal that comes while the job is created still cancels it once it exists.
   const stop = options.wait || options.follow ? listenForStop() : undefined;
   try {
@@ -267,6 +274,18 @@ async function submitLaunch(options: LaunchOptions, io: Io, env: NodeJS.ProcessE
     stop?.dispose();
     await runner.close();
   }
+}
+
+/** `--create-lookup-window <seconds>` as the runner's `createLookup` option. */
+function lookupOption(value: string | undefined): { createLookup?: { windowMs: number } } {
+  if (value === undefined) return {};
+  const seconds = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value.trim()) || !(seconds <= 86_400)) {
+    throw new UsageError(
+      `--create-lookup-window ${value}: expected seconds between 0 and 86400, e.g. --create-lookup-window 300.`,
+    );
+  }
+  return { createLookup: { windowMs: Math.round(seconds * 1000) } };
 }
 
 /** `--source` needs `--image` to be a repository: the tag is the content's. */

@@ -246,7 +246,10 @@ export async function items(options: QueueAdminOptions, io: Io, env = process.en
     return store.list({ queue: name, limit, ...(states ? { states } : {}) });
   });
   if (options.json) {
-    printJson(io, { queue: name, items: found });
+    printJson(io, {
+      queue: name,
+      items: found.map((item) => (submitUnknown(item) ? { ...item, submitUnknown: true } : item)),
+    });
     return ExitCode.OK;
   }
   if (found.length === 0) {
@@ -259,10 +262,14 @@ export async function items(options: QueueAdminOptions, io: Io, env = process.en
       item.id,
       item.runId,
       stateText(io, item),
-      item.phase ?? '-',
+      submitUnknown(item) ? yellow(io, 'submit unknown') : (item.phase ?? '-'),
       item.status ?? '-',
       item.jobName ? (item.jobName.split('/').pop() ?? item.jobName) : '-',
-      item.failure ? `${item.failure.phase}: ${item.failure.message}` : '',
+      item.failure
+        ? `${item.failure.phase}: ${item.failure.message}`
+        : submitUnknown(item)
+          ? (item.events.at(-1)?.message ?? '')
+          : '',
     ]),
   ];
   io.stdout(formatTable(table));
@@ -278,6 +285,14 @@ export async function cancel(options: QueueAdminOptions, io: Io, env = process.e
   else if (item.state === 'finished') io.stdout(`Item ${id} is ${item.outcome}.\n`);
   else io.stdout(`Cancel requested for item ${id}; the agent holding it cancels ${item.jobName ?? 'its job'}.\n`);
   return ExitCode.OK;
+}
+
+/**
+ * A create of the item was sent and its answer lost: the agent looks its launch id up (phase `submitting`, status
+ * `unknown`) before any second create; the last event says until when, or "may exist: <filter>".
+ */
+function submitUnknown(item: QueueItem): boolean {
+  return item.state !== 'finished' && item.phase === 'submitting' && item.status === 'unknown';
 }
 
 function stateText(io: Io, item: QueueItem): string {

@@ -73,7 +73,12 @@ function fakeRunner(scripts: Record<string, string[]> = {}) {
     submits,
     maxUnfinished: () => maxUnfinished,
     jobName: (ref) => resolveJobName(ref, { project: 'proj-test', region: 'us-central1' }),
-    async submit(request: CreateCustomJobRequest, { launchId }) {
+    async submit(request: CreateCustomJobRequest, { launchId, unknownSince }) {
+      if (unknownSince !== undefined) {
+        // A create may have been sent (the contract): the job of the launch id, if there is one, is found first.
+        const found = [...jobs.values()].find((j) => j.snapshot.labels['vertex-launch-launch-id'] === launchId);
+        if (found) return { jobName: found.snapshot.name, job: found.snapshot, existing: true };
+      }
       submits.push(launchId);
       const name = formatJobName({ project: 'proj-test', region: 'us-central1', id: String(1000 + jobs.size) });
       const labels = request.customJob.labels ?? {};

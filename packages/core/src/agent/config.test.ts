@@ -26,6 +26,7 @@ describe('agent config', () => {
       quotas: { creates_per_minute: 60, reads_per_minute: 600 },
       start_timeout: 1800,
       poll_interval: 5,
+      create_lookup_window: 300,
       lease_duration: 60,
     });
     const full = parseAgentConfig({

@@ -208,6 +208,10 @@ export const agentConfigSchema = z
     poll_interval: duration(0.05, 'How often the agent looks for work and polls its jobs. Default 5s.').default(
       DEFAULT_POLL_INTERVAL_S,
     ),
+    create_lookup_window: duration(
+      0,
+      "After a create whose answer was lost, how long the agent looks the launch id up before any second create (a server may commit a create after the client's deadline); counted from that create. Default 5m.",
+    ).default(300),
     lease_duration: duration(
       1,
       'How long a claimed item stays with this agent without a heartbeat (it heartbeats every third of it). After a crash, another agent resumes the item once the lease ran out. Default 60s.',

@@ -44,6 +44,7 @@ export class JobFeed {
   #error: unknown;
   #stopWatch: (() => void) | undefined;
   #begun = false;
+  #duplicates: JobSnapshot[] = [];
 
   constructor(private readonly options: JobFeedOptions) {
     this.#latest = options.initial;
@@ -79,6 +80,13 @@ export class JobFeed {
       if (await this.#read()) this.#watch();
     }
     return this.#latest;
+  }
+
+  /** Other unfinished jobs with this job's launch id the watcher reported since the last call (see `onDuplicate`). */
+  takeDuplicates(): JobSnapshot[] {
+    const found = this.#duplicates;
+    this.#duplicates = [];
+    return found;
   }
 
   /** Stops watching. */
@@ -120,6 +128,10 @@ export class JobFeed {
         },
         onError: (error) => {
           this.#error = error;
+          wake.wake();
+        },
+        onDuplicate: (duplicates) => {
+          this.#duplicates.push(...duplicates);
           wake.wake();
         },
       },

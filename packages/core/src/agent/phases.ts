@@ -11,11 +11,10 @@
  * failure before a job exists that gives the item back with backoff (issue 24) are answers of `submitFailed`.
  */
 import { resolveImage } from '../build/resolve-image.js';
-import { LAUNCH_ID_LABEL, sanitizeLabelValue } from '../config/labels.js';
-import { ConfigError, isVertexLaunchError } from '../errors.js';
+import { ConfigError, isVertexLaunchError, type SubmitUnknownError } from '../errors.js';
 import type { LaunchStatus } from '../job-state.js';
 import { planLaunch } from '../launch/pipeline.js';
-import type { JobRunner, JobSnapshot } from '../launch/runner.js';
+import type { JobRunner, JobSnapshot, SubmitUnknownEvent } from '../launch/runner.js';
 import { type FailureUpdate, LAUNCH_PHASES, type LaunchPhase } from '../queue/store.js';
 import type { AgentOptions } from './agent.js';
 import { JobGone } from './follow.js';
@@ -132,54 +131,85 @@ async function built(w: LaunchWorker): Promise<Next> {
 
 /**
  * Creates the job: maps the queue config, persists `submitting`, then calls the runner. Claimed at `submitting` (the
- * last agent died between the create call and persisting the job name), it first looks the job up by launch id.
+ * last agent died between the create call and persisting the job name, or the create's answer was lost), the
+ * runner first looks the job up by launch id — until its lookup window from that create has passed — and creates
+ * only once the first is proven absent. A create whose outcome stays unknown keeps the launch at `submitting`,
+ * status `unknown` ("submit unknown"), and is looked up again: never failed, never created twice.
  */
 async function submitting(w: LaunchWorker): Promise<Next> {
-  if (w.lookUpFirst) {
-    w.lookUpFirst = false;
-    let found: JobSnapshot | undefined;
-    try {
-      found = await findJob(w.runner, w.item.launchId);
-    } catch (error) {
-      // A read: it makes no job. The item keeps phase `submitting`, so the next claim looks the job up again.
-      const what = 'looking the job up by launch id';
-      const release = releaseOn(w, error, { phase: 'run', what, jobMayExist: false });
-      if (release) return release;
-      throw error;
-    }
-    w.ctx.outage.answered();
-    if (!found) return 'claimed';
-    await w.record({ phase: 'submitted', jobName: found.name, status: found.status, message: 'found by launch id' });
-    w.ctx.log.info(w.fields({ jobName: found.name }), `re-attached to ${found.name} (found by launch id)`);
-    w.job = found;
-    return 'submitted';
-  }
   const plan = planFor(w);
   if ('fail' in plan) return plan;
   w.checkStop();
   const image = imageOf(w);
-  await w.record({ phase: 'submitting', ...(image === undefined ? {} : { imageUri: image }) });
+  const unknownSince = w.lookUpFirst ? (w.unknownSince ?? submittingSince(w)) : undefined;
+  w.lookUpFirst = false;
+  if (unknownSince === undefined) {
+    await w.record({ phase: 'submitting', ...(image === undefined ? {} : { imageUri: image }) });
+  }
   w.inFlight = true;
   let result: Awaited<ReturnType<JobRunner['submit']>>;
   try {
     result = await w.runner.submit(plan.request, {
       launchId: w.item.launchId,
       ...(plan.createRequestTimeoutMs ? { timeoutMs: plan.createRequestTimeoutMs } : {}),
+      ...(unknownSince === undefined ? {} : { unknownSince }),
+      onUnknown: (event) => submitUnknown(w, event),
     });
   } catch (error) {
+    if (isSubmitUnknown(error)) return mayExist(w, error, unknownSince);
     w.inFlight = false;
     return submitFailed(w, error);
   }
   w.ctx.outage.answered();
-  await w.record({ phase: 'submitted', jobName: result.jobName, status: result.job.status });
+  await w.record({
+    phase: 'submitted',
+    jobName: result.jobName,
+    status: result.job.status,
+    ...(result.existing ? { message: 'found by launch id' } : {}),
+  });
   w.inFlight = false;
   w.ctx.log.info(
     w.fields({ jobName: result.jobName, existing: result.existing, consoleUrl: result.job.consoleUrl }),
-    `submitted ${result.jobName}`,
+    unknownSince !== undefined && result.existing
+      ? `re-attached to ${result.jobName} (found by launch id)`
+      : `submitted ${result.jobName}`,
   );
   w.job = result.job;
   return 'submitted';
 }
+
+/** When the create an earlier attempt may have sent went out: the item's last `submitting` event. */
+function submittingSince(w: LaunchWorker): Date {
+  const event = w.item.events.findLast((e) => e.type === 'phase' && e.phase === 'submitting');
+  return new Date(event?.at ?? w.item.updatedAt);
+}
+
+/** The runner says the create's answer was lost and looks the launch id up: the launch is "submit unknown". */
+async function submitUnknown(w: LaunchWorker, event: SubmitUnknownEvent): Promise<void> {
+  const text = `submit unknown: the create's answer was lost (${event.reason}); looking up ${event.filter} until ${event.until.toISOString()} before any second create`;
+  w.ctx.log.warn(w.fields({ event: 'submit_unknown', filter: event.filter, until: event.until.toISOString() }), text);
+  await w.record({ phase: 'submitting', status: 'unknown', message: text });
+}
+
+/**
+ * No lookup answered within the runner's window: the job may exist. Said once (log line and item event); the launch
+ * stays "submit unknown" and is looked up again a poll interval later, until the API answers.
+ */
+async function mayExist(w: LaunchWorker, error: SubmitUnknownError, since: Date | undefined): Promise<Next> {
+  if (w.unknownSince === undefined) {
+    const text = `may exist: ${error.filter} (${error.hint ?? error.message}); still looking it up`;
+    w.ctx.log.warn(w.fields({ event: 'may_exist', filter: error.filter, error: message(error) }), text);
+    await w.record({ phase: 'submitting', status: 'unknown', message: text });
+  }
+  w.unknownSince = since ?? submittingSince(w);
+  w.lookUpFirst = true;
+  await w.wake.wait(Math.max(w.ctx.pollMs, 1_000));
+  w.checkStop();
+  return 'submitting';
+}
+
+const isSubmitUnknown = (error: unknown): error is SubmitUnknownError =>
+  isVertexLaunchError(error) && error.code === 'SUBMIT_UNKNOWN';
 
 /**
  * What a create call that failed (after the runner's own retries and lookups) means for the launch. A transient
@@ -223,13 +253,6 @@ function planFor(w: LaunchWorker): ReturnType<typeof planLaunch> | Failure {
       `queue \`${queue.name}\` config does not resolve for this launch: ${detail}. Fix it with \`vertex-launch queue update ${queue.name} --config FILE\`, then enqueue again`,
     );
   }
-}
-
-/** The job an earlier attempt of this launch created, found by its launch-id label. */
-async function findJob(runner: JobRunner, launchId: string): Promise<JobSnapshot | undefined> {
-  const jobs = await runner.list({ filter: `labels.${LAUNCH_ID_LABEL}="${sanitizeLabelValue(launchId)}"`, limit: 10 });
-  // Newest first; the oldest is the one the launch made first.
-  return jobs.at(-1);
 }
 
 /** The job exists but has not started: follow it until it runs or ends; cancel it when it waits too long. */
@@ -280,7 +303,35 @@ async function observe(w: LaunchWorker): Promise<JobSnapshot | Failure> {
     w.ctx.log.info(w.fields({ jobName: job.name, state: job.state }), `${job.name} is ${stateName(job)}`);
   }
   await sendCancel(w);
+  await cancelDuplicates(w, job);
   return job;
+}
+
+/**
+ * Cancels the other live jobs with this launch's id the tracker saw (a launch makes one job; the item follows the
+ * first one created, which the runner's lookups return), and says so: a log line and an item event per job.
+ */
+async function cancelDuplicates(w: LaunchWorker, job: JobSnapshot): Promise<void> {
+  for (const duplicate of w.feed().takeDuplicates()) {
+    const newer = (duplicate.createTime?.getTime() ?? 0) >= (job.createTime?.getTime() ?? 0);
+    const fields = w.fields({ event: 'duplicate_job', jobName: job.name, duplicate: duplicate.name });
+    if (!newer) {
+      w.ctx.log.warn(
+        fields,
+        `duplicate job ${duplicate.name} of launch ${w.item.launchId} is older than ${job.name}, which this launch follows; not cancelled`,
+      );
+      continue;
+    }
+    let outcome = 'cancelled it';
+    try {
+      await w.runner.cancel(duplicate.name, { wait: false });
+    } catch (error) {
+      outcome = `could not cancel it (${message(error)})`;
+    }
+    const text = `duplicate job ${duplicate.name} of launch ${w.item.launchId} (newer than ${job.name}, which this launch follows): ${outcome}`;
+    w.ctx.log.warn(fields, text);
+    await w.record({ phase: w.item.phase ?? 'submitted', message: text });
+  }
 }
 
 const stateName = (job: JobSnapshot) => job.state.replace(/^JOB_STATE_/, '');

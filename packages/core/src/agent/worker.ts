@@ -122,6 +122,8 @@ export class LaunchWorker {
   runner!: JobRunner;
   /** The item was claimed at `submitting` without a job name: look the job up by launch id before creating one. */
   lookUpFirst = false;
+  /** When the create whose outcome is unknown was sent (set once no lookup answered within the runner's window). */
+  unknownSince: Date | undefined;
   /** The job's last snapshot. */
   job: JobSnapshot | undefined;
   /** The job status last persisted. */

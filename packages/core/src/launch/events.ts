@@ -30,6 +30,8 @@ export type LaunchEvent =
   | { type: 'build-pushed'; imageUri: string; digest: string }
   /** The build was skipped: the content-addressed tag already exists. */
   | { type: 'build-skipped'; imageUri: string; reason: string }
+  /** A create's answer was lost: the runner looks the launch id up until `until` before any second create. */
+  | { type: 'submit-unknown'; launchId: string; filter: string; reason: string; until: Date }
   /** The job was created (or found: `existing`, an earlier attempt of this launch had created it). */
   | {
       type: 'submitted';

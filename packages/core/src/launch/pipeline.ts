@@ -340,6 +340,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchHandle> {
     launchId,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(plan.createRequestTimeoutMs ? { timeoutMs: plan.createRequestTimeoutMs } : {}),
+    onUnknown: (event) => emit({ type: 'submit-unknown', ...event }),
   });
   const { jobName } = submitted;
   const consoleUrl = submitted.job.consoleUrl || options.runner.consoleUrl(jobName);

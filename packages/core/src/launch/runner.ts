@@ -57,6 +57,28 @@ export interface SubmitOptions {
    * Python SDK passes it as the `timeout` of `create_custom_job`). Default: the runner's own call timeout.
    */
   timeoutMs?: number;
+  /**
+   * A create of this launch may already have been sent at this time (an earlier attempt died between the create
+   * call and recording its answer): the runner looks the launch id up — until its lookup window from then has
+   * passed — before it creates anything.
+   */
+  unknownSince?: Date;
+  /**
+   * Told when the submit turned "submit unknown": a create's answer was lost, and the runner keeps looking the launch
+   * id up until `until` before any second create. The runner awaits it (the agent records the phase).
+   */
+  onUnknown?: (event: SubmitUnknownEvent) => void | Promise<void>;
+}
+
+/** A submit whose create may or may not have happened (see {@link SubmitOptions.onUnknown}). */
+export interface SubmitUnknownEvent {
+  launchId: string;
+  /** The ListCustomJobs filter that finds the job, e.g. `labels.vertex-launch-launch-id="…"`. */
+  filter: string;
+  /** Why the create's outcome is unknown (the error of the create call). */
+  reason: string;
+  /** When the lookups stop: no second create before then. */
+  until: Date;
 }
 
 /** The answer of {@link JobRunner.submit}. */
@@ -125,6 +147,11 @@ export interface JobWatchListener {
   onChange(job: JobSnapshot, previous: JobSnapshot | undefined): void;
   /** Called when the job can no longer be tracked (it was deleted, or the API refused). The listener is removed. */
   onError(error: unknown): void;
+  /**
+   * Called when the watcher sees other unfinished jobs with this job's launch id (the `vertex-launch-launch-id`
+   * label) — jobs that should not exist, since a launch makes one. Each such job is reported once.
+   */
+  onDuplicate?(duplicates: JobSnapshot[], job: JobSnapshot): void;
 }
 
 /** A job backend: submits CreateCustomJobRequests and reads, cancels and tails the jobs it made. */

@@ -11,7 +11,7 @@ import { loadClientProtos, lookup } from '../grpc/protos.js';
 import { type GrpcServiceModule, unary } from '../grpc/server.js';
 import type { JobExecutor, JobRun, JobRunServices } from './executor.js';
 import { compileJobFilter } from './filter.js';
-import type { CustomJobInput, JobError, JobRecord } from './types.js';
+import type { CustomJobInput, CustomJobSpecInput, JobError, JobRecord } from './types.js';
 import { durationMs, formatValidationErrors, validateCustomJob } from './validate.js';
 
 /** Durations of the lifecycle phases the JobService itself controls (the executor decides RUNNING). */
@@ -73,6 +73,8 @@ export class JobService {
   private readonly timers = new Map<string, ClockTimer[]>();
   private readonly runs = new Map<string, AbortController>();
   private readonly operations = new Map<string, Operation>();
+  /** Creates answered with an error whose commit is still to come (`phase: 'late'` faults). */
+  private readonly lateCommits = new Set<NodeJS.Timeout>();
   private readonly ctx: ServiceContext;
 
   constructor(private readonly options: JobServiceOptions) {
@@ -192,6 +194,23 @@ export class JobService {
         this.options.serviceAccountResource(spec.serviceAccount),
       );
     }
+    const late = await this.ctx.lateCommit?.(method);
+    if (late) {
+      // The server commits after the client's deadline: the client gets the error now, the job appears later.
+      const timer = setTimeout(() => {
+        this.lateCommits.delete(timer);
+        this.commit(input, spec, principal.member);
+      }, late.commitDelayMs);
+      this.lateCommits.add(timer);
+      throw late.error;
+    }
+    const job = this.commit(input, spec, principal.member);
+    await this.ctx.afterCall(method);
+    return this.toProto(job);
+  }
+
+  /** Stores a new job (created now) and starts its lifecycle. */
+  private commit(input: CustomJobInput, spec: CustomJobSpecInput, creator: string): JobRecord {
     const now = this.ctx.now();
     let id = numericId();
     while (this.jobs.has(id)) id = numericId();
@@ -204,13 +223,12 @@ export class JobService {
       state: 'JOB_STATE_QUEUED',
       createTime: now,
       updateTime: now,
-      creator: principal.member,
+      creator,
     };
     this.jobs.set(id, job);
     this.options.onChange();
     this.advanceLifecycle(job, false);
-    await this.ctx.afterCall(method);
-    return this.toProto(job);
+    return job;
   }
 
   async get(req: { name?: string }, authorization: string | undefined) {
@@ -524,6 +542,8 @@ export class JobService {
 
   /** Stops every timer and run (state stays as it is). */
   close(): void {
+    for (const timer of this.lateCommits) clearTimeout(timer);
+    this.lateCommits.clear();
     for (const id of this.timers.keys()) this.clearTimers(id);
     for (const controller of this.runs.values()) controller.abort(ABORT_CANCEL);
     this.runs.clear();
