@@ -7,7 +7,16 @@
  * `{{name}}` variables and `allowed_overrides` limits what a launch may override.
  */
 import { z } from 'zod';
-import { DURATION_FORMS, DURATION_PATTERN, parseDuration } from './durations.js';
+import {
+  DURATION_FORMS,
+  DURATION_PATTERN,
+  durationOutOfRange,
+  formatSeconds,
+  MAX_CREATE_REQUEST_TIMEOUT_SECONDS,
+  MAX_RUN_TIMEOUT_SECONDS,
+  MAX_WAIT_DURATION_SECONDS,
+  parseDuration,
+} from './durations.js';
 
 /** True when a string still holds a `${macro}` or `{{variable}}` to be filled at launch (format checks wait). */
 export function hasPlaceholder(value: string): boolean {
@@ -86,7 +95,8 @@ const nonEmpty = () => z.string().trim().min(1, { error: 'must not be empty' });
 const formatted = (pattern: RegExp, expected: string) =>
   z.string().refine((value) => hasPlaceholder(value) || pattern.test(value), { error: `must be ${expected}` });
 
-const duration = (what: string) =>
+/** A duration, resolved to seconds; at most `max` seconds. */
+const duration = (what: string, max: number) =>
   z
     .union(
       [
@@ -98,8 +108,12 @@ const duration = (what: string) =>
       ],
       { error: `must be a duration: ${DURATION_FORMS}` },
     )
+    .superRefine((value, ctx) => {
+      const seconds = parseDuration(value) ?? 0;
+      if (seconds > max) ctx.addIssue({ code: 'custom', message: durationOutOfRange(value, 0, max) });
+    })
     .transform((value) => parseDuration(value) ?? 0)
-    .describe(`${what} Accepts ${DURATION_FORMS}.`);
+    .describe(`${what} Accepts ${DURATION_FORMS}, at most ${formatSeconds(max)}.`);
 
 const stringList = (what: string) => z.array(nonEmpty()).describe(what);
 
@@ -377,6 +391,7 @@ export const runSchema = z
     network: network().optional(),
     timeout: duration(
       'Maximum run time of the job; Vertex cancels it after that (Scheduling.timeout). Default: 7 days, which is also the most FLEX_START allows.',
+      MAX_RUN_TIMEOUT_SECONDS,
     ).optional(),
     restart_job_on_worker_restart: z
       .boolean()
@@ -388,6 +403,7 @@ export const runSchema = z
     experiment_run: experimentRun().optional(),
     create_request_timeout: duration(
       'Deadline of each CreateCustomJob call (the Python SDK passes it as the `timeout` of `create_custom_job`). Default: 60 seconds.',
+      MAX_CREATE_REQUEST_TIMEOUT_SECONDS,
     ).optional(),
     disable_retries: z
       .boolean()
@@ -402,6 +418,7 @@ export const runSchema = z
       ),
     max_wait_duration: duration(
       'How long a FLEX_START job may wait for resources before it fails (Scheduling.max_wait_duration); 0 means no limit.',
+      MAX_WAIT_DURATION_SECONDS,
     ).optional(),
     psc_interface_config: pscInterfaceConfig.optional(),
   })
