@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import {
   formatElapsed,
+  imageReferenceProblem,
   type JobSnapshot,
   type LaunchEvent,
   type LaunchHandle,
@@ -58,6 +59,7 @@ export default async function launch(options: LaunchOptions, io: Io, env = proce
       'launch: pass --queue-config FILE (submit directly) or --queue NAME (enqueue for an agent; see `vertex-launch queue create`).',
     );
   }
+  checkImageFlag(options.image);
   if (!options.dryRun) {
     return submitLaunch(options, io, env);
   }
@@ -98,6 +100,13 @@ export default async function launch(options: LaunchOptions, io: Io, env = proce
  * ids; with `--source`, `${image_uri}` is the repository with a placeholder tag, as in the pipeline's own check
  * before the build. An invalid config has no warnings here: the pipeline then throws the ConfigError with them all.
  */
+/** `--image` must be an image reference as the OCI distribution spec defines it (a repository with `--source`). */
+export function checkImageFlag(image: string | undefined): void {
+  if (image === undefined) return;
+  const problem = imageReferenceProblem(image);
+  if (problem) throw new UsageError(`--image ${image}: not an image reference: ${problem}.`);
+}
+
 /** `--set-var name=value` flags to a map; a malformed one names the flag. */
 export function parseSetVars(flags: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};

@@ -7,6 +7,7 @@
  * `{{name}}` variables and `allowed_overrides` limits what a launch may override.
  */
 import { z } from 'zod';
+import { imageReferenceProblem } from '../image-ref.js';
 import {
   DURATION_FORMS,
   DURATION_PATTERN,
@@ -115,6 +116,15 @@ const duration = (what: string, max: number) =>
     .transform((value) => parseDuration(value) ?? 0)
     .describe(`${what} Accepts ${DURATION_FORMS}, at most ${formatSeconds(max)}.`);
 
+/** An image reference (OCI distribution grammar) once its macros are filled. */
+const imageReference = (what: string) =>
+  nonEmpty()
+    .superRefine((value, ctx) => {
+      const problem = hasPlaceholder(value) ? undefined : imageReferenceProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: `not an image reference: ${problem}` });
+    })
+    .describe(what);
+
 const stringList = (what: string) => z.array(nonEmpty()).describe(what);
 
 const envVar = z
@@ -193,9 +203,7 @@ const machineSpec = z
 
 const containerSpec = z
   .strictObject({
-    image_uri: nonEmpty().describe(
-      'Container image to run; usually `${image_uri}`, the image built or given at launch.',
-    ),
+    image_uri: imageReference('Container image to run; usually `${image_uri}`, the image built or given at launch.'),
     command: stringList('Entrypoint override (the container ENTRYPOINT).').optional(),
     args: argList('Arguments passed to the command (the container CMD).').optional(),
     env: envList.optional(),
@@ -204,7 +212,7 @@ const containerSpec = z
 
 const pythonPackageSpec = z
   .strictObject({
-    executor_image_uri: nonEmpty().describe('Prebuilt training container that runs the package.'),
+    executor_image_uri: imageReference('Prebuilt training container that runs the package.'),
     package_uris: z
       .array(formatted(/^gs:\/\/.+/, 'a `gs://` URI'))
       .min(1, { error: 'must list at least one package (`gs://bucket/trainer-0.1.tar.gz`)' })
