@@ -481,6 +481,7 @@ test('@vertex-launch/queue-postgres', async () => {
 test('@vertex-launch/queue-sqlite', async () => {
   expect(exportNames(await import('@vertex-launch/queue-sqlite'))).toMatchInlineSnapshot(`
     [
+      "APPLICATION_ID",
       "QUEUE_DB_FILE",
       "SCHEMA_VERSION",
       "defaultQueueDbPath",

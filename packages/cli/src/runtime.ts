@@ -129,6 +129,10 @@ export function builderFactory(type: string, where: string): Promise<BuilderFact
 }
 
 /** Opens the queue store the runtime names (the store package is loaded only here). */
-export function openStore(queueDb: Sourced<string>): Promise<QueueStore> {
-  return openQueueStore(queueDb.value, { where: describeSource(queueDb.source), import: importPlugin });
+export function openStore(queueDb: Sourced<string>, options: { readOnly?: boolean } = {}): Promise<QueueStore> {
+  return openQueueStore(queueDb.value, {
+    where: describeSource(queueDb.source),
+    import: importPlugin,
+    ...(options.readOnly ? { readOnly: true } : {}),
+  });
 }
