@@ -128,6 +128,7 @@ test('@vertex-launch/core', async () => {
       "MAX_TIMER_MS",
       "NoCredentialsError",
       "PROJECT_ENV_VARS",
+      "PROJECT_ID_PATTERN",
       "PermissionError",
       "QUEUE_DB_ENV",
       "QUEUE_DB_FILE",

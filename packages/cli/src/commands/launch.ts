@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import {
   formatElapsed,
   imageReferenceProblem,
@@ -15,7 +14,6 @@ import {
   requireRegion,
 } from '@vertex-launch/core';
 import { contextTag, fingerprintContext } from '@vertex-launch/core/build';
-import { parseConfigText } from '@vertex-launch/core/config';
 import { toRestJson } from '@vertex-launch/core/mapping';
 import { ExitCode, UsageError } from '../exit-codes.js';
 import type { GlobalOptions } from '../options.js';
@@ -130,13 +128,16 @@ export async function readOverride(value: string): Promise<unknown> {
       );
     }
   }
-  let text: string;
   try {
-    text = await readFile(value, 'utf8');
-  } catch {
-    throw new UsageError(`--override ${value}: no such file, and not inline JSON (which starts with "{").`);
+    // The same capped read as every config file (a device or a pipe stops at the 1 MB limit).
+    return await loadConfigFile(value);
+  } catch (error) {
+    const code = (error as { cause?: { code?: string } }).cause?.code;
+    if (code === 'ENOENT') {
+      throw new UsageError(`--override ${value}: no such file, and not inline JSON (which starts with "{").`);
+    }
+    throw error;
   }
-  return parseConfigText(text, value);
 }
 
 /** Words that answer "yes" at the cancel prompt. */

@@ -15,6 +15,7 @@ import { type AuthCredentials, type AuthStrategy, resolveAuthChain } from '../au
 import { loadConfigFile } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import { defaultQueueDbPath } from '../queue/registry.js';
+import { checkRegion } from '../regions.js';
 import { resolveServiceEndpoints, type ServiceEndpoints } from './endpoints.js';
 import { type Env, firstEnv, PROJECT_ENV_VARS, QUEUE_DB_ENV, REGION_ENV_VARS } from './env.js';
 import { type GcloudConfiguration, gcloudConfigDir, readGcloudConfiguration } from './gcloud-config.js';
@@ -152,7 +153,9 @@ function fromGcloud(config: GcloudConfiguration | undefined, what: 'project' | '
  * and — with `auth` — credentials, each value with its source. Never throws for a missing project or region (read
  * them with {@link requireProjectId} / {@link requireRegion}, whose errors list every place looked at).
  *
- * @throws ConfigError when `VERTEX_LAUNCH_EMULATOR_HTTP` is not a URL; whatever the auth strategies throw.
+ * @throws ConfigError when `VERTEX_LAUNCH_EMULATOR_HTTP` is not a URL, or an explicit `projectId` / `region` is
+ *   malformed (values from the environment and gcloud are checked by requireProjectId / requireRegion); whatever
+ *   the auth strategies throw.
  */
 export async function resolveRuntime(options: ResolveRuntimeOptions = {}): Promise<Runtime> {
   const env = options.env ?? process.env;
@@ -180,6 +183,11 @@ export async function resolveRuntime(options: ResolveRuntimeOptions = {}): Promi
     firstEnv(env, REGION_ENV_VARS) ??
     fromAgentConfig(agentConfig, 'environment', 'region') ??
     fromGcloud(gcloud, 'region');
+  // Values given explicitly (`--project`, `--region`, the SDK's options) are checked where they enter: at once.
+  const projectOption = explicit(options.projectId, 'projectId');
+  if (projectOption) checkSourcedProject(projectOption);
+  const regionOption = explicit(options.region, 'region');
+  if (regionOption) checkSourcedRegion(regionOption);
   const queueDb = explicit(options.queueDb, 'queueDb') ??
     firstEnv(env, [QUEUE_DB_ENV]) ??
     fromAgentConfig(agentConfig, 'queue_db') ?? { value: defaultQueueDbPath(env), source: { kind: 'default' } };
@@ -236,13 +244,44 @@ function missing(what: 'project' | 'region', runtime: Pick<Runtime, 'agentConfig
 /** The runtime's project. @throws ConfigError naming every place a project could have come from. */
 export function requireProjectId(runtime: Pick<Runtime, 'projectId' | 'agentConfig'>): string {
   if (!runtime.projectId) throw missing('project', runtime);
+  checkSourcedProject(runtime.projectId);
   return runtime.projectId.value;
 }
 
-/** The runtime's region. @throws ConfigError naming every place a region could have come from. */
+/** The runtime's region. @throws ConfigError naming every place a region could have come from, or a malformed one. */
 export function requireRegion(runtime: Pick<Runtime, 'region' | 'agentConfig'>): string {
   if (!runtime.region) throw missing('region', runtime);
+  checkSourcedRegion(runtime.region);
   return runtime.region.value;
+}
+
+/**
+ * A GCP project id: 6 to 30 characters, a lowercase letter first, lowercase letters, digits and `-`, no trailing
+ * `-`; legacy domain-scoped ids (`example.com:my-project`) carry their domain before a colon.
+ */
+export const PROJECT_ID_PATTERN = /^(?:[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
+
+/** @throws ConfigError when the project id is not one, naming where it was set. */
+function checkSourcedProject(project: Sourced<string>): void {
+  if (PROJECT_ID_PATTERN.test(project.value)) return;
+  const where = describeSource(project.source);
+  const shown = project.value.length > 60 ? `${project.value.slice(0, 60)}…` : project.value;
+  throw new ConfigError(
+    `The project \`${shown}\` (from ${where}) is not a GCP project id: 6 to 30 lowercase letters, digits and \`-\`, starting with a letter and not ending with \`-\` (e.g. my-project-123).`,
+    [{ path: 'projectId', message: 'not a GCP project id', severity: 'error' }],
+    {
+      hint: `Change it where it is set: ${where}. The project id (not its name or number) is shown by \`gcloud projects list\`.`,
+    },
+  );
+}
+
+/** @throws ConfigError when the region is malformed (checkRegion's error), naming where it was set. */
+function checkSourcedRegion(region: Sourced<string>): void {
+  const check = checkRegion(region.value, describeSource(region.source));
+  if (check.severity !== 'error') return;
+  throw new ConfigError(check.message ?? `The region ${region.value} is not a region.`, [
+    { path: 'region', message: 'not a Vertex AI region', severity: 'error' },
+  ]);
 }
 
 /** `my-proj (from $GOOGLE_CLOUD_PROJECT)` for messages; `not set` when missing. */
