@@ -65,6 +65,8 @@ export default async function doctor(
   const runtime = await commandRuntime(
     { project: options.project, region: options.region, agentConfig: options.config, db: options.db },
     env,
+    // A malformed --project / --region is one of doctor's findings, not a reason to stop before the checks.
+    { checkExplicit: false },
   );
   const agentConfigPath = runtime.agentConfig.path;
   const ctx: DoctorContext = {

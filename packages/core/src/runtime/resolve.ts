@@ -77,6 +77,11 @@ export interface ResolveRuntimeOptions {
   /** Read gcloud's active configuration (project and region). Default true. */
   gcloud?: boolean;
   /**
+   * Refuse a malformed explicit `projectId` / `region` at once (a ConfigError naming the option). Default true;
+   * a diagnostic that reports them itself (`doctor`) passes false.
+   */
+  checkExplicit?: boolean;
+  /**
    * How to find credentials, given what is resolved so far (project, region, endpoints, the agent config's `auth`):
    * e.g. `(partial) => auto({ projectId: partial.projectId?.value, endpoints: partial.endpoints })` of
    * `@vertex-launch/auth`. Without it no credentials are resolved.
@@ -185,9 +190,11 @@ export async function resolveRuntime(options: ResolveRuntimeOptions = {}): Promi
     fromGcloud(gcloud, 'region');
   // Values given explicitly (`--project`, `--region`, the SDK's options) are checked where they enter: at once.
   const projectOption = explicit(options.projectId, 'projectId');
-  if (projectOption) checkSourcedProject(projectOption);
   const regionOption = explicit(options.region, 'region');
-  if (regionOption) checkSourcedRegion(regionOption);
+  if (options.checkExplicit !== false) {
+    if (projectOption) checkSourcedProject(projectOption);
+    if (regionOption) checkSourcedRegion(regionOption);
+  }
   const queueDb = explicit(options.queueDb, 'queueDb') ??
     firstEnv(env, [QUEUE_DB_ENV]) ??
     fromAgentConfig(agentConfig, 'queue_db') ?? { value: defaultQueueDbPath(env), source: { kind: 'default' } };
