@@ -14,10 +14,17 @@ import { runCli } from '../../packages/cli/test/run-cli.js';
 import { repoRoot, tempDir } from '../helpers.js';
 import { fuzzOptions, Tally } from './arbitraries.js';
 
-// better-sqlite3 is the store package's dependency, not the root's: take it from there.
-const Database = createRequire(join(repoRoot, 'packages/queue-sqlite/package.json'))(
-  'better-sqlite3',
-) as typeof import('better-sqlite3');
+/** What this test uses of better-sqlite3 (the store package's dependency, not the root's: taken from there). */
+interface SqliteDb {
+  exec(sql: string): void;
+  prepare(sql: string): { run(...params: unknown[]): unknown };
+  pragma(sql: string, options?: { simple: boolean }): unknown;
+  close(): void;
+}
+const Database = createRequire(join(repoRoot, 'packages/queue-sqlite/package.json'))('better-sqlite3') as new (
+  file: string,
+  options?: { readonly?: boolean; timeout?: number },
+) => SqliteDb;
 
 let dir: { path: string; cleanup: () => Promise<void> };
 beforeAll(async () => {
