@@ -5,12 +5,14 @@ import {
   AuthError,
   type Clock,
   ConfigError,
+  credentialRefusalMessage,
   type EmulatorConnection,
   emulatorConnectionOf,
   emulatorGrpcClientOptions,
   endpointsOption,
   GrpcCode,
   grpcCodeOf,
+  isCredentialRefusal,
   optionsError,
   PermissionError,
   type RetryPolicy,
@@ -405,9 +407,9 @@ function apiError(error: unknown, action: string, permission: string): Error {
       },
     );
   }
-  if (code === GrpcCode.UNAUTHENTICATED) {
+  if (isCredentialRefusal(error)) {
     return new AuthError(
-      `${PLUGIN} Not authenticated to ${action}: ${detail}. Refresh your credentials (gcloud auth login).`,
+      `${PLUGIN} Not authenticated to ${action}: the credentials were refused: ${credentialRefusalMessage(detail)}. Refresh your credentials (gcloud auth login).`,
       {
         cause: error,
       },

@@ -48,6 +48,8 @@ export interface CommandRuntimeOptions {
   gcloud?: boolean;
   /** The home directory (gcloud's folder, the ADC file). Default `os.homedir()`. */
   homedir?: string;
+  /** Refuse a malformed `--project` / `--region` at once unless false (`doctor` reports them as checks). */
+  checkExplicit?: boolean;
 }
 
 /** The flag's value when given, else `fallback` (e.g. the project of a job name). */
@@ -107,6 +109,7 @@ export async function commandRuntime(
     ...(options.gcloud === false ? { gcloud: false } : {}),
     ...(options.homedir ? { homedir: options.homedir } : {}),
     ...(options.warn ? { warn: options.warn } : {}),
+    ...(options.checkExplicit === false ? { checkExplicit: false } : {}),
   };
   // Credentials are resolved with what was found without them (project, region, endpoints, the agent config's
   // auth section); @vertex-launch/auth is loaded only then.
@@ -129,6 +132,10 @@ export function builderFactory(type: string, where: string): Promise<BuilderFact
 }
 
 /** Opens the queue store the runtime names (the store package is loaded only here). */
-export function openStore(queueDb: Sourced<string>): Promise<QueueStore> {
-  return openQueueStore(queueDb.value, { where: describeSource(queueDb.source), import: importPlugin });
+export function openStore(queueDb: Sourced<string>, options: { readOnly?: boolean } = {}): Promise<QueueStore> {
+  return openQueueStore(queueDb.value, {
+    where: describeSource(queueDb.source),
+    import: importPlugin,
+    ...(options.readOnly ? { readOnly: true } : {}),
+  });
 }

@@ -34,7 +34,20 @@ describe('a closed stdout or stderr', () => {
     [['launch', '--help']],
     [['completion', 'bash']],
     [['queue', 'validate', defaultQueue, '--json']],
-    [['launch', '--queue-config', defaultQueue, '--image', 'img:1', '--project', 'p', '--region', 'r', '--dry-run']],
+    [
+      [
+        'launch',
+        '--queue-config',
+        defaultQueue,
+        '--image',
+        'img:1',
+        '--project',
+        'my-project',
+        '--region',
+        'us-central1',
+        '--dry-run',
+      ],
+    ],
   ])('vertex-launch %j with stdout closed: exit 141, nothing on stderr', async (args) => {
     const r = await runWithClosed('stdout', args);
     expect(r.other).toBe('');

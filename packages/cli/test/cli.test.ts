@@ -287,9 +287,12 @@ describe('vertex-launch launch --dry-run --json', () => {
   });
 
   it('names the missing --project flag', async () => {
-    const r = await runCli(['launch', '--queue-config', defaultQueue, '--image', image, '--region', 'r', '--dry-run'], {
-      env: { GOOGLE_CLOUD_PROJECT: undefined, CLOUDSDK_CORE_PROJECT: undefined },
-    });
+    const r = await runCli(
+      ['launch', '--queue-config', defaultQueue, '--image', image, '--region', 'us-central1', '--dry-run'],
+      {
+        env: { GOOGLE_CLOUD_PROJECT: undefined, CLOUDSDK_CORE_PROJECT: undefined },
+      },
+    );
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--project');
     noStack(r.stderr);

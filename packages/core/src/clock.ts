@@ -15,6 +15,18 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
+/** The longest delay `setTimeout` honours: 2^31 - 1 ms (about 24.8 days); longer ones fire at once with a warning. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * A delay `setTimeout` honours: `ms` clamped to 0..{@link MAX_TIMER_MS}; NaN is 0. Every timer the code sets goes
+ * through it, so a huge duration from a config never becomes a TimeoutOverflowWarning and a timer that fires at once.
+ */
+export function timerDelay(ms: number): number {
+  if (Number.isNaN(ms)) return 0;
+  return Math.min(Math.max(0, ms), MAX_TIMER_MS);
+}
+
 /** The real clock: `Date.now` and `setTimeout`. */
 export const systemClock: Clock = {
   now: () => Date.now(),
@@ -29,8 +41,7 @@ export const systemClock: Clock = {
         signal?.removeEventListener('abort', done);
         resolve();
       };
-      // setTimeout fires at once for delays above 2^31 - 1 ms (with a TimeoutOverflowWarning): cap them.
-      const timer = setTimeout(done, Math.min(Math.max(0, ms), 2 ** 31 - 1));
+      const timer = setTimeout(done, timerDelay(ms));
       signal?.addEventListener('abort', done, { once: true });
     }),
 };

@@ -78,6 +78,34 @@ export function grpcCodeOf(error: unknown): number | undefined {
   return undefined;
 }
 
+/** grpc-js's wrapper when the call credentials (google-auth-library's metadata plugin) could not give a token. */
+const METADATA_PLUGIN_FAILED = /Getting metadata from plugin failed(?: with error)?:?\s*/i;
+/** OAuth error codes of a refused credential (RFC 6749 5.2, and Google's reauth). */
+const OAUTH_REFUSALS = /\b(?:invalid_grant|invalid_client|unauthorized_client|invalid_rapt)\b/;
+
+/**
+ * True when `error` says the credentials were refused: UNAUTHENTICATED (HTTP 401), an OAuth refusal
+ * (`invalid_grant`, ...), or grpc-js's "Getting metadata from plugin failed" — the token could not be had, so the
+ * request never left (grpc-js reports it as UNKNOWN or UNAVAILABLE, which must be neither retried nor taken for
+ * an API failure).
+ */
+export function isCredentialRefusal(error: unknown): boolean {
+  if (grpcCodeOf(error) === GrpcCode.UNAUTHENTICATED) return true;
+  const text = messageOf(error);
+  return METADATA_PLUGIN_FAILED.test(text) || OAUTH_REFUSALS.test(text);
+}
+
+/** The refusal's own words, without grpc-js's "Getting metadata from plugin failed with error: " wrapper. */
+export function credentialRefusalMessage(message: string): string {
+  return message.replace(/^(?:\d+ [A-Z_]+: )?/, '').replace(METADATA_PLUGIN_FAILED, '');
+}
+
+function messageOf(error: unknown): string {
+  if (error === null || typeof error !== 'object') return String(error ?? '');
+  const e = error as { details?: unknown; message?: unknown };
+  return `${typeof e.details === 'string' ? e.details : ''} ${typeof e.message === 'string' ? e.message : ''}`;
+}
+
 /** The name of a gRPC code, e.g. `UNAVAILABLE`. */
 export function grpcCodeName(code: number | undefined): string {
   return code === undefined ? 'UNKNOWN' : (CODE_NAMES[code] ?? `code ${code}`);
@@ -85,6 +113,7 @@ export function grpcCodeName(code: number | undefined): string {
 
 /** True when `error` carries a code of {@link TRANSIENT_GRPC_CODES}: the call may succeed if tried again later. */
 export function isTransientGrpcError(error: unknown): boolean {
+  if (isCredentialRefusal(error)) return false;
   const code = grpcCodeOf(error);
   return code !== undefined && TRANSIENT_GRPC_CODES.has(code);
 }

@@ -21,6 +21,7 @@ import {
   type QueueDefinition,
   type QueueItem,
   type QueueStore,
+  timerDelay,
 } from '@vertex-launch/core';
 import { DEFAULT_QUEUE_CONFIG, parseConfigText, validateQueueConfig } from '@vertex-launch/core/config';
 import { toRestJson } from '@vertex-launch/core/mapping';
@@ -660,7 +661,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
           break;
         }
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, pollMs);
+          const timer = setTimeout(resolve, timerDelay(pollMs));
           signal.addEventListener(
             'abort',
             () => {

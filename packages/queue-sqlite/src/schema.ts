@@ -76,6 +76,9 @@ export const MIGRATIONS: readonly string[] = [
   `,
 ];
 
+/** `PRAGMA application_id` of every Vertex Launch queue database ("VxLQ"): a file without it is never written to. */
+export const APPLICATION_ID = 0x56784c51;
+
 /** The schema version this package writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

@@ -6,6 +6,8 @@
  */
 
 import { randomUUID } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import {
   AGENT_RECORD_RETENTION_MS,
   type AgentRecord,
@@ -48,8 +50,8 @@ import {
   requeueItem,
 } from '@vertex-launch/core/queue';
 import Database from 'better-sqlite3';
-import { defaultQueueDbPath, prepareDatabaseFile } from './paths.js';
-import { migrate } from './schema.js';
+import { CHOOSE_ANOTHER_FILE, defaultQueueDbPath, noFileAbove, notADirectory, prepareDatabaseFile } from './paths.js';
+import { APPLICATION_ID, migrate, SCHEMA_VERSION } from './schema.js';
 
 /** Options of `sqliteQueueStore`. */
 export interface SqliteQueueStoreOptions {
@@ -60,6 +62,11 @@ export interface SqliteQueueStoreOptions {
   path?: string;
   /** How long to wait for another process's write lock before failing, in milliseconds. Default 5000. */
   busyTimeoutMs?: number;
+  /**
+   * Open for reading only: the file is never created, migrated or switched to WAL, reads work while an agent holds
+   * the write lock, and every write fails. A missing file reads as an empty store. Default false.
+   */
+  readOnly?: boolean;
   /** Clock in epoch milliseconds (leases, timestamps); defaults to `Date.now`. Inject one to test lease expiry. */
   now?: () => number;
 }
@@ -220,20 +227,78 @@ function itemColumns(item: QueueItem): Record<string, string | number | null> {
   };
 }
 
+/** What `PRAGMA application_id` says about a file: ours, a new empty file, ours from before the marker, or foreign. */
+type Ownership = 'ours' | 'empty' | 'unmarked';
+
+/**
+ * Whose database `file` is, read before anything is written to it: {@link APPLICATION_ID} is ours; a file without
+ * tables is new; one without an application id but with our schema (`queues` and `items`, a `user_version`) is ours
+ * from before the marker.
+ * @throws QueueError `storage` for any other database, naming what it holds; nothing was written to it.
+ */
+function ownership(db: Database.Database, file: string): Ownership {
+  const id = db.pragma('application_id', { simple: true }) as number;
+  if (id === APPLICATION_ID) return 'ours';
+  const version = db.pragma('user_version', { simple: true }) as number;
+  const tables = db
+    .prepare<[], string>(
+      "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    )
+    .pluck()
+    .all();
+  if (id === 0 && version === 0 && tables.length === 0) return 'empty';
+  if (id === 0 && version >= 1 && tables.includes('queues') && tables.includes('items')) return 'unmarked';
+  const what =
+    id === 0
+      ? `its tables are ${tables.slice(0, 5).join(', ') || 'none'}${tables.length > 5 ? ', ...' : ''}`
+      : `its application_id is 0x${(id >>> 0).toString(16)}`;
+  throw new QueueError(
+    'storage',
+    `The file ${file} is not a Vertex Launch queue database (${what}); nothing was written to it. Point the command at the queue database, or ${CHOOSE_ANOTHER_FILE}.`,
+  );
+}
+
+/** A failure while opening: a lock is reported as one (never as "not a queue database"), anything else names the file. */
+function openError(error: unknown, file: string): QueueError {
+  if (error instanceof QueueError) return error;
+  const code = (error as { code?: string }).code ?? '';
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+    return new QueueError(
+      'storage',
+      `The queue database ${file} is locked (busy: ${code}): another process holds its write lock. Retry in a moment; if it stays locked, find the process (e.g. \`fuser ${file}\`).`,
+      { cause: error },
+    );
+  }
+  if (code === 'SQLITE_NOTADB') {
+    return new QueueError(
+      'storage',
+      `The file ${file} is not a SQLite database, so not a Vertex Launch queue database; nothing was written to it. ${capitalize(CHOOSE_ANOTHER_FILE)}.`,
+      { cause: error },
+    );
+  }
+  return new QueueError(
+    'storage',
+    `Cannot open the queue database ${file}: ${(error as Error).message}. Check the file and the disk, or ${CHOOSE_ANOTHER_FILE}.`,
+    { cause: error },
+  );
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** Opens (creating when missing) the database for reading and writing: checks it is ours, then WAL and migrations. */
 function openDatabase(path: string, busyTimeoutMs: number): Database.Database {
   const file = prepareDatabaseFile(path);
   let db: Database.Database;
   try {
     db = new Database(file, { timeout: busyTimeoutMs });
   } catch (cause) {
-    throw new QueueError(
-      'storage',
-      `Cannot open the queue database ${file}: ${(cause as Error).message}. Check the file, or choose another with the \`path\` option.`,
-      { cause },
-    );
+    throw openError(cause, file);
   }
   try {
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    const owner = ownership(db, file);
     const mode = db.pragma('journal_mode = WAL', { simple: true });
     if (mode !== 'wal') {
       throw new QueueError(
@@ -245,16 +310,61 @@ function openDatabase(path: string, busyTimeoutMs: number): Database.Database {
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     migrate(db, file);
+    if (owner !== 'ours') db.pragma(`application_id = ${APPLICATION_ID}`);
     return db;
   } catch (error) {
     db.close();
-    if (error instanceof QueueError) throw error;
-    throw new QueueError(
-      'storage',
-      `Cannot prepare the queue database ${file}: ${(error as Error).message}. If the file is not a Vertex Launch queue database, choose another with the \`path\` option.`,
-      { cause: error },
-    );
+    throw openError(error, file);
   }
+}
+
+/**
+ * Opens the database read-only: never creates, migrates or switches the journal mode, and reads while an agent
+ * holds the write lock (WAL readers do not wait for writers). A missing or empty file reads as an empty store.
+ */
+function openReadOnly(path: string, busyTimeoutMs: number): Database.Database {
+  const file = resolve(path);
+  notADirectory(file);
+  if (!existsSync(file)) {
+    noFileAbove(file);
+    return emptyStore(file);
+  }
+  if (statSync(file).size === 0) return emptyStore(file);
+  let db: Database.Database;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
+  } catch (cause) {
+    throw openError(cause, file);
+  }
+  try {
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    if (ownership(db, file) === 'empty') {
+      db.close();
+      return emptyStore(file);
+    }
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version !== SCHEMA_VERSION) {
+      throw new QueueError(
+        'storage',
+        `The queue database ${file} has schema version ${version}; this @vertex-launch/queue-sqlite reads version ${SCHEMA_VERSION} read-only. ${
+          version > SCHEMA_VERSION
+            ? 'Upgrade @vertex-launch/queue-sqlite (and the CLI) on this machine.'
+            : 'Run a command that writes (e.g. `vertex-launch agent`, or `queue create`) once to upgrade it.'
+        }`,
+      );
+    }
+    return db;
+  } catch (error) {
+    db.close();
+    throw openError(error, file);
+  }
+}
+
+/** An empty store in memory, for reading a database that does not exist yet. */
+function emptyStore(file: string): Database.Database {
+  const db = new Database(':memory:');
+  migrate(db, file);
+  return db;
 }
 
 /** The SQLite queue store: the `QueueStore` contract, plus importing a queue export (`queue import`). */
@@ -271,7 +381,9 @@ export interface SqliteQueueStore extends QueueStore, QueueRecordsImporter {
 export function sqliteQueueStore(options: SqliteQueueStoreOptions = {}): SqliteQueueStore {
   const now = options.now ?? Date.now;
   const path = options.path ?? defaultQueueDbPath();
-  const db = openDatabase(path, options.busyTimeoutMs ?? 5000);
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+  const db = options.readOnly ? openReadOnly(path, busyTimeoutMs) : openDatabase(path, busyTimeoutMs);
+  const file = resolve(path);
 
   const sql = {
     getQueue: db.prepare<[string], QueueRow>('SELECT * FROM queues WHERE name = ?'),
@@ -333,18 +445,22 @@ export function sqliteQueueStore(options: SqliteQueueStoreOptions = {}): SqliteQ
 
   /** Run `fn`, turning SQLite failures (locked, disk full, closed) into a `QueueError` naming the file. */
   const guard = <T>(action: string, fn: () => T): T => {
-    if (!db.open) throw new QueueError('storage', `The queue store for ${db.name} was closed; open a new one.`);
+    if (!db.open) throw new QueueError('storage', `The queue store for ${file} was closed; open a new one.`);
     try {
       return fn();
     } catch (error) {
       if (error instanceof Error && error.name === 'SqliteError') {
         const code = (error as { code?: string }).code ?? '';
         const hint = code.startsWith('SQLITE_BUSY')
-          ? 'another process held the write lock too long; retry, or raise `busyTimeoutMs`'
-          : 'check the file and the disk';
+          ? 'another process held the write lock too long (the database is locked); retry in a moment'
+          : code.startsWith('SQLITE_READONLY')
+            ? options.readOnly
+              ? 'this store was opened read-only (the `readOnly` option of sqliteQueueStore())'
+              : 'the file is read-only: make it writable by this user'
+            : 'check the file and the disk';
         throw new QueueError(
           'storage',
-          `Queue database ${db.name}: cannot ${action} (${code}: ${error.message}); ${hint}.`,
+          `Queue database ${file}: cannot ${action} (${code}: ${error.message}); ${hint}.`,
           {
             cause: error,
           },

@@ -1,6 +1,6 @@
-import { ApiError, GrpcCode, PermissionError } from '@vertex-launch/core';
+import { ApiError, AuthError, GrpcCode, isTransientGrpcError, PermissionError } from '@vertex-launch/core';
 import { describe, expect, test } from 'vitest';
-import { toVertexLaunchError } from './errors.js';
+import { isAmbiguous, toVertexLaunchError } from './errors.js';
 
 const context = {
   action: 'list CustomJobs in projects/p/locations/us-central1',
@@ -41,5 +41,40 @@ describe('toVertexLaunchError', () => {
     );
     expect(error).toBeInstanceOf(PermissionError);
     expect((error as PermissionError).permission).toBe('aiplatform.customJobs.list');
+  });
+});
+
+describe('credential refusals (#25.4)', () => {
+  const wrapped = (inner: string, code: number) =>
+    Object.assign(
+      new Error(
+        `${code} ${code === 2 ? 'UNKNOWN' : 'UNAVAILABLE'}: Getting metadata from plugin failed with error: ${inner}`,
+      ),
+      {
+        code,
+        details: `Getting metadata from plugin failed with error: ${inner}`,
+      },
+    );
+  test.each([
+    ['grpc-js metadata plugin, UNKNOWN', wrapped('invalid_grant: Bad Request', GrpcCode.UNKNOWN)],
+    ['grpc-js metadata plugin, UNAVAILABLE', wrapped('Could not refresh access token', GrpcCode.UNAVAILABLE)],
+    ['UNAUTHENTICATED', Object.assign(new Error('16 UNAUTHENTICATED: bad token'), { code: GrpcCode.UNAUTHENTICATED })],
+    [
+      'a REST invalid_grant',
+      Object.assign(new Error('invalid_grant: Token has been expired or revoked.'), { status: 400 }),
+    ],
+  ])('%s is an AuthError, neither ambiguous nor transient', (_, error) => {
+    const converted = toVertexLaunchError(error, context);
+    expect(converted).toBeInstanceOf(AuthError);
+    expect(converted.message).toContain('the credentials were refused: ');
+    expect(converted.message).not.toMatch(/UNKNOWN|Getting metadata/);
+    expect(isAmbiguous(error)).toBe(false);
+    expect(isTransientGrpcError(error)).toBe(false);
+  });
+  test('an UNAVAILABLE that is not about credentials stays an ambiguous, transient API error', () => {
+    const error = Object.assign(new Error('14 UNAVAILABLE: connection reset'), { code: GrpcCode.UNAVAILABLE });
+    expect(toVertexLaunchError(error, context)).toBeInstanceOf(ApiError);
+    expect(isAmbiguous(error)).toBe(true);
+    expect(isTransientGrpcError(error)).toBe(true);
   });
 });

@@ -5,9 +5,11 @@
 import {
   ApiError,
   AuthError,
+  credentialRefusalMessage,
   GrpcCode,
   grpcCodeName,
   grpcCodeOf,
+  isCredentialRefusal,
   PermissionError,
   type VertexLaunchError,
 } from '@vertex-launch/core';
@@ -25,6 +27,8 @@ export const AMBIGUOUS_CODES: ReadonlySet<number> = new Set([
 
 /** True when the call that failed with `error` may have taken effect. */
 export function isAmbiguous(error: unknown): boolean {
+  // Credentials refused before the call (grpc-js's metadata plugin): the request never reached the server.
+  if (isCredentialRefusal(error)) return false;
   const code = grpcCodeOf(error);
   return code === undefined || AMBIGUOUS_CODES.has(code);
 }
@@ -85,6 +89,12 @@ export function toVertexLaunchError(error: unknown, context: ErrorContext): Vert
       hint: `Enable it: gcloud services enable ${service} --project=${context.project ?? '<project>'}`,
     });
   }
+  if (isCredentialRefusal(error)) {
+    return new AuthError(`${prefix}: the credentials were refused: ${credentialRefusalMessage(message)}`, {
+      cause: error,
+      hint: 'Refresh the credentials (e.g. `gcloud auth application-default login`) or check GOOGLE_APPLICATION_CREDENTIALS.',
+    });
+  }
   if (code === GrpcCode.PERMISSION_DENIED) {
     const permission =
       /Permission '([^']+)'/.exec(message)?.[1] ?? /permission[: ]+['"]?([a-z]+\.[a-zA-Z.]+)/.exec(message)?.[1];
@@ -97,12 +107,6 @@ export function toVertexLaunchError(error: unknown, context: ErrorContext): Vert
       cause: error,
       hint,
       ...(actAs ? { permission: 'iam.serviceAccounts.actAs' } : permission ? { permission } : {}),
-    });
-  }
-  if (code === GrpcCode.UNAUTHENTICATED) {
-    return new AuthError(`${prefix}: the credentials were refused: ${message}`, {
-      cause: error,
-      hint: 'Refresh the credentials (e.g. `gcloud auth application-default login`) or check GOOGLE_APPLICATION_CREDENTIALS.',
     });
   }
   const hints: Record<number, string> = {

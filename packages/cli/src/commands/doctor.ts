@@ -91,6 +91,8 @@ export async function runChecks(options: DoctorOptions, env: NodeJS.ProcessEnv =
   const runtime = await commandRuntime(
     { project: options.project, region: options.region, agentConfig: options.config, db: options.db },
     env,
+    // A malformed --project / --region is one of doctor's findings, not a reason to stop before the checks.
+    { checkExplicit: false },
   );
   const agentConfigPath = runtime.agentConfig.path;
   const ctx: DoctorContext = {

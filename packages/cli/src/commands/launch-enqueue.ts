@@ -11,7 +11,7 @@ import { ConfigError, type LaunchRequest, planLaunch } from '@vertex-launch/core
 import { RUN_ID_PATTERN } from '@vertex-launch/core/queue';
 import { ExitCode, UsageError } from '../exit-codes.js';
 import { dim, green, type Io, printJson } from '../output.js';
-import { type LaunchOptions, parseSetVars, readOverride } from './launch.js';
+import { checkImageFlag, type LaunchOptions, parseSetVars, readOverride } from './launch.js';
 import type { QueueDbFlags } from './queue-db.js';
 import { withQueueStore } from './queue-db.js';
 
@@ -63,6 +63,7 @@ export default async function launchEnqueue(options: LaunchEnqueueOptions, io: I
         : `launch --queue ${options.queue}: give either --image or --source, not both.`,
     );
   }
+  checkImageFlag(options.image);
   if (options.runId !== undefined && !RUN_ID_PATTERN.test(options.runId)) {
     throw new UsageError(
       `--run-id ${options.runId}: use lowercase letters, digits, \`-\` and \`_\` (at most 63), e.g. exp-42.`,

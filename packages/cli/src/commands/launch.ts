@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import {
   formatElapsed,
+  imageReferenceProblem,
   type JobSnapshot,
   type LaunchEvent,
   type LaunchHandle,
@@ -14,13 +14,7 @@ import {
   requireRegion,
 } from '@vertex-launch/core';
 import { contextTag, fingerprintContext } from '@vertex-launch/core/build';
-import {
-  credentialValues,
-  directLaunchEnvAccess,
-  type EnvAccess,
-  maskSecretsDeep,
-  parseConfigText,
-} from '@vertex-launch/core/config';
+import { credentialValues, directLaunchEnvAccess, type EnvAccess, maskSecretsDeep } from '@vertex-launch/core/config';
 import { toRestJson } from '@vertex-launch/core/mapping';
 import { ExitCode, UsageError } from '../exit-codes.js';
 import type { GlobalOptions } from '../options.js';
@@ -66,6 +60,7 @@ export default async function launch(options: LaunchOptions, io: Io, env = proce
       'launch: pass --queue-config FILE (submit directly) or --queue NAME (enqueue for an agent; see `vertex-launch queue create`).',
     );
   }
+  checkImageFlag(options.image);
   if (!options.dryRun) {
     return submitLaunch(options, io, env);
   }
@@ -117,6 +112,13 @@ function launchEnvOptions(access: EnvAccess): { allowedEnv?: readonly string[]; 
  * ids; with `--source`, `${image_uri}` is the repository with a placeholder tag, as in the pipeline's own check
  * before the build. An invalid config has no warnings here: the pipeline then throws the ConfigError with them all.
  */
+/** `--image` must be an image reference as the OCI distribution spec defines it (a repository with `--source`). */
+export function checkImageFlag(image: string | undefined): void {
+  if (image === undefined) return;
+  const problem = imageReferenceProblem(image);
+  if (problem) throw new UsageError(`--image ${image}: not an image reference: ${problem}.`);
+}
+
 /** `--set-var name=value` flags to a map; a malformed one names the flag. */
 export function parseSetVars(flags: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -140,13 +142,16 @@ export async function readOverride(value: string): Promise<unknown> {
       );
     }
   }
-  let text: string;
   try {
-    text = await readFile(value, 'utf8');
-  } catch {
-    throw new UsageError(`--override ${value}: no such file, and not inline JSON (which starts with "{").`);
+    // The same capped read as every config file (a device or a pipe stops at the 1 MB limit).
+    return await loadConfigFile(value);
+  } catch (error) {
+    const code = (error as { cause?: { code?: string } }).cause?.code;
+    if (code === 'ENOENT') {
+      throw new UsageError(`--override ${value}: no such file, and not inline JSON (which starts with "{").`);
+    }
+    throw error;
   }
-  return parseConfigText(text, value);
 }
 
 /** Words that answer "yes" at the cancel prompt. */

@@ -18,7 +18,7 @@ import { stringify } from 'yaml';
 import { ExitCode, UsageError } from '../exit-codes.js';
 import type { GlobalOptions } from '../options.js';
 import { dim, green, type Io, printJson, red, yellow } from '../output.js';
-import { type QueueDbFlags, withQueueStore } from './queue-db.js';
+import { type QueueDbFlags, READ_ONLY, withQueueStore } from './queue-db.js';
 
 /** Flags of the queue commands. */
 export interface QueueAdminOptions extends GlobalOptions, QueueDbFlags {
@@ -118,10 +118,15 @@ export async function create(options: QueueAdminOptions, io: Io, env = process.e
 
 /** `queue list`. */
 export async function list(options: QueueAdminOptions, io: Io, env = process.env): Promise<number> {
-  const rows = await withQueueStore(options, env, async (store) => {
-    const queues = await store.listQueues();
-    return Promise.all(queues.map(async (queue) => ({ queue, items: await counts(store, queue.name) })));
-  });
+  const rows = await withQueueStore(
+    options,
+    env,
+    async (store) => {
+      const queues = await store.listQueues();
+      return Promise.all(queues.map(async (queue) => ({ queue, items: await counts(store, queue.name) })));
+    },
+    READ_ONLY,
+  );
   if (options.json) {
     printJson(io, { queues: rows.map((r) => queueJson(r.queue, r.items)) });
     return ExitCode.OK;
@@ -149,11 +154,16 @@ export async function list(options: QueueAdminOptions, io: Io, env = process.env
 /** `queue show NAME`. */
 export async function show(options: QueueAdminOptions, io: Io, env = process.env): Promise<number> {
   const name = requireName(options);
-  const { queue, items } = await withQueueStore(options, env, async (store) => {
-    const found = await store.getQueue(name);
-    if (!found) throw notFound(name);
-    return { queue: found, items: await counts(store, name) };
-  });
+  const { queue, items } = await withQueueStore(
+    options,
+    env,
+    async (store) => {
+      const found = await store.getQueue(name);
+      if (!found) throw notFound(name);
+      return { queue: found, items: await counts(store, name) };
+    },
+    READ_ONLY,
+  );
   if (options.json) {
     printJson(io, queueJson(queue, items));
     return ExitCode.OK;
@@ -241,10 +251,15 @@ export async function items(options: QueueAdminOptions, io: Io, env = process.en
   }
   const limit = options.limit === undefined ? 50 : Number(options.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit ${options.limit}: use a whole number >= 1.`);
-  const found = await withQueueStore(options, env, async (store) => {
-    if (!(await store.getQueue(name))) throw notFound(name);
-    return store.list({ queue: name, limit, ...(states ? { states } : {}) });
-  });
+  const found = await withQueueStore(
+    options,
+    env,
+    async (store) => {
+      if (!(await store.getQueue(name))) throw notFound(name);
+      return store.list({ queue: name, limit, ...(states ? { states } : {}) });
+    },
+    READ_ONLY,
+  );
   if (options.json) {
     printJson(io, {
       queue: name,

@@ -15,21 +15,28 @@ export interface QueueDbFlags {
   agentConfig?: string;
 }
 
-/** Runs `fn` with the store open, closing it afterwards. */
+/**
+ * Runs `fn` with the store open, closing it afterwards. `readOnly` for commands that only read: the SQLite store
+ * then never writes to the file (nor creates, migrates or switches it to WAL) and reads while an agent writes.
+ */
 export async function withQueueStore<T>(
   flags: QueueDbFlags,
   env: NodeJS.ProcessEnv,
   fn: (store: QueueStore) => Promise<T>,
+  options: { readOnly?: boolean } = {},
 ): Promise<T> {
   const runtime = await commandRuntime(
     { agentConfig: fromFlag('--agent-config', flags.agentConfig), db: flags.db },
     env,
     { gcloud: false },
   );
-  const store = await openStore(runtime.queueDb);
+  const store = await openStore(runtime.queueDb, options);
   try {
     return await fn(store);
   } finally {
     await store.close();
   }
 }
+
+/** The options of {@link withQueueStore} for commands that only read (`queue list`, `queue show`, `queue items`). */
+export const READ_ONLY = { readOnly: true } as const;

@@ -7,7 +7,8 @@ export const CONTEXT: LaunchContext = {
   region: 'us-central1',
   runId: 'run-20261129-a1b2',
   launchId: 'launch-7f3e',
-  imageUri: 'us-central1-docker.pkg.dev/my-project/train/trainer@sha256:0123abcd',
+  imageUri:
+    'us-central1-docker.pkg.dev/my-project/train/trainer@sha256:0123abcd0123abcd0123abcd0123abcd0123abcd0123abcd0123abcd0123abcd',
   runName: 'baseline',
   queueName: 'gpu-queue',
 };

@@ -7,7 +7,7 @@
 import { homedir } from 'node:os';
 import { z } from 'zod';
 import { builderTypeProblem, builtinBuilders } from '../build/registry.js';
-import { DURATION_FORMS, parseDuration } from '../config/durations.js';
+import { DURATION_FORMS, durationOutOfRange, parseDuration } from '../config/durations.js';
 import { loadConfigFile } from '../config/load.js';
 import { formatPath } from '../config/schema-paths.js';
 import { closestKey } from '../config/suggest.js';
@@ -43,11 +43,20 @@ export const DEFAULT_POLL_INTERVAL_S = 5;
 /** Default `lease_duration`, seconds. */
 export const DEFAULT_LEASE_DURATION_S = 60;
 
+/** Most `start_timeout`, seconds (7 days: Vertex AI's longest default run). */
+export const MAX_START_TIMEOUT_S = 7 * 86_400;
+/** Most `poll_interval`, seconds (1 hour: longer and the agent would seem dead). */
+export const MAX_POLL_INTERVAL_S = 3600;
+/** Most `lease_duration`, seconds (24 hours: a crashed agent's items wait that long at most). */
+export const MAX_LEASE_DURATION_S = 86_400;
+/** Most `create_lookup_window`, seconds (1 hour: far above any server-side commit window seen). */
+export const MAX_CREATE_LOOKUP_WINDOW_S = 3600;
+
 const PROJECT_PATTERN = /^(?:[a-z0-9.-]+:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
 const IMAGE_REPO_PATTERN = /^[a-z0-9.-]+(?::\d+)?(?:\/[a-z0-9._-]+)+$/;
 
-/** A duration key: seconds or a string like `"30m"`, resolved to seconds; `min` seconds at least. */
-function duration(min: number, description: string) {
+/** A duration key: seconds or a string like `"30m"`, resolved to seconds, between `min` and `max` seconds. */
+function duration(min: number, max: number, description: string) {
   return z
     .union([z.number(), z.string()])
     .transform((value, ctx) => {
@@ -56,8 +65,8 @@ function duration(min: number, description: string) {
         ctx.addIssue({ code: 'custom', message: `\`${String(value)}\` is not a duration: use ${DURATION_FORMS}` });
         return z.NEVER;
       }
-      if (seconds < min) {
-        ctx.addIssue({ code: 'custom', message: `must be at least ${min} second${min === 1 ? '' : 's'}` });
+      if (seconds < min || seconds > max) {
+        ctx.addIssue({ code: 'custom', message: durationOutOfRange(value, min, max) });
         return z.NEVER;
       }
       return seconds;
@@ -203,18 +212,23 @@ export const agentConfigSchema = z
       ),
     start_timeout: duration(
       1,
-      'Cancel a job (and fail its item) that is still QUEUED or PENDING this long after it was created. Default 30m.',
+      MAX_START_TIMEOUT_S,
+      'Cancel a job (and fail its item) that is still QUEUED or PENDING this long after it was created. Default 30m; 1s to 7d.',
     ).default(DEFAULT_START_TIMEOUT_S),
-    poll_interval: duration(0.05, 'How often the agent looks for work and polls its jobs. Default 5s.').default(
-      DEFAULT_POLL_INTERVAL_S,
-    ),
+    poll_interval: duration(
+      0.05,
+      MAX_POLL_INTERVAL_S,
+      'How often the agent looks for work and polls its jobs. Default 5s; 0.05s to 1h.',
+    ).default(DEFAULT_POLL_INTERVAL_S),
     create_lookup_window: duration(
       0,
-      "After a create whose answer was lost, how long the agent looks the launch id up before any second create (a server may commit a create after the client's deadline); counted from that create. Default 5m.",
+      MAX_CREATE_LOOKUP_WINDOW_S,
+      "After a create whose answer was lost, how long the agent looks the launch id up before any second create (a server may commit a create after the client's deadline); counted from that create. Default 5m; 0 to 1h.",
     ).default(300),
     lease_duration: duration(
       1,
-      'How long a claimed item stays with this agent without a heartbeat (it heartbeats every third of it). After a crash, another agent resumes the item once the lease ran out. Default 60s.',
+      MAX_LEASE_DURATION_S,
+      'How long a claimed item stays with this agent without a heartbeat (it heartbeats every third of it). After a crash, another agent resumes the item once the lease ran out. Default 60s; 1s to 24h.',
     ).default(DEFAULT_LEASE_DURATION_S),
   })
   .strict()

@@ -8,6 +8,13 @@ export const DURATION_PATTERN = /^(?=\S)(?:\d+(?:\.\d{1,9})?|(?:\d+d)?(?:\d+h)?(
 
 const PARTS = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d{1,9})?)s)?$/;
 
+/** Most `run.timeout`, seconds: Vertex AI refuses a Scheduling.timeout over 30 days. */
+export const MAX_RUN_TIMEOUT_SECONDS = 30 * 86_400;
+/** Most `run.create_request_timeout`, seconds: a CreateCustomJob call that takes an hour has failed. */
+export const MAX_CREATE_REQUEST_TIMEOUT_SECONDS = 3600;
+/** Most `run.max_wait_duration`, seconds: Dynamic Workload Scheduler waits at most 7 days. */
+export const MAX_WAIT_DURATION_SECONDS = 7 * 86_400;
+
 /** Human description of the accepted forms, used in error messages and schema descriptions. */
 export const DURATION_FORMS = 'seconds (3600) or a string like "3600s", "90m", "2h" or "1h30m"';
 
@@ -22,6 +29,24 @@ export function parseDuration(value: unknown): number | undefined {
   if (!match) return undefined;
   const [, d, h, m, s] = match;
   return Number(d ?? 0) * 86_400 + Number(h ?? 0) * 3600 + Number(m ?? 0) * 60 + Number(s ?? 0);
+}
+
+/** `d`/`h`/`m`/`s` form of whole seconds: `86400` -> `"24h"`... `"1d"`, `90` -> `"90s"`. */
+export function formatSeconds(seconds: number): string {
+  if (seconds >= 86_400 && seconds % 86_400 === 0) return `${seconds / 86_400}d`;
+  if (seconds >= 3600 && seconds % 3600 === 0) return `${seconds / 3600}h`;
+  if (seconds >= 60 && seconds % 60 === 0) return `${seconds / 60}m`;
+  return `${seconds}s`;
+}
+
+/**
+ * The message for a duration outside its bounds, naming the value and the range:
+ * "`25h` (90000 s) is out of range: use 1s to 1d (86400 s)".
+ */
+export function durationOutOfRange(value: unknown, min: number, max: number): string {
+  const seconds = parseDuration(value);
+  const given = typeof value === 'number' ? `${value} s` : `\`${String(value).trim()}\` (${seconds} s)`;
+  return `${given} is out of range: use ${formatSeconds(min)} to ${formatSeconds(max)} (${max} s)`;
 }
 
 /** A protobuf Duration as the Node client takes it: int64 seconds as a string, int32 nanos. */

@@ -2,7 +2,7 @@
  * Loading queue config text (YAML 1.2; JSON is YAML) and files. Loading is separate from validating: these return
  * the raw value, `validateQueueConfig` / `resolveQueueConfig` check it.
  */
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { ConfigError } from '../errors.js';
 
@@ -172,12 +172,51 @@ export function parseConfigText(text: string, file?: string): unknown {
   }
 }
 
+/**
+ * The bytes of `path`, at most `limit + 1` of them: a regular file larger than `limit` is refused by its size before
+ * any read; a device or a pipe (`/dev/zero`, `<(yes)`) is read in chunks and stops one byte past the limit, so no
+ * input can make a config read take more than that much memory.
+ */
+async function readCapped(path: string, limit: number): Promise<{ bytes: Buffer; size: number | undefined }> {
+  const handle = await open(path, 'r');
+  try {
+    const info = await handle.stat();
+    if (info.isDirectory()) throw Object.assign(new Error(`EISDIR: ${path}`), { code: 'EISDIR' });
+    if (info.isFile() && info.size > limit) return { bytes: Buffer.alloc(0), size: info.size };
+    const chunks: Buffer[] = [];
+    let total = 0;
+    while (total <= limit) {
+      const chunk = Buffer.alloc(Math.min(64 * 1024, limit + 1 - total));
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+      if (bytesRead === 0) break;
+      chunks.push(chunk.subarray(0, bytesRead));
+      total += bytesRead;
+    }
+    return { bytes: Buffer.concat(chunks, total), size: total > limit ? undefined : total };
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Read and parse a queue config file. A missing or unreadable file is a ConfigError naming the path. */
 export async function loadConfigFile(path: string): Promise<unknown> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(path);
+    const read = await readCapped(path, MAX_CONFIG_SIZE);
+    if (read.size === undefined) {
+      throw new ConfigError(
+        `Queue config file ${path} is too large for a config: more than ${MAX_CONFIG_SIZE / (1024 * 1024)} MB (read stopped there; is it a device or a pipe?).`,
+        [],
+        {
+          file: path,
+          hint: 'Point to the .yaml or .json config file; large data belongs in Cloud Storage, not in the config.',
+        },
+      );
+    }
+    refuseTooLarge(read.size, `Queue config file ${path}`, path);
+    bytes = read.bytes;
   } catch (cause) {
+    if (cause instanceof ConfigError) throw cause;
     const code = (cause as NodeJS.ErrnoException).code;
     const reason =
       code === 'ENOENT'
@@ -193,7 +232,6 @@ export async function loadConfigFile(path: string): Promise<unknown> {
       hint: 'Check the path, or create one from the default queue config.',
     });
   }
-  refuseTooLarge(bytes.length, `Queue config file ${path}`, path);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);

@@ -7,7 +7,17 @@
  * `{{name}}` variables and `allowed_overrides` limits what a launch may override.
  */
 import { z } from 'zod';
-import { DURATION_FORMS, DURATION_PATTERN, parseDuration } from './durations.js';
+import { imageReferenceProblem } from '../image-ref.js';
+import {
+  DURATION_FORMS,
+  DURATION_PATTERN,
+  durationOutOfRange,
+  formatSeconds,
+  MAX_CREATE_REQUEST_TIMEOUT_SECONDS,
+  MAX_RUN_TIMEOUT_SECONDS,
+  MAX_WAIT_DURATION_SECONDS,
+  parseDuration,
+} from './durations.js';
 
 /** True when a string still holds a `${macro}` or `{{variable}}` to be filled at launch (format checks wait). */
 export function hasPlaceholder(value: string): boolean {
@@ -86,7 +96,8 @@ const nonEmpty = () => z.string().trim().min(1, { error: 'must not be empty' });
 const formatted = (pattern: RegExp, expected: string) =>
   z.string().refine((value) => hasPlaceholder(value) || pattern.test(value), { error: `must be ${expected}` });
 
-const duration = (what: string) =>
+/** A duration, resolved to seconds; at most `max` seconds. */
+const duration = (what: string, max: number) =>
   z
     .union(
       [
@@ -98,8 +109,21 @@ const duration = (what: string) =>
       ],
       { error: `must be a duration: ${DURATION_FORMS}` },
     )
+    .superRefine((value, ctx) => {
+      const seconds = parseDuration(value) ?? 0;
+      if (seconds > max) ctx.addIssue({ code: 'custom', message: durationOutOfRange(value, 0, max) });
+    })
     .transform((value) => parseDuration(value) ?? 0)
-    .describe(`${what} Accepts ${DURATION_FORMS}.`);
+    .describe(`${what} Accepts ${DURATION_FORMS}, at most ${formatSeconds(max)}.`);
+
+/** An image reference (OCI distribution grammar) once its macros are filled. */
+const imageReference = (what: string) =>
+  nonEmpty()
+    .superRefine((value, ctx) => {
+      const problem = hasPlaceholder(value) ? undefined : imageReferenceProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: `not an image reference: ${problem}` });
+    })
+    .describe(what);
 
 const stringList = (what: string) => z.array(nonEmpty()).describe(what);
 
@@ -179,9 +203,7 @@ const machineSpec = z
 
 const containerSpec = z
   .strictObject({
-    image_uri: nonEmpty().describe(
-      'Container image to run; usually `${image_uri}`, the image built or given at launch.',
-    ),
+    image_uri: imageReference('Container image to run; usually `${image_uri}`, the image built or given at launch.'),
     command: stringList('Entrypoint override (the container ENTRYPOINT).').optional(),
     args: argList('Arguments passed to the command (the container CMD).').optional(),
     env: envList.optional(),
@@ -190,7 +212,7 @@ const containerSpec = z
 
 const pythonPackageSpec = z
   .strictObject({
-    executor_image_uri: nonEmpty().describe('Prebuilt training container that runs the package.'),
+    executor_image_uri: imageReference('Prebuilt training container that runs the package.'),
     package_uris: z
       .array(formatted(/^gs:\/\/.+/, 'a `gs://` URI'))
       .min(1, { error: 'must list at least one package (`gs://bucket/trainer-0.1.tar.gz`)' })
@@ -377,6 +399,7 @@ export const runSchema = z
     network: network().optional(),
     timeout: duration(
       'Maximum run time of the job; Vertex cancels it after that (Scheduling.timeout). Default: 7 days, which is also the most FLEX_START allows.',
+      MAX_RUN_TIMEOUT_SECONDS,
     ).optional(),
     restart_job_on_worker_restart: z
       .boolean()
@@ -388,6 +411,7 @@ export const runSchema = z
     experiment_run: experimentRun().optional(),
     create_request_timeout: duration(
       'Deadline of each CreateCustomJob call (the Python SDK passes it as the `timeout` of `create_custom_job`). Default: 60 seconds.',
+      MAX_CREATE_REQUEST_TIMEOUT_SECONDS,
     ).optional(),
     disable_retries: z
       .boolean()
@@ -402,6 +426,7 @@ export const runSchema = z
       ),
     max_wait_duration: duration(
       'How long a FLEX_START job may wait for resources before it fails (Scheduling.max_wait_duration); 0 means no limit.',
+      MAX_WAIT_DURATION_SECONDS,
     ).optional(),
     psc_interface_config: pscInterfaceConfig.optional(),
   })

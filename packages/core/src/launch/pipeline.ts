@@ -13,6 +13,7 @@ import { type LaunchContext, resolveQueueConfig, resolveQueueConfigResult } from
 import type { ResolvedQueueConfig } from '../config/schema.js';
 import type { LaunchValue } from '../config/variables.js';
 import { ConfigError, type ConfigIssue, VertexLaunchError } from '../errors.js';
+import { imageReferenceProblem } from '../image-ref.js';
 import { type CreateCustomJobRequest, toCreateCustomJobRequest } from '../mapping/custom-job.js';
 import { optionsError, unknownOptions } from '../plugins.js';
 import type { Runtime } from '../runtime/resolve.js';
@@ -168,6 +169,12 @@ export type PlanLaunchOptions = Omit<LaunchOptions, 'runner' | 'source' | 'build
  * config, variables and overrides.
  */
 export function planLaunch(options: PlanLaunchOptions): LaunchPlan {
+  const imageProblem = options.image === undefined ? undefined : imageReferenceProblem(options.image);
+  if (imageProblem) {
+    throw new ConfigError(`Image \`${options.image}\` is not an image reference: ${imageProblem}.`, [], {
+      hint: 'Give a reference like `us-docker.pkg.dev/<project>/<repo>/<image>:<tag>` (CLI: --image).',
+    });
+  }
   const context: LaunchContext = {
     project: options.projectId,
     region: options.region,

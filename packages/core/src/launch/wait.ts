@@ -3,6 +3,7 @@
  * `get()` with a growing interval. Every final state frees the waiter; an abort or a timeout stops waiting (the job
  * keeps running) and says so.
  */
+import { MAX_TIMER_MS, timerDelay } from '../clock.js';
 import { VertexLaunchError } from '../errors.js';
 import type { JobRunner, JobSnapshot } from './runner.js';
 
@@ -86,7 +87,18 @@ export function waitForJob(runner: JobRunner, jobName: string, options: WaitForJ
     options.signal?.addEventListener('abort', onAbort, { once: true });
     if (options.timeoutMs !== undefined) {
       const ms = options.timeoutMs;
-      timer = setTimeout(() => finish(() => reject(new WaitTimeoutError(jobName, ms, last?.state, options.goal))), ms);
+      const deadline = Date.now() + ms;
+      // A wait longer than one timer can hold (about 24.8 days) re-arms until its deadline.
+      const arm = () => {
+        const left = deadline - Date.now();
+        if (left > MAX_TIMER_MS) timer = setTimeout(arm, MAX_TIMER_MS);
+        else
+          timer = setTimeout(
+            () => finish(() => reject(new WaitTimeoutError(jobName, ms, last?.state, options.goal))),
+            timerDelay(left),
+          );
+      };
+      arm();
     }
     if (runner.watch) {
       stop = runner.watch(jobName, { onChange, onError: (error) => finish(() => reject(error)) }, options.initial);
@@ -110,7 +122,7 @@ export function waitForJob(runner: JobRunner, jobName: string, options: WaitForJ
           last = job;
           interval = Math.min(bounds.max, Math.round(interval * 1.5));
         }
-        if (!settled) poll = setTimeout(tick, interval);
+        if (!settled) poll = setTimeout(tick, timerDelay(interval));
       } catch (error) {
         finish(() => reject(error));
       }

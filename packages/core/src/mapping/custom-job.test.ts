@@ -25,7 +25,7 @@ describe('toCreateCustomJobRequest', () => {
             "workerPoolSpecs": [
               {
                 "containerSpec": {
-                  "imageUri": "us-central1-docker.pkg.dev/my-project/train/trainer@sha256:0123abcd",
+                  "imageUri": "us-central1-docker.pkg.dev/my-project/train/trainer@sha256:0123abcd0123abcd0123abcd0123abcd0123abcd0123abcd0123abcd0123abcd",
                 },
                 "machineSpec": {
                   "machineType": "n1-standard-4",
@@ -118,7 +118,7 @@ describe('toCreateCustomJobRequest', () => {
                       "value": "my-project/us-central1/launch-7f3e",
                     },
                   ],
-                  "imageUri": "us-central1-docker.pkg.dev/my-project/train/trainer@sha256:0123abcd",
+                  "imageUri": "us-central1-docker.pkg.dev/my-project/train/trainer@sha256:0123abcd0123abcd0123abcd0123abcd0123abcd0123abcd0123abcd0123abcd",
                 },
                 "diskSpec": {
                   "bootDiskSizeGb": 200,
@@ -147,7 +147,7 @@ describe('toCreateCustomJobRequest', () => {
               },
               {
                 "containerSpec": {
-                  "imageUri": "us-central1-docker.pkg.dev/my-project/train/trainer@sha256:0123abcd",
+                  "imageUri": "us-central1-docker.pkg.dev/my-project/train/trainer@sha256:0123abcd0123abcd0123abcd0123abcd0123abcd0123abcd0123abcd0123abcd",
                 },
                 "lustreMounts": [
                   {

@@ -31,6 +31,11 @@ export function defaultQueueDbPath(
 export interface QueueStoreDriver extends PluginSource {
   /** The factory's options for `url` (the whole URL as given, scheme included). */
   options(url: string): Record<string, unknown>;
+  /**
+   * The factory's options that open the store for reading only (merged into {@link options} when a read-only
+   * command asks, e.g. `{ readOnly: true }`); a driver without them opens its store as usual.
+   */
+  readOnlyOptions?: Record<string, unknown>;
 }
 
 /** `sqlite:/srv/q.db`, `sqlite:///srv/q.db`, `file:///srv/q.db` or a plain path -> the file path. */
@@ -53,6 +58,7 @@ const DRIVERS = new Map<string, QueueStoreDriver>([
       package: '@vertex-launch/queue-sqlite',
       factory: 'sqliteQueueStore',
       options: (url) => ({ path: sqlitePath(url) }),
+      readOnlyOptions: { readOnly: true },
     },
   ],
   [
@@ -61,6 +67,7 @@ const DRIVERS = new Map<string, QueueStoreDriver>([
       package: '@vertex-launch/queue-sqlite',
       factory: 'sqliteQueueStore',
       options: (url) => ({ path: sqlitePath(url) }),
+      readOnlyOptions: { readOnly: true },
     },
   ],
   ['postgres', postgres],
@@ -113,6 +120,11 @@ export interface OpenQueueStoreOptions {
   where?: string;
   /** Imports the store package (pass `(s) => import(s)` from the package that depends on it). */
   import?: ModuleImporter;
+  /**
+   * Only read (`queue list`, `queue items`, `queue show`...): a driver that can opens the store read-only (SQLite:
+   * never created, migrated or switched to WAL, and readable while an agent holds the write lock).
+   */
+  readOnly?: boolean;
 }
 
 /**
@@ -129,5 +141,5 @@ export async function openQueueStore(url: string, options: OpenQueueStoreOptions
     `queue store \`${redactStoreUrl(url)}\` (${where})`,
     options.import,
   );
-  return factory(driver.options(url));
+  return factory({ ...driver.options(url), ...(options.readOnly ? driver.readOnlyOptions : {}) });
 }

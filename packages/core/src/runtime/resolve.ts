@@ -15,6 +15,7 @@ import { type AuthCredentials, type AuthStrategy, resolveAuthChain } from '../au
 import { loadConfigFile } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import { defaultQueueDbPath } from '../queue/registry.js';
+import { checkRegion } from '../regions.js';
 import { resolveServiceEndpoints, type ServiceEndpoints } from './endpoints.js';
 import { type Env, firstEnv, PROJECT_ENV_VARS, QUEUE_DB_ENV, REGION_ENV_VARS } from './env.js';
 import { type GcloudConfiguration, gcloudConfigDir, readGcloudConfiguration } from './gcloud-config.js';
@@ -75,6 +76,11 @@ export interface ResolveRuntimeOptions {
   homedir?: string;
   /** Read gcloud's active configuration (project and region). Default true. */
   gcloud?: boolean;
+  /**
+   * Refuse a malformed explicit `projectId` / `region` at once (a ConfigError naming the option). Default true;
+   * a diagnostic that reports them itself (`doctor`) passes false.
+   */
+  checkExplicit?: boolean;
   /**
    * How to find credentials, given what is resolved so far (project, region, endpoints, the agent config's `auth`):
    * e.g. `(partial) => auto({ projectId: partial.projectId?.value, endpoints: partial.endpoints })` of
@@ -152,7 +158,9 @@ function fromGcloud(config: GcloudConfiguration | undefined, what: 'project' | '
  * and — with `auth` — credentials, each value with its source. Never throws for a missing project or region (read
  * them with {@link requireProjectId} / {@link requireRegion}, whose errors list every place looked at).
  *
- * @throws ConfigError when `VERTEX_LAUNCH_EMULATOR_HTTP` is not a URL; whatever the auth strategies throw.
+ * @throws ConfigError when `VERTEX_LAUNCH_EMULATOR_HTTP` is not a URL, or an explicit `projectId` / `region` is
+ *   malformed (values from the environment and gcloud are checked by requireProjectId / requireRegion); whatever
+ *   the auth strategies throw.
  */
 export async function resolveRuntime(options: ResolveRuntimeOptions = {}): Promise<Runtime> {
   const env = options.env ?? process.env;
@@ -180,6 +188,13 @@ export async function resolveRuntime(options: ResolveRuntimeOptions = {}): Promi
     firstEnv(env, REGION_ENV_VARS) ??
     fromAgentConfig(agentConfig, 'environment', 'region') ??
     fromGcloud(gcloud, 'region');
+  // Values given explicitly (`--project`, `--region`, the SDK's options) are checked where they enter: at once.
+  const projectOption = explicit(options.projectId, 'projectId');
+  const regionOption = explicit(options.region, 'region');
+  if (options.checkExplicit !== false) {
+    if (projectOption) checkSourcedProject(projectOption);
+    if (regionOption) checkSourcedRegion(regionOption);
+  }
   const queueDb = explicit(options.queueDb, 'queueDb') ??
     firstEnv(env, [QUEUE_DB_ENV]) ??
     fromAgentConfig(agentConfig, 'queue_db') ?? { value: defaultQueueDbPath(env), source: { kind: 'default' } };
@@ -236,13 +251,44 @@ function missing(what: 'project' | 'region', runtime: Pick<Runtime, 'agentConfig
 /** The runtime's project. @throws ConfigError naming every place a project could have come from. */
 export function requireProjectId(runtime: Pick<Runtime, 'projectId' | 'agentConfig'>): string {
   if (!runtime.projectId) throw missing('project', runtime);
+  checkSourcedProject(runtime.projectId);
   return runtime.projectId.value;
 }
 
-/** The runtime's region. @throws ConfigError naming every place a region could have come from. */
+/** The runtime's region. @throws ConfigError naming every place a region could have come from, or a malformed one. */
 export function requireRegion(runtime: Pick<Runtime, 'region' | 'agentConfig'>): string {
   if (!runtime.region) throw missing('region', runtime);
+  checkSourcedRegion(runtime.region);
   return runtime.region.value;
+}
+
+/**
+ * A GCP project id: 6 to 30 characters, a lowercase letter first, lowercase letters, digits and `-`, no trailing
+ * `-`; legacy domain-scoped ids (`example.com:my-project`) carry their domain before a colon.
+ */
+export const PROJECT_ID_PATTERN = /^(?:[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
+
+/** @throws ConfigError when the project id is not one, naming where it was set. */
+function checkSourcedProject(project: Sourced<string>): void {
+  if (PROJECT_ID_PATTERN.test(project.value)) return;
+  const where = describeSource(project.source);
+  const shown = project.value.length > 60 ? `${project.value.slice(0, 60)}…` : project.value;
+  throw new ConfigError(
+    `The project \`${shown}\` (from ${where}) is not a GCP project id: 6 to 30 lowercase letters, digits and \`-\`, starting with a letter and not ending with \`-\` (e.g. my-project-123).`,
+    [{ path: 'projectId', message: 'not a GCP project id', severity: 'error' }],
+    {
+      hint: `Change it where it is set: ${where}. The project id (not its name or number) is shown by \`gcloud projects list\`.`,
+    },
+  );
+}
+
+/** @throws ConfigError when the region is malformed (checkRegion's error), naming where it was set. */
+function checkSourcedRegion(region: Sourced<string>): void {
+  const check = checkRegion(region.value, describeSource(region.source));
+  if (check.severity !== 'error') return;
+  throw new ConfigError(check.message ?? `The region ${region.value} is not a region.`, [
+    { path: 'region', message: 'not a Vertex AI region', severity: 'error' },
+  ]);
 }
 
 /** `my-proj (from $GOOGLE_CLOUD_PROJECT)` for messages; `not set` when missing. */

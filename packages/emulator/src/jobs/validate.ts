@@ -16,6 +16,7 @@ import {
   MAX_ENV_VARS,
   MAX_LABELS,
   MAX_PACKAGE_URIS,
+  MAX_RUN_TIMEOUT_SECONDS,
   machineFamilyOf,
   NETWORK_PATTERN,
   NO_VPC_PEERING_ACCELERATORS,
@@ -24,7 +25,7 @@ import {
 } from '@vertex-launch/core/config';
 import type { CustomJobInput, ProtoSeconds, WorkerPoolSpecInput } from './types.js';
 
-const MAX_TIMEOUT_SECONDS = 30 * 24 * 3600;
+const MAX_TIMEOUT_SECONDS = MAX_RUN_TIMEOUT_SECONDS;
 
 /** Seconds in a Duration as decoded (`seconds` may be a string). */
 export function durationMs(d: ProtoSeconds | undefined): number | undefined {
