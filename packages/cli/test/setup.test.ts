@@ -195,7 +195,7 @@ describe('vertex-launch setup', () => {
     expect(emulator.iam.getPolicy().etag).toBe(etag);
     const writes = Object.keys(emulator.counters()).filter((m) => /setIamPolicy|create|enable|insert/.test(m));
     expect(writes).toEqual([]);
-  });
+  }, 240_000);
 
   test('a concurrent change of the project policy: the stale write is retried and both bindings are kept', async () => {
     const { env, member } = await home({ bucket: 'vxl-setup-staging', permissions: OWNER_PERMISSIONS });
@@ -216,7 +216,7 @@ describe('vertex-launch setup', () => {
       'roles/storage.objectAdmin',
     ]);
     expect(projectRoles('user:colleague@example.com')).toEqual(['roles/logging.viewer']);
-  });
+  }, 120_000);
 
   test('a principal that may not grant: exit 3, what was done and what was not', async () => {
     const { env, member } = await home({
@@ -236,5 +236,5 @@ describe('vertex-launch setup', () => {
     expect(r.stderr).toContain(`by hand: gcloud projects add-iam-policy-binding vxl-emulator --member=${member}`);
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
     expect(projectRoles(member)).toEqual([]);
-  });
+  }, 120_000);
 });

@@ -176,6 +176,15 @@ function splitIssues(issues: readonly ConfigIssue[]): { config: ConfigIssue[]; f
   return { config, fields };
 }
 
+/** The NAMEs of the `${env:NAME}` macros in `values` (queue config, overrides). */
+function envNamesIn(...values: unknown[]): string[] {
+  const names = new Set<string>();
+  for (const match of JSON.stringify(values).matchAll(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g)) {
+    names.add(match[1] as string);
+  }
+  return [...names];
+}
+
 /** `${env:NAME}` shown as `<env:NAME>` in the request the page shows: the dashboard never sends environment values. */
 const PLACEHOLDER_ENV: Record<string, string | undefined> = new Proxy(
   {},
@@ -295,6 +304,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
         ...(item.request.variables ? { variables: item.request.variables } : {}),
         overrides: item.request.overrides,
         env: PLACEHOLDER_ENV,
+        // Only placeholders are read: every name the config and overrides use may show as its placeholder.
+        allowedEnv: envNamesIn(queue.config, item.request.overrides),
         projectId: project,
         region,
         runId: item.runId,

@@ -141,7 +141,11 @@ export class JobTracker {
       entry = { id, name, last: initial, listeners: new Set() };
       this.#entries.set(id, entry);
     } else if (initial && newer(initial, entry.last)) {
+      // Someone read a newer state than the tracker had (a get() before watching): the watchers already here hear
+      // it too, so none of them misses a state (e.g. RUNNING between PENDING and FAILED).
+      const before = entry.last;
       entry.last = initial;
+      for (const other of entry.listeners) queueMicrotask(() => safe(() => other.onChange(initial, before)));
     }
     entry.listeners.add(listener);
     const known = entry.last;

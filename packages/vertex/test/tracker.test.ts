@@ -115,4 +115,30 @@ describe('tracking 200 running jobs', () => {
     });
     expect((deleted as Error).message).toContain('does not exist');
   });
+
+  it('a second watcher that read a newer state tells the first one: no watcher misses RUNNING', async () => {
+    // A tracker that does not poll during the test: only the second watcher's snapshot can tell the first.
+    const slow = runnerFor(emu, { tracker: { minIntervalMs: 120_000, maxIntervalMs: 120_000 } });
+    try {
+      const { jobName, job } = await slow.submit(request(emu, { launchId: 'track-newer' }), {
+        launchId: 'track-newer',
+      });
+      expect(job.state).not.toBe('JOB_STATE_RUNNING');
+      const seen: string[] = [];
+      const stop = slow.watch(jobName, { onChange: (j) => seen.push(j.state), onError: () => {} }, job);
+      // Another reader (a log follower) gets the job after it started and watches it with that snapshot.
+      await emu.clock.advance(100);
+      const running = await slow.get(jobName);
+      expect(running.state).toBe('JOB_STATE_RUNNING');
+      expect(seen).toEqual([]);
+      const stopOther = slow.watch(jobName, { onChange: () => {}, onError: () => {} }, running);
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      expect(seen).toEqual(['JOB_STATE_RUNNING']);
+      stop();
+      stopOther();
+      await slow.cancel(jobName, { wait: false });
+    } finally {
+      await slow.close();
+    }
+  });
 });
