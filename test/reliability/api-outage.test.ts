@@ -31,9 +31,16 @@ const LAUNCHES = 6;
 const RUNNER_RETRY = { maxAttempts: 3, initialDelayMs: 20, maxDelayMs: 100 };
 /** The agent's release backoff, scaled down from API_RELEASE_POLICY (2 s .. 2 min) to fit a test. */
 const RELEASE = { maxAttempts: 60, initialDelayMs: 100, maxDelayMs: 400, multiplier: 2, jitter: 'equal' as const };
+/**
+ * Outage answers that say no job was made: a call that never got a connection, a rate quota refusal. (A create that
+ * may have reached the server — UNAVAILABLE mid-call, INTERNAL, DEADLINE_EXCEEDED — is "submit unknown" instead and
+ * settled by the launch-id lookup: ambiguous-create.test.ts.)
+ */
 const OUTAGE_CODES = [
-  { code: 'UNAVAILABLE' as const },
-  { code: 'INTERNAL' as const },
+  {
+    code: 'UNAVAILABLE' as const,
+    message: 'No connection established. Last error: connect ECONNREFUSED 127.0.0.1:443',
+  },
   {
     code: 'RESOURCE_EXHAUSTED' as const,
     message: "Quota exceeded for quota metric 'CustomJob create requests' and limit 'requests per minute per region'",
@@ -89,7 +96,6 @@ describe('API outage', () => {
     const logger = capture(lines);
     outage = new ApiOutageLog(logger, { agentId: 'outage-agent' });
     emulator.faults.inject('aiplatform.customJobs.create', fault);
-    emulator.faults.inject('aiplatform.customJobs.list', { code: 'UNAVAILABLE' });
     for (let i = 0; i < LAUNCHES; i++) await store.enqueue('outage', { image: PREBUILT_IMAGE, runId: `outage-${i}` });
     const agent = createAgent({
       store,

@@ -113,6 +113,8 @@ it(`soak: ${SECONDS} s of launches with ${TOKEN_SECONDS} s tokens and ${RESTARTS
       `queue_db: ${join(dir.path, 'queues.db')}`,
       'quotas: { creates_per_minute: 0, reads_per_minute: 0 }',
       'poll_interval: 0.2',
+      // The emulator commits a create before it answers: a create cut by a restart is settled in 2 s.
+      'create_lookup_window: 2',
     ].join('\n'),
   );
   const probeFile = join(dir.path, 'probe.jsonl');

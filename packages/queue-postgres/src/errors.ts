@@ -43,7 +43,7 @@ const NETWORK_CODES = new Set([
 const CONNECTION_MESSAGES =
   /Connection terminated|connection error|not queryable|timeout exceeded when trying to connect|Connection ended|terminating connection|Client was closed|server closed the connection/i;
 
-const codeOf = (error: unknown): string | undefined => {
+export const codeOf = (error: unknown): string | undefined => {
   const code = (error as { code?: unknown } | undefined)?.code;
   return typeof code === 'string' ? code : undefined;
 };

@@ -117,6 +117,22 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX agents_by_heartbeat ON %s.agents (heartbeat_at);
     `,
   },
+  {
+    version: 3,
+    name: 'commit tokens',
+    // Only adds a table that older code does not use.
+    oldestCompatible: 1,
+    sql: `
+      -- Each write transaction inserts a random token; after a COMMIT whose answer was lost, the token's presence
+      -- says whether it committed. (pg_xact_status() alone cannot: after a crash, the xid of a transaction whose WAL
+      -- never reached the disk is handed out again, and the new transaction's outcome would be read as the old one's.)
+      CREATE TABLE %s.commits (
+        token uuid PRIMARY KEY,
+        at timestamptz NOT NULL DEFAULT clock_timestamp()
+      );
+      CREATE INDEX commits_by_at ON %s.commits (at);
+    `,
+  },
 ];
 
 /** The schema version this package writes. */

@@ -10,11 +10,11 @@
  *
  * Time comes from the database server's clock unless `now` is given, so machines whose clocks disagree still agree
  * on leases. After the store first connected, a call that loses its connection (server restart, failover, a
- * terminated backend) is retried on a new connection until `retryTimeoutMs`; a COMMIT whose answer was lost is
- * looked up with `pg_xact_status()` (https://www.postgresql.org/docs/current/functions-info.html: "can be used to
- * determine whether the transaction committed or aborted ... when the application and database server become
- * disconnected while a COMMIT is in progress"), so a change is never applied twice or reported failed when it
- * committed.
+ * terminated backend) is retried on a new connection until `retryTimeoutMs`; a COMMIT whose answer was lost is looked
+ * up by the random commit token the transaction inserted (a row of `<schema>.commits`): present means committed.
+ * `pg_xact_status()` (https://www.postgresql.org/docs/current/functions-info.html) only tells whether the transaction
+ * may still be in progress — alone it can mislead after a crash, when the xid of a transaction whose WAL never
+ * reached the disk is handed out again. So a change is never applied twice or reported failed when it committed.
  */
 
 import { randomUUID } from 'node:crypto';
@@ -59,7 +59,7 @@ import {
 import pg from 'pg';
 import { type PostgresConnection, resolveParsedConnection } from './connection.js';
 import { clientConfig, type DatabaseStatus, DEFAULT_SCHEMA, prepareDatabase } from './database.js';
-import { isConnectionError, isTransient, plainCause, storageError } from './errors.js';
+import { codeOf, isConnectionError, isTransient, plainCause, storageError } from './errors.js';
 import { type PostgresQueueStoreOptions, parseOptions } from './options.js';
 import { quoteIdent } from './schema.js';
 import { importRecords, type QueueRecordsImporter } from './transfer.js';
@@ -332,7 +332,8 @@ export function postgresQueueStore(options: PostgresQueueStoreOptions = {}): Pos
   const retryTimeoutMs = parsed.retryTimeoutMs ?? 30_000;
   const now = parsed.now;
   const display = `${connection.display} (schema ${schema})`;
-  const sql = statements(quoteIdent(schema));
+  const quotedSchema = quoteIdent(schema);
+  const sql = statements(quotedSchema);
 
   const poolConfig: pg.PoolConfig = {
     ...clientConfig(connection, statementTimeoutMs),
@@ -438,16 +439,33 @@ export function postgresQueueStore(options: PostgresQueueStoreOptions = {}): Pos
     }
   };
 
-  /** The outcome of transaction `xid` whose COMMIT lost its answer: true when it committed. */
-  const committed = async (xid: string, action: string, deadline: number): Promise<boolean> => {
+  /**
+   * True while transaction `xid` may still be running. An xid "in the future" (22023) was never made durable — the
+   * server crashed before its WAL reached the disk — so it did not commit.
+   */
+  const inProgress = async (xid: string): Promise<boolean> => {
+    try {
+      const { rows } = await pool.query<{ status: string | null }>('SELECT pg_xact_status($1::xid8) AS status', [xid]);
+      return rows[0]?.status === 'in progress';
+    } catch (error) {
+      if (codeOf(error) === '22023') return false;
+      throw error;
+    }
+  };
+
+  /**
+   * The outcome of transaction `xid` (which inserted commit token `token`) whose COMMIT lost its answer: true when
+   * it committed. The token decides; `pg_xact_status()` only says whether it may still be in progress.
+   */
+  const committed = async (xid: string, token: string, action: string, deadline: number): Promise<boolean> => {
     for (let attempt = 0; ; attempt++) {
       try {
-        const { rows } = await pool.query<{ status: string | null }>('SELECT pg_xact_status($1::xid8) AS status', [
-          xid,
-        ]);
-        const state = rows[0]?.status;
-        if (state === 'committed') return true;
-        if (state !== 'in progress') return false;
+        const { rows } = await pool.query<{ found: boolean }>(
+          `SELECT EXISTS (SELECT 1 FROM ${quotedSchema}.commits WHERE token = $1) AS found`,
+          [token],
+        );
+        if (rows[0]?.found) return true;
+        if (!(await inProgress(xid))) return false;
         // Still in progress: the server has not noticed the broken connection yet; it ends such a session after
         // idle_in_transaction_session_timeout at the latest.
         if (Date.now() >= deadline) {
@@ -473,10 +491,24 @@ export function postgresQueueStore(options: PostgresQueueStoreOptions = {}): Pos
     }
   };
 
-  const begin = (mode: string) =>
+  // `token` is a randomUUID(): safe to inline in the statement batch (a batch takes no parameters).
+  const begin = (mode: string, token: string) =>
     `BEGIN ${mode}; SET LOCAL statement_timeout = ${statementTimeoutMs}; ` +
     `SET LOCAL idle_in_transaction_session_timeout = ${Math.max(statementTimeoutMs, 10_000)}; ` +
+    `INSERT INTO ${quotedSchema}.commits (token) VALUES ('${token}'); ` +
     'SELECT pg_current_xact_id()::text AS xid, (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now';
+
+  /** Commit tokens older than an hour are no longer asked about: removed now and then, without waiting on locks. */
+  let writesSincePrune = 0;
+  const pruneCommits = () => {
+    writesSincePrune = 0;
+    pool
+      .query(
+        `DELETE FROM ${quotedSchema}.commits WHERE token IN (SELECT token FROM ${quotedSchema}.commits ` +
+          `WHERE at < clock_timestamp() - interval '1 hour' LIMIT 1000 FOR UPDATE SKIP LOCKED)`,
+      )
+      .catch(() => undefined);
+  };
 
   /**
    * A write: one transaction, retried as a whole after a transient failure before COMMIT; after a COMMIT whose answer
@@ -491,11 +523,14 @@ export function postgresQueueStore(options: PostgresQueueStoreOptions = {}): Pos
       let xid: string | undefined;
       let result: T | undefined;
       let step: 'connect' | 'body' | 'commit' = 'connect';
+      const token = randomUUID();
       try {
         lease = await checkout();
         const client = lease.client;
         step = 'body';
-        const started = (await client.query(begin('ISOLATION LEVEL READ COMMITTED'))) as unknown as pg.QueryResult[];
+        const started = (await client.query(
+          begin('ISOLATION LEVEL READ COMMITTED', token),
+        )) as unknown as pg.QueryResult[];
         const head = started.at(-1)?.rows[0] as { xid: string; now: number };
         xid = head.xid;
         const tx: Tx = {
@@ -507,6 +542,7 @@ export function postgresQueueStore(options: PostgresQueueStoreOptions = {}): Pos
         step = 'commit';
         await client.query('COMMIT');
         lease.release();
+        if (++writesSincePrune >= 500) pruneCommits();
         return result;
       } catch (error) {
         const broken = isConnectionError(error);
@@ -515,7 +551,7 @@ export function postgresQueueStore(options: PostgresQueueStoreOptions = {}): Pos
         }
         lease?.release(broken);
         if (step === 'commit' && broken && xid !== undefined && opened) {
-          if (await committed(xid, action, deadline)) return result as T;
+          if (await committed(xid, token, action, deadline)) return result as T;
         }
         await retryOrThrow(error, action, deadline, attempt);
       }

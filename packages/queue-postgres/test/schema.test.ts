@@ -61,7 +61,7 @@ describe('opening', () => {
       serverVersion: expect.stringMatching(/^\d+\.\d+/),
     });
     expect(await tables('fresh')).toBe(
-      'agents,agents_by_heartbeat,agents_pkey,claim_seq,item_events,item_events_by_item,item_events_pkey,item_events_seq_seq,items,items_by_queue,items_id_key,items_launch_id_key,items_pkey,items_seq_seq,items_served,items_unfinished,queues,queues_pkey,vertex_launch_schema,vertex_launch_schema_pkey',
+      'agents,agents_by_heartbeat,agents_pkey,claim_seq,commits,commits_by_at,commits_pkey,item_events,item_events_by_item,item_events_pkey,item_events_seq_seq,items,items_by_queue,items_id_key,items_launch_id_key,items_pkey,items_seq_seq,items_served,items_unfinished,queues,queues_pkey,vertex_launch_schema,vertex_launch_schema_pkey',
     );
     expect(
       await cluster.psql(
@@ -69,7 +69,8 @@ describe('opening', () => {
       ),
     ).toBe(
       `1|queues, items and item events|1|@vertex-launch/queue-postgres schema ${SCHEMA_VERSION}\n` +
-        `2|agent records|1|@vertex-launch/queue-postgres schema ${SCHEMA_VERSION}\n`,
+        `2|agent records|1|@vertex-launch/queue-postgres schema ${SCHEMA_VERSION}\n` +
+        `3|commit tokens|1|@vertex-launch/queue-postgres schema ${SCHEMA_VERSION}\n`,
     );
     expect(await cluster.psql("SELECT obj_description('fresh'::regnamespace)")).toBe(
       'Vertex Launch queue store (@vertex-launch/queue-postgres)\n',

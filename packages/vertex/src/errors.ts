@@ -25,11 +25,16 @@ export const AMBIGUOUS_CODES: ReadonlySet<number> = new Set([
   GrpcCode.UNKNOWN,
 ]);
 
+/** grpc-js's words for a call that never got a connection (`14 UNAVAILABLE: No connection established. ...`). */
+const NEVER_CONNECTED = /No connection established|ECONNREFUSED|ENOTFOUND|EAI_AGAIN/;
+
 /** True when the call that failed with `error` may have taken effect. */
 export function isAmbiguous(error: unknown): boolean {
   // Credentials refused before the call (grpc-js's metadata plugin): the request never reached the server.
   if (isCredentialRefusal(error)) return false;
   const code = grpcCodeOf(error);
+  // No connection was ever made (refused, or the name did not resolve): the request cannot have reached the server.
+  if (code === GrpcCode.UNAVAILABLE && NEVER_CONNECTED.test(googleMessage(error))) return false;
   return code === undefined || AMBIGUOUS_CODES.has(code);
 }
 

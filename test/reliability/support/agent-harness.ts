@@ -76,6 +76,9 @@ export async function startWorld(options: WorldOptions = {}): Promise<AgentWorld
       quotas: { createsPerMinute: 0, readsPerMinute: 0 },
       tracker: { minIntervalMs: 50, maxIntervalMs: 250 },
       random: seededRandom(seed, 'vertex runner retry jitter'),
+      // The emulator commits a create before it answers (unless a test injects a late commit and sets its own
+      // window): a short lookup window after a lost answer is enough here.
+      createLookup: { windowMs: 2_000, intervalMs: 100 },
       ...options.runner,
     });
     // Load the Google client now: its first load blocks the event loop long enough to stall heartbeats.
