@@ -77,4 +77,15 @@ describe('credential refusals (#25.4)', () => {
     expect(isAmbiguous(error)).toBe(true);
     expect(isTransientGrpcError(error)).toBe(true);
   });
+  test('an UNAVAILABLE of a connection never established cannot have created anything: transient, not ambiguous', () => {
+    const error = Object.assign(
+      new Error('14 UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED 127.0.0.1:443'),
+      {
+        code: GrpcCode.UNAVAILABLE,
+        details: 'No connection established. Last error: connect ECONNREFUSED 127.0.0.1:443',
+      },
+    );
+    expect(isAmbiguous(error)).toBe(false);
+    expect(isTransientGrpcError(error)).toBe(true);
+  });
 });
