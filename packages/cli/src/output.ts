@@ -134,3 +134,26 @@ function indent(text: string): string {
     .map((l) => `  ${l}`)
     .join('\n');
 }
+
+/** Words that answer "yes" at a `[y/N]` prompt. */
+export const YES = /^\s*y(es)?\s*$/i;
+
+/** Reads one line from stdin (a prompt's answer). Resolves with '' when stdin ends. */
+export function readLine(): Promise<string> {
+  return new Promise((resolve) => {
+    let text = '';
+    const onData = (chunk: Buffer | string) => {
+      text += chunk.toString();
+      if (text.includes('\n')) done();
+    };
+    const done = () => {
+      process.stdin.off('data', onData);
+      process.stdin.off('end', done);
+      process.stdin.pause();
+      resolve(text.split('\n')[0] ?? '');
+    };
+    process.stdin.on('data', onData);
+    process.stdin.once('end', done);
+    process.stdin.resume();
+  });
+}

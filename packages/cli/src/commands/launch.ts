@@ -18,7 +18,7 @@ import { credentialValues, directLaunchEnvAccess, type EnvAccess, maskSecretsDee
 import { toRestJson } from '@vertex-launch/core/mapping';
 import { ExitCode, UsageError } from '../exit-codes.js';
 import type { GlobalOptions } from '../options.js';
-import { dim, green, type Io, printJson, printWarnings, red, warningsJson, yellow } from '../output.js';
+import { dim, green, type Io, printJson, printWarnings, readLine, red, warningsJson, YES, yellow } from '../output.js';
 import { builderFactory, builderRuntime, commandRuntime } from '../runtime.js';
 import { jobJson, logLine, openRunner, stateText } from './jobs-runner.js';
 
@@ -152,29 +152,6 @@ export async function readOverride(value: string): Promise<unknown> {
     }
     throw error;
   }
-}
-
-/** Words that answer "yes" at the cancel prompt. */
-const YES = /^\s*y(es)?\s*$/i;
-
-/** Reads one line from stdin (the cancel prompt). Resolves with '' when stdin ends. */
-function readLine(): Promise<string> {
-  return new Promise((resolve) => {
-    let text = '';
-    const onData = (chunk: Buffer | string) => {
-      text += chunk.toString();
-      if (text.includes('\n')) done();
-    };
-    const done = () => {
-      process.stdin.off('data', onData);
-      process.stdin.off('end', done);
-      process.stdin.pause();
-      resolve(text.split('\n')[0] ?? '');
-    };
-    process.stdin.on('data', onData);
-    process.stdin.once('end', done);
-    process.stdin.resume();
-  });
 }
 
 /** Renders launch progress on stderr: plain lines (coloured on a terminal), elapsed time on state changes. */

@@ -6,7 +6,7 @@
  */
 import { isVertexLaunchError } from '@vertex-launch/core';
 import { ExitCode, exitCodeFor, UsageError } from '../exit-codes.js';
-import { dim, green, type Io, printJson, red, yellow } from '../output.js';
+import { dim, green, type Io, printJson, readLine, red, YES, yellow } from '../output.js';
 import { type DoctorOptions, type DoctorRun, doctorJson, printDoctorReport, runChecks } from './doctor.js';
 import { planSteps, type SetupStep } from './setup/plan.js';
 
@@ -25,8 +25,6 @@ interface StepResult {
   detail: string;
   error?: unknown;
 }
-
-const YES = /^\s*y(es)?\s*$/i;
 
 /** `vertex-launch setup [--yes | --dry-run] [--json]`. */
 export default async function setup(
@@ -111,26 +109,6 @@ async function confirmed(options: SetupOptions, io: Io, count: number): Promise<
   }
   io.stderr(`Make ${count === 1 ? 'this change' : `these ${count} changes`}? [y/N] `);
   return YES.test(await readLine());
-}
-
-/** Reads one line from stdin. Resolves with '' when stdin ends. */
-function readLine(): Promise<string> {
-  return new Promise((resolve) => {
-    let text = '';
-    const onData = (chunk: Buffer | string) => {
-      text += chunk.toString();
-      if (text.includes('\n')) done();
-    };
-    const done = () => {
-      process.stdin.off('data', onData);
-      process.stdin.off('end', done);
-      process.stdin.pause();
-      resolve(text.split('\n')[0] ?? '');
-    };
-    process.stdin.on('data', onData);
-    process.stdin.once('end', done);
-    process.stdin.resume();
-  });
 }
 
 /** Runs a step unless one it depends on (the APIs) failed; never throws. */
