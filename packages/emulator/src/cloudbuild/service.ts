@@ -339,6 +339,9 @@ export class CloudBuildService implements OperationOwner {
         projectNumber: this.options.projectNumber,
         log: (text, severity) => this.log(build, text, severity),
       });
+      // The whole log is in its bucket before the build is seen to end: a client's last read after the final status
+      // gets every line (DONE included).
+      await outcome.flushLog();
       if (build.abortReason === 'TIMEOUT') {
         this.finish(build, 'TIMEOUT', `Build timed out after ${build.timeoutMs / 1000}s.`);
       } else if (build.abortReason === 'CANCELLED') {
@@ -351,7 +354,6 @@ export class CloudBuildService implements OperationOwner {
         if (outcome.failureInfo) build.failureInfo = outcome.failureInfo;
         this.finish(build, outcome.internal ? 'INTERNAL_ERROR' : 'FAILURE', outcome.detail);
       }
-      await outcome.flushLog();
     })()
       .catch((error: unknown) => {
         this.finish(build, 'INTERNAL_ERROR', `The emulator could not run the build: ${(error as Error).message}`);
