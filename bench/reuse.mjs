@@ -41,7 +41,7 @@ export async function benchReuse({ log }) {
     // SDK: launch() with the Cloud Build builder, twice.
     const env = { ...emulator.env };
     const credentials = await resolveCredentials(auto({ env }), { env, warn: () => undefined });
-    const runner = vertexRunner({ credentials, env, project: emulator.projectId, region: emulator.region });
+    const runner = vertexRunner({ credentials, env, projectId: emulator.projectId, region: emulator.region });
     const builder = cloudBuild({ credentials, env, pollIntervalMs: 200 });
     const image = `us-central1-docker.pkg.dev/${emulator.projectId}/demo/hello-cb`;
     const sdkLaunch = async () => {
@@ -49,7 +49,7 @@ export async function benchReuse({ log }) {
       const events = [];
       await core.launch({
         config: parsed,
-        project: emulator.projectId,
+        projectId: emulator.projectId,
         region: emulator.region,
         env,
         source: { contextDir: source, image },

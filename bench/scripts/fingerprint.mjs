@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 
 const [contextDir, cache, floor] = process.argv.slice(2);
 const root = new URL('../..', import.meta.url).pathname;
-const { fingerprintContext } = await import(pathToFileURL(join(root, 'packages/core/dist/index.js')).href);
+const { fingerprintContext } = await import(pathToFileURL(join(root, 'packages/core/dist/build/index.js')).href);
 
 /** The bare walk: { ms, files }. */
 function bareWalk() {

@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 
 const [contextDir, cache, level] = process.argv.slice(2);
 const root = new URL('../..', import.meta.url).pathname;
-const { packContext } = await import(pathToFileURL(join(root, 'packages/core/dist/index.js')).href);
+const { packContext } = await import(pathToFileURL(join(root, 'packages/core/dist/build/index.js')).href);
 const started = process.hrtime.bigint();
 const { stream } = await packContext({
   contextDir,
