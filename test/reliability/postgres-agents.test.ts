@@ -233,6 +233,10 @@ describe('agents on four machines share one PostgreSQL queue', () => {
         stderr: current.map((a) => a?.stderr.slice(-400)),
       }),
     });
+    // An agent restarted late may still be loading: SIGTERM before its handler is installed kills it outright.
+    await waitFor('the agents started', () => current.every((a) => a !== undefined && started(a)), {
+      timeoutMs: 60_000,
+    });
     const exits = await Promise.all(
       current.map(async (agent) => {
         agent!.child.kill('SIGTERM');
