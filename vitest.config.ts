@@ -44,6 +44,9 @@ export default defineConfig({
           include: ['test/*.test.ts', 'packages/*/src/**/*.test.ts'],
           // Runs the built CLI against the emulator: an integration test that lives beside the docs tests.
           exclude: ['test/getting-started.test.ts', '**/node_modules/**'],
+          // Some unit tests start an in-process emulator or a child process: vitest's 5 s default is too tight when
+          // CI's two cores also run a second clone's install (a wire test once took 6 s under that load).
+          testTimeout: 30_000,
         },
       },
       {

