@@ -35,6 +35,7 @@ export type { LaunchValue } from './config/variables.js';
 export * from './emulator-connection.js';
 // Errors
 export * from './errors.js';
+export * from './failure.js';
 export * from './grpc-code.js';
 export * from './image-ref.js';
 export * from './job-state.js';
