@@ -218,6 +218,7 @@ test('@vertex-launch/core', async () => {
       "retry",
       "sanitizeLabelValue",
       "splitImageReference",
+      "sweepJobs",
       "systemClock",
       "timerDelay",
       "toEmulatorImageRef",

@@ -172,6 +172,31 @@ Examples:
     .option('--follow', 'keep printing new entries until the job ends')
     .addHelpText('after', '\nExamples:\n  $ vertex-launch jobs logs 1234567890123456789 --follow')
     .action(run(() => import('./commands/jobs-logs.js')));
+  vertexFlags(
+    jobs
+      .command('sweep')
+      .description('Unfinished jobs with our labels that no queue item owns any more; --cancel cancels them.'),
+  )
+    .option('--cancel', 'ask Vertex to cancel the orphaned jobs (asks first; --yes without a terminal)')
+    .option('--yes', 'with --cancel: do not ask')
+    .option('--limit <n>', 'look at the newest n jobs', '1000')
+    .option(
+      '--db <path>',
+      'queue database the items are in (default: $VERTEX_LAUNCH_QUEUE_DB, queue_db, ~/.local/share)',
+    )
+    .option('--agent-config <file>', 'agent config whose queue_db to use (default: launch-config.yaml when it exists)')
+    .addHelpText(
+      'after',
+      `
+A job is orphaned when its queue item finished (say its agent died before cancelling it), the item is gone, or it is a
+second job of one launch. Jobs launched without a queue, and jobs of queues that are not in this store, are listed
+but never cancelled.
+
+Examples:
+  $ vertex-launch jobs sweep
+  $ vertex-launch jobs sweep --cancel --yes --json | jq '.jobs[] | select(.verdict == "orphan") | .job.name'`,
+    )
+    .action(run(() => import('./commands/jobs-sweep.js')));
 
   const auth = program.command('auth').description('Check credentials and permissions.');
   auth

@@ -45,6 +45,7 @@ export * from './plugins.js';
 // Queues: the store contract, the registry, the in-memory store
 export { isLeaseLost, isStoreUnavailable, QueueError, type QueueErrorReason } from './queue/errors.js';
 export { type MemoryQueueStoreOptions, memoryQueueStore } from './queue/memory.js';
+export * from './queue/orphans.js';
 export {
   defaultQueueDbPath,
   type OpenQueueStoreOptions,
