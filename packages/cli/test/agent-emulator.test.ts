@@ -157,6 +157,8 @@ describe('agent against the emulator', () => {
     const long = await w.store.enqueue('cpu', { image: IMAGE, variables: { run_ms: '60000' } });
     const failing = await w.store.enqueue('gpu', { image: IMAGE, variables: { exit_code: '3' } });
     const after = await w.store.enqueue('tpu', { image: IMAGE });
+    const lines: { fields: Record<string, unknown>; message: string }[] = [];
+    const record = (fields: Record<string, unknown>, message: string) => void lines.push({ fields, message });
     agent = createAgent({
       store: w.store,
       runner: w.runner,
@@ -165,6 +167,7 @@ describe('agent against the emulator', () => {
       pollIntervalMs: 50,
       leaseMs: 600,
       statusIntervalMs: 0,
+      logger: { debug: () => {}, info: record, warn: record, error: record },
     });
     const running = agent.start();
     await until(async () => (await w.store.get(long.id))?.status === 'running');
@@ -179,6 +182,16 @@ describe('agent against the emulator', () => {
     expect(failed).toMatchObject({ outcome: 'failed', status: 'failed' });
     expect(failed.failure).toEqual({ phase: 'run', message: `job ${failed.jobName} ended failed` });
     expect((await w.store.get(after.id))!.outcome).toBe('succeeded');
+    // The agent's log line of each ended job carries its failure class, the exit code and the fix.
+    const ended = (jobName: string | undefined) =>
+      lines.find((l) => l.fields.jobName === jobName && 'outcome' in l.fields);
+    expect(ended(failed.jobName)?.fields).toMatchObject({ failureClass: 'user_code', exitCode: 3 });
+    expect(ended(failed.jobName)?.message).toMatch(
+      /ended FAILED \(user_code\): The training code exited with status 3/,
+    );
+    expect(ended(cancelled.jobName)?.fields).toMatchObject({ failureClass: 'cancelled' });
+    expect(ended(cancelled.jobName)?.fields).not.toHaveProperty('fix');
+    expect(ended(after.jobName ?? (await w.store.get(after.id))!.jobName)?.fields).not.toHaveProperty('failureClass');
   });
 });
 

@@ -4,8 +4,10 @@
  * cannot answer now (SQLITE_BUSY, a connection lost) is retried with core's `retry()` and then left to the lease —
  * never turned into a failed launch.
  */
+
 import type { Clock } from '../clock.js';
 import { LAUNCH_ID_LABEL, sanitizeLabelValue } from '../config/labels.js';
+import { classifyFailure } from '../failure.js';
 import type { JobRunner, JobSnapshot } from '../launch/runner.js';
 import { isLeaseLost, isStoreUnavailable } from '../queue/errors.js';
 import type {
@@ -295,14 +297,22 @@ export class LaunchWorker {
       this.ctx.store.complete(this.item.id, this.ctx.agentId, { status, jobName: job.name }),
     );
     const level = item.outcome === 'succeeded' ? 'info' : 'warn';
+    const failure = classifyFailure({ status: job.status, error: job.error, region: job.region });
     this.ctx.log[level](
       this.fields({
         jobName: job.name,
         state: job.state,
         outcome: item.outcome,
         ...(job.error ? { jobError: job.error.message } : {}),
+        ...(failure
+          ? {
+              failureClass: failure.class,
+              ...(failure.exitCode === undefined ? {} : { exitCode: failure.exitCode }),
+              ...(failure.fix ? { fix: failure.fix } : {}),
+            }
+          : {}),
       }),
-      `job ${job.name} ended ${job.state.replace(/^JOB_STATE_/, '')}`,
+      `job ${job.name} ended ${job.state.replace(/^JOB_STATE_/, '')}${failure ? ` (${failure.class})${failure.fix ? `: ${failure.fix}` : ''}` : ''}`,
     );
     this.#finished(item);
   }
