@@ -64,7 +64,7 @@ const STOCKOUT =
 const FLEX_WAIT =
   /max(?:imum)?[ _]wait[ _]duration|could not (?:obtain|acquire|get) (?:the )?(?:requested )?resources within/i;
 const TIMEOUT =
-  /exceeded (?:the |its )?(?:maximum )?(?:run(?:ning)? ?)?time(?:out)?|timed out|timeout (?:was )?(?:reached|exceeded)/i;
+  /exceeded (?:the |its )?(?:maximum )?(?:run(?:ning)? ?)?time(?:out)?|timed out|timeout (?:was )?(?:reached|exceeded)|ran longer than its (?:scheduling\.)?timeout/i;
 const PREEMPTED =
   /preempt|spot (?:vm|instance)s? (?:was |were )?(?:reclaimed|terminated|stopped)|reclaimed by compute engine/i;
 const OOM =

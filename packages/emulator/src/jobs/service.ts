@@ -401,6 +401,12 @@ export class JobService {
         break;
       case 'JOB_STATE_PENDING':
         this.addTimer(job.id, timings.pendingMs, () => {
+          const refusal = this.failureBeforeRun(job);
+          if (refusal) {
+            this.log(job, refusal.message, 'ERROR');
+            this.setState(job, 'JOB_STATE_FAILED', { error: refusal });
+            return;
+          }
           const patch: Partial<JobRecord> = { startTime: this.ctx.now() };
           if (job.jobSpec.enableWebAccess) {
             patch.webAccessUris = {
@@ -423,6 +429,36 @@ export class JobService {
       default:
         break;
     }
+  }
+
+  /**
+   * `VXL_EMULATOR_FAILURE` in the first pool's env: the failures Vertex reports before a job runs, with its words —
+   * `stockout` (no capacity in the region), `image_pull` (the image cannot be pulled) and, for a FLEX_START job,
+   * `flex_wait_expired` (no capacity within max_wait_duration). `preempted` and `out_of_memory` happen while it runs.
+   */
+  private failureBeforeRun(job: JobRecord): JobError | undefined {
+    const failure = emulatedFailure(job);
+    const image = job.jobSpec.workerPoolSpecs?.[0]?.containerSpec?.imageUri ?? '';
+    if (failure === 'stockout') {
+      return {
+        code: 8,
+        message: `The resources are insufficient in region: ${this.ctx.region}. Please try a different region. If you use K80, please consider using P100 or V100 instead.`,
+      };
+    }
+    if (failure === 'image_pull') {
+      return {
+        code: 9,
+        message: `Unable to pull the image ${image} for workerpool0-0: the Vertex AI service agent has no read access to the repository, or the image does not exist.`,
+      };
+    }
+    if (failure === 'flex_wait_expired') {
+      const wait = formatDuration(durationMs(job.jobSpec.scheduling?.maxWaitDuration) ?? 0);
+      return {
+        code: 4,
+        message: `The job could not obtain the requested resources within its max_wait_duration of ${wait}.`,
+      };
+    }
+    return undefined;
   }
 
   private log(job: JobRecord, text: string, severity: 'INFO' | 'ERROR' | 'WARNING' = 'INFO'): void {
@@ -482,10 +518,19 @@ export class JobService {
         ({ exitCode, error }) => {
           if (controller.signal.aborted) return this.afterAbort(job, controller, finish, timeoutMs);
           if (error) return finish('JOB_STATE_FAILED', error);
-          if (exitCode === 0) return finish('JOB_STATE_SUCCEEDED');
+          const failure = emulatedFailure(job);
+          if (failure === 'preempted') {
+            this.log(job, 'The Spot VM of workerpool0-0 was reclaimed by Compute Engine', 'ERROR');
+            return finish('JOB_STATE_FAILED', {
+              code: 14,
+              message: 'The replica workerpool0-0 was preempted: its Spot VM was reclaimed by Compute Engine.',
+            });
+          }
+          const code = failure === 'out_of_memory' ? 137 : exitCode;
+          if (code === 0) return finish('JOB_STATE_SUCCEEDED');
           finish('JOB_STATE_FAILED', {
             code: 3,
-            message: `The replica workerpool0-0 exited with a non-zero status of ${exitCode}. Termination reason: Error. To find out more about why your job exited please check the logs: https://console.cloud.google.com/logs/viewer?project=${this.options.projectNumber}&resource=ml_job%2Fjob_id%2F${job.id}&advancedFilter=resource.type%3D%22ml_job%22%0Aresource.labels.job_id%3D%22${job.id}%22`,
+            message: `The replica workerpool0-0 exited with a non-zero status of ${code}. Termination reason: ${code === 137 ? 'OOMKilled' : 'Error'}. To find out more about why your job exited please check the logs: https://console.cloud.google.com/logs/viewer?project=${this.options.projectNumber}&resource=ml_job%2Fjob_id%2F${job.id}&advancedFilter=resource.type%3D%22ml_job%22%0Aresource.labels.job_id%3D%22${job.id}%22`,
           });
         },
         (error: unknown) => {
@@ -548,4 +593,17 @@ export class JobService {
     for (const controller of this.runs.values()) controller.abort(ABORT_CANCEL);
     this.runs.clear();
   }
+}
+
+/** The failures `VXL_EMULATOR_FAILURE` (first pool's env) asks for. */
+export const EMULATED_FAILURES = ['stockout', 'image_pull', 'flex_wait_expired', 'preempted', 'out_of_memory'] as const;
+
+function emulatedFailure(job: JobRecord): (typeof EMULATED_FAILURES)[number] | undefined {
+  const pool = job.jobSpec.workerPoolSpecs?.[0];
+  const value = (pool?.containerSpec?.env ?? pool?.pythonPackageSpec?.env ?? []).find(
+    (e) => e.name === 'VXL_EMULATOR_FAILURE',
+  )?.value;
+  return (EMULATED_FAILURES as readonly string[]).includes(value ?? '')
+    ? (value as (typeof EMULATED_FAILURES)[number])
+    : undefined;
 }

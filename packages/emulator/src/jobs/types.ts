@@ -39,7 +39,7 @@ export interface WorkerPoolSpecInput {
 /** A `CustomJobSpec` as received. */
 export interface CustomJobSpecInput {
   workerPoolSpecs?: WorkerPoolSpecInput[];
-  scheduling?: { timeout?: ProtoSeconds; strategy?: string; [key: string]: unknown };
+  scheduling?: { timeout?: ProtoSeconds; maxWaitDuration?: ProtoSeconds; strategy?: string; [key: string]: unknown };
   serviceAccount?: string;
   network?: string;
   pscInterfaceConfig?: { networkAttachment?: string; dnsPeeringConfigs?: { domain?: string }[] };
