@@ -29,11 +29,14 @@ function runWithClosed(
 const defaultQueue = join(repoRoot, 'examples', 'queue.yaml');
 
 describe('a closed stdout or stderr', () => {
+  // A dry run says what the request can spend on stderr before it prints the request: that line, and nothing after.
+  const spend =
+    "Spend: no accelerators; at most 168 replica-hours (168h of Vertex's default timeout (no run.timeout set))\n";
   it.each([
-    [['--help']],
-    [['launch', '--help']],
-    [['completion', 'bash']],
-    [['queue', 'validate', defaultQueue, '--json']],
+    [['--help'], ''],
+    [['launch', '--help'], ''],
+    [['completion', 'bash'], ''],
+    [['queue', 'validate', defaultQueue, '--json'], ''],
     [
       [
         'launch',
@@ -47,10 +50,11 @@ describe('a closed stdout or stderr', () => {
         'us-central1',
         '--dry-run',
       ],
+      spend,
     ],
-  ])('vertex-launch %j with stdout closed: exit 141, nothing on stderr', async (args) => {
+  ])('vertex-launch %j with stdout closed: exit 141, no error on stderr', async (args, stderr) => {
     const r = await runWithClosed('stdout', args);
-    expect(r.other).toBe('');
+    expect(r.other).toBe(stderr);
     expect(r.signal).toBeNull();
     expect(r.code).toBe(141);
   });

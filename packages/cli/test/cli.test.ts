@@ -121,8 +121,16 @@ describe('vertex-launch launch --dry-run --json', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const body = JSON.parse(r.stdout);
-    expect(Object.keys(body).sort()).toEqual(['customJob', 'parent', 'warnings']);
+    expect(Object.keys(body).sort()).toEqual(['customJob', 'maxSpend', 'parent', 'warnings']);
     expect(body.warnings).toEqual([]);
+    // No accelerator and no run.timeout: nothing in accelerator-hours, Vertex's 7 days of one replica.
+    expect(body.maxSpend).toMatchObject({
+      acceleratorHours: 0,
+      replicaHours: 168,
+      timeoutSeconds: 604800,
+      timeoutFrom: 'vertex_default',
+      pools: [{ pool: 0, machineType: 'n1-standard-4', replicas: 1, acceleratorCount: 0, acceleratorHours: 0 }],
+    });
     expect(body.parent).toBe('projects/my-proj/locations/us-central1');
     const pool = body.customJob.jobSpec.workerPoolSpecs[0];
     expect(pool.containerSpec.imageUri).toBe(image);
@@ -219,7 +227,10 @@ describe('vertex-launch launch --dry-run --json', () => {
 
     const text = await runCli([...args, '--dry-run']);
     expect(text.code).toBe(0);
-    expect(text.stderr).toBe(validate.stderr);
+    // The warnings, then what the request can spend at most.
+    expect(text.stderr).toBe(
+      `${validate.stderr}Spend: no accelerators; at most 168 replica-hours (168h of Vertex's default timeout (no run.timeout set))\n`,
+    );
     // stdout stays the request alone.
     expect(Object.keys(JSON.parse(text.stdout)).sort()).toEqual(['customJob', 'parent']);
   });

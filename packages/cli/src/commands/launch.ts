@@ -15,7 +15,7 @@ import {
 } from '@vertex-launch/core';
 import { contextTag, fingerprintContext } from '@vertex-launch/core/build';
 import { credentialValues, directLaunchEnvAccess, type EnvAccess, maskSecretsDeep } from '@vertex-launch/core/config';
-import { toRestJson } from '@vertex-launch/core/mapping';
+import { describeSpendBound, spendBound, toRestJson } from '@vertex-launch/core/mapping';
 import { ExitCode, UsageError } from '../exit-codes.js';
 import type { GlobalOptions } from '../options.js';
 import { dim, green, type Io, printJson, printWarnings, readLine, red, warningsJson, YES, yellow } from '../output.js';
@@ -93,8 +93,13 @@ export default async function launch(options: LaunchOptions, io: Io, env = proce
   // A credential variable the allowlist names is filled in the request, but never printed.
   const body = maskSecretsDeep(toRestJson(request), credentialValues(env, access));
   printWarnings(io, warnings, options.queueConfig);
-  if (options.json) printJson(io, { ...body, warnings: warningsJson(warnings) });
-  else io.stdout(`${JSON.stringify(body, null, 2)}\n`);
+  // What the request can spend at most: replicas x accelerators x the timeout.
+  const bound = spendBound(request);
+  if (options.json) printJson(io, { ...body, warnings: warningsJson(warnings), maxSpend: bound });
+  else {
+    io.stderr(`${dim(io, 'Spend:')} ${describeSpendBound(bound)}\n`);
+    io.stdout(`${JSON.stringify(body, null, 2)}\n`);
+  }
   return ExitCode.OK;
 }
 

@@ -2,3 +2,4 @@
 // JSON form (what `launch --dry-run --json` prints).
 export * from './custom-job.js';
 export * from './rest-json.js';
+export * from './spend.js';
