@@ -101,7 +101,9 @@ describe('agent config', () => {
     expect(paths({ queues: ['q'], max_attempts: 1001 })).toEqual(['max_attempts: must be at most 1000']);
     expect(paths({ queues: ['q'], max_attempts: 2.5 })).toEqual(['max_attempts: must be a whole number']);
     expect(paths({ queues: ['q'], max_attempts: '5' })).toEqual(['max_attempts: expected number, got string']);
-    expect(paths({ queues: ['q'], maxAttempts: 5 })).toEqual(['maxAttempts: unknown key; did you mean `max_attempts`?']);
+    expect(paths({ queues: ['q'], maxAttempts: 5 })).toEqual([
+      'maxAttempts: unknown key; did you mean `max_attempts`?',
+    ]);
     expect(paths({ queues: ['q'], create_lookup_interval: '10m' })).toEqual([
       'create_lookup_interval: `10m` (600 s) is out of range: use 0.05s to 5m (300 s)',
     ]);
