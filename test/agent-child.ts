@@ -34,13 +34,15 @@ export interface AgentChild {
 export interface SpawnAgentOptions {
   /** The child's whole environment (build it with `childEnv()` of test/helpers.ts: network guarded). */
   env: NodeJS.ProcessEnv;
+  /** `pipe` to write to its stdin (`child.stdin`); default `ignore` (closed). */
+  stdin?: 'pipe' | 'ignore';
   /** Called with each line as it arrives (after it was parsed and pushed to `logs`). */
   onLine?: (line: AgentLogLine) => void;
 }
 
-/** Runs `node <args...>` with stdin closed, collecting its JSON log lines and its stderr. */
+/** Runs `node <args...>` (stdin closed unless `options.stdin` says `pipe`), collecting its JSON log lines and its stderr. */
 export function spawnAgentChild(args: readonly string[], options: SpawnAgentOptions): AgentChild {
-  const child = spawn(process.execPath, args, { env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { env: options.env, stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'] });
   const logs: AgentLogLine[] = [];
   let stderr = '';
   let output = '';

@@ -218,6 +218,7 @@ describe('agents on four machines share one PostgreSQL queue', () => {
     })();
 
     await producer;
+    const producedAt = Date.now() - t0;
     // Keep killing for a while after the last enqueue, then let the machines drain what is left.
     await sleep(3000);
     stopChaos = true;
@@ -240,6 +241,7 @@ describe('agents on four machines share one PostgreSQL queue', () => {
     await waitFor('the agents started', () => current.every((a) => a !== undefined && started(a)), {
       timeoutMs: 60_000,
     });
+    const drainedAt = Date.now() - t0;
     const exits = await Promise.all(
       current.map(async (agent) => {
         const { code } = await agent!.process.stop('SIGTERM');
@@ -279,7 +281,7 @@ describe('agents on four machines share one PostgreSQL queue', () => {
       .filter((a) => a.id() !== undefined)
       .map((a) => [a.process.logs.find((l) => typeof l.config === 'string')?.config, a.machine] as const);
     console.info(
-      `[reliability] ${MACHINES} machines on one PostgreSQL queue (seed ${SEED}): ${items.length} launches enqueued while they ran, ${result.jobs} jobs; ${kills.length} agents killed with SIGKILL (${kills.filter((k) => k.holding > 0).length} of them holding launches: ${heldAtKills} in all, ${formatCounts(phasesAtKills)}), ${agents.length} agent processes in all (${new Set(ids).size} agent ids); PostgreSQL restarted once (immediate shutdown after ${restart?.produced} launches, back in ${restart?.ms} ms); ${reclaimed} launches resumed by another agent; ${doubleClaims.length + overlaps.length} double claims, ${result.duplicates.length} duplicate jobs, ${result.lost.length} lost, ${result.unfinished.length} unfinished, ${unrecorded.length} claims the store did not record; outcomes: ${formatCounts(result.outcomes)}; claims per machine ${perMachine.join('/')}; ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+      `[reliability] ${MACHINES} machines on one PostgreSQL queue (seed ${SEED}): ${items.length} launches enqueued while they ran, ${result.jobs} jobs; ${kills.length} agents killed with SIGKILL (${kills.filter((k) => k.holding > 0).length} of them holding launches: ${heldAtKills} in all, ${formatCounts(phasesAtKills)}), ${agents.length} agent processes in all (${new Set(ids).size} agent ids); PostgreSQL restarted once (immediate shutdown after ${restart?.produced} launches, back in ${restart?.ms} ms); ${reclaimed} launches resumed by another agent; ${doubleClaims.length + overlaps.length} double claims, ${result.duplicates.length} duplicate jobs, ${result.lost.length} lost, ${result.unfinished.length} unfinished, ${unrecorded.length} claims the store did not record; outcomes: ${formatCounts(result.outcomes)}; claims per machine ${perMachine.join('/')}; all enqueued after ${(producedAt / 1000).toFixed(1)} s, all final after ${(drainedAt / 1000).toFixed(1)} s, ${((Date.now() - t0) / 1000).toFixed(1)} s in all`,
     );
 
     expect(restart).toBeDefined();

@@ -1,16 +1,16 @@
 // `vertex-launch agent` as a process (the built CLI) against the emulator, which runs in this test process so it
 // outlives the agents: config errors, SIGTERM, kill -9 at seeded random points during 50 launches, and two agents draining
 // 200 items from one SQLite file.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { auto, resolveCredentials } from '@vertex-launch/auth';
 import type { QueueItem, QueueStore } from '@vertex-launch/core';
 import { type Emulator, startEmulator } from '@vertex-launch/emulator';
 import { sqliteQueueStore } from '@vertex-launch/queue-sqlite';
 import { type VertexRunner, vertexRunner } from '@vertex-launch/vertex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AgentChild, spawnAgentChild } from '../../../test/agent-child.js';
 import { childEnv, tempDir } from '../../../test/helpers.js';
 import { seededInt, seededRandom, testSeed } from '../../../test/seed.js';
 import { cliBin, runCli } from './run-cli.js';
@@ -56,43 +56,22 @@ async function agentConfig(name: string, lines: string[]): Promise<string> {
   return path;
 }
 
-interface AgentProcess {
-  child: ChildProcess;
-  logs: Record<string, unknown>[];
-  stderr: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+interface AgentProcess extends AgentChild {
   waitForLog: (predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number) => Promise<void>;
 }
 
 function startAgent(config: string): AgentProcess {
-  const child = spawn(
-    process.execPath,
+  const agent = spawnAgentChild(
     [cliBin, 'agent', '--config', config, '--log-format', 'json', '--status-interval', '1'],
-    { env: childEnv({ ...emu.env, VERTEX_LAUNCH_QUEUE_DB: undefined }), stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      env: childEnv({ ...emu.env, VERTEX_LAUNCH_QUEUE_DB: undefined }),
+    },
   );
-  children.add(child);
-  const logs: Record<string, unknown>[] = [];
-  let stderr = '';
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    try {
-      logs.push(JSON.parse(line) as Record<string, unknown>);
-    } catch {
-      logs.push({ msg: line, unparsed: true });
-    }
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => {
-      children.delete(child);
-      resolve({ code, signal });
-    }),
-  );
+  children.add(agent.child);
+  void agent.exited.then(() => children.delete(agent.child));
   return {
-    child,
-    logs,
-    stderr: () => stderr,
-    exited,
-    waitForLog: (predicate, timeoutMs = 30_000) => until(async () => logs.some(predicate), timeoutMs),
+    ...agent,
+    waitForLog: (predicate, timeoutMs = 30_000) => until(async () => agent.logs.some(predicate), timeoutMs),
   };
 }
 
