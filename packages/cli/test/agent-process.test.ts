@@ -121,6 +121,7 @@ beforeAll(async () => {
   await store.createQueue({ name: 'long', config: queueConfig(60_000) });
   await store.createQueue({ name: 'crash', config: queueConfig(300) });
   await store.createQueue({ name: 'many', config: queueConfig(50) });
+  await store.createQueue({ name: 'budget', config: queueConfig(50) });
 });
 afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');
@@ -182,6 +183,27 @@ describe('vertex-launch agent (process)', () => {
     expect((await store.list({ queue: 'long' })).map((i) => i.outcome)).toEqual(['cancelled', 'cancelled']);
     expect([...(await jobsPerLaunch(items)).values()]).toEqual([1, 1]);
   }, 150_000);
+
+  it('max_attempts of launch-config.yaml: an item whose lease ran out that often is failed, not run again', async () => {
+    const [spent, fresh] = await enqueue('budget', 2);
+    // An agent that died holding the first item: its one claim's lease runs out.
+    const ghost = await store.claim({ agentId: 'ghost:1:dead', queues: ['budget'], leaseMs: 200 });
+    expect(ghost?.id).toBe(spent!.id);
+    await new Promise((r) => setTimeout(r, 400));
+    // With the default budget (5) the agent would resume it; with `max_attempts: 1` its one attempt is used up.
+    const agent = startAgent(await agentConfig('budget.yaml', ['queues: [budget]', 'max_attempts: 1']));
+    await until(finishedIn('budget', 2), 60_000);
+    agent.child.kill('SIGTERM');
+    expect((await agent.exited).code).toBe(0);
+    expect(await store.get(spent!.id)).toMatchObject({
+      state: 'finished',
+      outcome: 'failed',
+      failure: { phase: 'agent', message: expect.stringContaining('gave up after 1 attempts') },
+      attempts: 1,
+    });
+    expect(await store.get(fresh!.id)).toMatchObject({ state: 'finished', outcome: 'succeeded' });
+    expect([...(await jobsPerLaunch([spent!, fresh!])).values()]).toEqual([0, 1]);
+  }, 120_000);
 
   it('kill -9 at seeded random points during 50 launches, then a restart: exactly one job per item, every item terminal', async () => {
     // The kill moments are drawn from the run's seed (VXL_TEST_SEED replays them), printed below.
