@@ -3,6 +3,8 @@
 import { MAX_TIMER_MS, systemClock, timerDelay } from '@vertex-launch/core';
 import {
   agentConfigIssues,
+  MAX_CREATE_LOOKUP_INTERVAL_S,
+  MAX_CREATE_LOOKUP_WINDOW_S,
   MAX_LEASE_DURATION_S,
   MAX_POLL_INTERVAL_S,
   MAX_START_TIMEOUT_S,
@@ -21,6 +23,8 @@ const AGENT_BOUNDS = [
   ['start_timeout', 1, MAX_START_TIMEOUT_S],
   ['poll_interval', 0.05, MAX_POLL_INTERVAL_S],
   ['lease_duration', 1, MAX_LEASE_DURATION_S],
+  ['create_lookup_window', 0, MAX_CREATE_LOOKUP_WINDOW_S],
+  ['create_lookup_interval', 0.05, MAX_CREATE_LOOKUP_INTERVAL_S],
 ] as const;
 
 const QUEUE_BOUNDS = [

@@ -1,31 +1,30 @@
-// Issue #19, part 4: agents on many machines share one PostgreSQL queue. Four "machines" — each a process with its own
-// HOME and agent id running core's createAgent() on the PostgreSQL store, with the Vertex runner on the emulator (see
-// support/pg-agent.mjs: the CLI agent's code with an attempt budget for frequent kills; the CLI itself on PostgreSQL is
-// packages/cli/test/agent-postgres.test.ts) — drain one
-// queue while 320 launches are enqueued; agents are killed with SIGKILL at random moments (and restarted as the
-// machine's next agent) and PostgreSQL itself is restarted once, mid-run, with an immediate (crash) shutdown.
+// Issue #19, part 4: agents on many machines share one PostgreSQL queue. Four "machines" — each a `vertex-launch agent`
+// process (the built CLI) with its own HOME, whose ~/.config/vertex-launch/launch-config.yaml points `queue_db` at one
+// PostgreSQL queue, and its own agent id (the CLI's `<host>:<pid>:<random>`), with the Vertex runner on the emulator —
+// drain one queue while 320 launches are enqueued; agents are killed with SIGKILL at random moments (and restarted as
+// the machine's next agent) and PostgreSQL itself is restarted once, mid-run, with an immediate (crash) shutdown.
 // At the end: every item is final, every launch has exactly one CustomJob, none was lost, and no item was ever held
 // by two agents at once — checked from the agents' own logs and from every item's history.
 // VXL_TEST_SEED (test/seed.ts) repeats a run's choices (the seed is printed; timings still vary with the machine's load);
 // VXL_PG_LAUNCHES sets the number of launches.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { QueueItem } from '@vertex-launch/core';
 import { type PostgresQueueStore, postgresQueueStore } from '@vertex-launch/queue-postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PostgresCluster, startPostgresCluster } from '../../scripts/postgres-cluster.mjs';
-import { childEnv, repoRoot } from '../helpers.js';
+import { type AgentChild, agentIdOf, agentStarted, spawnAgentChild } from '../agent-child.js';
+import { childEnv } from '../helpers.js';
 import { seededRandom, testSeed } from '../seed.js';
 import {
   type AgentWorld,
   account,
   allItems,
+  cliBin,
   clockQueueConfig,
   formatCounts,
   PREBUILT_IMAGE,
+  requireBuiltCli,
   startWorld,
   waitFor,
 } from './support/agent-harness.js';
@@ -34,25 +33,17 @@ const MACHINES = 4;
 const LAUNCHES = Number(process.env.VXL_PG_LAUNCHES ?? 320);
 const SEED = testSeed();
 const QUEUE = 'team';
-const script = join(repoRoot, 'test', 'reliability', 'support', 'pg-agent.mjs');
-const built = ['core', 'auth', 'vertex', 'queue-postgres'].map((p) =>
-  join(repoRoot, 'packages', p, 'dist', 'index.js'),
-);
 
 const random = seededRandom(SEED, 'postgres-agents');
 const between = (min: number, max: number) => min + Math.floor(random() * (max - min + 1));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-type LogLine = Record<string, unknown> & { msg?: string };
-
-/** One agent process of a machine. */
+/** One agent process of a machine; `id` is the agent id it logs with (known once it logged a line). */
 interface Agent {
-  id: string;
   machine: number;
-  child: ChildProcess;
-  logs: LogLine[];
-  stderr: string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  generation: number;
+  process: AgentChild;
+  id(): string | undefined;
 }
 
 let cluster: PostgresCluster;
@@ -63,56 +54,62 @@ const current: (Agent | undefined)[] = Array(MACHINES).fill(undefined);
 const generations = Array(MACHINES).fill(0) as number[];
 let homes: string[] = [];
 
+/**
+ * A machine's launch-config.yaml, at the default path under its HOME: the shared PostgreSQL queue (the machine named
+ * in `application_name`), the emulator's project and region, fast polling, a 4 s lease (killed agents' items come
+ * back soon) and an attempt budget above the default 5, since this test kills agents often.
+ */
+async function writeMachineConfig(machine: number): Promise<void> {
+  const dir = join(homes[machine]!, '.config', 'vertex-launch');
+  await mkdir(dir, { recursive: true });
+  await writeFile(
+    join(dir, 'launch-config.yaml'),
+    [
+      `queue_db: "${cluster.url}?application_name=machine-${machine}"`,
+      `queues: [${QUEUE}]`,
+      'max_jobs: 8',
+      `environment: { project: ${world.emulator.projectId}, region: ${world.emulator.region} }`,
+      'quotas: { creates_per_minute: 0, reads_per_minute: 0 }',
+      'poll_interval: 0.1',
+      'lease_duration: 4',
+      'max_attempts: 50',
+      // The emulator commits a create before it answers (no `late` faults here): a short lookup window settles an
+      // item resumed at `submitting` (default 5 minutes, for servers that commit after the client's deadline).
+      'create_lookup_window: 2',
+      'create_lookup_interval: 0.2',
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+}
+
 function startAgent(machine: number): Agent {
-  const id = `machine-${machine}:agent-${++generations[machine]!}`;
-  const child = spawn(process.execPath, [script, id, QUEUE], {
+  const generation = ++generations[machine]!;
+  const child = spawnAgentChild([cliBin, 'agent', '--log-format', 'json', '--status-interval', '0'], {
     env: childEnv({
       ...world.emulator.env,
       HOME: homes[machine],
-      VXL_PG_URL: cluster.url,
-      VXL_PROJECT: world.emulator.projectId,
-      VXL_REGION: world.emulator.region,
+      XDG_CONFIG_HOME: undefined,
+      VERTEX_LAUNCH_QUEUE_DB: undefined,
     }),
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const agent: Agent = {
-    id,
-    machine,
-    child,
-    logs: [],
-    stderr: '',
-    exited: new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal }))),
-  };
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-    agent.stderr += d;
-  });
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    try {
-      agent.logs.push(JSON.parse(line) as LogLine);
-    } catch {
-      agent.logs.push({ msg: line, unparsed: true });
-    }
-  });
+  const agent: Agent = { machine, generation, process: child, id: () => agentIdOf(child) };
   agents.push(agent);
   current[machine] = agent;
   return agent;
 }
 
-const started = (agent: Agent) => agent.logs.some((l) => typeof l.msg === 'string' && / started: /.test(l.msg));
-const alive = (agent: Agent | undefined) =>
-  agent !== undefined && agent.child.exitCode === null && agent.child.signalCode === null;
+const started = (agent: Agent) => agentStarted(agent.process);
+const alive = (agent: Agent | undefined) => agent?.process.alive() === true;
 
 beforeAll(async () => {
-  for (const file of built) {
-    if (!existsSync(file)) throw new Error(`${file} is missing: run \`pnpm build\` first (\`pnpm test\` does).`);
-  }
+  requireBuiltCli();
   console.info(`[reliability] PostgreSQL agents: seed ${SEED} (VXL_TEST_SEED=${SEED} repeats this run)`);
   cluster = await startPostgresCluster();
   world = await startWorld({
     emulator: { jobTimings: { queuedMs: 20, pendingMs: 20, runningMs: 200, cancellingMs: 20 } },
   });
   homes = Array.from({ length: MACHINES }, (_, i) => join(world.dir, `machine-${i}`));
-  for (const home of homes) await mkdir(home, { recursive: true });
   store = postgresQueueStore({ connectionString: cluster.url });
   await store.createQueue({
     name: QUEUE,
@@ -120,15 +117,16 @@ beforeAll(async () => {
     project: world.emulator.projectId,
     region: world.emulator.region,
   });
+  for (let m = 0; m < MACHINES; m++) await writeMachineConfig(m);
   for (let m = 0; m < MACHINES; m++) startAgent(m);
   await waitFor('the agents started', () => agents.every(started), {
     timeoutMs: 60_000,
-    detail: () => agents.map((a) => a.stderr.slice(-300)),
+    detail: () => agents.map((a) => a.process.output().slice(-300)),
   });
 }, 180_000);
 
 afterAll(async () => {
-  for (const agent of agents) if (alive(agent)) agent.child.kill('SIGKILL');
+  for (const agent of agents) if (alive(agent)) agent.process.child.kill('SIGKILL');
   await store?.close();
   await world?.close();
   await cluster?.close();
@@ -138,10 +136,10 @@ afterAll(async () => {
 function claimsFromLogs(): Map<string, string[]> {
   const claims = new Map<string, string[]>();
   for (const agent of agents) {
-    for (const line of agent.logs) {
+    for (const line of agent.process.logs) {
       if (typeof line.msg !== 'string' || !/^(claimed|resumed) item /.test(line.msg)) continue;
       const key = `${String(line.itemId)}#${String(line.attempt)}`;
-      claims.set(key, [...(claims.get(key) ?? []), agent.id]);
+      claims.set(key, [...(claims.get(key) ?? []), String(line.agentId ?? agent.id())]);
     }
   }
   return claims;
@@ -202,19 +200,25 @@ describe('agents on four machines share one PostgreSQL queue', () => {
         // Any moment counts, starting up included (one kill in five may hit an agent still starting); a machine whose
         // agent is down is left alone until it restarts.
         if (!alive(victim) || (!started(victim!) && random() < 0.8)) continue;
-        victim!.child.kill('SIGKILL');
-        await victim!.exited;
+        victim!.process.child.kill('SIGKILL');
+        await victim!.process.exited;
         const held = await store.list({ states: ['claimed'], limit: 1000 });
-        const mine = held.filter((item) => item.agentId === victim!.id);
+        const victimId = victim!.id();
+        const mine = held.filter((item) => victimId !== undefined && item.agentId === victimId);
         const phases: Record<string, number> = {};
         for (const item of mine) phases[item.phase ?? 'claimed'] = (phases[item.phase ?? 'claimed'] ?? 0) + 1;
-        kills.push({ agent: victim!.id, holding: mine.length, phases });
+        kills.push({
+          agent: victimId ?? `machine-${machine} agent ${victim!.generation}`,
+          holding: mine.length,
+          phases,
+        });
         await sleep(between(50, 800));
         startAgent(machine);
       }
     })();
 
     await producer;
+    const producedAt = Date.now() - t0;
     // Keep killing for a while after the last enqueue, then let the machines drain what is left.
     await sleep(3000);
     stopChaos = true;
@@ -230,20 +234,20 @@ describe('agents on four machines share one PostgreSQL queue', () => {
           i.agentId,
         ]),
         alive: current.map((a) => alive(a)),
-        stderr: current.map((a) => a?.stderr.slice(-400)),
+        stderr: current.map((a) => a?.process.stderr().slice(-400)),
       }),
     });
     // An agent restarted late may still be loading: SIGTERM before its handler is installed kills it outright.
     await waitFor('the agents started', () => current.every((a) => a !== undefined && started(a)), {
       timeoutMs: 60_000,
     });
+    const drainedAt = Date.now() - t0;
     const exits = await Promise.all(
       current.map(async (agent) => {
-        agent!.child.kill('SIGTERM');
-        const { code } = await agent!.exited;
+        const { code } = await agent!.process.stop('SIGTERM');
         if (code !== 0)
           console.error(
-            `[reliability] an agent exited ${code} on SIGTERM; its stderr ends: ${agent!.stderr.slice(-2000)}`,
+            `[reliability] an agent exited ${code} on SIGTERM; its stderr ends: ${agent!.process.stderr().slice(-2000)}`,
           );
         return code;
       }),
@@ -266,12 +270,18 @@ describe('agents on four machines share one PostgreSQL queue', () => {
     const phasesAtKills: Record<string, number> = {};
     for (const k of kills)
       for (const [p, n] of Object.entries(k.phases)) phasesAtKills[p] = (phasesAtKills[p] ?? 0) + n;
-    const perMachine = Array.from(
-      { length: MACHINES },
-      (_, m) => [...logClaims.values()].filter((by) => by.some((id) => id.startsWith(`machine-${m}:`))).length,
+    const claimLines = (agent: Agent) =>
+      agent.process.logs.filter((l) => typeof l.msg === 'string' && /^(claimed|resumed) item /.test(l.msg)).length;
+    const perMachine = Array.from({ length: MACHINES }, (_, m) =>
+      agents.filter((a) => a.machine === m).reduce((n, a) => n + claimLines(a), 0),
     );
+    // Each process is its own agent (its own id) and read the launch-config.yaml under its machine's HOME.
+    const ids = agents.map((a) => a.id()).filter((id): id is string => id !== undefined);
+    const configs = agents
+      .filter((a) => a.id() !== undefined)
+      .map((a) => [a.process.logs.find((l) => typeof l.config === 'string')?.config, a.machine] as const);
     console.info(
-      `[reliability] ${MACHINES} machines on one PostgreSQL queue (seed ${SEED}): ${items.length} launches enqueued while they ran, ${result.jobs} jobs; ${kills.length} agents killed with SIGKILL (${kills.filter((k) => k.holding > 0).length} of them holding launches: ${heldAtKills} in all, ${formatCounts(phasesAtKills)}), ${agents.length} agent processes in all; PostgreSQL restarted once (immediate shutdown after ${restart?.produced} launches, back in ${restart?.ms} ms); ${reclaimed} launches resumed by another agent; ${doubleClaims.length + overlaps.length} double claims, ${result.duplicates.length} duplicate jobs, ${result.lost.length} lost, ${result.unfinished.length} unfinished, ${unrecorded.length} claims the store did not record; outcomes: ${formatCounts(result.outcomes)}; claims per machine ${perMachine.join('/')}; ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+      `[reliability] ${MACHINES} machines on one PostgreSQL queue (seed ${SEED}): ${items.length} launches enqueued while they ran, ${result.jobs} jobs; ${kills.length} agents killed with SIGKILL (${kills.filter((k) => k.holding > 0).length} of them holding launches: ${heldAtKills} in all, ${formatCounts(phasesAtKills)}), ${agents.length} agent processes in all (${new Set(ids).size} agent ids); PostgreSQL restarted once (immediate shutdown after ${restart?.produced} launches, back in ${restart?.ms} ms); ${reclaimed} launches resumed by another agent; ${doubleClaims.length + overlaps.length} double claims, ${result.duplicates.length} duplicate jobs, ${result.lost.length} lost, ${result.unfinished.length} unfinished, ${unrecorded.length} claims the store did not record; outcomes: ${formatCounts(result.outcomes)}; claims per machine ${perMachine.join('/')}; all enqueued after ${(producedAt / 1000).toFixed(1)} s, all final after ${(drainedAt / 1000).toFixed(1)} s, ${((Date.now() - t0) / 1000).toFixed(1)} s in all`,
     );
 
     expect(restart).toBeDefined();
@@ -287,5 +297,10 @@ describe('agents on four machines share one PostgreSQL queue', () => {
     expect(reclaimed).toBeGreaterThan(0);
     for (const n of perMachine) expect(n).toBeGreaterThan(0);
     expect(exits).toEqual(Array(MACHINES).fill(0));
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.length).toBeGreaterThanOrEqual(agents.length - kills.length);
+    for (const [config, machine] of configs) {
+      expect(config).toBe(join(homes[machine]!, '.config', 'vertex-launch', 'launch-config.yaml'));
+    }
   });
 });

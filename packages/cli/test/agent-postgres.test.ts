@@ -4,10 +4,9 @@
 // shutdown: a crash) while they run. Every launch ends with exactly one CustomJob, no item is held by two agents at
 // once, and the store URL's password is never printed. (The longer chaos run, with many kills, is
 // test/reliability/postgres-agents.test.ts.)
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { auto, resolveCredentials } from '@vertex-launch/auth';
 import type { QueueItem } from '@vertex-launch/core';
 import { type Emulator, startEmulator } from '@vertex-launch/emulator';
@@ -15,6 +14,7 @@ import { type PostgresQueueStore, postgresQueueStore } from '@vertex-launch/queu
 import { type VertexRunner, vertexRunner } from '@vertex-launch/vertex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PostgresCluster, startPostgresCluster } from '../../../scripts/postgres-cluster.mjs';
+import { type AgentChild, spawnAgentChild } from '../../../test/agent-child.js';
 import { childEnv, tempDir } from '../../../test/helpers.js';
 import { seededInt, seededRandom, testSeed } from '../../../test/seed.js';
 import { cliBin } from './run-cli.js';
@@ -31,37 +31,13 @@ let store: PostgresQueueStore;
 let dir: { path: string; cleanup: () => Promise<void> };
 const children = new Set<ChildProcess>();
 
-interface AgentProcess {
-  child: ChildProcess;
-  logs: Record<string, unknown>[];
-  output: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function startAgent(machine: number, config: string): AgentProcess {
-  const child = spawn(process.execPath, [cliBin, 'agent', '--config', config, '--log-format', 'json'], {
+function startAgent(machine: number, config: string): AgentChild {
+  const agent = spawnAgentChild([cliBin, 'agent', '--config', config, '--log-format', 'json'], {
     env: childEnv({ ...emu.env, HOME: join(dir.path, `machine-${machine}`), VERTEX_LAUNCH_QUEUE_DB: undefined }),
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  children.add(child);
-  const logs: Record<string, unknown>[] = [];
-  let output = '';
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => (output += d));
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    output += `${line}\n`;
-    try {
-      logs.push(JSON.parse(line) as Record<string, unknown>);
-    } catch {
-      logs.push({ msg: line, unparsed: true });
-    }
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => {
-      children.delete(child);
-      resolve({ code, signal });
-    }),
-  );
-  return { child, logs, output: () => output, exited };
+  children.add(agent.child);
+  void agent.exited.then(() => children.delete(agent.child));
+  return agent;
 }
 
 async function until(what: string, condition: () => Promise<boolean> | boolean, timeoutMs = 60_000): Promise<void> {

@@ -1,16 +1,16 @@
 // `vertex-launch agent` as a process (the built CLI) against the emulator, which runs in this test process so it
 // outlives the agents: config errors, SIGTERM, kill -9 at seeded random points during 50 launches, and two agents draining
 // 200 items from one SQLite file.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { auto, resolveCredentials } from '@vertex-launch/auth';
 import type { QueueItem, QueueStore } from '@vertex-launch/core';
 import { type Emulator, startEmulator } from '@vertex-launch/emulator';
 import { sqliteQueueStore } from '@vertex-launch/queue-sqlite';
 import { type VertexRunner, vertexRunner } from '@vertex-launch/vertex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AgentChild, spawnAgentChild } from '../../../test/agent-child.js';
 import { childEnv, tempDir } from '../../../test/helpers.js';
 import { seededInt, seededRandom, testSeed } from '../../../test/seed.js';
 import { cliBin, runCli } from './run-cli.js';
@@ -56,43 +56,22 @@ async function agentConfig(name: string, lines: string[]): Promise<string> {
   return path;
 }
 
-interface AgentProcess {
-  child: ChildProcess;
-  logs: Record<string, unknown>[];
-  stderr: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+interface AgentProcess extends AgentChild {
   waitForLog: (predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number) => Promise<void>;
 }
 
 function startAgent(config: string): AgentProcess {
-  const child = spawn(
-    process.execPath,
+  const agent = spawnAgentChild(
     [cliBin, 'agent', '--config', config, '--log-format', 'json', '--status-interval', '1'],
-    { env: childEnv({ ...emu.env, VERTEX_LAUNCH_QUEUE_DB: undefined }), stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      env: childEnv({ ...emu.env, VERTEX_LAUNCH_QUEUE_DB: undefined }),
+    },
   );
-  children.add(child);
-  const logs: Record<string, unknown>[] = [];
-  let stderr = '';
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    try {
-      logs.push(JSON.parse(line) as Record<string, unknown>);
-    } catch {
-      logs.push({ msg: line, unparsed: true });
-    }
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => {
-      children.delete(child);
-      resolve({ code, signal });
-    }),
-  );
+  children.add(agent.child);
+  void agent.exited.then(() => children.delete(agent.child));
   return {
-    child,
-    logs,
-    stderr: () => stderr,
-    exited,
-    waitForLog: (predicate, timeoutMs = 30_000) => until(async () => logs.some(predicate), timeoutMs),
+    ...agent,
+    waitForLog: (predicate, timeoutMs = 30_000) => until(async () => agent.logs.some(predicate), timeoutMs),
   };
 }
 
@@ -142,6 +121,7 @@ beforeAll(async () => {
   await store.createQueue({ name: 'long', config: queueConfig(60_000) });
   await store.createQueue({ name: 'crash', config: queueConfig(300) });
   await store.createQueue({ name: 'many', config: queueConfig(50) });
+  await store.createQueue({ name: 'budget', config: queueConfig(50) });
 });
 afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');
@@ -203,6 +183,27 @@ describe('vertex-launch agent (process)', () => {
     expect((await store.list({ queue: 'long' })).map((i) => i.outcome)).toEqual(['cancelled', 'cancelled']);
     expect([...(await jobsPerLaunch(items)).values()]).toEqual([1, 1]);
   }, 150_000);
+
+  it('max_attempts of launch-config.yaml: an item whose lease ran out that often is failed, not run again', async () => {
+    const [spent, fresh] = await enqueue('budget', 2);
+    // An agent that died holding the first item: its one claim's lease runs out.
+    const ghost = await store.claim({ agentId: 'ghost:1:dead', queues: ['budget'], leaseMs: 200 });
+    expect(ghost?.id).toBe(spent!.id);
+    await new Promise((r) => setTimeout(r, 400));
+    // With the default budget (5) the agent would resume it; with `max_attempts: 1` its one attempt is used up.
+    const agent = startAgent(await agentConfig('budget.yaml', ['queues: [budget]', 'max_attempts: 1']));
+    await until(finishedIn('budget', 2), 60_000);
+    agent.child.kill('SIGTERM');
+    expect((await agent.exited).code).toBe(0);
+    expect(await store.get(spent!.id)).toMatchObject({
+      state: 'finished',
+      outcome: 'failed',
+      failure: { phase: 'agent', message: expect.stringContaining('gave up after 1 attempts') },
+      attempts: 1,
+    });
+    expect(await store.get(fresh!.id)).toMatchObject({ state: 'finished', outcome: 'succeeded' });
+    expect([...(await jobsPerLaunch([spent!, fresh!])).values()]).toEqual([0, 1]);
+  }, 120_000);
 
   it('kill -9 at seeded random points during 50 launches, then a restart: exactly one job per item, every item terminal', async () => {
     // The kill moments are drawn from the run's seed (VXL_TEST_SEED replays them), printed below.

@@ -26,7 +26,7 @@ beforeAll(async () => {
   await mkdir(join(dir.path, 'cfg', 'vertex-launch'), { recursive: true });
   await writeFile(
     config,
-    'queues: [default]\nenvironment: { project: file-proj-1, region: europe-west4 }\nqueue_db: /srv/vxl/queues.db\nauth: { key_file: /keys/sa.json }\n',
+    'queues: [default]\nenvironment: { project: file-proj-1, region: europe-west4 }\nqueue_db: /srv/vxl/queues.db\nauth: { key_file: /keys/sa.json }\nmax_attempts: 50\ncreate_lookup_window: 2\n',
   );
 });
 afterAll(async () => {
@@ -46,6 +46,8 @@ describe('vertex-launch config show', () => {
         `queue db     /srv/vxl/queues.db  (queue_db in ${config})`,
         `auth         service-account key /keys/sa.json  (auth.key_file in ${config})`,
         'impersonate  -  (not set)',
+        `max attempts 50  (max_attempts in ${config})`,
+        `lookup       2s window, every 5s  (create_lookup_window in ${config}, default for the other)`,
         'emulator     -  (not set (Google Cloud))',
         '',
       ].join('\n'),
@@ -79,6 +81,8 @@ describe('vertex-launch config show', () => {
         queueDb: { value: '/tmp/q.db', source: '$VERTEX_LAUNCH_QUEUE_DB' },
         auth: { value: 'environment (access token, set)', source: '$GOOGLE_OAUTH_ACCESS_TOKEN' },
         impersonate: { value: null, source: 'not set' },
+        maxAttempts: { value: '5', source: 'default' },
+        createLookup: { value: '5m window, every 5s', source: 'default' },
         emulator: {
           value: 'http://127.0.0.1:8123, gRPC 127.0.0.1:8124',
           source: '$VERTEX_LAUNCH_EMULATOR_HTTP, _GRPC, _CA',

@@ -1,11 +1,10 @@
 // Shared pieces of the reliability tests that drive agents against the emulator: a world (emulator, credentials,
 // Vertex runner, SQLite queue store in a temp dir), a queue config for the emulator's clock executor, polling, and
 // the end-of-test accounting (queue items vs. CustomJobs by launch id) every test prints.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { auto, resolveCredentials } from '@vertex-launch/auth';
 import {
   type AuthCredentials,
@@ -17,6 +16,7 @@ import {
 import { type Emulator, type EmulatorOptions, startEmulator } from '@vertex-launch/emulator';
 import { sqliteQueueStore } from '@vertex-launch/queue-sqlite';
 import { type VertexRunner, type VertexRunnerOptions, vertexRunner } from '@vertex-launch/vertex';
+import { type AgentChild, spawnAgentChild } from '../../agent-child.js';
 import { childEnv, repoRoot, tempDir } from '../../helpers.js';
 import { seededRandom, testSeed } from '../../seed.js';
 
@@ -219,14 +219,11 @@ export function formatCounts(counts: Record<string, number>): string {
 }
 
 /** A `vertex-launch agent` process on the world's queue database. */
-export interface AgentProcess {
-  child: ChildProcess;
-  /** Its JSON log lines, as they arrive. */
-  logs: Record<string, unknown>[];
-  stderr(): string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** SIGTERM, then wait for the exit. */
-  stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+export type AgentProcess = AgentChild;
+
+/** Throws, saying how to make it, when the built CLI is missing. */
+export function requireBuiltCli(): void {
+  if (!existsSync(cliBin)) throw new Error(`${cliBin} is missing: run \`pnpm build\` first (\`pnpm test\` does).`);
 }
 
 /**
@@ -240,7 +237,7 @@ export async function startAgentProcess(
   /** Extra environment of the agent process. */
   env: Record<string, string | undefined> = {},
 ): Promise<AgentProcess> {
-  if (!existsSync(cliBin)) throw new Error(`${cliBin} is missing: run \`pnpm build\` first (\`pnpm test\` does).`);
+  requireBuiltCli();
   const config = join(world.dir, `${name}.yaml`);
   await writeFile(
     config,
@@ -255,35 +252,9 @@ export async function startAgentProcess(
       ...lines,
     ].join('\n'),
   );
-  const child = spawn(process.execPath, [cliBin, 'agent', '--config', config, '--log-format', 'json'], {
+  return spawnAgentChild([cliBin, 'agent', '--config', config, '--log-format', 'json'], {
     env: childEnv({ ...world.emulator.env, VERTEX_LAUNCH_QUEUE_DB: undefined, ...env }),
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const logs: Record<string, unknown>[] = [];
-  let stderr = '';
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-  });
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    try {
-      logs.push(JSON.parse(line) as Record<string, unknown>);
-    } catch {
-      logs.push({ msg: line, unparsed: true });
-    }
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return {
-    child,
-    logs,
-    stderr: () => stderr,
-    exited,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      return exited;
-    },
-  };
 }
 
 /** Runs the built CLI with `args` on the world's queue database; resolves with its exit code and output (killed after `timeoutMs`). */

@@ -1,23 +1,18 @@
 // The crash tests' tools for stopping the agent at a named point, without any hook in the agent: the CLI agent as a
 // process, a gate the Docker build's RUN step waits on, and a hold on the agent's next queue-store write.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { type AgentChild, spawnAgentChild } from '../../agent-child.js';
 import { childEnv, repoRoot } from '../../helpers.js';
 
 export const cliBin = join(repoRoot, 'packages', 'cli', 'dist', 'bin.js');
 
-/** One log line of the agent (`--log-format json`). */
-export type AgentLogLine = Record<string, unknown> & { msg?: string };
+export type { AgentLogLine } from '../../agent-child.js';
 
 /** `vertex-launch agent --config <file>` as a child process. */
-export interface AgentProcess {
-  child: ChildProcess;
-  logs: AgentLogLine[];
-  stderr: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+export interface AgentProcess extends AgentChild {
   /** kill -9, and wait until it is gone. */
   kill9(): Promise<void>;
   /** A standby agent: starts the agent (no-op for one started directly). */
@@ -67,40 +62,20 @@ export function startAgentProcess(
   options: { standby?: boolean } = {},
 ): AgentProcess {
   const args = ['agent', '--config', config, '--log-format', 'json'];
-  const child = spawn(
-    process.execPath,
+  const agent = spawnAgentChild(
     options.standby ? ['--input-type=module', '-e', STANDBY, '--', repoRoot, ...args] : [cliBin, ...args],
-    {
-      env: childEnv({ ...env, VERTEX_LAUNCH_QUEUE_DB: undefined }),
-      stdio: [options.standby ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-    },
+    { env: childEnv({ ...env, VERTEX_LAUNCH_QUEUE_DB: undefined }), stdin: options.standby ? 'pipe' : 'ignore' },
   );
+  const { child, exited } = agent;
   running.add(child);
-  const logs: AgentLogLine[] = [];
-  let stderr = '';
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    try {
-      logs.push(JSON.parse(line) as AgentLogLine);
-    } catch {
-      logs.push({ msg: line, unparsed: true });
-    }
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => {
-      running.delete(child);
-      resolve({ code, signal });
-    }),
-  );
+  void exited.then(() => running.delete(child));
   return {
-    child,
-    logs,
-    stderr: () => stderr,
-    exited,
+    ...agent,
     async kill9() {
       child.kill('SIGKILL');
       const { signal } = await exited;
-      if (signal !== 'SIGKILL') throw new Error(`the agent exited on its own (${signal}) before kill -9: ${stderr}`);
+      if (signal !== 'SIGKILL')
+        throw new Error(`the agent exited on its own (${signal}) before kill -9: ${agent.stderr()}`);
     },
     go() {
       child.stdin?.end('go\n');

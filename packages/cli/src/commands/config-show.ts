@@ -4,7 +4,16 @@
  * environment only: no Google library is loaded and no secret is printed (an access token in the environment is
  * reported as "set", a password in a store URL as `***`).
  */
-import { describeSource, type Runtime, redactStoreUrl, type Sourced, TOKEN_ENV_VARS } from '@vertex-launch/core';
+import {
+  DEFAULT_MAX_ATTEMPTS,
+  describeSource,
+  type Runtime,
+  redactStoreUrl,
+  type Sourced,
+  TOKEN_ENV_VARS,
+} from '@vertex-launch/core';
+import { DEFAULT_CREATE_LOOKUP_INTERVAL_S, DEFAULT_CREATE_LOOKUP_WINDOW_S } from '@vertex-launch/core/agent';
+import { formatSeconds } from '@vertex-launch/core/config';
 import { ExitCode } from '../exit-codes.js';
 import type { GlobalOptions } from '../options.js';
 import { dim, type Io, printJson, yellow } from '../output.js';
@@ -54,6 +63,39 @@ function authSetting(runtime: Runtime): { auth: Setting; impersonate: Setting } 
   };
 }
 
+/** A key of the agent config as written (a number or a string), else undefined. */
+function agentKey(runtime: Runtime, key: string): string | undefined {
+  const value = runtime.agentConfig.raw?.[key];
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return str(value);
+}
+
+/**
+ * The agent's attempt budget and create lookup (`max_attempts`, `create_lookup_window`, `create_lookup_interval`) as
+ * written in the file, else their defaults. Not validated here: `vertex-launch doctor` and the agent do that.
+ */
+function agentSettings(runtime: Runtime): { maxAttempts: Setting; createLookup: Setting } {
+  const inFile = (keys: string[]) => `${keys.join(', ')} in ${runtime.agentConfig.path}`;
+  const attempts = agentKey(runtime, 'max_attempts');
+  const window = agentKey(runtime, 'create_lookup_window');
+  const interval = agentKey(runtime, 'create_lookup_interval');
+  const written = [window && 'create_lookup_window', interval && 'create_lookup_interval'].filter(
+    (k): k is string => typeof k === 'string',
+  );
+  const seconds = (value: string | undefined, fallback: number) =>
+    value === undefined ? formatSeconds(fallback) : /^\d+(?:\.\d+)?$/.test(value) ? `${value}s` : value;
+  return {
+    maxAttempts: attempts
+      ? { value: attempts, source: inFile(['max_attempts']) }
+      : { value: String(DEFAULT_MAX_ATTEMPTS), source: 'default' },
+    createLookup: {
+      value: `${seconds(window, DEFAULT_CREATE_LOOKUP_WINDOW_S)} window, every ${seconds(interval, DEFAULT_CREATE_LOOKUP_INTERVAL_S)}`,
+      source:
+        written.length === 0 ? 'default' : `${inFile(written)}${written.length === 1 ? ', default for the other' : ''}`,
+    },
+  };
+}
+
 /** The effective settings: the command runtime (files and the environment only, no credentials). */
 export async function effectiveSettings(
   options: ConfigShowOptions,
@@ -80,6 +122,7 @@ export async function effectiveSettings(
     },
     queueDb: { value: redactStoreUrl(runtime.queueDb.value), source: describeSource(runtime.queueDb.source) },
     ...authSetting(runtime),
+    ...agentSettings(runtime),
     emulator: emulator
       ? {
           value: `${emulator.httpUrl}, gRPC ${emulator.grpcHost}:${emulator.grpcPort}${emulator.registry ? `, registry ${emulator.registry}` : ''}`,
@@ -97,6 +140,8 @@ const LABELS: Record<string, string> = {
   queueDb: 'queue db',
   auth: 'auth',
   impersonate: 'impersonate',
+  maxAttempts: 'max attempts',
+  createLookup: 'lookup',
   emulator: 'emulator',
 };
 

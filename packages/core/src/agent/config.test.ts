@@ -27,7 +27,9 @@ describe('agent config', () => {
       start_timeout: 1800,
       poll_interval: 5,
       create_lookup_window: 300,
+      create_lookup_interval: 5,
       lease_duration: 60,
+      max_attempts: 5,
     });
     const full = parseAgentConfig({
       max_jobs: -1,
@@ -86,6 +88,25 @@ describe('agent config', () => {
     ]);
     expect(paths({ queues: ['Bad Name'] })[0]).toMatch(/^queues\[0\]: not a queue name/);
     expect(paths([1])).toEqual([': the agent config must be a mapping of keys (max_jobs, queues, ...)']);
+  });
+
+  it('max_attempts is a whole number from 1 to 1000; create_lookup_interval a duration from 0.05s to 5m', () => {
+    const paths = (raw: unknown) => agentConfigIssues(raw).map((i) => `${i.path}: ${i.message}`);
+    expect(parseAgentConfig({ queues: ['q'], max_attempts: 50, create_lookup_interval: 0.2 })).toMatchObject({
+      max_attempts: 50,
+      create_lookup_interval: 0.2,
+    });
+    expect(parseAgentConfig({ queues: ['q'], max_attempts: 1000 }).max_attempts).toBe(1000);
+    expect(paths({ queues: ['q'], max_attempts: 0 })).toEqual(['max_attempts: must be at least 1']);
+    expect(paths({ queues: ['q'], max_attempts: 1001 })).toEqual(['max_attempts: must be at most 1000']);
+    expect(paths({ queues: ['q'], max_attempts: 2.5 })).toEqual(['max_attempts: must be a whole number']);
+    expect(paths({ queues: ['q'], max_attempts: '5' })).toEqual(['max_attempts: expected number, got string']);
+    expect(paths({ queues: ['q'], maxAttempts: 5 })).toEqual([
+      'maxAttempts: unknown key; did you mean `max_attempts`?',
+    ]);
+    expect(paths({ queues: ['q'], create_lookup_interval: '10m' })).toEqual([
+      'create_lookup_interval: `10m` (600 s) is out of range: use 0.05s to 5m (300 s)',
+    ]);
   });
 
   it('loadAgentConfig names the file in errors: missing file, bad YAML, invalid keys', async () => {

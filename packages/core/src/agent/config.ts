@@ -13,7 +13,7 @@ import { formatPath } from '../config/schema-paths.js';
 import { closestKey } from '../config/suggest.js';
 import { tooDeepAt, tooDeepIssue } from '../config/util.js';
 import { ConfigError, type ConfigIssue } from '../errors.js';
-import { QUEUE_NAME_PATTERN } from '../queue/store.js';
+import { DEFAULT_MAX_ATTEMPTS, QUEUE_NAME_PATTERN } from '../queue/store.js';
 import { checkRegion } from '../regions.js';
 import { xdgFile } from '../runtime/env.js';
 
@@ -42,6 +42,10 @@ export const DEFAULT_START_TIMEOUT_S = 1800;
 export const DEFAULT_POLL_INTERVAL_S = 5;
 /** Default `lease_duration`, seconds. */
 export const DEFAULT_LEASE_DURATION_S = 60;
+/** Default `create_lookup_window`, seconds (5 minutes). */
+export const DEFAULT_CREATE_LOOKUP_WINDOW_S = 300;
+/** Default `create_lookup_interval`, seconds. */
+export const DEFAULT_CREATE_LOOKUP_INTERVAL_S = 5;
 
 /** Most `start_timeout`, seconds (7 days: Vertex AI's longest default run). */
 export const MAX_START_TIMEOUT_S = 7 * 86_400;
@@ -51,6 +55,10 @@ export const MAX_POLL_INTERVAL_S = 3600;
 export const MAX_LEASE_DURATION_S = 86_400;
 /** Most `create_lookup_window`, seconds (1 hour: far above any server-side commit window seen). */
 export const MAX_CREATE_LOOKUP_WINDOW_S = 3600;
+/** Most `create_lookup_interval`, seconds (5 minutes: the default window; longer and one lookup is all it makes). */
+export const MAX_CREATE_LOOKUP_INTERVAL_S = 300;
+/** Most `max_attempts` (1000: a launch that took down that many agents will take down the next one too). */
+export const MAX_MAX_ATTEMPTS = 1000;
 
 const PROJECT_PATTERN = /^(?:[a-z0-9.-]+:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
 const IMAGE_REPO_PATTERN = /^[a-z0-9.-]+(?::\d+)?(?:\/[a-z0-9._-]+)+$/;
@@ -224,12 +232,26 @@ export const agentConfigSchema = z
       0,
       MAX_CREATE_LOOKUP_WINDOW_S,
       "After a create whose answer was lost, how long the agent looks the launch id up before any second create (a server may commit a create after the client's deadline); counted from that create. Default 5m; 0 to 1h.",
-    ).default(300),
+    ).default(DEFAULT_CREATE_LOOKUP_WINDOW_S),
+    create_lookup_interval: duration(
+      0.05,
+      MAX_CREATE_LOOKUP_INTERVAL_S,
+      'How often the agent looks the launch id up during `create_lookup_window` (ListCustomJobs calls, counted in `quotas.reads_per_minute`). Default 5s; 0.05s to 5m.',
+    ).default(DEFAULT_CREATE_LOOKUP_INTERVAL_S),
     lease_duration: duration(
       1,
       MAX_LEASE_DURATION_S,
       'How long a claimed item stays with this agent without a heartbeat (it heartbeats every third of it). After a crash, another agent resumes the item once the lease ran out. Default 60s; 1s to 24h.',
     ).default(DEFAULT_LEASE_DURATION_S),
+    max_attempts: z
+      .number()
+      .int('must be a whole number')
+      .min(1, 'must be at least 1')
+      .max(MAX_MAX_ATTEMPTS, `must be at most ${MAX_MAX_ATTEMPTS}`)
+      .default(DEFAULT_MAX_ATTEMPTS)
+      .describe(
+        `How many times an item may be claimed: once its lease ran out this many times (its agents died or hung each time), it is failed (phase \`agent\`) rather than handed out again, so one poisonous launch cannot take down agent after agent. Default ${DEFAULT_MAX_ATTEMPTS}; 1 to ${MAX_MAX_ATTEMPTS}.`,
+      ),
   })
   .strict()
   .describe('The launch agent config (launch-config.yaml).');
