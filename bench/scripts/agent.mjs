@@ -7,12 +7,15 @@ import { pathToFileURL } from 'node:url';
 const [dbPath, queue, quotas] = process.argv.slice(2);
 const root = new URL('../..', import.meta.url).pathname;
 const load = (pkg, entry = 'index.js') => import(pathToFileURL(join(root, 'packages', pkg, 'dist', entry)).href);
-const [{ createAgent }, { auto, resolveCredentials }, { vertexRunner }, { sqliteQueueStore }] = await Promise.all([
+const [{ createAgent, leanAgentHeap }, { auto, resolveCredentials }, { vertexRunner }, { sqliteQueueStore }] = await Promise.all([
   load('core', 'agent/index.js'),
   load('auth'),
   load('vertex'),
   load('queue-sqlite'),
 ]);
+
+// As `vertex-launch agent` runs it (VXL_BENCH_AGENT_HEAP=default: V8's default young generation, to compare).
+if (process.env.VXL_BENCH_AGENT_HEAP !== 'default') leanAgentHeap();
 
 const cycles = [];
 let exhausted = 0;
