@@ -151,7 +151,7 @@ async function liftedRun({ windowMs, soakMs, work, log }) {
       {
         id: 'agent-rss',
         benchmark: 'Agent scale',
-        metric: `agent peak RSS (drain + tracking of ${JOBS} jobs; young generation kept small, as \`vertex-launch agent\` runs)`,
+        metric: `agent peak RSS (drain + tracking of ${JOBS} jobs)`,
         value: last.maxRssMb,
         unit: 'MB',
         limit: 200,
@@ -170,31 +170,6 @@ async function liftedRun({ windowMs, soakMs, work, log }) {
   }
 }
 
-/**
- * The baseline of the peak RSS row: the same drain of 1,000 items and `trackMs` of tracking by an agent with V8's
- * default young generation (not kept small by `leanAgentHeap()`, as `vertex-launch agent` does).
- */
-async function defaultHeapRss({ trackMs, work, log }) {
-  const { emulator, dbPath } = await setup({ quotas: { vertexCreatesPerMinute: 0, vertexReadsPerMinute: 0 }, work });
-  const agent = startAgent(dbPath, 'lifted', { ...emulator.env, VXL_BENCH_AGENT_HEAP: 'default' });
-  try {
-    const ready = await agent.ready;
-    for (;;) {
-      await sleep(250);
-      const s = await agent.stats();
-      if (s.submitted >= JOBS) break;
-      if (Date.now() - ready.at > 300_000) throw new Error(`only ${s.submitted} of ${JOBS} submitted in 5 minutes`);
-    }
-    await sleep(trackMs);
-    const last = await agent.stats();
-    log(`agent with V8's default young generation: peak RSS ${last.maxRssMb.toFixed(0)} MB`);
-    return last.maxRssMb;
-  } finally {
-    agent.kill();
-    await emulator.stop();
-  }
-}
-
 /** The soak of {@link liftedRun}: RSS sampled every 10 s while 1,000 running jobs are tracked for `soakMs`. */
 async function soak({ agent, before, soakMs, log }) {
   const samples = [{ at: before.at, rssMb: before.rssMb, heapUsedMb: before.heapUsedMb }];
@@ -203,7 +178,10 @@ async function soak({ agent, before, soakMs, log }) {
     await sleep(Math.min(10_000, Math.max(0, end - Date.now())));
     const s = await agent.stats();
     samples.push({ at: s.at, rssMb: s.rssMb, heapUsedMb: s.heapUsedMb });
-    if (samples.length % 6 === 0) log(`agent soak: ${((s.at - before.at) / 60_000).toFixed(1)} min, RSS ${s.rssMb.toFixed(0)} MB, heap ${s.heapUsedMb.toFixed(0)} MB`);
+    if (samples.length % 6 === 0)
+      log(
+        `agent soak: ${((s.at - before.at) / 60_000).toFixed(1)} min, RSS ${s.rssMb.toFixed(0)} MB, heap ${s.heapUsedMb.toFixed(0)} MB`,
+      );
   }
   const last = await agent.stats();
   const slope = slopeMbPerMin(samples);
@@ -392,9 +370,6 @@ export async function benchAgent({ quick = false, soak = false, log }) {
     // --soak: only the 10-minute soak (2 minutes with --quick).
     if (soak) return await liftedRun({ soakMs: quick ? 120_000 : 600_000, work, log });
     const rows = await liftedRun({ windowMs: quick ? 20_000 : 60_000, work, log });
-    const rss = rows.find((r) => r.id === 'agent-rss');
-    rss.baseline = await defaultHeapRss({ trackMs: quick ? 5_000 : 20_000, work, log });
-    rss.baselineLabel = `the same agent with V8's default young generation, drain + ${quick ? 5 : 20} s of tracking`;
     rows.push(...(await defaultQuotaRun({ windowMs: quick ? 10_000 : 80_000, work, log })));
     rows.push(...(await followRun({ followed: quick ? 20 : 100, windowMs: quick ? 8_000 : 30_000, log })));
     return rows;

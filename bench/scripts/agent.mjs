@@ -3,19 +3,17 @@
 // `stop` stops it. Usage: node agent.mjs <queue db> <queue> <lifted|default>
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { getHeapSpaceStatistics } from 'node:v8';
 
 const [dbPath, queue, quotas] = process.argv.slice(2);
 const root = new URL('../..', import.meta.url).pathname;
 const load = (pkg, entry = 'index.js') => import(pathToFileURL(join(root, 'packages', pkg, 'dist', entry)).href);
-const [{ createAgent, leanAgentHeap }, { auto, resolveCredentials }, { vertexRunner }, { sqliteQueueStore }] = await Promise.all([
+const [{ createAgent }, { auto, resolveCredentials }, { vertexRunner }, { sqliteQueueStore }] = await Promise.all([
   load('core', 'agent/index.js'),
   load('auth'),
   load('vertex'),
   load('queue-sqlite'),
 ]);
-
-// As `vertex-launch agent` runs it (VXL_BENCH_AGENT_HEAP=default: V8's default young generation, to compare).
-if (process.env.VXL_BENCH_AGENT_HEAP !== 'default') leanAgentHeap();
 
 const cycles = [];
 let exhausted = 0;
@@ -45,6 +43,10 @@ const stats = () => {
     rssMb: process.memoryUsage().rss / 1024 / 1024,
     heapUsedMb: process.memoryUsage().heapUsed / 1024 / 1024,
     externalMb: process.memoryUsage().external / 1024 / 1024,
+    // Reserved size of each V8 space (new_space is the young generation), in MB: what of the RSS is the JS heap.
+    spacesMb: Object.fromEntries(
+      getHeapSpaceStatistics().map((s) => [s.space_name.replace(/_space$/, ''), Math.round(s.space_size / 2 ** 20)]),
+    ),
     maxRssMb: process.resourceUsage().maxRSS / 1024,
     active: active.length,
     submitted: active.filter((a) => a.jobName !== undefined).length,

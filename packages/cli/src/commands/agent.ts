@@ -13,7 +13,6 @@ import {
   createAgent,
   defaultAgentConfigPath,
   isTransientApiError,
-  leanAgentHeap,
   loadAgentConfig,
   newAgentId,
   type ResolvedAgentConfig,
@@ -92,8 +91,6 @@ export default async function agentCommand(options: AgentCommandOptions, io: Io,
   if (!Number.isFinite(statusSeconds) || statusSeconds < 0) {
     throw new UsageError(`--status-interval ${options.statusInterval}: a number of seconds (0 turns it off).`);
   }
-  // This process is the agent from here on: a young generation kept small cuts its peak RSS by about a fifth.
-  leanAgentHeap();
   const file = options.config ?? defaultAgentConfigPath(env);
   const config = await loadAgentConfig(file);
   const logger = format === 'json' ? await jsonLogger(io.stdout) : humanLogger(io, io.stderr);
