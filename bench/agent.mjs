@@ -75,8 +75,27 @@ function startAgent(dbPath, mode, env) {
 const cpuMs = (s) => (s.cpuUs.user + s.cpuUs.system) / 1000;
 const readsOf = (c) => (c['aiplatform.customJobs.list'] ?? 0) + (c['aiplatform.customJobs.get'] ?? 0);
 
-/** Drain with the create quota lifted, then track 1,000 running jobs for `windowMs`. */
-async function liftedRun({ windowMs, work, log }) {
+/** Least-squares slope of `samples` ({ at, rssMb }), in MB per minute. */
+export function slopeMbPerMin(samples) {
+  const n = samples.length;
+  if (n < 2) return Number.NaN;
+  const xs = samples.map((s) => (s.at - samples[0].at) / 60_000);
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = samples.reduce((a, s) => a + s.rssMb, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (xs[i] - mx) * (samples[i].rssMb - my);
+    den += (xs[i] - mx) ** 2;
+  }
+  return num / den;
+}
+
+/**
+ * Drain with the create quota lifted, then track 1,000 running jobs for `windowMs`. With `soakMs`, the tracking
+ * goes on for that long instead, the agent's RSS sampled every 10 s, and the row is the slope of RSS over it.
+ */
+async function liftedRun({ windowMs, soakMs, work, log }) {
   const { emulator, dbPath } = await setup({ quotas: { vertexCreatesPerMinute: 0, vertexReadsPerMinute: 0 }, work });
   const agent = startAgent(dbPath, 'lifted', emulator.env);
   try {
@@ -90,12 +109,13 @@ async function liftedRun({ windowMs, work, log }) {
     }
     const drainMs = s.at - ready.at;
     log(
-      `agent: ${JOBS} submitted in ${(drainMs / 1000).toFixed(1)} s (quota lifted); tracking for ${windowMs / 1000} s`,
+      `agent: ${JOBS} submitted in ${(drainMs / 1000).toFixed(1)} s (quota lifted); tracking for ${(soakMs ?? windowMs) / 1000} s`,
     );
     // Let every job reach RUNNING and the tracker see it, then measure a quiet window of tracking.
     await sleep(3_000);
     const before = await agent.stats();
     const calls0 = emulator.counters();
+    if (soakMs !== undefined) return await soak({ agent, before, soakMs, log });
     await sleep(windowMs);
     const after = await agent.stats();
     const calls1 = emulator.counters();
@@ -148,6 +168,50 @@ async function liftedRun({ windowMs, work, log }) {
     agent.kill();
     await emulator.stop();
   }
+}
+
+/** The soak of {@link liftedRun}: RSS sampled every 10 s while 1,000 running jobs are tracked for `soakMs`. */
+async function soak({ agent, before, soakMs, log }) {
+  const samples = [{ at: before.at, rssMb: before.rssMb, heapUsedMb: before.heapUsedMb }];
+  const end = before.at + soakMs;
+  while (Date.now() < end) {
+    await sleep(Math.min(10_000, Math.max(0, end - Date.now())));
+    const s = await agent.stats();
+    samples.push({ at: s.at, rssMb: s.rssMb, heapUsedMb: s.heapUsedMb });
+    if (samples.length % 6 === 0)
+      log(
+        `agent soak: ${((s.at - before.at) / 60_000).toFixed(1)} min, RSS ${s.rssMb.toFixed(0)} MB, heap ${s.heapUsedMb.toFixed(0)} MB`,
+      );
+  }
+  const last = await agent.stats();
+  const slope = slopeMbPerMin(samples);
+  const heapSlope = slopeMbPerMin(samples.map((s) => ({ at: s.at, rssMb: s.heapUsedMb })));
+  // The first minutes still return the drain's garbage, which pulls the whole slope down: the second half alone too.
+  const lateSlope = slopeMbPerMin(samples.filter((s) => s.at >= before.at + soakMs / 2));
+  const minutes = (last.at - before.at) / 60_000;
+  log(
+    `agent soak: ${minutes.toFixed(1)} min, RSS ${samples[0].rssMb.toFixed(0)} -> ${last.rssMb.toFixed(0)} MB ` +
+      `(slope ${slope.toFixed(2)} MB/min, second half ${lateSlope.toFixed(2)} MB/min, heap ${heapSlope.toFixed(2)} MB/min), ` +
+      `peak RSS ${last.maxRssMb.toFixed(0)} MB`,
+  );
+  return [
+    {
+      id: 'agent-soak-rss-slope',
+      benchmark: 'Agent scale',
+      metric: `agent RSS slope over a ${minutes.toFixed(0)}-minute soak tracking ${JOBS} jobs (least squares over ${samples.length} samples; RSS ${samples[0].rssMb.toFixed(0)} -> ${last.rssMb.toFixed(0)} MB; second half ${lateSlope.toFixed(2)} MB/min; heap slope ${heapSlope.toFixed(2)} MB/min)`,
+      value: slope,
+      unit: 'MB/min',
+      limit: 0.5,
+    },
+    {
+      id: 'agent-soak-rss',
+      benchmark: 'Agent scale',
+      metric: `agent peak RSS over the drain and the soak (${JOBS} jobs)`,
+      value: last.maxRssMb,
+      unit: 'MB',
+      limit: 200,
+    },
+  ];
 }
 
 /**
@@ -302,10 +366,12 @@ async function followRun({ followed, windowMs, log }) {
   }
 }
 
-export async function benchAgent({ quick = false, log }) {
+export async function benchAgent({ quick = false, soak = false, log }) {
   JOBS = quick ? 200 : 1000;
   const work = await mkdtemp(join(tmpdir(), 'vxl-bench-agent-'));
   try {
+    // --soak: only the 10-minute soak (2 minutes with --quick).
+    if (soak) return await liftedRun({ soakMs: quick ? 120_000 : 600_000, work, log });
     const rows = await liftedRun({ windowMs: quick ? 20_000 : 60_000, work, log });
     rows.push(...(await defaultQuotaRun({ windowMs: quick ? 10_000 : 80_000, work, log })));
     rows.push(...(await followRun({ followed: quick ? 20 : 100, windowMs: quick ? 8_000 : 30_000, log })));

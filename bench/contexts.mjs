@@ -40,6 +40,7 @@ async function benchTree({ label, files = 10_000, totalBytes, reps, packReps, le
 
     const cold = [];
     const coldInner = [];
+    const coldCpu = [];
     const base = [];
     let fingerprint;
     for (let i = 0; i < reps; i++) {
@@ -47,6 +48,7 @@ async function benchTree({ label, files = 10_000, totalBytes, reps, packReps, le
       const r = await runNodeScript('fingerprint.mjs', [dir, 'none']);
       cold.push(r.wallMs);
       coldInner.push(r.ms);
+      coldCpu.push(r.cpuMs);
       if (fingerprint !== undefined && r.fingerprint !== fingerprint) throw new Error('fingerprint is not stable');
       fingerprint = r.fingerprint;
     }
@@ -56,20 +58,25 @@ async function benchTree({ label, files = 10_000, totalBytes, reps, packReps, le
     await runNodeScript('fingerprint.mjs', [dir, cache]);
     await runNodeScript('fingerprint.mjs', [dir, cache]);
     const warm = [];
+    const warmCpu = [];
     const floor = [];
     const freshFloor = [];
+    const freshFloorCpu = [];
     let warmHits = 0;
     for (let i = 0; i < reps; i++) {
       const r = await runNodeScript('fingerprint.mjs', [dir, cache, 'floor']);
       if (r.fingerprint !== fingerprint) throw new Error('warm fingerprint differs from the cold one');
       if (r.misses !== 0) throw new Error(`warm fingerprint read ${r.misses} files`);
       warm.push(r.ms);
+      warmCpu.push(r.cpuMs);
       floor.push(r.floorMs);
       warmHits = r.hits;
-      freshFloor.push((await runNodeScript('fingerprint.mjs', [dir, cache, 'floor-only'])).floorMs);
+      const bare = await runNodeScript('fingerprint.mjs', [dir, cache, 'floor-only']);
+      freshFloor.push(bare.floorMs);
+      freshFloorCpu.push(bare.floorCpuMs);
     }
     log(
-      `${label}: warm ${median(warm).toFixed(1)} ms (${warmHits} cache hits); bare lstat walk ${median(freshFloor).toFixed(1)} ms in a fresh process, ${median(floor).toFixed(1)} ms after the call; cold ${median(coldInner).toFixed(0)} ms`,
+      `${label}: warm ${median(warm).toFixed(1)} ms, CPU ${median(warmCpu).toFixed(1)} ms (${warmHits} cache hits); bare lstat walk ${median(freshFloor).toFixed(1)} ms, CPU ${median(freshFloorCpu).toFixed(1)} ms in a fresh process, ${median(floor).toFixed(1)} ms after the call; cold ${median(coldInner).toFixed(0)} ms, CPU ${median(coldCpu).toFixed(0)} ms`,
     );
 
     const pack = [];
@@ -109,7 +116,7 @@ async function benchTree({ label, files = 10_000, totalBytes, reps, packReps, le
     rows.push({
       id: `fingerprint-cold-${label}`,
       benchmark: 'Context fingerprint',
-      metric: `cold fingerprint (${size}, no stat cache), fingerprintContext() call`,
+      metric: `cold fingerprint (${size}, no stat cache), fingerprintContext() call (CPU ${median(coldCpu).toFixed(0)} ms)`,
       value: median(coldInner),
       unit: 'ms',
       baseline: median(base),
@@ -130,7 +137,7 @@ async function benchTree({ label, files = 10_000, totalBytes, reps, packReps, le
     rows.push({
       id: `fingerprint-warm-${label}`,
       benchmark: 'Context fingerprint',
-      metric: `warm fingerprint, unchanged tree (${size}, ${warmHits} cache hits)`,
+      metric: `warm fingerprint, unchanged tree (${size}, ${warmHits} cache hits; CPU ${median(warmCpu).toFixed(0)} ms)`,
       value: median(warm),
       unit: 'ms',
       baseline: median(coldInner),
@@ -139,9 +146,19 @@ async function benchTree({ label, files = 10_000, totalBytes, reps, packReps, le
       runs: reps,
     });
     rows.push({
+      id: `fingerprint-warm-cpu-${label}`,
+      benchmark: 'Context fingerprint',
+      metric: `warm fingerprint CPU time (user + system) against the cold call's (${size}); less sensitive to a loaded machine`,
+      value: median(warmCpu),
+      unit: 'ms',
+      baseline: median(coldCpu),
+      baselineLabel: 'CPU of the cold fingerprint (same call)',
+      runs: reps,
+    });
+    rows.push({
       id: `fingerprint-floor-${label}`,
       benchmark: 'Context fingerprint',
-      metric: `stat-only floor: bare readdir + lstat walk of the same tree (${size}) in a fresh process, as the warm call runs`,
+      metric: `stat-only floor: bare readdir + lstat walk of the same tree (${size}) in a fresh process, as the warm call runs (CPU ${median(freshFloorCpu).toFixed(0)} ms)`,
       value: median(freshFloor),
       unit: 'ms',
       baseline: median(coldInner),

@@ -5,6 +5,7 @@
 //   node bench/run.mjs                 # everything (run `pnpm build` first; `pnpm bench` does)
 //   node bench/run.mjs --only contexts,launch
 //   node bench/run.mjs --quick         # small trees, few runs, short windows: every row in ~1.5 minutes (CI)
+//   node bench/run.mjs --only agent --soak   # the agent's 10-minute soak alone (RSS slope); bench/results/soak.*
 //
 // Every run records the machine (CPU model, cores, memory, load average), the Node version and the date with the
 // results. --quick writes bench/results/quick.{json,md} instead of latest.*, and exits 1 only when a benchmark
@@ -27,6 +28,8 @@ const BENCHMARKS = {
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
+// --soak: the agent benchmark runs only its 10-minute soak (RSS slope), which no other run includes.
+const soak = argv.includes('--soak');
 const onlyArg = argv.find((a) => a.startsWith('--only'));
 const only = onlyArg
   ? (onlyArg.includes('=') ? onlyArg.split('=')[1] : argv[argv.indexOf(onlyArg) + 1]).split(',')
@@ -118,7 +121,7 @@ const rows = [];
 for (const name of only) {
   log(`${name}: start`);
   try {
-    for (const row of await BENCHMARKS[name]({ quick, log })) rows.push(judge(row));
+    for (const row of await BENCHMARKS[name]({ quick, soak, log })) rows.push(judge(row));
   } catch (error) {
     log(`${name}: FAILED: ${error?.stack ?? error}`);
     rows.push(
@@ -144,7 +147,7 @@ const md = [
 ].join('\n');
 console.log(`\n${md}`);
 const dir = join(repoRoot, 'bench', 'results');
-const base = quick ? 'quick' : 'latest';
+const base = soak ? 'soak' : quick ? 'quick' : 'latest';
 await mkdir(dir, { recursive: true });
 await writeFile(
   join(dir, `${base}.json`),
@@ -153,6 +156,7 @@ await writeFile(
       measuredAt: startedAt,
       machine: { ...machine, loadAverage1mEnd: loadAverageEnd },
       quick,
+      soak,
       only: onlyArg ? only : undefined,
       seconds: Math.round(totalS),
       rows,
@@ -163,7 +167,7 @@ await writeFile(
 );
 await writeFile(join(dir, `${base}.md`), md);
 // A full run also puts its table into docs/performance.md, between the bench:table markers.
-if (!quick && !onlyArg) {
+if (!quick && !soak && !onlyArg) {
   const docs = join(repoRoot, 'docs', 'performance.md');
   const text = await readFile(docs, 'utf8').catch(() => undefined);
   const start = '<!-- bench:table -->';

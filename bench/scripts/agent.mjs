@@ -3,6 +3,7 @@
 // `stop` stops it. Usage: node agent.mjs <queue db> <queue> <lifted|default>
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { getHeapSpaceStatistics } from 'node:v8';
 
 const [dbPath, queue, quotas] = process.argv.slice(2);
 const root = new URL('../..', import.meta.url).pathname;
@@ -42,6 +43,10 @@ const stats = () => {
     rssMb: process.memoryUsage().rss / 1024 / 1024,
     heapUsedMb: process.memoryUsage().heapUsed / 1024 / 1024,
     externalMb: process.memoryUsage().external / 1024 / 1024,
+    // Reserved size of each V8 space (new_space is the young generation), in MB: what of the RSS is the JS heap.
+    spacesMb: Object.fromEntries(
+      getHeapSpaceStatistics().map((s) => [s.space_name.replace(/_space$/, ''), Math.round(s.space_size / 2 ** 20)]),
+    ),
     maxRssMb: process.resourceUsage().maxRSS / 1024,
     active: active.length,
     submitted: active.filter((a) => a.jobName !== undefined).length,

@@ -1,4 +1,5 @@
-// Child process: fingerprint a context once and print { ms, hits, misses, fingerprint, maxRssMb, floorMs } as JSON.
+// Child process: fingerprint a context once and print { ms, cpuMs, hits, misses, fingerprint, maxRssMb, floorMs,
+// floorCpuMs } as JSON (cpuMs: user + system CPU of the call, less sensitive to a loaded machine than its wall time).
 // The floor is a bare walk of the tree — readdir of every directory and one lstat per file, no cache, no hashing,
 // nothing kept — what any sound warm run must pay at least: with `floor` it runs in the same process right after the
 // call (Node's fs code already warm), with `floor-only` instead of the call (as fresh as the warm call itself).
@@ -14,6 +15,7 @@ const { fingerprintContext } = await import(pathToFileURL(join(root, 'packages/c
 /** The bare walk: { ms, files }. */
 function bareWalk() {
   const started = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
   let files = 0;
   const visit = (dir) => {
     for (const d of readdirSync(dir, { withFileTypes: true })) {
@@ -23,27 +25,35 @@ function bareWalk() {
     }
   };
   visit(contextDir);
-  return { ms: Number(process.hrtime.bigint() - started) / 1e6, files };
+  const cpu = process.cpuUsage(cpu0);
+  return { ms: Number(process.hrtime.bigint() - started) / 1e6, cpuMs: (cpu.user + cpu.system) / 1000, files };
 }
 
 if (floor === 'floor-only') {
   const walk = bareWalk();
-  console.log(JSON.stringify({ floorMs: walk.ms, files: walk.files }));
+  console.log(JSON.stringify({ floorMs: walk.ms, floorCpuMs: walk.cpuMs, files: walk.files }));
 } else {
+  const cpu0 = process.cpuUsage();
   const started = process.hrtime.bigint();
   const manifest = await fingerprintContext({ contextDir, statCachePath: cache === 'none' ? false : cache });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
   let floorMs;
+  let floorCpuMs;
   if (floor === 'floor') {
     const walk = bareWalk();
     floorMs = walk.ms;
+    floorCpuMs = walk.cpuMs;
     const hits = manifest.cache?.hits ?? 0;
     if (walk.files < hits) throw new Error(`the bare walk saw ${walk.files} files, fewer than the ${hits} cache hits`);
   }
   console.log(
     JSON.stringify({
       ms,
+      cpuMs,
       floorMs,
+      floorCpuMs,
       hits: manifest.cache?.hits ?? 0,
       misses: manifest.cache?.misses ?? 0,
       fingerprint: manifest.fingerprint,
