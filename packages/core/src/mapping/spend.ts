@@ -8,6 +8,7 @@ import type { CreateCustomJobRequest } from './custom-job.js';
 /** Vertex's timeout of a CustomJob whose `scheduling.timeout` is not set: 7 days. */
 export const VERTEX_DEFAULT_TIMEOUT_SECONDS = 7 * 24 * 3600;
 
+/** The spend bound of one worker pool. */
 export interface PoolSpend {
   /** Index in `worker_pool_specs`. */
   pool: number;
@@ -19,6 +20,7 @@ export interface PoolSpend {
   acceleratorHours: number;
 }
 
+/** The most a request can spend: see {@link spendBound}. */
 export interface SpendBound {
   /** The sum over the pools. 0 for a job without accelerators. */
   acceleratorHours: number;

@@ -19,6 +19,7 @@ export type SweepVerdict =
   /** Its queue is not in this queue store (another team's store, or a queue deleted long ago): not judged. */
   | 'other_store';
 
+/** One unfinished job and what the sweep concluded about it. */
 export interface SweepEntry {
   job: JobSnapshot;
   verdict: SweepVerdict;
