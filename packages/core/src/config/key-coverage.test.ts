@@ -312,6 +312,22 @@ const ROWS: Record<string, Row> = {
     other: [6, 7],
     runtime: { probe: (config) => outcome(config), documented: 'The only allowed values' },
   },
+  'limits.max_timeout': {
+    patch: { limits: { max_timeout: '2h' }, run: { timeout: '90m' } },
+    other: '1h',
+    runtime: {
+      probe: (config) => outcome(config),
+      documented: 'The longest `run.timeout` a launch of this queue may set',
+    },
+  },
+  'limits.max_accelerator_hours': {
+    patch: { ...machine(L4), limits: { max_accelerator_hours: 2 }, run: { timeout: '90m' } },
+    other: 1,
+    runtime: {
+      probe: (config) => outcome(config),
+      documented: 'The most accelerator-hours one launch may be able to spend',
+    },
+  },
   allowed_overrides: {
     patch: { allowed_overrides: ['run.timeout'] },
     other: ['spec.labels'],

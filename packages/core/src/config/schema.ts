@@ -471,6 +471,24 @@ export const queueConfigSchema = z
       .describe(
         'Dotted paths a launch may override, e.g. `run.timeout` or `spec.worker_pool_specs`. When set, overrides of anything else are refused.',
       ),
+    limits: z
+      .strictObject({
+        max_timeout: duration(
+          'The longest `run.timeout` a launch of this queue may set. A launch without `run.timeout` is refused too (Vertex would let it run 7 days).',
+          7 * 24 * 3600,
+        ).optional(),
+        max_accelerator_hours: z
+          .number()
+          .positive({ error: 'must be a number of hours greater than 0' })
+          .optional()
+          .describe(
+            "The most accelerator-hours one launch may be able to spend: replicas x accelerators x `run.timeout` (Vertex's 7 days without one), summed over the worker pools. `launch --dry-run` prints the figure.",
+          ),
+      })
+      .optional()
+      .describe(
+        'Cost guardrails checked wherever the config is resolved (`queue validate`, `launch`, `--dry-run`, the agent), overrides included.',
+      ),
   })
   .describe(
     'A Vertex Launch queue config: `spec` (CustomJob constructor arguments) and `run` (run()/submit() arguments). ' +

@@ -4,7 +4,7 @@
  */
 import type { z } from 'zod';
 import type { ConfigIssue } from '../errors.js';
-import { parseDuration } from './durations.js';
+import { formatSeconds, parseDuration } from './durations.js';
 import {
   labelKeyProblem,
   labelValueProblem,
@@ -324,6 +324,68 @@ function checkSections(config: Record<string, unknown>, issues: ConfigIssue[]): 
   }
   if (run.max_wait_duration !== undefined && run.scheduling_strategy !== 'FLEX_START') {
     issues.push(warning(['run', 'max_wait_duration'], 'only applies with `scheduling_strategy: FLEX_START`'));
+  }
+  checkLimits(config.limits, spec, run, issues);
+}
+
+/** Vertex's timeout of a job without `run.timeout`: 7 days. */
+const VERTEX_DEFAULT_TIMEOUT_S = 7 * 24 * 3600;
+
+/**
+ * `limits`: a launch must set `run.timeout` within `max_timeout`, and replicas x accelerators x timeout must stay
+ * within `max_accelerator_hours`. Values still holding `{{variables}}` are judged once they are filled (at launch).
+ */
+function checkLimits(
+  limits: unknown,
+  spec: Record<string, unknown>,
+  run: Record<string, unknown>,
+  issues: ConfigIssue[],
+): void {
+  if (!isPlainObject(limits)) return;
+  const maxTimeout = parseDuration(limits.max_timeout);
+  const timeout = run.timeout === undefined ? undefined : parseDuration(run.timeout);
+  if (run.timeout !== undefined && timeout === undefined) return; // not a duration (reported) or not filled yet
+  if (maxTimeout !== undefined) {
+    if (timeout === undefined) {
+      issues.push(
+        error(
+          ['run', 'timeout'],
+          `is required by \`limits.max_timeout\` (${formatSeconds(maxTimeout)}): set \`run.timeout\` to at most that`,
+        ),
+      );
+    } else if (timeout > maxTimeout) {
+      issues.push(
+        error(
+          ['run', 'timeout'],
+          `${formatSeconds(timeout)} is above \`limits.max_timeout\` (${formatSeconds(maxTimeout)}): lower it, or raise the limit`,
+        ),
+      );
+    }
+  }
+  const maxHours =
+    typeof limits.max_accelerator_hours === 'number' && limits.max_accelerator_hours > 0
+      ? limits.max_accelerator_hours
+      : undefined;
+  if (maxHours === undefined || !Array.isArray(spec.worker_pool_specs)) return;
+  let acceleratorsPerHour = 0;
+  for (const pool of spec.worker_pool_specs) {
+    if (!isPlainObject(pool)) return;
+    const machine = isPlainObject(pool.machine_spec) ? pool.machine_spec : {};
+    const replicas = pool.replica_count === undefined ? 1 : Number(pool.replica_count);
+    const count = machine.accelerator_count === undefined ? 0 : Number(machine.accelerator_count);
+    if (!Number.isFinite(replicas) || !Number.isFinite(count)) return; // a {{variable}} not filled yet
+    acceleratorsPerHour += replicas * count;
+  }
+  const hours = ((timeout ?? VERTEX_DEFAULT_TIMEOUT_S) / 3600) * acceleratorsPerHour;
+  if (hours > maxHours) {
+    const why =
+      timeout === undefined ? "without `run.timeout`, Vertex's 7 days" : `\`run.timeout\` ${formatSeconds(timeout)}`;
+    issues.push(
+      error(
+        ['limits', 'max_accelerator_hours'],
+        `this launch could spend ${Number(hours.toFixed(2))} accelerator-hours (${acceleratorsPerHour} accelerator${acceleratorsPerHour === 1 ? '' : 's'} for ${why}), above the limit of ${maxHours}: lower \`run.timeout\`, the replicas or the accelerators`,
+      ),
+    );
   }
 }
 
