@@ -3,7 +3,7 @@
  * has them. Every list row is the JSON object `--json` prints for it; the flags see the same fields. Pure: the flags
  * are parsed and checked before any I/O, so a typo fails at once (exit 2) with the valid fields.
  *
- * Filter expressions (docs/cli.md#filter-sort-by-format): terms `FIELD OP VALUE` joined by `AND` (or a space), `OR`,
+ * Filter expressions (docs/cli-output.md): terms `FIELD OP VALUE` joined by `AND` (or a space), `OR`,
  * `NOT` / `-` and parentheses; OP is `=` / `!=` (equal, case-insensitive), `~` / `!~` (regular expression,
  * case-insensitive), `:` (contains; `FIELD:*` is set), `<` `<=` `>` `>=` (numbers, or text such as ISO times).
  */
@@ -82,7 +82,7 @@ export function parseFormat(flags: ListFlags, spec: ListSpec): ListFormat {
       .map((f) => f.trim())
       .filter((f) => f !== '');
     if (fields.length === 0) throw new UsageError(`--format ${text}: name at least one field. ${fieldList(spec)}`);
-    for (const field of fields) checkField('--format', field, spec);
+    for (const field of fields) checkField('--format', field, spec, text);
     return { kind, fields };
   }
   throw new UsageError(`--format ${text}: not a format; ${usage}.`);
@@ -96,7 +96,7 @@ export function compileSort(text: string, spec: ListSpec): (a: Row, b: Row) => n
     .filter((k) => k !== '')
     .map((k) => ({ descending: k.startsWith('~'), field: k.replace(/^~\s*/, '') }));
   if (keys.length === 0) throw new UsageError(`--sort-by "${text}": name a field (~FIELD sorts descending). ${fieldList(spec)}`);
-  for (const key of keys) checkField('--sort-by', key.field, spec);
+  for (const key of keys) checkField('--sort-by', key.field, spec, text);
   return (a, b) => {
     for (const { field, descending } of keys) {
       const x = valueAt(a, field);

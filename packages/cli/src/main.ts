@@ -163,7 +163,7 @@ Examples:
       `
 --filter runs on the newest 1000 jobs (or --limit, when larger); --state is sent to Vertex and sees them all.
 Fields: name, id, displayName, state, status, terminal, createTime, startTime, endTime, updateTime, error.KEY,
-labels.KEY, imageUri, workerPools.N.KEY, consoleUrl (the keys of --json). See docs/cli.md#lists.
+labels.KEY, imageUri, workerPools.N.KEY, consoleUrl (the keys of --json). See docs/cli-output.md.
 
 Examples:
   $ vertex-launch jobs list --state running,pending
@@ -612,7 +612,7 @@ Examples:
       'after',
       `
 Fields: name, resource, project, region, description, createdAt, updatedAt, config.KEY, items.queued,
-items.claimed, items.finished (the keys of --json). See docs/cli.md#lists.
+items.claimed, items.finished (the keys of --json). See docs/cli-output.md.
 
 Examples:
   $ vertex-launch queue list --filter 'region=us-central1' --format 'value(name)'

@@ -67,7 +67,9 @@ export default async function jobsList(options: JobsListOptions, io: Io, env = p
       return ExitCode.OK;
     }
     if (rows.length === 0) {
-      const what = [filter, options.filter].filter(Boolean).join(' and --filter ');
+      const what = [filter, options.filter === undefined ? undefined : `--filter ${options.filter}`]
+        .filter(Boolean)
+        .join(' and ');
       io.stderr(`No ${options.all ? '' : 'Vertex Launch '}jobs in ${runner.parent}${what ? ` with ${what}` : ''}.\n`);
       return ExitCode.OK;
     }
