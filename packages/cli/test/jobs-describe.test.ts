@@ -85,7 +85,7 @@ afterAll(async () => {
   await dir?.cleanup();
 });
 
-describe('vertex-launch jobs describe', () => {
+describe('vertex-launch jobs describe', { timeout: 120_000 }, () => {
   it('--json carries each worker pool: machine spec, accelerators, replica count, command and args', async () => {
     const r = await runCli(['jobs', 'describe', train.name, '--json'], { env });
     expect(r.code, r.stderr).toBe(0);
@@ -162,7 +162,7 @@ describe('vertex-launch jobs describe', () => {
   });
 });
 
-describe('vertex-launch jobs list: --state, --filter, --sort-by, --format', () => {
+describe('vertex-launch jobs list: --state, --filter, --sort-by, --format', { timeout: 120_000 }, () => {
   it('takes several states, repeated or comma-separated', async () => {
     const ids = async (...args: string[]) => {
       const r = await runCli(['jobs', 'list', ...args, '--format', 'value(id)'], { env });
@@ -213,7 +213,7 @@ describe('vertex-launch jobs list: --state, --filter, --sort-by, --format', () =
   });
 });
 
-describe('errors in JSON mode', () => {
+describe('errors in JSON mode', { timeout: 120_000 }, () => {
   it('go to stdout as one JSON object too; stderr keeps the message; the exit code is the same', async () => {
     const missing = await runCli(['jobs', 'describe', '1234567890123456789', '--json'], { env });
     expect(missing.code).toBe(4);
