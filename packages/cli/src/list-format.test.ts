@@ -67,7 +67,9 @@ describe('--sort-by and --format', () => {
     expect(table.out()).toBe('ID  DISPLAYNAME\n1   train-a\n2   eval-b\n');
     const yaml = capture();
     printRows(yaml.io, { kind: 'yaml' }, rows.slice(3), (jobs) => ({ jobs }));
-    expect(yaml.out()).toBe('jobs:\n  - id: "4"\n    state: JOB_STATE_SUCCEEDED\n    displayName: other\n    labels: {}\n    n: 4\n');
+    expect(yaml.out()).toBe(
+      'jobs:\n  - id: "4"\n    state: JOB_STATE_SUCCEEDED\n    displayName: other\n    labels: {}\n    n: 4\n',
+    );
     expect(parseFormat({ json: true }, spec)).toEqual({ kind: 'json' });
     expect(parseFormat({ format: 'JSON', json: true }, spec)).toEqual({ kind: 'json' });
     expect(parseFormat({ format: 'table' }, spec)).toEqual({ kind: 'default' });
@@ -81,6 +83,8 @@ describe('--sort-by and --format', () => {
       '--format "table(id,nme)": jobs list has no field `nme`',
     );
     expect(() => parseFormat({ format: 'yaml', json: true }, spec)).toThrow('--json and --format yaml disagree');
-    expect(() => listOptions({ sortBy: '~created' }, spec)).toThrow('--sort-by "~created": jobs list has no field `created`');
+    expect(() => listOptions({ sortBy: '~created' }, spec)).toThrow(
+      '--sort-by "~created": jobs list has no field `created`',
+    );
   });
 });

@@ -95,7 +95,8 @@ export function compileSort(text: string, spec: ListSpec): (a: Row, b: Row) => n
     .map((k) => k.trim())
     .filter((k) => k !== '')
     .map((k) => ({ descending: k.startsWith('~'), field: k.replace(/^~\s*/, '') }));
-  if (keys.length === 0) throw new UsageError(`--sort-by "${text}": name a field (~FIELD sorts descending). ${fieldList(spec)}`);
+  if (keys.length === 0)
+    throw new UsageError(`--sort-by "${text}": name a field (~FIELD sorts descending). ${fieldList(spec)}`);
   for (const key of keys) checkField('--sort-by', key.field, spec, text);
   return (a, b) => {
     for (const { field, descending } of keys) {
@@ -184,7 +185,10 @@ function checkField(flag: string, path: string, spec: ListSpec, context?: string
   const field = spec.fields.find((f) => f.name === head);
   const where = context === undefined ? `${flag} ${path}` : `${flag} "${context}"`;
   if (!field) {
-    const near = closest(head ?? '', spec.fields.map((f) => f.name));
+    const near = closest(
+      head ?? '',
+      spec.fields.map((f) => f.name),
+    );
     throw new UsageError(
       `${where}: ${spec.command} has no field \`${head}\`${near ? ` (did you mean \`${near}\`?)` : ''}. ${fieldList(spec)}`,
     );
@@ -192,7 +196,8 @@ function checkField(flag: string, path: string, spec: ListSpec, context?: string
   if (rest.length > 0 && !field.nested) {
     throw new UsageError(`${where}: \`${head}\` is not an object; \`${path}\` names nothing. ${fieldList(spec)}`);
   }
-  if (rest.some((part) => part === '')) throw new UsageError(`${where}: \`${path}\` has an empty part. ${fieldList(spec)}`);
+  if (rest.some((part) => part === ''))
+    throw new UsageError(`${where}: \`${path}\` has an empty part. ${fieldList(spec)}`);
 }
 
 function closest(word: string, candidates: readonly string[]): string | undefined {
@@ -320,11 +325,7 @@ export function compileFilter(filter: string, spec: ListSpec): RowPredicate {
   return predicate;
 }
 
-function termPredicate(
-  term: Extract<Token, { kind: 'term' }>,
-  spec: ListSpec,
-  filter: string,
-): RowPredicate {
+function termPredicate(term: Extract<Token, { kind: 'term' }>, spec: ListSpec, filter: string): RowPredicate {
   const normalize = spec.normalize?.[term.field] ?? ((v: string) => v);
   const norm = (v: string) => normalize(v).toLowerCase();
   const wanted = norm(term.value);
@@ -349,7 +350,9 @@ function termPredicate(
       try {
         re = new RegExp(term.value, 'i');
       } catch (error) {
-        throw new UsageError(`--filter "${filter}": \`${term.value}\` is not a regular expression (${(error as Error).message}).`);
+        throw new UsageError(
+          `--filter "${filter}": \`${term.value}\` is not a regular expression (${(error as Error).message}).`,
+        );
       }
       const matches = (row: Row) => scalars(row).some((v) => present(v) && re.test(text(v)));
       return term.op === '~' ? matches : (row) => !matches(row);

@@ -465,7 +465,7 @@ function listFlags(command: Command): Command {
   return command
     .option(
       '--filter <expression>',
-      'only rows that match, e.g. \'state=RUNNING labels.team=ml\' (AND, OR, NOT, ( ); = != ~ !~ : < <= > >=)',
+      "only rows that match, e.g. 'state=RUNNING labels.team=ml' (AND, OR, NOT, ( ); = != ~ !~ : < <= > >=)",
     )
     .option('--sort-by <fields>', 'sort by these fields (comma-separated; ~field: descending)')
     .option('--format <format>', 'json (as --json), yaml, table(field,...) or value(field,...); default: a table');
@@ -649,7 +649,8 @@ Examples:
       `
 An item's state (the STATE column, \`state\` in --json) is one of the --state values.
 Fields: id, queue, launchId, runId, state, phase, jobStatus, cancelRequested, submitUnknown, imageUri, jobName,
-failure.KEY, agentId, attempts, enqueuedAt, updatedAt, finishedAt, request.KEY (the keys of --json).
+failure.KEY, agentId, leaseExpiresAt, attempts, enqueuedAt, updatedAt, finishedAt, request.KEY, events.N.KEY
+(the keys of --json).
 
 Examples:
   $ vertex-launch queue items gpu-t4 --state queued,claimed

@@ -77,7 +77,9 @@ export function printWarnings(io: Io, issues: readonly ConfigIssue[], file?: str
 
 /** True when a command prints JSON (`--json`, or `--format json` of a list): its errors are then JSON too. */
 export function isJsonOutput(options: { json?: boolean; format?: unknown }): boolean {
-  return options.json === true || (typeof options.format === 'string' && options.format.trim().toLowerCase() === 'json');
+  return (
+    options.json === true || (typeof options.format === 'string' && options.format.trim().toLowerCase() === 'json')
+  );
 }
 
 /** The `{ error: { code, message, hint } }` line of a usage error (a flag commander refused) on stdout. */

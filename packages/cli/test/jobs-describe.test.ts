@@ -158,7 +158,10 @@ describe('vertex-launch jobs describe', { timeout: 120_000 }, () => {
     const queue = await runCli(['queue', 'itmes', '--json']);
     expect(queue.code).toBe(2);
     expect(queue.stderr).toContain('(Did you mean items?)');
-    expect(JSON.parse(queue.stdout).error).toMatchObject({ code: 'USAGE', message: expect.stringContaining("'itmes'") });
+    expect(JSON.parse(queue.stdout).error).toMatchObject({
+      code: 'USAGE',
+      message: expect.stringContaining("'itmes'"),
+    });
   });
 });
 
@@ -178,7 +181,16 @@ describe('vertex-launch jobs list: --state, --filter, --sort-by, --format', { ti
 
   it('filters on any field, sorts, and prints table(...), value(...), yaml', async () => {
     const table = await runCli(
-      ['jobs', 'list', '--filter', 'labels.team=ml OR displayName~^eval', '--sort-by', '~displayName', '--format', 'table(displayName,state,workerPools.1.replicaCount)'],
+      [
+        'jobs',
+        'list',
+        '--filter',
+        'labels.team=ml OR displayName~^eval',
+        '--sort-by',
+        '~displayName',
+        '--format',
+        'table(displayName,state,workerPools.1.replicaCount)',
+      ],
       { env },
     );
     expect(table.code, table.stderr).toBe(0);
@@ -209,7 +221,9 @@ describe('vertex-launch jobs list: --state, --filter, --sort-by, --format', { ti
     expect(r.stderr).toContain('createTime');
     const format = await runCli(['jobs', 'list', '--format', 'csv(id)'], { env: {} });
     expect(format.code).toBe(2);
-    expect(format.stderr).toContain('--format csv(id): not a format; use json, yaml, table, table(FIELD,...) or value(FIELD,...).');
+    expect(format.stderr).toContain(
+      '--format csv(id): not a format; use json, yaml, table, table(FIELD,...) or value(FIELD,...).',
+    );
   });
 });
 
@@ -220,7 +234,10 @@ describe('errors in JSON mode', { timeout: 120_000 }, () => {
     expect(missing.stderr).toContain('does not exist');
     const body = JSON.parse(missing.stdout);
     expect(Object.keys(body)).toEqual(['error']);
-    expect(body.error).toMatchObject({ code: 'API', message: expect.stringContaining('customJobs/1234567890123456789') });
+    expect(body.error).toMatchObject({
+      code: 'API',
+      message: expect.stringContaining('customJobs/1234567890123456789'),
+    });
     expect(body.error).toHaveProperty('hint');
     const filter = await runCli(['jobs', 'list', '--format', 'json', '--filter', 'nope=1'], { env });
     expect(filter.code).toBe(2);

@@ -168,7 +168,12 @@ describe('vertex-launch queue', () => {
       return r.stdout;
     };
     const all = JSON.parse(await states('--json')).items as { id: string; state: string; runId: string }[];
-    expect(all.map((i) => [i.id, i.state]).sort()).toEqual([[item.id, 'cancelled'], [sourceId, 'queued']].sort());
+    expect(all.map((i) => [i.id, i.state]).sort()).toEqual(
+      [
+        [item.id, 'cancelled'],
+        [sourceId, 'queued'],
+      ].sort(),
+    );
     expect(await states('--state', 'cancelled', '--format', 'value(id,state)')).toBe(`${item.id}\tcancelled\n`);
     expect(await states('--state', 'finished', '--format', 'value(id)')).toBe(`${item.id}\n`);
     expect(await states('--state', 'succeeded', '--state', 'failed', '--format', 'value(id)')).toBe('');
@@ -178,7 +183,9 @@ describe('vertex-launch queue', () => {
     expect(await states('--filter', 'runId=exp-1 state=cancelled', '--format', 'value(runId)')).toBe('exp-1\n');
     expect(await states('--filter', 'request.variables.lr=0.2', '--format', 'value(id)')).toBe(`${sourceId}\n`);
     expect(await states('--sort-by', '~state', '--format', 'value(state)')).toBe('queued\ncancelled\n');
-    expect(await states('--format', 'yaml', '--state', 'cancelled')).toContain(`queue: cpu\nitems:\n  - id: ${item.id}\n`);
+    expect(await states('--format', 'yaml', '--state', 'cancelled')).toContain(
+      `queue: cpu\nitems:\n  - id: ${item.id}\n`,
+    );
     const table = await states('--state', 'cancelled');
     expect(table).toMatch(new RegExp(`${item.id}\\s+exp-1\\s+cancelled\\s+`));
     const none = await runCli(['queue', 'items', 'cpu', '--state', 'failed'], { env });

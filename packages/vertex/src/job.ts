@@ -1,6 +1,12 @@
 /** CustomJob messages (as the Node client returns them) -> {@link JobSnapshot}. */
 import type { protos } from '@google-cloud/aiplatform';
-import { type JobSnapshot, type JobWorkerPool, jobConsoleUrl, jobStateToStatus, parseJobName } from '@vertex-launch/core';
+import {
+  type JobSnapshot,
+  type JobWorkerPool,
+  jobConsoleUrl,
+  jobStateToStatus,
+  parseJobName,
+} from '@vertex-launch/core';
 
 type CustomJob = protos.google.cloud.aiplatform.v1.ICustomJob;
 type Timestamp = protos.google.protobuf.ITimestamp | null | undefined;
@@ -31,7 +37,8 @@ const count = (value: Count): number => {
 /** A worker pool spec of a CustomJob message, with enum names and numbers in their plain forms. */
 export function toWorkerPool(pool: WorkerPoolSpec): JobWorkerPool {
   const machine = pool.machineSpec ?? {};
-  const accelerator = machine.acceleratorType === null || machine.acceleratorType === undefined ? '' : String(machine.acceleratorType);
+  const accelerator =
+    machine.acceleratorType === null || machine.acceleratorType === undefined ? '' : String(machine.acceleratorType);
   const acceleratorCount = count(machine.acceleratorCount);
   const hasAccelerator = accelerator !== '' && accelerator !== 'ACCELERATOR_TYPE_UNSPECIFIED' && accelerator !== '0';
   return {
@@ -41,7 +48,9 @@ export function toWorkerPool(pool: WorkerPoolSpec): JobWorkerPool {
     replicaCount: count(pool.replicaCount),
     imageUri: pool.containerSpec?.imageUri || pool.pythonPackageSpec?.executorImageUri || undefined,
     command: [...(pool.containerSpec?.command ?? [])],
-    args: [...((pool.pythonPackageSpec?.executorImageUri ? pool.pythonPackageSpec.args : pool.containerSpec?.args) ?? [])],
+    args: [
+      ...((pool.pythonPackageSpec?.executorImageUri ? pool.pythonPackageSpec.args : pool.containerSpec?.args) ?? []),
+    ],
     pythonModule: pool.pythonPackageSpec?.pythonModule || undefined,
   };
 }

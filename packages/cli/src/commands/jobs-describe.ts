@@ -1,15 +1,7 @@
 import { ExitCode } from '../exit-codes.js';
 import type { GlobalOptions } from '../options.js';
 import { dim, type Io, printJson, red } from '../output.js';
-import {
-  duration,
-  jobJson,
-  jobReference,
-  jobsRunner,
-  shortTime,
-  stateText,
-  type VertexFlags,
-} from './jobs-runner.js';
+import { duration, jobJson, jobReference, jobsRunner, shortTime, stateText, type VertexFlags } from './jobs-runner.js';
 
 export interface JobsDescribeOptions extends GlobalOptions, VertexFlags {
   /** A job id, a full name or a console URL of the job. */

@@ -35,7 +35,9 @@ export function jobStates(values: readonly string[] | string | undefined): strin
   if (values === undefined) return undefined;
   const wanted = (Array.isArray(values) ? values : [values]).flatMap((v) => v.split(',')).map((v) => v.trim());
   const states = wanted.filter((v) => v !== '').map((v) => `JOB_STATE_${stateName(v)}`);
-  const bad = wanted.filter((v, i) => v === '' || !(JOB_STATES.slice(1) as readonly string[]).includes(states[i] ?? ''));
+  const bad = wanted.filter(
+    (v, i) => v === '' || !(JOB_STATES.slice(1) as readonly string[]).includes(states[i] ?? ''),
+  );
   if (bad.length > 0 || states.length === 0) {
     throw new UsageError(
       `--state ${bad.map((b) => b || '""').join(',') || '""'}: not a job state; use ${STATE_NAMES.join(', ')} (repeat --state or separate with commas).`,

@@ -11,8 +11,8 @@ import { ConfigError, type LaunchRequest, planLaunch } from '@vertex-launch/core
 import { RUN_ID_PATTERN } from '@vertex-launch/core/queue';
 import { ExitCode, UsageError } from '../exit-codes.js';
 import { dim, green, type Io, printJson } from '../output.js';
-import { itemJson } from './queue-admin.js';
 import { checkImageFlag, type LaunchOptions, parseSetVars, readOverride } from './launch.js';
+import { itemJson } from './queue-admin.js';
 import type { QueueDbFlags } from './queue-db.js';
 import { withQueueStore } from './queue-db.js';
 

@@ -16,8 +16,8 @@ import { DEFAULT_QUEUE_CONFIG, unwrapQueueConfig } from '@vertex-launch/core/con
 import { seedQueueConfig } from '@vertex-launch/core/queue';
 import { stringify } from 'yaml';
 import { ExitCode, UsageError } from '../exit-codes.js';
-import type { GlobalOptions } from '../options.js';
 import { type ListFlags, type ListSpec, listOptions, printRows, selectRows } from '../list-format.js';
+import type { GlobalOptions } from '../options.js';
 import { dim, green, type Io, printJson, red, yellow } from '../output.js';
 import { type QueueDbFlags, READ_ONLY, withQueueStore } from './queue-db.js';
 

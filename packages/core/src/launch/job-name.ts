@@ -105,7 +105,7 @@ export function resolveJobName(reference: string, defaults: { project?: string; 
       ? `"${reference}" is not the console page of a CustomJob: expected https://console.cloud.google.com/vertex-ai/locations/<region>/training/<id>?project=<project>.`
       : `"${reference}" is not a CustomJob: expected projects/<project>/locations/<region>/customJobs/<id>, a console URL (https://console.cloud.google.com/vertex-ai/locations/<region>/training/<id>?project=<project>) or a numeric id.`,
     [],
-    { hint: 'Copy the name from `vertex-launch jobs list`, or the URL of the job\'s page in the Vertex AI console.' },
+    { hint: "Copy the name from `vertex-launch jobs list`, or the URL of the job's page in the Vertex AI console." },
   );
 }
 
