@@ -197,6 +197,7 @@ test('@vertex-launch/core', async () => {
       "openQueueStore",
       "optionsError",
       "parseJobName",
+      "parseJobReference",
       "plainHeaders",
       "planLaunch",
       "prepareImage",

@@ -35,7 +35,7 @@ const count = (value: Count): number => {
 };
 
 /** A worker pool spec of a CustomJob message, with enum names and numbers in their plain forms. */
-export function toWorkerPool(pool: WorkerPoolSpec): JobWorkerPool {
+function toWorkerPool(pool: WorkerPoolSpec): JobWorkerPool {
   const machine = pool.machineSpec ?? {};
   const accelerator =
     machine.acceleratorType === null || machine.acceleratorType === undefined ? '' : String(machine.acceleratorType);
