@@ -33,17 +33,19 @@ export const FILTER_WINDOW = 1000;
 /** Every `--state` value, as `JOB_STATE_*` names; a UsageError names a wrong one and lists the states. */
 export function jobStates(values: readonly string[] | string | undefined): string[] | undefined {
   if (values === undefined) return undefined;
-  const wanted = (Array.isArray(values) ? values : [values]).flatMap((v) => v.split(',')).map((v) => v.trim());
-  const states = wanted.filter((v) => v !== '').map((v) => `JOB_STATE_${stateName(v)}`);
-  const bad = wanted.filter(
-    (v, i) => v === '' || !(JOB_STATES.slice(1) as readonly string[]).includes(states[i] ?? ''),
-  );
-  if (bad.length > 0 || states.length === 0) {
+  const wanted = (Array.isArray(values) ? values : [values])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
+  const known = (v: string) =>
+    v !== '' && (JOB_STATES.slice(1) as readonly string[]).includes(`JOB_STATE_${stateName(v)}`);
+  const bad = wanted.filter((v) => !known(v));
+  if (bad.length > 0 || wanted.length === 0) {
     throw new UsageError(
-      `--state ${bad.map((b) => b || '""').join(',') || '""'}: not a job state; use ${STATE_NAMES.join(', ')} (repeat --state or separate with commas).`,
+      `--state ${bad.join(',') || '""'}: not a job state; use ${STATE_NAMES.join(', ')} (repeat --state or separate with commas).`,
     );
   }
-  return [...new Set(states)];
+  return [...new Set(wanted.map((v) => `JOB_STATE_${stateName(v)}`))];
 }
 
 /** `vertex-launch jobs list`: our jobs (by label), newest first: state, created, console URL. */

@@ -316,12 +316,15 @@ export const QUEUE_ITEMS: ListSpec = {
 /** `--state` of `queue items`: the states wanted (`finished` is succeeded, failed and cancelled). */
 export function itemStates(values: readonly string[] | string | undefined): ItemState[] | undefined {
   if (values === undefined) return undefined;
-  const wanted = (Array.isArray(values) ? values : [values]).flatMap((v) => v.split(',')).map((v) => v.trim());
+  const wanted = (Array.isArray(values) ? values : [values])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
   const known = (v: string): v is ItemState => (ITEM_STATES as readonly string[]).includes(v);
   const bad = wanted.filter((v) => !known(v.toLowerCase()) && v.toLowerCase() !== 'finished');
   if (bad.length > 0 || wanted.length === 0) {
     throw new UsageError(
-      `--state ${bad.map((b) => b || '""').join(',') || '""'}: not an item state; use ${ITEM_STATES.join(', ')} or finished (all three ends), repeated or comma-separated.`,
+      `--state ${bad.join(',') || '""'}: not an item state; use ${ITEM_STATES.join(', ')} or finished (all three ends), repeated or comma-separated.`,
     );
   }
   const states = wanted.flatMap((v): ItemState[] =>
