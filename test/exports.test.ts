@@ -199,6 +199,7 @@ test('@vertex-launch/core', async () => {
       "openQueueStore",
       "optionsError",
       "parseJobName",
+      "parseJobReference",
       "plainHeaders",
       "planLaunch",
       "prepareImage",

@@ -202,7 +202,7 @@ describe('ambiguous creates (committed after the deadline, lists failing)', () =
       expect([0, 5], `${r.stdout}\n${r.stderr}`).toContain(r.code);
       if (r.code === 0) launched.push(JSON.parse(r.stdout));
       else {
-        const id = mayExistOf(r.stderr);
+        const id = mayExistOf(r.stdout);
         cliMayExist.push(id);
         reported.set(id, { mayExist: `labels.${LAUNCH_ID_LABEL}="${id}"` });
       }
@@ -219,7 +219,7 @@ describe('ambiguous creates (committed after the deadline, lists failing)', () =
     emulator.faults.clear();
     expect(dark.code, dark.stderr).toBe(5);
     expect(dark.stderr).not.toContain('could not submit');
-    const darkId = mayExistOf(dark.stderr);
+    const darkId = mayExistOf(dark.stdout);
     reported.set(darkId, { mayExist: `labels.${LAUNCH_ID_LABEL}="${darkId}"` });
     await settle();
 
@@ -376,9 +376,12 @@ describe('ambiguous creates (committed after the deadline, lists failing)', () =
   });
 });
 
-/** The launch id of a `launch --json` that exited 5: its error names the filter and the gcloud command. */
-function mayExistOf(stderr: string): string {
-  const { error } = JSON.parse(stderr.trim().split('\n').at(-1) as string) as {
+/**
+ * The launch id of a `launch --json` that exited 5: its error (the JSON line on stdout) names the filter and the
+ * gcloud command.
+ */
+function mayExistOf(stdout: string): string {
+  const { error } = JSON.parse(stdout.trim().split('\n').at(-1) as string) as {
     error: { code: string; message: string; launchId: string; filter: string; hint: string };
   };
   expect(error).toMatchObject({ code: 'SUBMIT_UNKNOWN', filter: `labels.${LAUNCH_ID_LABEL}="${error.launchId}"` });

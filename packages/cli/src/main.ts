@@ -1,7 +1,8 @@
+import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode } from './exit-codes.js';
 import type { GlobalOptions } from './options.js';
-import { type Io, processIo, reportError } from './output.js';
+import { editDistance, type Io, isJsonOutput, processIo, reportError, usageErrorJson } from './output.js';
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -29,6 +30,7 @@ const REGION_HELP = 'Vertex AI region (default: $GOOGLE_CLOUD_REGION, launch-con
 export function createProgram(io: Io, setExitCode: (code: number) => void): Command {
   const program = new Command('vertex-launch')
     .description('Build, launch and track Google Vertex AI CustomJobs from queue configs.')
+    .version(cliVersion(), '-V, --version', 'print the version of vertex-launch')
     .option('--debug', 'show stack traces and debug output')
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride()
@@ -44,7 +46,7 @@ export function createProgram(io: Io, setExitCode: (code: number) => void): Comm
         const module = await load();
         setExitCode(await module.default(options, io));
       } catch (error) {
-        setExitCode(reportError(io, error, options));
+        setExitCode(reportError(io, error, { ...options, json: isJsonOutput(options) }));
       }
     };
 
@@ -140,31 +142,59 @@ Examples:
     .action(run(() => import('./commands/build.js')));
 
   const jobs = program.command('jobs').description('List, inspect, cancel and read the logs of Vertex AI CustomJobs.');
-  const jobArgument = 'full name projects/<p>/locations/<r>/customJobs/<id>, or the numeric id';
+  const jobArgument =
+    'the numeric id, the full name projects/<p>/locations/<r>/customJobs/<id>, or the URL of its console page';
   const vertexFlags = (command: Command) =>
     command
       .option('--project <id>', PROJECT_HELP)
       .option('--region <region>', REGION_HELP)
       .option('--json', 'print JSON');
-  vertexFlags(jobs.command('list').description('Jobs launched by Vertex Launch, newest first.'))
-    .option('--limit <n>', 'show at most n jobs', '50')
-    .option('--state <state>', 'only jobs in this state, e.g. running or failed')
+  listFlags(vertexFlags(jobs.command('list').description('Jobs launched by Vertex Launch, newest first.')))
+    .option('--limit <n>', 'show at most n jobs (after --filter)', '50')
+    .addOption(
+      new Option(
+        '--state <states>',
+        'only jobs in these states, e.g. running or failed (repeatable, or comma-separated)',
+      ).argParser(collect),
+    )
     .option('--all', 'every CustomJob of the project and region, not only ours')
     .addHelpText(
       'after',
-      "\nExamples:\n  $ vertex-launch jobs list --state running\n  $ vertex-launch jobs list --json | jq -r '.jobs[].name'",
+      `
+--filter runs on the newest 1000 jobs (or --limit, when larger); --state is sent to Vertex and sees them all.
+Fields: name, id, displayName, state, status, terminal, createTime, startTime, endTime, updateTime, error.KEY,
+labels.KEY, imageUri, workerPools.N.KEY, consoleUrl (the keys of --json). See docs/cli-output.md.
+
+Examples:
+  $ vertex-launch jobs list --state running,pending
+  $ vertex-launch jobs list --filter 'labels.team=ml AND displayName~train' --sort-by ~createTime
+  $ vertex-launch jobs list --format 'table(id,state,workerPools.0.machineSpec.machineType)'
+  $ vertex-launch jobs list --format 'value(name)' --state failed | xargs -n1 vertex-launch jobs describe
+  $ vertex-launch jobs list --json | jq -r '.jobs[].name'`,
     )
     .action(run(() => import('./commands/jobs-list.js')));
-  vertexFlags(jobs.command('status').description('The full status of one job, its error included.'))
+  vertexFlags(
+    jobs
+      .command('describe')
+      .alias('status')
+      .description('Everything about one job: state, times, worker pools (machine, accelerators, args), error.'),
+  )
     .argument('<job>', jobArgument)
-    .addHelpText('after', '\nExamples:\n  $ vertex-launch jobs status 1234567890123456789 --region us-central1')
-    .action(run(() => import('./commands/jobs-status.js')));
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ vertex-launch jobs describe 1234567890123456789 --region us-central1
+  $ vertex-launch jobs describe 'https://console.cloud.google.com/vertex-ai/locations/us-central1/training/1234567890123456789/cpu?project=my-proj'
+  $ vertex-launch jobs describe projects/my-proj/locations/us-central1/customJobs/1234567890123456789 --json`,
+    )
+    .action(run(() => import('./commands/jobs-describe.js')));
   vertexFlags(jobs.command('cancel').description('Cancel a job.'))
     .argument('<job>', jobArgument)
     .option('--wait', 'wait until Vertex reports the job CANCELLED')
     .addHelpText(
       'after',
-      '\nExamples:\n  $ vertex-launch jobs cancel projects/p/locations/us-central1/customJobs/123 --wait',
+      '\nExamples:\n  $ vertex-launch jobs cancel projects/p/locations/us-central1/customJobs/123 --wait\n  $ vertex-launch jobs cancel 123 --region us-central1',
     )
     .action(run(() => import('./commands/jobs-cancel.js')));
   vertexFlags(jobs.command('logs').description("A job's logs from Cloud Logging (JSON lines with --json)."))
@@ -455,6 +485,23 @@ function withDoctorOptions(command: Command): Command {
     );
 }
 
+/** `--filter`, `--sort-by` and `--format` of a list command (src/list-format.ts checks them before any I/O). */
+function listFlags(command: Command): Command {
+  return command
+    .option(
+      '--filter <expression>',
+      "only rows that match, e.g. 'state=RUNNING labels.team=ml' (AND, OR, NOT, ( ); = != ~ !~ : < <= > >=)",
+    )
+    .option('--sort-by <fields>', 'sort by these fields (comma-separated; ~field: descending)')
+    .option('--format <format>', 'json (as --json), yaml, table(field,...) or value(field,...); default: a table');
+}
+
+/** The version of this package (its package.json, one directory above src/ and dist/). */
+function cliVersion(): string {
+  const require = createRequire(import.meta.url);
+  return (require('../package.json') as { version: string }).version;
+}
+
 /** Maps positional arguments onto the names declared with `.argument()`. */
 function positionalNames(command: Command, args: unknown[]): Record<string, unknown> {
   const names = command.registeredArguments.map((a) => a.name());
@@ -471,16 +518,77 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
   const program = createProgram(io, (code) => {
     exitCode = code;
   });
+  const args = argv.slice(2);
+  const json = jsonRequested(args);
   try {
+    refuseUnknownCommands(program, args);
     await program.parseAsync([...argv]);
   } catch (error) {
     if (error instanceof CommanderError) {
-      // Help and version are not errors; everything else commander rejects is a usage error.
-      return error.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
+      // Help and version are not errors; everything else commander rejects is a usage error (printed by commander
+      // on stderr; with --json also as one JSON object on stdout).
+      if (error.exitCode === 0) return ExitCode.OK;
+      if (json) usageErrorJson(io, error.message.replace(/^error: /, ''), 'Run the command with --help for its usage.');
+      return ExitCode.USAGE;
     }
-    return reportError(io, error);
+    return reportError(io, error, { json });
   }
   return exitCode;
+}
+
+/** `--json`, `--format json` or `--format=json` among the arguments (before any `--`). */
+function jsonRequested(args: readonly string[]): boolean {
+  const end = args.indexOf('--');
+  const own = end < 0 ? args : args.slice(0, end);
+  return own.some(
+    (arg, i) =>
+      arg === '--json' ||
+      /^--format=json$/i.test(arg) ||
+      (arg === '--format' && own[i + 1]?.trim().toLowerCase() === 'json'),
+  );
+}
+
+/**
+ * An unknown subcommand is a usage error (exit 2) with a did-you-mean, whatever follows it. Commander itself answers
+ * `jobs describ --help` with the help of `jobs` and exit 0 (it looks for --help before it looks the subcommand up),
+ * so `jobs <typo> --help` seemed to work; this walks the command path first. Only the command words are checked:
+ * the commands that have subcommands (`queue`, `jobs`, ...) take no option with a value, so every word that does not
+ * start with `-` before the leaf command is a command name.
+ */
+function refuseUnknownCommands(program: Command, args: readonly string[]): void {
+  let command = program;
+  for (const arg of args) {
+    if (arg === '--') return;
+    if (arg.startsWith('-')) continue;
+    if (command.commands.length === 0) return;
+    if (arg === 'help') continue; // `help jobs describe`: the path after it is checked the same way
+    const sub = command.commands.find((c) => c.name() === arg || c.aliases().includes(arg));
+    if (!sub) {
+      const names = command.commands.flatMap((c) => [c.name(), ...c.aliases()]);
+      const near = names
+        .map((name) => ({ name, distance: editDistance(arg.toLowerCase(), name) }))
+        .filter(
+          ({ name, distance }) =>
+            distance <= Math.max(1, Math.floor(arg.length / 3)) || (arg.length >= 3 && name.startsWith(arg)),
+        )
+        .sort((a, b) => a.distance - b.distance)
+        .map(({ name }) => name);
+      const path = [program.name(), ...commandPath(command)].join(' ');
+      command.error(
+        `error: unknown command '${arg}' for '${path}' (its commands: ${command.commands.map((c) => c.name()).join(', ')})${near.length > 0 ? `\n(Did you mean ${near.slice(0, 2).join(' or ')}?)` : ''}`,
+        { exitCode: ExitCode.USAGE, code: 'commander.unknownCommand' },
+      );
+      return;
+    }
+    command = sub;
+  }
+}
+
+/** The names of a command and its parents, below the program: `['queue', 'items']`. */
+function commandPath(command: Command): string[] {
+  const names: string[] = [];
+  for (let c: Command | null = command; c?.parent; c = c.parent) names.unshift(c.name());
+  return names;
 }
 
 /** `queue create|list|show|update|delete|items|cancel|export|import|migrate` (the queue database commands). */
@@ -524,7 +632,18 @@ Examples:
   $ vertex-launch queue create gpu-t4 --config gpu-t4.yaml --project my-proj --region us-central1`,
     )
     .action(admin((m) => m.create));
-  dbFlags(queue.command('list').description('Queues with their item counts.')).action(admin((m) => m.list));
+  listFlags(dbFlags(queue.command('list').description('Queues with their item counts.')))
+    .addHelpText(
+      'after',
+      `
+Fields: name, resource, project, region, description, createdAt, updatedAt, config.KEY, items.queued,
+items.claimed, items.finished (the keys of --json). See docs/cli-output.md.
+
+Examples:
+  $ vertex-launch queue list --filter 'region=us-central1' --format 'value(name)'
+  $ vertex-launch queue list --sort-by ~items.queued --format 'table(name,items.queued,items.claimed)'`,
+    )
+    .action(admin((m) => m.list));
   dbFlags(queue.command('show').description('A queue: project, region, variables, overrides and config.'))
     .argument('<name>', 'queue name')
     .action(admin((m) => m.show));
@@ -539,10 +658,30 @@ Examples:
     .argument('<name>', 'queue name')
     .option('--force', 'delete anyway, marking unfinished items failed (their jobs are not cancelled)')
     .action(admin((m) => m.remove));
-  dbFlags(queue.command('items').description('Launch requests of a queue, newest first: phase, job, status, error.'))
+  listFlags(
+    dbFlags(queue.command('items').description('Launch requests of a queue, newest first: state, phase, job, error.')),
+  )
     .argument('<name>', 'queue name')
-    .option('--state <states>', 'only items in these states: queued, claimed, finished (comma-separated)')
-    .option('--limit <n>', 'show at most n items', '50')
+    .addOption(
+      new Option(
+        '--state <states>',
+        'only items in these states: queued, claimed, succeeded, failed, cancelled; finished is all three (repeatable, or comma-separated)',
+      ).argParser(collect),
+    )
+    .option('--limit <n>', 'show at most n items (after --state and --filter)', '50')
+    .addHelpText(
+      'after',
+      `
+An item's state (the STATE column, \`state\` in --json) is one of the --state values.
+Fields: id, queue, launchId, runId, state, phase, jobStatus, cancelRequested, submitUnknown, imageUri, jobName,
+failure.KEY, agentId, leaseExpiresAt, attempts, enqueuedAt, updatedAt, finishedAt, request.KEY, events.N.KEY
+(the keys of --json).
+
+Examples:
+  $ vertex-launch queue items gpu-t4 --state queued,claimed
+  $ vertex-launch queue items gpu-t4 --state failed --format 'table(id,runId,failure.phase,failure.message)'
+  $ vertex-launch queue items gpu-t4 --filter 'request.variables.epochs>=10' --sort-by enqueuedAt --format yaml`,
+    )
     .action(admin((m) => m.items));
   dbFlags(queue.command('cancel').description('Cancel an item: at once when queued, else its agent cancels the job.'))
     .argument('<item>', 'item id (from queue items or launch --queue)')

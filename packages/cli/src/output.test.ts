@@ -3,7 +3,7 @@ import { ConfigError, type ConfigIssue } from '@vertex-launch/core';
 import { resolveQueueConfig } from '@vertex-launch/core/config';
 import { describe, expect, it } from 'vitest';
 import { ExitCode } from './exit-codes.js';
-import { exitQuietlyOnBrokenPipe, type Io, reportError } from './output.js';
+import { editDistance, exitQuietlyOnBrokenPipe, type Io, reportError } from './output.js';
 
 function capture(): { io: Io; stderr: () => string } {
   let err = '';
@@ -85,5 +85,39 @@ describe('reportError on a ConfigError', () => {
     const out = capture();
     reportError(out.io, new ConfigError(message, issues));
     expect(out.stderr()).toBe(`error ${message}\n`);
+  });
+});
+
+describe('editDistance', () => {
+  it('counts a swap of neighbours as one edit', () => {
+    expect(editDistance('itmes', 'items')).toBe(1);
+    expect(editDistance('describ', 'describe')).toBe(1);
+    expect(editDistance('', 'abc')).toBe(3);
+    expect(editDistance('list', 'logs')).toBe(3);
+  });
+});
+
+describe('reportError in JSON mode', () => {
+  it('prints one JSON line on stdout with code, message and hint, and the message for people on stderr', () => {
+    let out = '';
+    let err = '';
+    const io: Io = { stdout: (t) => (out += t), stderr: (t) => (err += t), isTTY: false, color: false };
+    const issues: ConfigIssue[] = [{ path: 'spec.x', message: 'is unknown', severity: 'error' }];
+    const code = reportError(io, new ConfigError('Bad q.yaml.', issues, { file: 'q.yaml', hint: 'Fix it.' }), {
+      json: true,
+    });
+    expect(code).toBe(ExitCode.USAGE);
+    expect(out.endsWith('\n')).toBe(true);
+    expect(out.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(out)).toEqual({
+      error: {
+        code: 'CONFIG_INVALID',
+        message: 'Bad q.yaml.',
+        hint: 'Fix it.',
+        file: 'q.yaml',
+        issues: [{ path: 'spec.x', message: 'is unknown', severity: 'error' }],
+      },
+    });
+    expect(err).toBe('error Bad q.yaml.\n  q.yaml: spec.x: is unknown\nhint Fix it.\n');
   });
 });

@@ -75,49 +75,76 @@ export function printWarnings(io: Io, issues: readonly ConfigIssue[], file?: str
   if (warnings.length > 0) io.stderr(`${yellow(io, 'warnings:')}\n${formatConfigIssues(warnings, file)}\n`);
 }
 
+/** True when a command prints JSON (`--json`, or `--format json` of a list): its errors are then JSON too. */
+export function isJsonOutput(options: { json?: boolean; format?: unknown }): boolean {
+  return (
+    options.json === true || (typeof options.format === 'string' && options.format.trim().toLowerCase() === 'json')
+  );
+}
+
+/** The `{ error: { code, message, hint } }` line of a usage error (a flag commander refused) on stdout. */
+export function usageErrorJson(io: Io, message: string, hint: string | null): void {
+  io.stdout(`${JSON.stringify({ error: { code: 'USAGE', message, hint } })}\n`);
+}
+
 /**
- * Renders an error for a person: one clear message (and the problems of a config error), no stack trace
- * unless `debug` is set or the error is a bug. Returns the exit code.
+ * Renders an error for a person on stderr: one clear message (and the problems of a config error), no stack trace
+ * unless `debug` is set or the error is a bug. With `json` (the command prints JSON), the error also goes to stdout
+ * as one JSON line, `{ "error": { "code", "message", "hint", ... } }`, so a script reading stdout sees why it got
+ * no data. Returns the exit code (the same in both modes).
  */
 export function reportError(io: Io, error: unknown, options: { debug?: boolean; json?: boolean } = {}): number {
   const code = exitCodeFor(error);
   const known = isVertexLaunchError(error) || error instanceof UsageError;
+  const message = error instanceof Error ? error.message : String(error);
   if (options.json) {
     const body: Record<string, unknown> = {
-      error: {
-        code: isVertexLaunchError(error) ? error.code : error instanceof UsageError ? 'USAGE' : 'INTERNAL',
-        message: error instanceof Error ? error.message : String(error),
-      },
+      code: isVertexLaunchError(error) ? error.code : error instanceof UsageError ? 'USAGE' : 'INTERNAL',
+      message,
+      hint: (isVertexLaunchError(error) && error.hint) || null,
     };
     if (error instanceof SubmitUnknownError) {
-      // The job may exist: the launch id, the filter that finds it, and how.
-      Object.assign(body.error as Record<string, unknown>, {
-        launchId: error.launchId,
-        filter: error.filter,
-        hint: error.hint,
-      });
+      // The job may exist: the launch id and the filter that finds it.
+      Object.assign(body, { launchId: error.launchId, filter: error.filter });
     }
     if (error instanceof ConfigError) {
-      (body.error as Record<string, unknown>).file = error.file;
-      (body.error as Record<string, unknown>).issues = issuesJson(error.issues);
+      body.file = error.file ?? null;
+      body.issues = issuesJson(error.issues);
     }
-    io.stderr(`${JSON.stringify(body)}\n`);
-  } else {
-    const message = error instanceof Error ? error.message : String(error);
-    const [headline, ...rest] = message.split('\n');
-    io.stderr(`${red(io, 'error')} ${headline}\n`);
-    if (rest.length > 0) io.stderr(`${indent(rest.join('\n'))}\n`);
-    // Many config errors already list their problems in the message (`Invalid queue config q.yaml (2 problems):`
-    // and one line each): print only the issues it does not state, the warnings at least, so each shows once.
-    const unstated = error instanceof ConfigError ? error.issues.filter((i) => !statedIn(message, i)) : [];
-    if (unstated.length > 0) io.stderr(`${indent(formatConfigIssues(unstated, (error as ConfigError).file))}\n`);
-    if (isVertexLaunchError(error) && error.hint) io.stderr(`${dim(io, 'hint')} ${error.hint}\n`);
+    io.stdout(`${JSON.stringify({ error: body })}\n`);
   }
+  const [headline, ...rest] = message.split('\n');
+  io.stderr(`${red(io, 'error')} ${headline}\n`);
+  if (rest.length > 0) io.stderr(`${indent(rest.join('\n'))}\n`);
+  // Many config errors already list their problems in the message (`Invalid queue config q.yaml (2 problems):`
+  // and one line each): print only the issues it does not state, the warnings at least, so each shows once.
+  const unstated = error instanceof ConfigError ? error.issues.filter((i) => !statedIn(message, i)) : [];
+  if (unstated.length > 0) io.stderr(`${indent(formatConfigIssues(unstated, (error as ConfigError).file))}\n`);
+  if (isVertexLaunchError(error) && error.hint) io.stderr(`${dim(io, 'hint')} ${error.hint}\n`);
   if ((options.debug || !known) && error instanceof Error && error.stack) {
     io.stderr(`${error.stack}\n`);
     if (!known) io.stderr('This is a bug in vertex-launch: please report it with the output above.\n');
   }
   return code;
+}
+
+/**
+ * Edit distance of two short words (command and field names) for did-you-mean suggestions: insertions, deletions,
+ * substitutions and swaps of neighbours (`itmes` -> `items` is 1).
+ */
+export function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  const at = (i: number, j: number) => (d[i] as number[])[j] as number;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      let best = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, at(i - 2, j - 2) + 1);
+      (d[i] as number[])[j] = best;
+    }
+  }
+  return at(a.length, b.length);
 }
 
 /**

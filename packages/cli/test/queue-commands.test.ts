@@ -46,7 +46,9 @@ describe('vertex-launch queue', () => {
       { env },
     );
     expect(bad.code).toBe(2);
-    const body = JSON.parse(bad.stderr);
+    // The error as JSON on stdout (for scripts), and for people on stderr.
+    expect(bad.stderr).toContain('error Cannot create queue `gpu`');
+    const body = JSON.parse(bad.stdout);
     const paths = body.error.issues.map((i: { path: string }) => i.path);
     expect(paths).toContain('--region');
     expect(paths).toContain(`${file('broken.yaml')}: spec.staging_bucket`);
@@ -146,7 +148,7 @@ describe('vertex-launch queue', () => {
     expect(sourceId).toMatch(/^[0-9a-f-]{36}$/);
 
     const items = await runCli(['queue', 'items', 'cpu'], { env });
-    expect(items.stdout.split('\n')[0]).toMatch(/^ITEM\s+RUN\s+STATE\s+PHASE\s+STATUS\s+JOB\s+ERROR$/);
+    expect(items.stdout.split('\n')[0]).toMatch(/^ITEM\s+RUN\s+STATE\s+PHASE\s+JOB STATUS\s+JOB\s+ERROR$/);
     expect(items.stdout).toContain(item.id);
     expect(items.stdout).toMatch(new RegExp(`${item.id}\\s+exp-1\\s+queued\\s+-\\s+-\\s+-`));
 
@@ -156,7 +158,53 @@ describe('vertex-launch queue', () => {
     expect(shown.stdout).toContain('items:       2 queued, 0 active, 0 finished');
 
     const cancelled = await runCli(['queue', 'cancel', item.id, '--json'], { env });
-    expect(JSON.parse(cancelled.stdout)).toMatchObject({ id: item.id, state: 'finished', outcome: 'cancelled' });
+    expect(JSON.parse(cancelled.stdout)).toMatchObject({ id: item.id, state: 'cancelled', jobStatus: null });
+    expect(JSON.parse(cancelled.stdout)).not.toHaveProperty('outcome');
+
+    // One state per item, and --state takes exactly those values (finished: the three ends).
+    const states = async (...args: string[]) => {
+      const r = await runCli(['queue', 'items', 'cpu', ...args], { env });
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout;
+    };
+    const all = JSON.parse(await states('--json')).items as { id: string; state: string; runId: string }[];
+    expect(all.map((i) => [i.id, i.state]).sort()).toEqual(
+      [
+        [item.id, 'cancelled'],
+        [sourceId, 'queued'],
+      ].sort(),
+    );
+    expect(await states('--state', 'cancelled', '--format', 'value(id,state)')).toBe(`${item.id}\tcancelled\n`);
+    expect(await states('--state', 'finished', '--format', 'value(id)')).toBe(`${item.id}\n`);
+    expect(await states('--state', 'succeeded', '--state', 'failed', '--format', 'value(id)')).toBe('');
+    expect((await states('--state', 'queued,cancelled', '--format', 'value(id)')).trim().split('\n').sort()).toEqual(
+      [item.id, sourceId].sort(),
+    );
+    expect(await states('--filter', 'runId=exp-1 state=cancelled', '--format', 'value(runId)')).toBe('exp-1\n');
+    expect(await states('--filter', 'request.variables.lr=0.2', '--format', 'value(id)')).toBe(`${sourceId}\n`);
+    expect(await states('--sort-by', '~state', '--format', 'value(state)')).toBe('queued\ncancelled\n');
+    expect(await states('--format', 'yaml', '--state', 'cancelled')).toContain(
+      `queue: cpu\nitems:\n  - id: ${item.id}\n`,
+    );
+    const table = await states('--state', 'cancelled');
+    expect(table).toMatch(new RegExp(`${item.id}\\s+exp-1\\s+cancelled\\s+`));
+    const none = await runCli(['queue', 'items', 'cpu', '--state', 'failed'], { env });
+    expect(none.stderr).toBe('No items in queue cpu match --state failed.\n');
+    const badState = await runCli(['queue', 'items', 'cpu', '--state', 'done', '--json'], { env });
+    expect(badState.code).toBe(2);
+    expect(badState.stderr).toContain(
+      '--state done: not an item state; use queued, claimed, succeeded, failed, cancelled or finished',
+    );
+    expect(JSON.parse(badState.stdout).error.code).toBe('USAGE');
+    const badField = await runCli(['queue', 'items', 'cpu', '--filter', 'status=running'], { env });
+    expect(badField.code).toBe(2);
+    expect(badField.stderr).toContain('queue items has no field `status`');
+    expect(badField.stderr).toContain('jobStatus');
+    const queues = await runCli(
+      ['queue', 'list', '--filter', 'items.queued>=1', '--format', 'table(name,items.queued,items.finished)'],
+      { env },
+    );
+    expect(queues.stdout).toBe('NAME  ITEMS.QUEUED  ITEMS.FINISHED\ncpu   1             1\n');
 
     const listed = JSON.parse((await runCli(['queue', 'list', '--json'], { env })).stdout);
     expect(listed.queues.map((q: { name: string; items: object }) => [q.name, q.items])).toEqual([
@@ -175,7 +223,7 @@ describe('vertex-launch queue', () => {
     const gone = await runCli(['queue', 'items', 'cpu'], { env });
     expect(gone.code).toBe(2);
     expect(gone.stderr).toContain('Queue `cpu` does not exist.');
-  });
+  }, 180_000);
 
   it('--db wins over VERTEX_LAUNCH_QUEUE_DB, which wins over queue_db of the agent config', async () => {
     await writeFile(file('agent.yaml'), `queues: [x]\nqueue_db: ${file('from-config.db')}\n`);

@@ -128,7 +128,8 @@ describe('vertex-launch queue export | migrate | import', () => {
     );
     expect([...byId.keys()].sort()).toEqual([done.id, claimed.id, queued.id].sort());
     expect(byId.get(done.id)).toMatchObject({
-      state: 'finished',
+      state: 'succeeded',
+      jobStatus: 'succeeded',
       jobName: 'projects/1/locations/us-central1/customJobs/11',
     });
     // Claimed on the laptop: back in the queue at its phase, with its job, for the next agent to re-attach.

@@ -118,7 +118,7 @@ export function toVertexLaunchError(error: unknown, context: ErrorContext): Vert
     [GrpcCode.INVALID_ARGUMENT]:
       'Vertex refused the request as written: fix the fields named above in the queue config.',
     [GrpcCode.NOT_FOUND]: 'Check the job name, the project and the region (--project, --region).',
-    [GrpcCode.FAILED_PRECONDITION]: 'The job is not in a state that allows this; see `vertex-launch jobs status`.',
+    [GrpcCode.FAILED_PRECONDITION]: 'The job is not in a state that allows this; see `vertex-launch jobs describe`.',
     [GrpcCode.RESOURCE_EXHAUSTED]:
       'A Vertex AI quota was exceeded even after retries: lower the request rate (runner quotas) or ask for a higher quota.',
     [GrpcCode.UNAVAILABLE]: 'Vertex AI stayed unavailable through every retry: try again later.',

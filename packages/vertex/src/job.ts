@@ -1,6 +1,12 @@
 /** CustomJob messages (as the Node client returns them) -> {@link JobSnapshot}. */
 import type { protos } from '@google-cloud/aiplatform';
-import { type JobSnapshot, jobConsoleUrl, jobStateToStatus, parseJobName } from '@vertex-launch/core';
+import {
+  type JobSnapshot,
+  type JobWorkerPool,
+  jobConsoleUrl,
+  jobStateToStatus,
+  parseJobName,
+} from '@vertex-launch/core';
 
 type CustomJob = protos.google.cloud.aiplatform.v1.ICustomJob;
 type Timestamp = protos.google.protobuf.ITimestamp | null | undefined;
@@ -18,6 +24,35 @@ export function consoleUrlOf(name: string, projectId?: string): string {
   const parts = parseJobName(name);
   if (!parts) return 'https://console.cloud.google.com/vertex-ai/training/custom-jobs';
   return jobConsoleUrl({ ...parts, project: projectId ?? parts.project });
+}
+
+type WorkerPoolSpec = protos.google.cloud.aiplatform.v1.IWorkerPoolSpec;
+type Count = number | string | { toString(): string } | null | undefined;
+
+const count = (value: Count): number => {
+  const n = Number(typeof value === 'object' && value !== null ? value.toString() : (value ?? 0));
+  return Number.isFinite(n) ? n : 0;
+};
+
+/** A worker pool spec of a CustomJob message, with enum names and numbers in their plain forms. */
+function toWorkerPool(pool: WorkerPoolSpec): JobWorkerPool {
+  const machine = pool.machineSpec ?? {};
+  const accelerator =
+    machine.acceleratorType === null || machine.acceleratorType === undefined ? '' : String(machine.acceleratorType);
+  const acceleratorCount = count(machine.acceleratorCount);
+  const hasAccelerator = accelerator !== '' && accelerator !== 'ACCELERATOR_TYPE_UNSPECIFIED' && accelerator !== '0';
+  return {
+    machineType: machine.machineType ?? '',
+    acceleratorType: hasAccelerator ? accelerator : undefined,
+    acceleratorCount: hasAccelerator ? acceleratorCount : 0,
+    replicaCount: count(pool.replicaCount),
+    imageUri: pool.containerSpec?.imageUri || pool.pythonPackageSpec?.executorImageUri || undefined,
+    command: [...(pool.containerSpec?.command ?? [])],
+    args: [
+      ...((pool.pythonPackageSpec?.executorImageUri ? pool.pythonPackageSpec.args : pool.containerSpec?.args) ?? []),
+    ],
+    pythonModule: pool.pythonPackageSpec?.pythonModule || undefined,
+  };
 }
 
 /** The snapshot of a CustomJob message. */
@@ -45,6 +80,7 @@ export function toJobSnapshot(job: CustomJob, projectId?: string): JobSnapshot {
     error,
     labels: { ...(job.labels ?? {}) },
     imageUri: pool?.containerSpec?.imageUri || pool?.pythonPackageSpec?.executorImageUri || undefined,
+    workerPools: (job.jobSpec?.workerPoolSpecs ?? []).map(toWorkerPool),
     consoleUrl: consoleUrlOf(name, projectId),
   };
 }

@@ -1,7 +1,7 @@
 import { ExitCode } from '../exit-codes.js';
 import type { GlobalOptions } from '../options.js';
 import { green, type Io, printJson } from '../output.js';
-import { jobJson, jobsRunner, stateText, type VertexFlags } from './jobs-runner.js';
+import { jobJson, jobReference, jobsRunner, stateText, type VertexFlags } from './jobs-runner.js';
 
 export interface JobsCancelOptions extends GlobalOptions, VertexFlags {
   job: string;
@@ -12,7 +12,7 @@ export interface JobsCancelOptions extends GlobalOptions, VertexFlags {
 export default async function jobsCancel(options: JobsCancelOptions, io: Io, env = process.env): Promise<number> {
   const runner = await jobsRunner(options, env, options.job);
   try {
-    const name = runner.jobName(options.job);
+    const name = jobReference(runner, options.job);
     const job = await runner.cancel(name, { wait: options.wait === true });
     if (options.json) {
       printJson(io, jobJson(job));
@@ -24,7 +24,7 @@ export default async function jobsCancel(options: JobsCancelOptions, io: Io, env
       io.stderr(`${green(io, '✓')} ${job.name} ${stateText(io, job)}\n`);
     } else {
       io.stderr(
-        `Cancel requested: ${job.name} is ${stateText(io, job)}. Add --wait to wait for CANCELLED, or check with \`vertex-launch jobs status ${job.name}\`.\n`,
+        `Cancel requested: ${job.name} is ${stateText(io, job)}. Add --wait to wait for CANCELLED, or check with \`vertex-launch jobs describe ${job.name}\`.\n`,
       );
     }
     return ExitCode.OK;

@@ -1,7 +1,7 @@
 import { ExitCode } from '../exit-codes.js';
 import type { GlobalOptions } from '../options.js';
 import type { Io } from '../output.js';
-import { jobsRunner, logJson, logLine, type VertexFlags } from './jobs-runner.js';
+import { jobReference, jobsRunner, logJson, logLine, type VertexFlags } from './jobs-runner.js';
 
 export interface JobsLogsOptions extends GlobalOptions, VertexFlags {
   job: string;
@@ -15,7 +15,7 @@ export default async function jobsLogs(options: JobsLogsOptions, io: Io, env = p
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
   try {
-    for await (const entry of runner.logs(options.job, {
+    for await (const entry of runner.logs(jobReference(runner, options.job), {
       follow: options.follow === true,
       signal: controller.signal,
     })) {

@@ -8,7 +8,7 @@ import {
   formatElapsed,
   type JobLogEntry,
   type JobSnapshot,
-  parseJobName,
+  parseJobReference,
   type Runtime,
   requireProjectId,
   requireRegion,
@@ -16,6 +16,7 @@ import {
   type Sourced,
 } from '@vertex-launch/core';
 import type { VertexRunner, VertexRunnerOptions } from '@vertex-launch/vertex';
+import type { ListField } from '../list-format.js';
 import { dim, green, type Io, red, yellow } from '../output.js';
 import { commandRuntime, fromFlagOrJob } from '../runtime.js';
 
@@ -26,26 +27,29 @@ export interface VertexFlags {
 }
 
 /**
- * The runtime of a command that talks to Vertex, with credentials. Project and region: the flags, then a full job
- * name's (`jobRef`), then the environment, launch-config.yaml, gcloud's configuration and the credentials.
+ * The runtime of a command that talks to Vertex, with credentials. Project and region: the flags, then the job
+ * reference's (`jobRef`: a full name, or a console URL with its `?project=`), then the environment,
+ * launch-config.yaml, gcloud's configuration and the credentials.
  */
 export async function vertexRuntime(flags: VertexFlags, env: NodeJS.ProcessEnv, jobRef?: string): Promise<Runtime> {
-  const fromName = jobRef ? parseJobName(jobRef.trim()) : undefined;
+  const fromRef = jobRef === undefined ? undefined : parseJobReference(jobRef);
   // A malformed reference is refused before any credentials are looked for.
-  if (jobRef !== undefined && !fromName && !/^\d+$/.test(jobRef.trim())) resolveJobName(jobRef);
+  if (jobRef !== undefined && !fromRef) resolveJobName(jobRef);
+  const what = jobRef !== undefined && /^\s*(https?:\/\/)?console\./i.test(jobRef) ? 'the job URL' : 'the job name';
   const named = (value: string | undefined): Sourced<string> | undefined =>
-    value ? { value, source: { kind: 'flag', name: 'the job name' } } : undefined;
+    value ? { value, source: { kind: 'flag', name: what } } : undefined;
   // A project number in a job name names no project id: it only fills in when nothing else does.
-  const nameProject = fromName && !/^\d+$/.test(fromName.project) ? fromName.project : undefined;
+  const refProject = fromRef?.project;
+  const nameProject = refProject && !/^\d+$/.test(refProject) ? refProject : undefined;
   const runtime = await commandRuntime(
     {
       project: fromFlagOrJob('--project', flags.project, named(nameProject)),
-      region: fromFlagOrJob('--region', flags.region, named(fromName?.region)),
+      region: fromFlagOrJob('--region', flags.region, named(fromRef?.region)),
     },
     env,
     { credentials: true },
   );
-  if (!runtime.projectId && fromName) return { ...runtime, projectId: named(fromName.project) };
+  if (!runtime.projectId && refProject) return { ...runtime, projectId: named(refProject) };
   return runtime;
 }
 
@@ -78,6 +82,17 @@ export async function jobsRunner(flags: VertexFlags, env: NodeJS.ProcessEnv, job
   return openRunner(await vertexRuntime(flags, env, jobRef), {}, jobRef);
 }
 
+/**
+ * The full name a job reference of a `jobs` command names (`describe`, `cancel`, `logs`): a full name as it is, a
+ * console URL's project (else the runner's) and region, a bare id in the runner's project and region.
+ */
+export function jobReference(runner: Pick<VertexRunner, 'projectId' | 'region'>, reference: string): string {
+  return resolveJobName(reference, {
+    ...(runner.projectId ? { project: runner.projectId } : {}),
+    ...(runner.region ? { region: runner.region } : {}),
+  });
+}
+
 /** A job's state for people: `RUNNING`, coloured by outcome. */
 export function stateText(io: Io, job: Pick<JobSnapshot, 'state' | 'status'>): string {
   const name = job.state.replace(/^JOB_STATE_/, '');
@@ -87,7 +102,7 @@ export function stateText(io: Io, job: Pick<JobSnapshot, 'state' | 'status'>): s
   return name;
 }
 
-/** The JSON form of a job (`--json`): stable keys, ISO times, no secrets. */
+/** The JSON form of a job (`--json`): stable keys, ISO times, no secrets; each worker pool's machine and args. */
 export function jobJson(job: JobSnapshot) {
   return {
     name: job.name,
@@ -103,9 +118,40 @@ export function jobJson(job: JobSnapshot) {
     error: job.error ?? null,
     labels: job.labels,
     imageUri: job.imageUri ?? null,
+    workerPools: (job.workerPools ?? []).map((pool) => ({
+      machineSpec: {
+        machineType: pool.machineType,
+        acceleratorType: pool.acceleratorType ?? null,
+        acceleratorCount: pool.acceleratorCount,
+      },
+      replicaCount: pool.replicaCount,
+      imageUri: pool.imageUri ?? null,
+      command: pool.command,
+      args: pool.args,
+      ...(pool.pythonModule ? { pythonModule: pool.pythonModule } : {}),
+    })),
     consoleUrl: job.consoleUrl,
   };
 }
+
+/** The fields of {@link jobJson}, as `--filter`, `--sort-by` and `--format` name them. */
+export const JOB_FIELDS: readonly ListField[] = [
+  { name: 'name' },
+  { name: 'id' },
+  { name: 'displayName' },
+  { name: 'state' },
+  { name: 'status' },
+  { name: 'terminal' },
+  { name: 'createTime' },
+  { name: 'startTime' },
+  { name: 'endTime' },
+  { name: 'updateTime' },
+  { name: 'error', nested: true },
+  { name: 'labels', nested: true },
+  { name: 'imageUri' },
+  { name: 'workerPools', nested: true },
+  { name: 'consoleUrl' },
+];
 
 /** `2026-11-29 06:40:30Z` */
 export function shortTime(date: Date | undefined): string {

@@ -12,6 +12,7 @@ import { RUN_ID_PATTERN } from '@vertex-launch/core/queue';
 import { ExitCode, UsageError } from '../exit-codes.js';
 import { dim, green, type Io, printJson } from '../output.js';
 import { checkImageFlag, type LaunchOptions, parseSetVars, readOverride } from './launch.js';
+import { itemJson } from './queue-admin.js';
 import type { QueueDbFlags } from './queue-db.js';
 import { withQueueStore } from './queue-db.js';
 
@@ -120,7 +121,7 @@ export default async function launchEnqueue(options: LaunchEnqueueOptions, io: I
     }
     return store.enqueue(queue.name, request);
   });
-  if (options.json) printJson(io, item);
+  if (options.json) printJson(io, itemJson(item));
   else {
     io.stderr(
       `${green(io, '✓')} Enqueued run ${item.runId} to queue ${item.queue}\n  ${dim(io, `follow it: vertex-launch queue items ${item.queue}`)}\n`,

@@ -16,12 +16,13 @@ import { DEFAULT_QUEUE_CONFIG, unwrapQueueConfig } from '@vertex-launch/core/con
 import { seedQueueConfig } from '@vertex-launch/core/queue';
 import { stringify } from 'yaml';
 import { ExitCode, UsageError } from '../exit-codes.js';
+import { type ListFlags, type ListSpec, listOptions, printRows, selectRows } from '../list-format.js';
 import type { GlobalOptions } from '../options.js';
 import { dim, green, type Io, printJson, red, yellow } from '../output.js';
 import { type QueueDbFlags, READ_ONLY, withQueueStore } from './queue-db.js';
 
 /** Flags of the queue commands. */
-export interface QueueAdminOptions extends GlobalOptions, QueueDbFlags {
+export interface QueueAdminOptions extends GlobalOptions, QueueDbFlags, ListFlags {
   name?: string;
   item?: string;
   config?: string;
@@ -30,7 +31,8 @@ export interface QueueAdminOptions extends GlobalOptions, QueueDbFlags {
   description?: string;
   printDefault?: boolean;
   force?: boolean;
-  state?: string;
+  /** `queue items --state`, repeatable and comma-separated. */
+  state?: string[] | string;
   limit?: string;
 }
 
@@ -116,9 +118,26 @@ export async function create(options: QueueAdminOptions, io: Io, env = process.e
   return ExitCode.OK;
 }
 
+/** The fields of `queue list` rows (its `--json` queue objects). */
+export const QUEUE_LIST: ListSpec = {
+  command: 'queue list',
+  fields: [
+    { name: 'name' },
+    { name: 'resource' },
+    { name: 'project' },
+    { name: 'region' },
+    { name: 'description' },
+    { name: 'createdAt' },
+    { name: 'updatedAt' },
+    { name: 'config', nested: true },
+    { name: 'items', nested: true },
+  ],
+};
+
 /** `queue list`. */
 export async function list(options: QueueAdminOptions, io: Io, env = process.env): Promise<number> {
-  const rows = await withQueueStore(
+  const shown = listOptions(options, QUEUE_LIST);
+  const all = await withQueueStore(
     options,
     env,
     async (store) => {
@@ -127,12 +146,19 @@ export async function list(options: QueueAdminOptions, io: Io, env = process.env
     },
     READ_ONLY,
   );
-  if (options.json) {
-    printJson(io, { queues: rows.map((r) => queueJson(r.queue, r.items)) });
+  const byJson = new Map(all.map((r) => [queueJson(r.queue, r.items) as Record<string, unknown>, r]));
+  const selected = selectRows([...byJson.keys()], shown);
+  if (shown.format.kind !== 'default') {
+    printRows(io, shown.format, selected, (queues) => ({ queues }));
     return ExitCode.OK;
   }
+  const rows = selected.map((json) => byJson.get(json) as (typeof all)[number]);
   if (rows.length === 0) {
-    io.stderr('No queues. Create one with `vertex-launch queue create NAME --config FILE`.\n');
+    io.stderr(
+      all.length === 0
+        ? 'No queues. Create one with `vertex-launch queue create NAME --config FILE`.\n'
+        : `No queues match --filter ${options.filter} (of ${all.length}).\n`,
+    );
     return ExitCode.OK;
   }
   const table = [
@@ -237,43 +263,131 @@ export async function remove(options: QueueAdminOptions, io: Io, env = process.e
   return ExitCode.OK;
 }
 
+/**
+ * The states of `queue items` (`--state` and the `state` of each item): the store's `queued` and `claimed`, and a
+ * finished item's outcome.
+ */
+export const ITEM_STATES = ['queued', 'claimed', 'succeeded', 'failed', 'cancelled'] as const;
+export type ItemState = (typeof ITEM_STATES)[number];
+
+/** The state of an item as `queue items` shows it: one of {@link ITEM_STATES}. */
+export function itemState(item: QueueItem): ItemState {
+  return item.state === 'finished' ? (item.outcome ?? 'failed') : item.state;
+}
+
+/** An item as `queue items --json` and `queue cancel --json` print it: one `state` (see {@link ITEM_STATES}). */
+export function itemJson(item: QueueItem) {
+  const { state: _state, outcome: _outcome, status, ...rest } = item;
+  return {
+    ...rest,
+    state: itemState(item),
+    jobStatus: status ?? null,
+    submitUnknown: submitUnknown(item),
+  };
+}
+
+/** The fields of `queue items` rows. */
+export const QUEUE_ITEMS: ListSpec = {
+  command: 'queue items',
+  fields: [
+    { name: 'id' },
+    { name: 'queue' },
+    { name: 'launchId' },
+    { name: 'runId' },
+    { name: 'request', nested: true },
+    { name: 'state' },
+    { name: 'phase' },
+    { name: 'jobStatus' },
+    { name: 'cancelRequested' },
+    { name: 'submitUnknown' },
+    { name: 'imageUri' },
+    { name: 'jobName' },
+    { name: 'failure', nested: true },
+    { name: 'agentId' },
+    { name: 'leaseExpiresAt' },
+    { name: 'attempts' },
+    { name: 'enqueuedAt' },
+    { name: 'updatedAt' },
+    { name: 'finishedAt' },
+    { name: 'events', nested: true },
+  ],
+};
+
+/** `--state` of `queue items`: the states wanted (`finished` is succeeded, failed and cancelled). */
+export function itemStates(values: readonly string[] | string | undefined): ItemState[] | undefined {
+  if (values === undefined) return undefined;
+  const wanted = (Array.isArray(values) ? values : [values])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
+  const known = (v: string): v is ItemState => (ITEM_STATES as readonly string[]).includes(v);
+  const bad = wanted.filter((v) => !known(v.toLowerCase()) && v.toLowerCase() !== 'finished');
+  if (bad.length > 0 || wanted.length === 0) {
+    throw new UsageError(
+      `--state ${bad.join(',') || '""'}: not an item state; use ${ITEM_STATES.join(', ')} or finished (all three ends), repeated or comma-separated.`,
+    );
+  }
+  const states = wanted.flatMap((v): ItemState[] =>
+    v.toLowerCase() === 'finished' ? ['succeeded', 'failed', 'cancelled'] : [v.toLowerCase() as ItemState],
+  );
+  return [...new Set(states)];
+}
+
 /** `queue items NAME`. */
 export async function items(options: QueueAdminOptions, io: Io, env = process.env): Promise<number> {
   const name = requireName(options);
-  let states: QueueItemState[] | undefined;
-  if (options.state !== undefined) {
-    const wanted = options.state.split(',').map((s) => s.trim());
-    const bad = wanted.filter((s) => !(QUEUE_ITEM_STATES as readonly string[]).includes(s));
-    if (bad.length > 0) {
-      throw new UsageError(`--state ${bad.join(',')}: use ${QUEUE_ITEM_STATES.join(', ')} (comma-separated).`);
-    }
-    states = wanted as QueueItemState[];
-  }
+  const states = itemStates(options.state);
   const limit = options.limit === undefined ? 50 : Number(options.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit ${options.limit}: use a whole number >= 1.`);
+  const shown = listOptions(options, QUEUE_ITEMS);
+  const storeStates = states
+    ? [...new Set(states.map((s): QueueItemState => (s === 'queued' || s === 'claimed' ? s : 'finished')))]
+    : undefined;
+  // The store filters by its own states; outcomes and --filter are applied here, a page at a time, until `limit`
+  // items match or the queue has no more.
+  const matches = (item: QueueItem) =>
+    (!states || states.includes(itemState(item))) && (!shown.filter || shown.filter(itemJson(item)));
   const found = await withQueueStore(
     options,
     env,
     async (store) => {
       if (!(await store.getQueue(name))) throw notFound(name);
-      return store.list({ queue: name, limit, ...(states ? { states } : {}) });
+      const out: QueueItem[] = [];
+      const page = Math.max(limit, 100);
+      let before: string | undefined;
+      for (;;) {
+        const batch = await store.list({
+          queue: name,
+          limit: page,
+          ...(storeStates ? { states: storeStates } : {}),
+          ...(before ? { before } : {}),
+        });
+        out.push(...batch.filter(matches));
+        if (batch.length < page || (out.length >= limit && !shown.sort)) break;
+        before = batch.at(-1)?.id;
+      }
+      return out;
     },
     READ_ONLY,
   );
-  if (options.json) {
-    printJson(io, {
-      queue: name,
-      items: found.map((item) => (submitUnknown(item) ? { ...item, submitUnknown: true } : item)),
-    });
+  const byJson = new Map(found.map((item) => [itemJson(item) as Record<string, unknown>, item]));
+  const selected = selectRows([...byJson.keys()], { ...shown, filter: undefined }, limit);
+  if (shown.format.kind !== 'default') {
+    printRows(io, shown.format, selected, (rows) => ({ queue: name, items: rows }));
     return ExitCode.OK;
   }
-  if (found.length === 0) {
-    io.stderr(`No items in queue ${name}. Enqueue with \`vertex-launch launch --queue ${name} --image IMAGE\`.\n`);
+  const rows = selected.map((json) => byJson.get(json) as QueueItem);
+  if (rows.length === 0) {
+    io.stderr(
+      states || options.filter
+        ? `No items in queue ${name} match${states ? ` --state ${states.join(',')}` : ''}${options.filter ? ` --filter ${options.filter}` : ''}.\n`
+        : `No items in queue ${name}. Enqueue with \`vertex-launch launch --queue ${name} --image IMAGE\`.\n`,
+    );
     return ExitCode.OK;
   }
   const table = [
-    ['ITEM', 'RUN', 'STATE', 'PHASE', 'STATUS', 'JOB', 'ERROR'],
-    ...found.map((item) => [
+    ['ITEM', 'RUN', 'STATE', 'PHASE', 'JOB STATUS', 'JOB', 'ERROR'],
+    ...rows.map((item) => [
       item.id,
       item.runId,
       stateText(io, item),
@@ -296,7 +410,7 @@ export async function cancel(options: QueueAdminOptions, io: Io, env = process.e
   const id = options.item;
   if (!id) throw new UsageError('Missing the ITEM argument (an id from `vertex-launch queue items NAME`).');
   const item = await withQueueStore(options, env, (store) => store.requestCancel(id));
-  if (options.json) printJson(io, item);
+  if (options.json) printJson(io, itemJson(item));
   else if (item.state === 'finished') io.stdout(`Item ${id} is ${item.outcome}.\n`);
   else io.stdout(`Cancel requested for item ${id}; the agent holding it cancels ${item.jobName ?? 'its job'}.\n`);
   return ExitCode.OK;
@@ -311,9 +425,9 @@ function submitUnknown(item: QueueItem): boolean {
 }
 
 function stateText(io: Io, item: QueueItem): string {
-  if (item.state !== 'finished') return item.cancelRequested ? `${item.state} (cancelling)` : item.state;
-  if (item.outcome === 'succeeded') return green(io, 'succeeded');
-  return red(io, item.outcome ?? 'finished');
+  const state = itemState(item);
+  if (state === 'queued' || state === 'claimed') return item.cancelRequested ? `${state} (cancelling)` : state;
+  return state === 'succeeded' ? green(io, state) : red(io, state);
 }
 
 function notFound(name: string): ConfigError {

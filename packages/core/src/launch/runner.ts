@@ -15,6 +15,25 @@ export interface JobErrorInfo {
   message: string;
 }
 
+/** One worker pool of a job, as the backend reports it (`jobSpec.workerPoolSpecs[i]`). */
+export interface JobWorkerPool {
+  /** e.g. `n1-standard-4`; `''` for a placeholder pool (an empty spec that skips a pool index). */
+  machineType: string;
+  /** e.g. `NVIDIA_TESLA_T4`; undefined without accelerators. */
+  acceleratorType: string | undefined;
+  /** Accelerators per replica; 0 without accelerators. */
+  acceleratorCount: number;
+  replicaCount: number;
+  /** The container image, or the executor image of a Python package. */
+  imageUri: string | undefined;
+  /** The container's command (empty: the image's entrypoint). */
+  command: readonly string[];
+  /** The arguments of the container or Python module. */
+  args: readonly string[];
+  /** The Python module run, for a Python package pool. */
+  pythonModule: string | undefined;
+}
+
 /** What a runner knows about one job at one moment. */
 export interface JobSnapshot {
   /** Full resource name, `projects/<project>/locations/<region>/customJobs/<id>`. */
@@ -39,6 +58,8 @@ export interface JobSnapshot {
   labels: Readonly<Record<string, string>>;
   /** Image of the first worker pool (container or Python executor image), when it has one. */
   imageUri: string | undefined;
+  /** The worker pools of the job's spec, in order, when the runner reports them. */
+  workerPools?: readonly JobWorkerPool[];
   /** Where to see the job in the Google Cloud console. */
   consoleUrl: string;
 }

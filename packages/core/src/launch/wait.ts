@@ -17,7 +17,7 @@ export class WaitTimeoutError extends VertexLaunchError {
     super(
       'API',
       `Timed out after ${formatElapsed(timeoutMs)} waiting for job ${jobName} ${what}; it is still ${lastState ?? 'in an unknown state'}.`,
-      { hint: `The job was not changed. Check it with \`vertex-launch jobs status ${jobName}\`.` },
+      { hint: `The job was not changed. Check it with \`vertex-launch jobs describe ${jobName}\`.` },
     );
     this.jobName = jobName;
     this.lastState = lastState;
