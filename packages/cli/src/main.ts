@@ -170,7 +170,17 @@ Examples:
   vertexFlags(jobs.command('logs').description("A job's logs from Cloud Logging (JSON lines with --json)."))
     .argument('<job>', jobArgument)
     .option('--follow', 'keep printing new entries until the job ends')
-    .addHelpText('after', '\nExamples:\n  $ vertex-launch jobs logs 1234567890123456789 --follow')
+    .option('--since <duration|time>', 'only entries from this long ago (90s, 10m, 2h, 1d) or this time (RFC 3339)')
+    .option('--tail <n>', 'start with the last n entries (with --follow: then the new ones)')
+    .option('--task <name>', 'only the entries of one replica, e.g. workerpool0-0 (the chief) or workerpool1-2')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ vertex-launch jobs logs 1234567890123456789 --follow
+  $ vertex-launch jobs logs 1234567890123456789 --tail 50 --follow --task workerpool0-0
+  $ vertex-launch jobs logs 1234567890123456789 --since 30m --json | jq -r .text`,
+    )
     .action(run(() => import('./commands/jobs-logs.js')));
 
   const auth = program.command('auth').description('Check credentials and permissions.');
