@@ -84,6 +84,18 @@ Examples:
     .option('--run-name <name>', 'run name for ${run_name} (default: the run id)')
     .addOption(new Option('--set-var <name=value>', 'set a template variable (repeatable)').argParser(collect))
     .option('--override <json-or-file>', 'overrides deep-merged into spec/run: inline JSON or a YAML/JSON file')
+    .addOption(
+      new Option('--labels <key=value,...>', 'job labels, added to spec.labels (repeatable; lowercase keys)').argParser(
+        collect,
+      ),
+    )
+    .addOption(
+      new Option(
+        '--args <arg>',
+        'one container argument, replacing the args of the pools that run the image (repeatable: --args=--epochs=5 --args=--lr=0.1)',
+      ).argParser(collect),
+    )
+    .option('--display-name <name>', 'display name of the job (spec.display_name; at most 128 characters)')
     .option('--dry-run', 'print the CreateCustomJobRequest instead of submitting it')
     .option('--wait', 'wait until the job ends, printing its state changes (exit 1 when it does not succeed)')
     .option('--follow', 'print the job logs while waiting (implies --wait)')
@@ -107,7 +119,9 @@ Examples:
       --project my-proj --region us-central1 --dry-run --json
   $ vertex-launch launch --queue-config queue.yaml --image IMAGE --set-var gpus=2 \\
       --override '{"run":{"timeout":"2h"}}' --dry-run
-  $ vertex-launch launch --queue-config queue.yaml --image IMAGE --follow --cancel-on-interrupt`,
+  $ vertex-launch launch --queue-config queue.yaml --image IMAGE --follow --cancel-on-interrupt
+  $ vertex-launch launch --queue-config queue.yaml --image IMAGE --labels team=ml,exp=lr-sweep \
+      --display-name "lr 0.1" --args=--epochs=5 --args=--lr=0.1`,
     )
     .action(run(() => import('./commands/launch.js')));
 
@@ -279,11 +293,20 @@ Examples:
     .option('--db <path>', 'queue database (default: $VERTEX_LAUNCH_QUEUE_DB, then queue_db of the config)')
     .option('--log-format <format>', 'json (pino lines on stdout) or human (stderr); default human on a terminal')
     .option('--status-interval <seconds>', 'log a status line (running and queued counts) this often; 0: never', '60')
+    .addOption(
+      new Option('-q, --queue <name>', 'drain this queue (repeatable; instead of `queues` of the config)').argParser(
+        collect,
+      ),
+    )
+    .option('-j, --max-jobs <n>', 'launches at once (instead of `max_jobs` of the config; -1: no limit)')
     .addHelpText(
       'after',
       `
+With --queue the agent config file may be missing (the defaults and the flags are then the whole config).
+
 Examples:
   $ vertex-launch agent
+  $ vertex-launch agent -q gpu-t4 -q cpu -j 4
   $ vertex-launch agent --config launch-config.yaml --log-format json | jq -c 'select(.itemId)'`,
     )
     .action(run(() => import('./commands/agent.js')));

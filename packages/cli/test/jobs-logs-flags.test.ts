@@ -6,7 +6,9 @@ import { runCli } from './run-cli.js';
 let emu: Emulator;
 let env: Record<string, string>;
 const jobId = '4242424242';
-const ago = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString();
+/** Entry times are minutes before this test file's start (fixed, so a slow run does not move them). */
+const start = Date.now();
+const ago = (minutes: number) => new Date(start - minutes * 60_000).toISOString();
 
 /** Writes one log entry of the job, as Vertex does (resource ml_job, labels job_id and task_name). */
 async function write(text: string, task: string, timestamp: string): Promise<void> {
@@ -71,7 +73,7 @@ describe('vertex-launch jobs logs flags', () => {
       'chief 5',
       'worker 1',
     ]);
-    const at = await runCli(['jobs', 'logs', jobId, '--since', ago(4.5), '--json'], { env });
+    const at = await runCli(['jobs', 'logs', jobId, '--since', ago(5.5), '--json'], { env });
     expect(texts(at.stdout).map((e) => e.text)).toEqual(['chief 5', 'worker 1']);
   });
 

@@ -14,7 +14,16 @@ import {
   requireRegion,
 } from '@vertex-launch/core';
 import { contextTag, fingerprintContext } from '@vertex-launch/core/build';
-import { credentialValues, directLaunchEnvAccess, type EnvAccess, maskSecretsDeep } from '@vertex-launch/core/config';
+import {
+  credentialValues,
+  directLaunchEnvAccess,
+  type EnvAccess,
+  LABEL_MAX_LENGTH,
+  labelKeyProblem,
+  labelValueProblem,
+  maskSecretsDeep,
+  RESERVED_LABEL_PREFIX,
+} from '@vertex-launch/core/config';
 import { toRestJson } from '@vertex-launch/core/mapping';
 import { ExitCode, UsageError } from '../exit-codes.js';
 import type { GlobalOptions } from '../options.js';
@@ -42,6 +51,90 @@ export interface LaunchOptions extends GlobalOptions {
   cancelOnInterrupt?: boolean;
   /** Seconds to look a create whose answer was lost up before any second create (the runner's `createLookup`). */
   createLookupWindow?: string;
+  /** `--labels k=v,k2=v2` (repeatable): job labels added to (and winning over) `spec.labels`. */
+  labels?: string[];
+  /** `--args=--epochs=5` (repeatable, one argument each): the container args of the pools that run the image. */
+  args?: string[];
+  /** `--display-name NAME`: `spec.display_name`. */
+  displayName?: string;
+}
+
+/** `--labels team=ml,env=dev` flags (repeatable) as a label map, each checked by Vertex's rules; errors name the flag. */
+export function parseLabels(flags: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const flag of flags) {
+    for (const pair of flag.split(',')) {
+      if (pair.trim() === '') continue;
+      const eq = pair.indexOf('=');
+      const key = (eq < 0 ? pair : pair.slice(0, eq)).trim();
+      const value = eq < 0 ? '' : pair.slice(eq + 1).trim();
+      if (eq < 0) {
+        throw new UsageError(
+          `--labels ${JSON.stringify(pair)}: expected key=value pairs, e.g. --labels team=ml,env=dev`,
+        );
+      }
+      const problem =
+        labelKeyProblem(key) ??
+        (key.startsWith(RESERVED_LABEL_PREFIX)
+          ? `\`${RESERVED_LABEL_PREFIX}*\` labels are set by Vertex Launch itself`
+          : labelValueProblem(value));
+      if (problem) {
+        throw new UsageError(
+          `--labels ${JSON.stringify(pair)}: ${problem} (keys and values: lowercase letters, digits, _ and -, at most ${LABEL_MAX_LENGTH} characters; keys start with a letter).`,
+        );
+      }
+      out[key] = value;
+    }
+  }
+  return out;
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/**
+ * The launch overrides of `--override` with `--labels`, `--display-name` and `--args` laid over them (the flags win).
+ * `--args` replaces the args of every worker pool that runs the launch's image (`${image_uri}` in
+ * `container_spec.image_uri`, or a `python_package_spec`), or of every pool when none does: lists are replaced
+ * whole by overrides, so the pools of the queue config (or of `--override`) are copied with their new args.
+ */
+export function launchOverrides(
+  options: { labels?: string[] | undefined; args?: string[] | undefined; displayName?: string | undefined },
+  override: unknown,
+  config: unknown,
+): unknown {
+  const labels = options.labels === undefined ? undefined : parseLabels(options.labels);
+  if (options.displayName !== undefined) {
+    const length = [...options.displayName].length;
+    if (length === 0 || length > 128) {
+      throw new UsageError(
+        `--display-name: must be 1 to 128 characters, got ${length}; e.g. --display-name "resnet lr=0.1".`,
+      );
+    }
+  }
+  if (labels === undefined && options.displayName === undefined && options.args === undefined) return override;
+  const base = isObject(override) ? override : {};
+  const spec = isObject(base.spec) ? { ...base.spec } : {};
+  if (labels !== undefined) spec.labels = { ...(isObject(spec.labels) ? spec.labels : {}), ...labels };
+  if (options.displayName !== undefined) spec.display_name = options.displayName;
+  if (options.args !== undefined) {
+    const configSpec = isObject(config) && isObject(config.spec) ? config.spec : {};
+    const pools = spec.worker_pool_specs ?? configSpec.worker_pool_specs;
+    if (!Array.isArray(pools) || pools.length === 0) {
+      throw new UsageError('--args: the queue config has no `spec.worker_pool_specs` to pass the args to.');
+    }
+    const runsImage = (pool: unknown) =>
+      isObject(pool) &&
+      ((isObject(pool.container_spec) && String(pool.container_spec.image_uri ?? '').includes('${image_uri}')) ||
+        isObject(pool.python_package_spec));
+    const targets = pools.some(runsImage) ? pools.map(runsImage) : pools.map(() => true);
+    spec.worker_pool_specs = pools.map((pool, i) => {
+      if (!targets[i] || !isObject(pool)) return pool;
+      const key = isObject(pool.container_spec) ? 'container_spec' : 'python_package_spec';
+      return { ...pool, [key]: { ...(isObject(pool[key]) ? pool[key] : {}), args: [...(options.args ?? [])] } };
+    });
+  }
+  return { ...base, spec };
 }
 
 /**
@@ -67,8 +160,12 @@ export default async function launch(options: LaunchOptions, io: Io, env = proce
   // The same runtime as a real launch (flags, environment, launch-config.yaml, gcloud config), without credentials.
   const runtime = await commandRuntime({ project: options.project, region: options.region }, env);
   const variables = parseSetVars(options.setVar ?? []);
-  const overrides = options.override === undefined ? undefined : await readOverride(options.override);
   const raw = await loadConfigFile(options.queueConfig);
+  const overrides = launchOverrides(
+    options,
+    options.override === undefined ? undefined : await readOverride(options.override),
+    raw,
+  );
   const runId = options.runId ?? newRunId();
   // With --source the image is the repository plus the content tag the build would push (no build for a dry run).
   const imageUri =
@@ -198,8 +295,12 @@ async function submitLaunch(options: LaunchOptions, io: Io, env: NodeJS.ProcessE
   }
   if (options.source !== undefined) checkRepository(options.image);
   const variables = parseSetVars(options.setVar ?? []);
-  const overrides = options.override === undefined ? undefined : await readOverride(options.override);
   const raw = await loadConfigFile(options.queueConfig);
+  const overrides = launchOverrides(
+    options,
+    options.override === undefined ? undefined : await readOverride(options.override),
+    raw,
+  );
   // One runtime for the whole launch: the credentials are resolved once, for the build and the runner alike.
   const runtime = await commandRuntime({ project: options.project, region: options.region }, env, {
     credentials: true,
@@ -233,7 +334,10 @@ async function submitLaunch(options: LaunchOptions, io: Io, env: NodeJS.ProcessE
     });
     if (!options.wait && !options.follow) {
       if (options.json) printJson(io, { ...launchJson(handle), warnings, job: jobJson(handle.job) });
-      else io.stdout(`${handle.jobName}\n`);
+      else {
+        io.stdout(`${handle.jobName}\n`);
+        io.stderr(nextSteps(io, handle.job.id, options));
+      }
       return ExitCode.OK;
     }
     const final = await waitWithInterrupt(handle, options, io, stop as StopListener);
@@ -256,6 +360,12 @@ async function submitLaunch(options: LaunchOptions, io: Io, env: NodeJS.ProcessE
     stop?.dispose();
     await runner.close();
   }
+}
+
+/** What to run next after a launch that does not wait: follow the logs, see the state. */
+export function nextSteps(io: Io, jobId: string, flags: { project?: string; region?: string }): string {
+  const where = `${flags.project ? ` --project ${flags.project}` : ''}${flags.region ? ` --region ${flags.region}` : ''}`;
+  return `  ${dim(io, `follow it: vertex-launch jobs logs ${jobId}${where} --follow`)}\n  ${dim(io, `its state: vertex-launch jobs status ${jobId}${where}`)}\n`;
 }
 
 /** `--create-lookup-window <seconds>` as the runner's `createLookup` option. */
