@@ -22,6 +22,25 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 const PROJECT_HELP = 'Google Cloud project (default: $GOOGLE_CLOUD_PROJECT, launch-config.yaml, gcloud config)';
 const REGION_HELP = 'Vertex AI region (default: $GOOGLE_CLOUD_REGION, launch-config.yaml, gcloud config)';
 
+/** The docker-like flags of `build` and `launch --source` (build.ts says which builder takes which). */
+function withBuildFlags(command: Command): Command {
+  return command
+    .option('--no-cache', 'build without the layer cache (docker; Cloud Build never has one)')
+    .option('--pull', 'pull newer base images before building (docker; Cloud Build always pulls)')
+    .addOption(
+      new Option(
+        '--cache-from <image>',
+        'reuse the layers of this image (repeatable; docker and cloudbuild)',
+      ).argParser(collect),
+    )
+    .addOption(
+      new Option(
+        '--progress <mode>',
+        'build output: tty (redrawn counters), plain (lines only) or auto (tty on a terminal)',
+      ).choices(['auto', 'plain', 'tty']),
+    );
+}
+
 /**
  * Builds the command tree. Each command's implementation is imported only when it runs, so `--help`,
  * `queue validate` and `launch --dry-run` never load the Google client libraries.
@@ -64,53 +83,56 @@ Examples:
     .action(run(() => import('./commands/queue-validate.js')));
   registerQueueCommands(queue, run);
 
-  program
-    .command('launch')
-    .description('Turn a queue config and an image into a Vertex AI CustomJob.')
-    .option('--queue-config <file>', 'queue config file (spec/run, YAML or JSON): submit directly')
-    .option('--queue <name>', 'enqueue for an agent instead (see `queue create`); prints the item id')
-    .option(
-      '--source <dir>',
-      'build the image from this directory (with --queue: the agent builds it); --image is then the repository',
-    )
-    .option(
-      '--db <path>',
-      'with --queue: the queue database (default: $VERTEX_LAUNCH_QUEUE_DB, queue_db, ~/.local/share)',
-    )
-    .option('--image <uri>', 'container image for ${image_uri}')
-    .option('--project <id>', PROJECT_HELP)
-    .option('--region <region>', REGION_HELP)
-    .option('--run-id <id>', 'run id for ${run_id} (default: a new random id)')
-    .option('--run-name <name>', 'run name for ${run_name} (default: the run id)')
-    .addOption(new Option('--set-var <name=value>', 'set a template variable (repeatable)').argParser(collect))
-    .option('--override <json-or-file>', 'overrides deep-merged into spec/run: inline JSON or a YAML/JSON file')
-    .addOption(
-      new Option('--labels <key=value,...>', 'job labels, added to spec.labels (repeatable; lowercase keys)').argParser(
-        collect,
+  withBuildFlags(
+    program
+      .command('launch')
+      .description('Turn a queue config and an image into a Vertex AI CustomJob.')
+      .option('--queue-config <file>', 'queue config file (spec/run, YAML or JSON): submit directly')
+      .option('--queue <name>', 'enqueue for an agent instead (see `queue create`); prints the item id')
+      .option(
+        '--source <dir>',
+        'build the image from this directory (with --queue: the agent builds it); --image is then the repository (tagged ctx-<content hash>) or repository:tag',
+      )
+      .option(
+        '--db <path>',
+        'with --queue: the queue database (default: $VERTEX_LAUNCH_QUEUE_DB, queue_db, ~/.local/share)',
+      )
+      .option('--image <uri>', 'container image for ${image_uri}')
+      .option('--project <id>', PROJECT_HELP)
+      .option('--region <region>', REGION_HELP)
+      .option('--run-id <id>', 'run id for ${run_id} (default: a new random id)')
+      .option('--run-name <name>', 'run name for ${run_name} (default: the run id)')
+      .addOption(new Option('--set-var <name=value>', 'set a template variable (repeatable)').argParser(collect))
+      .option('--override <json-or-file>', 'overrides deep-merged into spec/run: inline JSON or a YAML/JSON file')
+      .addOption(
+        new Option(
+          '--labels <key=value,...>',
+          'job labels, added to spec.labels (repeatable; lowercase keys)',
+        ).argParser(collect),
+      )
+      .addOption(
+        new Option(
+          '--args <arg>',
+          'one container argument, replacing the args of the pools that run the image (repeatable: --args=--epochs=5 --args=--lr=0.1)',
+        ).argParser(collect),
+      )
+      .option('--display-name <name>', 'display name of the job (spec.display_name; at most 128 characters)')
+      .option('--dry-run', 'print the CreateCustomJobRequest instead of submitting it')
+      .option('--wait', 'wait until the job ends, printing its state changes (exit 1 when it does not succeed)')
+      .option('--follow', 'print the job logs while waiting (implies --wait)')
+      .option(
+        '--cancel-on-interrupt',
+        'on Ctrl-C, SIGTERM or SIGHUP while waiting, cancel the job (and wait for CANCELLED) without asking',
+      )
+      .option(
+        '--create-lookup-window <seconds>',
+        'after a create whose answer was lost, look its launch id up this long before any second create (default 300)',
+      )
+      .option(
+        '--json',
+        'print one JSON object with the config warnings in `warnings` (with --dry-run: { parent, customJob, warnings }, the request in Vertex REST v1 form)',
       ),
-    )
-    .addOption(
-      new Option(
-        '--args <arg>',
-        'one container argument, replacing the args of the pools that run the image (repeatable: --args=--epochs=5 --args=--lr=0.1)',
-      ).argParser(collect),
-    )
-    .option('--display-name <name>', 'display name of the job (spec.display_name; at most 128 characters)')
-    .option('--dry-run', 'print the CreateCustomJobRequest instead of submitting it')
-    .option('--wait', 'wait until the job ends, printing its state changes (exit 1 when it does not succeed)')
-    .option('--follow', 'print the job logs while waiting (implies --wait)')
-    .option(
-      '--cancel-on-interrupt',
-      'on Ctrl-C, SIGTERM or SIGHUP while waiting, cancel the job (and wait for CANCELLED) without asking',
-    )
-    .option(
-      '--create-lookup-window <seconds>',
-      'after a create whose answer was lost, look its launch id up this long before any second create (default 300)',
-    )
-    .option(
-      '--json',
-      'print one JSON object with the config warnings in `warnings` (with --dry-run: { parent, customJob, warnings }, the request in Vertex REST v1 form)',
-    )
+  )
     .addHelpText(
       'after',
       `
@@ -125,25 +147,27 @@ Examples:
     )
     .action(run(() => import('./commands/launch.js')));
 
-  program
-    .command('build')
-    .description('Build a source directory into an image and push it (reused when its content tag exists).')
-    .requiredOption('--source <dir>', 'the build context: the directory with your training code')
-    .option(
-      '--builder <name>',
-      'docker (the local daemon), cloudbuild (Google Cloud Build) or a builder package (@scope/name)',
-      'docker',
-    )
-    .option('--destination <uri>', 'image repository (tag: the content tag ctx-<12 hex>) or a full URI with a tag')
-    .option('--dockerfile <file>', 'Dockerfile, relative to --source or absolute (default: <source>/Dockerfile)')
-    .addOption(new Option('--build-arg <name=value>', 'a Docker build arg (repeatable)').argParser(collect))
-    .option('--platform <os/arch>', 'target platform (default linux/amd64, the only one Vertex AI runs)')
-    .option('--target <stage>', 'Dockerfile stage to build')
-    .option('--project <id>', `${PROJECT_HELP.slice(0, -1)}, the credentials)`)
-    .option('--region <region>', 'region of the default destination (default: as --region of launch)')
-    .option('--staging-bucket <bucket>', 'cloudbuild: bucket for the build context (default <project>_cloudbuild)')
-    .option('--machine-type <type>', 'cloudbuild: build machine type, e.g. E2_HIGHCPU_8')
-    .option('--json', 'print one JSON object: { imageUri, digest, reused, builder }')
+  withBuildFlags(
+    program
+      .command('build')
+      .description('Build a source directory into an image and push it (reused when its content tag exists).')
+      .requiredOption('--source <dir>', 'the build context: the directory with your training code')
+      .option(
+        '--builder <name>',
+        'docker (the local daemon), cloudbuild (Google Cloud Build) or a builder package (@scope/name)',
+        'docker',
+      )
+      .option('--destination <uri>', 'image repository (tag: the content tag ctx-<12 hex>) or a full URI with a tag')
+      .option('--dockerfile <file>', 'Dockerfile, relative to --source or absolute (default: <source>/Dockerfile)')
+      .addOption(new Option('--build-arg <name=value>', 'a Docker build arg (repeatable)').argParser(collect))
+      .option('--platform <os/arch>', 'target platform (default linux/amd64, the only one Vertex AI runs)')
+      .option('--target <stage>', 'Dockerfile stage to build')
+      .option('--project <id>', `${PROJECT_HELP.slice(0, -1)}, the credentials)`)
+      .option('--region <region>', 'region of the default destination (default: as --region of launch)')
+      .option('--staging-bucket <bucket>', 'cloudbuild: bucket for the build context (default <project>_cloudbuild)')
+      .option('--machine-type <type>', 'cloudbuild: build machine type, e.g. E2_HIGHCPU_8')
+      .option('--json', 'print one JSON object: { imageUri, digest, reused, builder }'),
+  )
     .addHelpText(
       'after',
       `

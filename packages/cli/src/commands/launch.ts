@@ -25,10 +25,12 @@ import {
   RESERVED_LABEL_PREFIX,
 } from '@vertex-launch/core/config';
 import { toRestJson } from '@vertex-launch/core/mapping';
+import { type BuildProgress, buildProgress, progressMode } from '../build-progress.js';
 import { ExitCode, UsageError } from '../exit-codes.js';
 import type { GlobalOptions } from '../options.js';
 import { dim, green, type Io, printJson, printWarnings, readLine, red, warningsJson, YES, yellow } from '../output.js';
 import { builderFactory, builderRuntime, commandRuntime } from '../runtime.js';
+import { type BuildFlags, buildFlagOptions } from './build.js';
 import { jobJson, logLine, openRunner, stateText } from './jobs-runner.js';
 
 export interface LaunchOptions extends GlobalOptions {
@@ -57,6 +59,12 @@ export interface LaunchOptions extends GlobalOptions {
   args?: string[];
   /** `--display-name NAME`: `spec.display_name`. */
   displayName?: string;
+  /** With `--source`: the docker-like build flags (see build.ts). */
+  /** False with `--no-cache`. */
+  cache?: boolean;
+  pull?: boolean;
+  cacheFrom?: string[];
+  progress?: string;
 }
 
 /** `--labels team=ml,env=dev` flags (repeatable) as a label map, each checked by Vertex's rules; errors name the flag. */
@@ -145,6 +153,12 @@ export default async function launch(options: LaunchOptions, io: Io, env = proce
   // `--queue NAME` enqueues for an agent instead of submitting (launch-enqueue.ts).
   const queue = (options as { queue?: string }).queue;
   if (queue !== undefined) {
+    const given = buildFlagsGiven(options);
+    if (given.length > 0) {
+      throw new UsageError(
+        `launch --queue: ${given.join(', ')} do not reach the agent, which builds with builder.options of its launch-config.yaml; drop them, or launch with --queue-config.`,
+      );
+    }
     const { default: launchEnqueue } = await import('./launch-enqueue.js');
     return launchEnqueue({ ...options, queue }, io, env);
   }
@@ -154,6 +168,7 @@ export default async function launch(options: LaunchOptions, io: Io, env = proce
     );
   }
   checkImageFlag(options.image);
+  checkBuildFlags(options);
   if (!options.dryRun) {
     return submitLaunch(options, io, env);
   }
@@ -169,7 +184,7 @@ export default async function launch(options: LaunchOptions, io: Io, env = proce
   const runId = options.runId ?? newRunId();
   // With --source the image is the repository plus the content tag the build would push (no build for a dry run).
   const imageUri =
-    options.source !== undefined && options.image !== undefined
+    options.source !== undefined && options.image !== undefined && !hasTag(options.image)
       ? contextTag(options.image, await fingerprintContext({ contextDir: options.source }))
       : options.image;
   const access = directLaunchEnvAccess(env);
@@ -252,7 +267,7 @@ export async function readOverride(value: string): Promise<unknown> {
 }
 
 /** Renders launch progress on stderr: plain lines (coloured on a terminal), elapsed time on state changes. */
-function renderEvent(io: Io, event: LaunchEvent): void {
+function renderEvent(io: Io, event: LaunchEvent, build: BuildProgress): void {
   switch (event.type) {
     case 'submitted':
       io.stderr(
@@ -266,9 +281,13 @@ function renderEvent(io: Io, event: LaunchEvent): void {
       io.stderr(`Building ${event.imageUri} with ${event.builder}\n`);
       break;
     case 'build-log':
-      io.stderr(`${dim(io, event.line)}\n`);
+      build({ type: 'log', line: event.line });
+      break;
+    case 'build-progress':
+      build(event.event);
       break;
     case 'build-pushed':
+      build.finish('pushed');
       io.stderr(`${green(io, '✓')} Pushed ${event.imageUri} (${event.digest})\n`);
       break;
     case 'build-skipped':
@@ -290,10 +309,11 @@ async function submitLaunch(options: LaunchOptions, io: Io, env: NodeJS.ProcessE
     throw new UsageError(
       options.source === undefined
         ? 'launch: --image <uri> is required to submit (or add --dry-run to only print the request).'
-        : 'launch --source: pass --image <repository> (no tag), e.g. --image us-central1-docker.pkg.dev/my-proj/train/trainer: the built image is tagged with its content.',
+        : 'launch --source: pass --image <repository>, e.g. --image us-central1-docker.pkg.dev/my-proj/train/trainer (the built image is tagged with its content, ctx-<hash>), or <repository>:<tag> to push under your tag.',
     );
   }
   if (options.source !== undefined) checkRepository(options.image);
+  const buildMode = progressMode(options.progress, io);
   const variables = parseSetVars(options.setVar ?? []);
   const raw = await loadConfigFile(options.queueConfig);
   const overrides = launchOverrides(
@@ -305,7 +325,9 @@ async function submitLaunch(options: LaunchOptions, io: Io, env: NodeJS.ProcessE
   const runtime = await commandRuntime({ project: options.project, region: options.region }, env, {
     credentials: true,
   });
-  const build = options.source === undefined ? undefined : await sourceBuild(options.source, options.image, runtime);
+  const build =
+    options.source === undefined ? undefined : await sourceBuild(options.source, options.image, runtime, options, io);
+  const buildShown = buildProgress(io, buildMode);
   const runner = await openRunner(runtime, lookupOption(options.createLookupWindow));
   // Listening from before the submit: a signal that comes while the job is created still cancels it once it exists.
   const stop = options.wait || options.follow ? listenForStop() : undefined;
@@ -329,7 +351,7 @@ async function submitLaunch(options: LaunchOptions, io: Io, env: NodeJS.ProcessE
           printWarnings(io, event.warnings, options.queueConfig);
           warnings = warningsJson(event.warnings);
         }
-        if (!options.json) renderEvent(io, event);
+        if (!options.json) renderEvent(io, event, buildShown);
       },
     });
     if (!options.wait && !options.follow) {
@@ -380,21 +402,48 @@ function lookupOption(value: string | undefined): { createLookup?: { windowMs: n
   return { createLookup: { windowMs: Math.round(seconds * 1000) } };
 }
 
-/** `--source` needs `--image` to be a repository: the tag is the content's. */
-function checkRepository(repository: string): void {
-  if (/@|:[^/]*$/.test(repository)) {
+/** True when an image reference ends in a tag or a digest. */
+function hasTag(image: string): boolean {
+  return /@|:[^/]*$/.test(image);
+}
+
+/**
+ * `--source` takes `--image` as a repository (the tag is the content's, `ctx-<hash>`, and an image already pushed
+ * is reused) or as `repository:tag` (always built and pushed under that tag); never a digest.
+ */
+function checkRepository(image: string): void {
+  if (image.includes('@')) {
     throw new UsageError(
-      `launch --source: --image ${repository} has a tag or digest; pass the repository only — the tag is the content's (ctx-<hash>).`,
+      `launch --source: --image ${image} has a digest; pass the repository (tagged with the content, ctx-<hash>) or repository:tag.`,
     );
+  }
+}
+
+/** The build flags given. */
+function buildFlagsGiven(options: LaunchOptions): string[] {
+  return [
+    ...(options.cache === false ? ['--no-cache'] : []),
+    ...(options.pull ? ['--pull'] : []),
+    ...(options.cacheFrom?.length ? ['--cache-from'] : []),
+    ...(options.progress !== undefined ? ['--progress'] : []),
+  ];
+}
+
+/** The build flags without `--source`: an error, since nothing is built. */
+function checkBuildFlags(options: LaunchOptions): void {
+  if (options.source !== undefined) return;
+  const given = buildFlagsGiven(options);
+  if (given.length > 0) {
+    throw new UsageError(`launch: ${given.join(', ')} only apply with --source DIR (when the image is built).`);
   }
 }
 
 /**
  * `--source DIR --image REPOSITORY`: the pipeline builds DIR with local Docker (the builder registry's `docker`) and
- * pushes it as `REPOSITORY:ctx-<content hash>`, unless Artifact Registry already has that tag (then nothing is built
+ * pushes it as `REPOSITORY:ctx-<content hash>` (or as the tag `--image` names), unless Artifact Registry already has that content tag (then nothing is built
  * or pushed). Builder and registry take the launch's runtime (credentials, endpoints).
  */
-async function sourceBuild(source: string, repository: string, runtime: Runtime) {
+async function sourceBuild(source: string, repository: string, runtime: Runtime, flags: BuildFlags, io: Io) {
   const [factory, { artifactRegistry }] = await Promise.all([
     builderFactory('docker', 'launch --source'),
     import('@vertex-launch/artifact-registry'),
@@ -402,7 +451,7 @@ async function sourceBuild(source: string, repository: string, runtime: Runtime)
   const credentials = runtime.credentials;
   return {
     source: { contextDir: source, image: repository },
-    builder: factory({ env: runtime.env }, builderRuntime(runtime)),
+    builder: factory({ env: runtime.env, ...buildFlagOptions('docker', flags, io) }, builderRuntime(runtime)),
     ...(credentials ? { registry: artifactRegistry({ credentials, endpoints: runtime.endpoints }) } : {}),
     ...(credentials ? { builderCredentials: credentials } : {}),
   };
