@@ -376,6 +376,18 @@ Examples:
     .action(run(() => import('./commands/completion.js')));
 
   program
+    .command('__complete', { hidden: true })
+    .description('Values for the completion scripts: `__complete queues` prints the queue names.')
+    .argument('<what>', 'queues')
+    .option('--db <path>', 'queue database')
+    .action(
+      run(async () => {
+        const { completeValues } = await import('./commands/completion.js');
+        return { default: completeValues };
+      }),
+    );
+
+  program
     .command('init')
     .description('Write launch-config.yaml and a first queue (asks on a terminal; flags otherwise).')
     .option('--project <id>', 'Google Cloud project (default: $GOOGLE_CLOUD_PROJECT, gcloud config)')
@@ -543,7 +555,11 @@ function registerQueueCommands(
       .option('--json', 'print JSON');
   dbFlags(queue.command('create').description('Save a queue; refuses until its config is complete (exit 2).'))
     .argument('<name>', 'queue name: lowercase letters, digits, - and _')
-    .option('--config <file>', 'queue config (YAML or JSON); default: the seed config, which needs staging_bucket')
+    .option(
+      '--queue-config <file>',
+      'queue config (YAML or JSON); default: the seed config, which needs staging_bucket',
+    )
+    .addOption(new Option('--config <file>', 'deprecated: --queue-config').hideHelp())
     .option('--print-default', 'print the default queue config to start a file from, and save nothing')
     .option('--project <id>', 'project of its launches (default: the agent environment.project)')
     .option('--region <region>', 'region of its launches (default: the agent environment.region)')
@@ -553,7 +569,7 @@ function registerQueueCommands(
       `
 Examples:
   $ vertex-launch queue create gpu-t4 --print-default > gpu-t4.yaml   # then set spec.staging_bucket
-  $ vertex-launch queue create gpu-t4 --config gpu-t4.yaml --project my-proj --region us-central1`,
+  $ vertex-launch queue create gpu-t4 --queue-config gpu-t4.yaml --project my-proj --region us-central1`,
     )
     .action(admin((m) => m.create));
   dbFlags(queue.command('list').description('Queues with their item counts.')).action(admin((m) => m.list));
@@ -562,7 +578,8 @@ Examples:
     .action(admin((m) => m.show));
   dbFlags(queue.command('update').description('Change a queue (the new config must validate).'))
     .argument('<name>', 'queue name')
-    .option('--config <file>', 'the new queue config (replaces the old one)')
+    .option('--queue-config <file>', 'the new queue config (replaces the old one)')
+    .addOption(new Option('--config <file>', 'deprecated: --queue-config').hideHelp())
     .option('--project <id>', 'project of its launches ("" removes it)')
     .option('--region <region>', 'region of its launches ("" removes it)')
     .option('--description <text>', 'shown by queue list ("" removes it)')

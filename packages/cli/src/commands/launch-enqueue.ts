@@ -91,7 +91,7 @@ export default async function launchEnqueue(options: LaunchEnqueueOptions, io: I
     const queue = await store.getQueue(options.queue);
     if (!queue) {
       throw new ConfigError(`Queue \`${options.queue}\` does not exist; nothing was enqueued.`, [], {
-        hint: `List queues with \`vertex-launch queue list\`, or create it with \`vertex-launch queue create ${options.queue} --config FILE\`.`,
+        hint: `List queues with \`vertex-launch queue list\`, or create it with \`vertex-launch queue create ${options.queue} --queue-config FILE\`.`,
       });
     }
     const overrides = launchOverrides(options, override, queue.config);
