@@ -121,6 +121,11 @@ Examples:
       .option('--wait', 'wait until the job ends, printing its state changes (exit 1 when it does not succeed)')
       .option('--follow', 'print the job logs while waiting (implies --wait)')
       .option(
+        '--heartbeat <seconds>',
+        'while waiting, a line this often when the running job is quiet: elapsed time and its last log line (0: never)',
+        '60',
+      )
+      .option(
         '--cancel-on-interrupt',
         'on Ctrl-C, SIGTERM or SIGHUP while waiting, cancel the job (and wait for CANCELLED) without asking',
       )

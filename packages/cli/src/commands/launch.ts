@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   formatElapsed,
   imageReferenceProblem,
+  type JobLogEntry,
   type JobSnapshot,
   type LaunchEvent,
   type LaunchHandle,
@@ -59,6 +60,8 @@ export interface LaunchOptions extends GlobalOptions {
   args?: string[];
   /** `--display-name NAME`: `spec.display_name`. */
   displayName?: string;
+  /** `--heartbeat SECONDS`: while the job runs quietly, a line this often (elapsed, last log line); 0: never. */
+  heartbeat?: string;
   /** With `--source`: the docker-like build flags (see build.ts). */
   /** False with `--no-cache`. */
   cache?: boolean;
@@ -314,6 +317,7 @@ async function submitLaunch(options: LaunchOptions, io: Io, env: NodeJS.ProcessE
   }
   if (options.source !== undefined) checkRepository(options.image);
   const buildMode = progressMode(options.progress, io);
+  const heartbeatMs = heartbeatInterval(options.heartbeat);
   const variables = parseSetVars(options.setVar ?? []);
   const raw = await loadConfigFile(options.queueConfig);
   const overrides = launchOverrides(
@@ -331,6 +335,8 @@ async function submitLaunch(options: LaunchOptions, io: Io, env: NodeJS.ProcessE
   const runner = await openRunner(runtime, lookupOption(options.createLookupWindow));
   // Listening from before the submit: a signal that comes while the job is created still cancels it once it exists.
   const stop = options.wait || options.follow ? listenForStop() : undefined;
+  const heartbeat =
+    (options.wait || options.follow) && !options.json && heartbeatMs > 0 ? new Heartbeat(io, heartbeatMs) : undefined;
   try {
     // The config's warnings, shown once it is resolved (before anything is built or submitted).
     let warnings: ReturnType<typeof warningsJson> = [];
@@ -352,6 +358,7 @@ async function submitLaunch(options: LaunchOptions, io: Io, env: NodeJS.ProcessE
           warnings = warningsJson(event.warnings);
         }
         if (!options.json) renderEvent(io, event, buildShown);
+        if (event.type === 'state-changed') heartbeat?.state(event.state);
       },
     });
     if (!options.wait && !options.follow) {
@@ -362,7 +369,14 @@ async function submitLaunch(options: LaunchOptions, io: Io, env: NodeJS.ProcessE
       }
       return ExitCode.OK;
     }
-    const final = await waitWithInterrupt(handle, options, io, stop as StopListener);
+    if (!options.json) {
+      // The state the submit answered with (QUEUED for a new job) is the first the wait shows: the tracker reports
+      // only changes from it, so it would otherwise never be printed.
+      io.stderr(`${dim(io, '[+0ms]')} ${stateText(io, handle.job)}\n`);
+    }
+    heartbeat?.state(handle.job.state);
+    heartbeat?.start(handle, options.follow === true);
+    const final = await waitWithInterrupt(handle, options, io, stop as StopListener, heartbeat);
     if ('signal' in final) return SIGNAL_EXIT_CODES[final.signal];
     if (options.json) printJson(io, { ...launchJson(handle), warnings, job: jobJson(final) });
     else {
@@ -379,8 +393,86 @@ async function submitLaunch(options: LaunchOptions, io: Io, env: NodeJS.ProcessE
     }
     return final.status === 'succeeded' ? ExitCode.OK : ExitCode.JOB_FAILED;
   } finally {
+    heartbeat?.stop();
     stop?.dispose();
     await runner.close();
+  }
+}
+
+/** `--heartbeat <seconds>` (default 60; 0: never) in ms. */
+function heartbeatInterval(value: string | undefined): number {
+  if (value === undefined) return 60_000;
+  const seconds = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value.trim()) || !(seconds <= 86_400)) {
+    throw new UsageError(`--heartbeat ${value}: expected seconds between 0 (never) and 86400, e.g. --heartbeat 60.`);
+  }
+  return Math.round(seconds * 1000);
+}
+
+/**
+ * While a job runs and nothing was printed for `everyMs`, one line on stderr: the time since the submit, how long it
+ * has been RUNNING, and its last log line (the one printed with --follow, else read from Cloud Logging with
+ * `tail: 1`), so a long quiet job shows it is alive.
+ */
+export class Heartbeat {
+  #timer: NodeJS.Timeout | undefined;
+  #lastOutput = Date.now();
+  #runningSince: number | undefined;
+  #lastLog: { text: string; at: number } | undefined;
+  #reading = false;
+  constructor(
+    private readonly io: Io,
+    private readonly everyMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** A state change was printed. */
+  state(state: string): void {
+    this.#lastOutput = this.now();
+    if (state === 'JOB_STATE_RUNNING') this.#runningSince ??= this.now();
+    else this.#runningSince = undefined;
+  }
+
+  /** A log line was printed (with --follow). */
+  log(entry: JobLogEntry): void {
+    this.#lastOutput = this.now();
+    const at = Date.parse(entry.timestamp);
+    this.#lastLog = { text: entry.text, at: Number.isNaN(at) ? this.now() : at };
+  }
+
+  start(handle: LaunchHandle, following: boolean): void {
+    const submitted = handle.job.createTime?.getTime() ?? this.now();
+    this.#timer = setInterval(() => void this.#beat(handle, following, submitted), Math.min(this.everyMs, 1_000));
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  async #beat(handle: LaunchHandle, following: boolean, submitted: number): Promise<void> {
+    const now = this.now();
+    if (this.#runningSince === undefined || this.#reading || now - this.#lastOutput < this.everyMs) return;
+    this.#lastOutput = now;
+    if (!following) {
+      this.#reading = true;
+      try {
+        for await (const entry of handle.logs({ tail: 1 })) this.log(entry);
+      } catch {
+        // The heartbeat says what it knows; a failed read of the last line is no reason to stop waiting.
+      } finally {
+        this.#reading = false;
+      }
+      this.#lastOutput = now;
+    }
+    if (this.#timer === undefined || this.#runningSince === undefined) return;
+    const last = this.#lastLog
+      ? `; last log line (${formatElapsed(Math.max(0, now - this.#lastLog.at))} ago): ${this.#lastLog.text.slice(0, 200)}`
+      : '; no log lines yet';
+    this.io.stderr(
+      `${dim(this.io, `[+${formatElapsed(now - submitted)}]`)} still RUNNING (for ${formatElapsed(now - this.#runningSince)})${last}\n`,
+    );
   }
 }
 
@@ -519,11 +611,13 @@ async function waitWithInterrupt(
   options: LaunchOptions,
   io: Io,
   stop: StopListener,
+  heartbeat?: Heartbeat,
 ): Promise<JobSnapshot | { signal: StopSignal }> {
   const following = options.follow
     ? (async () => {
         try {
           for await (const entry of handle.logs({ follow: true, signal: stop.signal })) {
+            heartbeat?.log(entry);
             // With --json, stdout carries exactly one JSON object: the logs go to stderr.
             if (options.json) io.stderr(logLine(io, entry));
             else io.stdout(logLine(io, entry));
