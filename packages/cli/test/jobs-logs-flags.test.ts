@@ -1,6 +1,9 @@
 // `vertex-launch jobs logs --since/--tail/--task` against the emulator's Cloud Logging (the built CLI as a process).
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { type Emulator, startEmulator } from '@vertex-launch/emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../../../test/helpers.js';
 import { runCli } from './run-cli.js';
 
 let emu: Emulator;
@@ -32,7 +35,7 @@ const texts = (stdout: string) =>
     .map((line) => JSON.parse(line) as { text: string; task: string });
 
 beforeAll(async () => {
-  emu = await startEmulator();
+  emu = await startEmulator({ jobTimings: { queuedMs: 50, pendingMs: 50, runningMs: 300, cancellingMs: 50 } });
   env = { ...emu.env, NO_COLOR: '1' };
   await write('old chief', 'workerpool0-0', ago(180));
   await write('old worker', 'workerpool1-0', ago(170));
@@ -75,6 +78,30 @@ describe('vertex-launch jobs logs flags', () => {
     ]);
     const at = await runCli(['jobs', 'logs', jobId, '--since', ago(5.5), '--json'], { env });
     expect(texts(at.stdout).map((e) => e.text)).toEqual(['chief 5', 'worker 1']);
+  });
+
+  it('--tail with --follow on an ended job: its last entries, once each, then exit 0', async () => {
+    const dir = await tempDir('vxl-cli-logs-');
+    try {
+      const file = join(dir.path, 'queue.yaml');
+      await writeFile(
+        file,
+        'spec:\n  worker_pool_specs:\n    - machine_spec: { machine_type: n1-standard-4 }\n      replica_count: 1\n      container_spec: { image_uri: "${image_uri}", command: [python, -m, trainer] }\n  staging_bucket: gs://vxl-test-bucket\n',
+      );
+      const launched = await runCli(
+        ['launch', '--queue-config', file, '--image', 'us-docker.pkg.dev/vxl-emulator/train/trainer:1', '--wait'],
+        { env, timeoutMs: 60_000 },
+      );
+      expect(launched.code).toBe(0);
+      const id = launched.stdout.trim().split('/').at(-1) as string;
+      const all = texts((await runCli(['jobs', 'logs', id, '--json'], { env })).stdout).map((e) => e.text);
+      expect(all.length).toBeGreaterThanOrEqual(3);
+      const r = await runCli(['jobs', 'logs', id, '--tail', '2', '--follow', '--json'], { env, timeoutMs: 30_000 });
+      expect(r.code).toBe(0);
+      expect(texts(r.stdout).map((e) => e.text)).toEqual(all.slice(-2));
+    } finally {
+      await dir.cleanup();
+    }
   });
 
   it('bad values exit 2 naming the flag and the expected form, before any call', async () => {
