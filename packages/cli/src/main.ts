@@ -372,6 +372,10 @@ Examples:
     .addHelpText(
       'after',
       `
+Completes commands, options, files, the values of options with a fixed set (--progress, --format, --state, ...) and
+queue names (after --queue/-q and for the queue commands' <name>), which the script reads from the queue store
+(VERTEX_LAUNCH_QUEUE_DB or launch-config.yaml) when you press Tab.
+
 Examples:
   $ source <(vertex-launch completion bash)                       # bash, this shell
   $ vertex-launch completion bash > ~/.local/share/bash-completion/completions/vertex-launch
