@@ -81,7 +81,9 @@ describe('vertex-launch launch --source', () => {
     expect(tagged.stderr).toContain(`Building ${repository}:v1 with docker`);
     expect(tagged.stderr).toMatch(new RegExp(`✓ Pushed ${repository}:v1 \\(sha256:[0-9a-f]{64}\\)`));
     // Steps with the time since the build started, each once; the push in bytes; no layer from the cache.
-    expect(tagged.stderr).toMatch(/\n\[\+\d+(ms|s)\] \[step 1\/5\] ARG BASE_IMAGE=.*\n\[\+\d+(ms|s)\] \[step 2\/5\] FROM /);
+    expect(tagged.stderr).toMatch(
+      /\n\[\+\d+(ms|s)\] \[step 1\/5\] ARG BASE_IMAGE=.*\n\[\+\d+(ms|s)\] \[step 2\/5\] FROM /,
+    );
     expect(tagged.stderr).toMatch(/\[push\] layer [0-9a-f]{12} done \(\d+(\.\d)? (B|KiB|MiB)\)/);
     expect(tagged.stderr).toContain('follow it: vertex-launch jobs logs ');
     expect(tagged.stderr).not.toMatch(/^\s*Step \d+\/\d+ : /m);

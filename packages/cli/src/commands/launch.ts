@@ -62,11 +62,13 @@ export interface LaunchOptions extends GlobalOptions {
   displayName?: string;
   /** `--heartbeat SECONDS`: while the job runs quietly, a line this often (elapsed, last log line); 0: never. */
   heartbeat?: string;
-  /** With `--source`: the docker-like build flags (see build.ts). */
-  /** False with `--no-cache`. */
+  /** With `--source`, the docker-like build flags (see build.ts): false with `--no-cache`. */
   cache?: boolean;
+  /** `--pull`. */
   pull?: boolean;
+  /** `--cache-from IMAGE` (repeatable). */
   cacheFrom?: string[];
+  /** `--progress plain|tty|auto`. */
   progress?: string;
 }
 
