@@ -100,7 +100,7 @@ export interface ReadJobLogsOptions {
 }
 
 /** The Logging filter of a job's entries (of one replica when `task` is set). */
-export function jobLogFilter(jobId: string, task?: string): string {
+function jobLogFilter(jobId: string, task?: string): string {
   const base = `resource.type="ml_job" AND resource.labels.job_id="${jobId}"`;
   return task === undefined ? base : `${base} AND resource.labels.task_name="${task.replace(/["\\]/g, '\\$&')}"`;
 }
