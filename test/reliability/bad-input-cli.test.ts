@@ -165,7 +165,7 @@ describe('the CLI refuses bad config files with exit 2 and a clear message', () 
       })),
       {
         label: 'queue create',
-        args: ['queue', 'create', 'q1', '--config', file('deep-arrays.json'), '--db', file('q.db')],
+        args: ['queue', 'create', 'q1', '--queue-config', file('deep-arrays.json'), '--db', file('q.db')],
       },
       { label: 'config show', args: ['config', 'show', '--config', file('utf16le.yaml')] },
       {
@@ -210,7 +210,7 @@ describe('the CLI refuses bad config files with exit 2 and a clear message', () 
     );
     expectClearError(
       results.get('queue create'),
-      'queue create --config deep-arrays.json',
+      'queue create --queue-config deep-arrays.json',
       'deep-arrays.json',
       /nested too deeply/,
     );

@@ -74,7 +74,15 @@ describe('bad queue database paths (#24.5)', () => {
       expect(error.message).not.toMatch(/EEXIST/);
     }
     // The CLI says the same, at once, with exit 2 and no stack trace.
-    const result = await runCli(['queue', 'create', 'q', '--config', '/dev/null', '--db', '/proc/vxl-no-such/q.db']);
+    const result = await runCli([
+      'queue',
+      'create',
+      'q',
+      '--queue-config',
+      '/dev/null',
+      '--db',
+      '/proc/vxl-no-such/q.db',
+    ]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/Cannot create the directory \/proc\/vxl-no-such/);
     expect(result.stderr).not.toMatch(/\n\s+at /);

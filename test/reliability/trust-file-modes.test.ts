@@ -108,7 +108,11 @@ describe('files the CLI writes are owner-only', () => {
     test(`queue create, init and launch --source under umask ${umask}`, async () => {
       // queue create: the default queue database under ~/.local/share/vertex-launch.
       const a = await freshHome(`create-${umask}`);
-      const created = await run(umask, [cliBin, 'queue', 'create', 'q1', '--config', join(dir.path, 'queue.yaml')], a);
+      const created = await run(
+        umask,
+        [cliBin, 'queue', 'create', 'q1', '--queue-config', join(dir.path, 'queue.yaml')],
+        a,
+      );
       expect(created.code, created.stderr).toBe(0);
       await expectOwnerOnly(a.HOME!, [/^\.local\/share\/vertex-launch\/queues\.db$/]);
 

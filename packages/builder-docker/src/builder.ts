@@ -67,6 +67,14 @@ export const dockerBuilderOptions = z
       .array(z.string())
       .default([])
       .describe('Images (already on the daemon) whose layers may be reused (`--cache-from`).'),
+    noCache: z
+      .boolean()
+      .default(false)
+      .describe("Build without the daemon's layer cache (`docker build --no-cache`): every instruction runs again."),
+    pull: z
+      .boolean()
+      .default(false)
+      .describe('Pull newer versions of the base images before building (`docker build --pull`).'),
     compression: z
       .number()
       .int()
@@ -287,6 +295,8 @@ export const dockerBuilder = defineBuilder(NAME, dockerBuilderOptions, (options,
             forcerm: true,
             ...(request.target === undefined ? {} : { target: request.target }),
             ...(options.cacheFrom.length > 0 ? { cachefrom: options.cacheFrom } : {}),
+            ...(options.noCache ? { nocache: true } : {}),
+            ...(options.pull ? { pull: true } : {}),
             ...(signal ? { abortSignal: signal } : {}),
           } as Dockerode.ImageBuildOptions,
         );

@@ -23,6 +23,25 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 const PROJECT_HELP = 'Google Cloud project (default: $GOOGLE_CLOUD_PROJECT, launch-config.yaml, gcloud config)';
 const REGION_HELP = 'Vertex AI region (default: $GOOGLE_CLOUD_REGION, launch-config.yaml, gcloud config)';
 
+/** The docker-like flags of `build` and `launch --source` (build.ts says which builder takes which). */
+function withBuildFlags(command: Command): Command {
+  return command
+    .option('--no-cache', 'build without the layer cache (docker; Cloud Build never has one)')
+    .option('--pull', 'pull newer base images before building (docker; Cloud Build always pulls)')
+    .addOption(
+      new Option(
+        '--cache-from <image>',
+        'reuse the layers of this image (repeatable; docker and cloudbuild)',
+      ).argParser(collect),
+    )
+    .addOption(
+      new Option(
+        '--progress <mode>',
+        'build output: tty (redrawn counters), plain (lines only) or auto (tty on a terminal)',
+      ).choices(['auto', 'plain', 'tty']),
+    );
+}
+
 /**
  * Builds the command tree. Each command's implementation is imported only when it runs, so `--help`,
  * `queue validate` and `launch --dry-run` never load the Google client libraries.
@@ -66,41 +85,61 @@ Examples:
     .action(run(() => import('./commands/queue-validate.js')));
   registerQueueCommands(queue, run);
 
-  program
-    .command('launch')
-    .description('Turn a queue config and an image into a Vertex AI CustomJob.')
-    .option('--queue-config <file>', 'queue config file (spec/run, YAML or JSON): submit directly')
-    .option('--queue <name>', 'enqueue for an agent instead (see `queue create`); prints the item id')
-    .option(
-      '--source <dir>',
-      'build the image from this directory (with --queue: the agent builds it); --image is then the repository',
-    )
-    .option(
-      '--db <path>',
-      'with --queue: the queue database (default: $VERTEX_LAUNCH_QUEUE_DB, queue_db, ~/.local/share)',
-    )
-    .option('--image <uri>', 'container image for ${image_uri}')
-    .option('--project <id>', PROJECT_HELP)
-    .option('--region <region>', REGION_HELP)
-    .option('--run-id <id>', 'run id for ${run_id} (default: a new random id)')
-    .option('--run-name <name>', 'run name for ${run_name} (default: the run id)')
-    .addOption(new Option('--set-var <name=value>', 'set a template variable (repeatable)').argParser(collect))
-    .option('--override <json-or-file>', 'overrides deep-merged into spec/run: inline JSON or a YAML/JSON file')
-    .option('--dry-run', 'print the CreateCustomJobRequest instead of submitting it')
-    .option('--wait', 'wait until the job ends, printing its state changes (exit 1 when it does not succeed)')
-    .option('--follow', 'print the job logs while waiting (implies --wait)')
-    .option(
-      '--cancel-on-interrupt',
-      'on Ctrl-C, SIGTERM or SIGHUP while waiting, cancel the job (and wait for CANCELLED) without asking',
-    )
-    .option(
-      '--create-lookup-window <seconds>',
-      'after a create whose answer was lost, look its launch id up this long before any second create (default 300)',
-    )
-    .option(
-      '--json',
-      'print one JSON object with the config warnings in `warnings` (with --dry-run: { parent, customJob, warnings }, the request in Vertex REST v1 form)',
-    )
+  withBuildFlags(
+    program
+      .command('launch')
+      .description('Turn a queue config and an image into a Vertex AI CustomJob.')
+      .option('--queue-config <file>', 'queue config file (spec/run, YAML or JSON): submit directly')
+      .option('--queue <name>', 'enqueue for an agent instead (see `queue create`); prints the item id')
+      .option(
+        '--source <dir>',
+        'build the image from this directory (with --queue: the agent builds it); --image is then the repository (tagged ctx-<content hash>) or repository:tag',
+      )
+      .option(
+        '--db <path>',
+        'with --queue: the queue database (default: $VERTEX_LAUNCH_QUEUE_DB, queue_db, ~/.local/share)',
+      )
+      .option('--image <uri>', 'container image for ${image_uri}')
+      .option('--project <id>', PROJECT_HELP)
+      .option('--region <region>', REGION_HELP)
+      .option('--run-id <id>', 'run id for ${run_id} (default: a new random id)')
+      .option('--run-name <name>', 'run name for ${run_name} (default: the run id)')
+      .addOption(new Option('--set-var <name=value>', 'set a template variable (repeatable)').argParser(collect))
+      .option('--override <json-or-file>', 'overrides deep-merged into spec/run: inline JSON or a YAML/JSON file')
+      .addOption(
+        new Option(
+          '--labels <key=value,...>',
+          'job labels, added to spec.labels (repeatable; lowercase keys)',
+        ).argParser(collect),
+      )
+      .addOption(
+        new Option(
+          '--args <arg>',
+          'one container argument, replacing the args of the pools that run the image (repeatable: --args=--epochs=5 --args=--lr=0.1)',
+        ).argParser(collect),
+      )
+      .option('--display-name <name>', 'display name of the job (spec.display_name; at most 128 characters)')
+      .option('--dry-run', 'print the CreateCustomJobRequest instead of submitting it')
+      .option('--wait', 'wait until the job ends, printing its state changes (exit 1 when it does not succeed)')
+      .option('--follow', 'print the job logs while waiting (implies --wait)')
+      .option(
+        '--heartbeat <seconds>',
+        'while waiting, a line this often when the running job is quiet: elapsed time and its last log line (0: never)',
+        '60',
+      )
+      .option(
+        '--cancel-on-interrupt',
+        'on Ctrl-C, SIGTERM or SIGHUP while waiting, cancel the job (and wait for CANCELLED) without asking',
+      )
+      .option(
+        '--create-lookup-window <seconds>',
+        'after a create whose answer was lost, look its launch id up this long before any second create (default 300)',
+      )
+      .option(
+        '--json',
+        'print one JSON object with the config warnings in `warnings` (with --dry-run: { parent, customJob, warnings }, the request in Vertex REST v1 form)',
+      ),
+  )
     .addHelpText(
       'after',
       `
@@ -109,29 +148,33 @@ Examples:
       --project my-proj --region us-central1 --dry-run --json
   $ vertex-launch launch --queue-config queue.yaml --image IMAGE --set-var gpus=2 \\
       --override '{"run":{"timeout":"2h"}}' --dry-run
-  $ vertex-launch launch --queue-config queue.yaml --image IMAGE --follow --cancel-on-interrupt`,
+  $ vertex-launch launch --queue-config queue.yaml --image IMAGE --follow --cancel-on-interrupt
+  $ vertex-launch launch --queue-config queue.yaml --image IMAGE --labels team=ml,exp=lr-sweep \
+      --display-name "lr 0.1" --args=--epochs=5 --args=--lr=0.1`,
     )
     .action(run(() => import('./commands/launch.js')));
 
-  program
-    .command('build')
-    .description('Build a source directory into an image and push it (reused when its content tag exists).')
-    .requiredOption('--source <dir>', 'the build context: the directory with your training code')
-    .option(
-      '--builder <name>',
-      'docker (the local daemon), cloudbuild (Google Cloud Build) or a builder package (@scope/name)',
-      'docker',
-    )
-    .option('--destination <uri>', 'image repository (tag: the content tag ctx-<12 hex>) or a full URI with a tag')
-    .option('--dockerfile <file>', 'Dockerfile, relative to --source or absolute (default: <source>/Dockerfile)')
-    .addOption(new Option('--build-arg <name=value>', 'a Docker build arg (repeatable)').argParser(collect))
-    .option('--platform <os/arch>', 'target platform (default linux/amd64, the only one Vertex AI runs)')
-    .option('--target <stage>', 'Dockerfile stage to build')
-    .option('--project <id>', `${PROJECT_HELP.slice(0, -1)}, the credentials)`)
-    .option('--region <region>', 'region of the default destination (default: as --region of launch)')
-    .option('--staging-bucket <bucket>', 'cloudbuild: bucket for the build context (default <project>_cloudbuild)')
-    .option('--machine-type <type>', 'cloudbuild: build machine type, e.g. E2_HIGHCPU_8')
-    .option('--json', 'print one JSON object: { imageUri, digest, reused, builder }')
+  withBuildFlags(
+    program
+      .command('build')
+      .description('Build a source directory into an image and push it (reused when its content tag exists).')
+      .requiredOption('--source <dir>', 'the build context: the directory with your training code')
+      .option(
+        '--builder <name>',
+        'docker (the local daemon), cloudbuild (Google Cloud Build) or a builder package (@scope/name)',
+        'docker',
+      )
+      .option('--destination <uri>', 'image repository (tag: the content tag ctx-<12 hex>) or a full URI with a tag')
+      .option('--dockerfile <file>', 'Dockerfile, relative to --source or absolute (default: <source>/Dockerfile)')
+      .addOption(new Option('--build-arg <name=value>', 'a Docker build arg (repeatable)').argParser(collect))
+      .option('--platform <os/arch>', 'target platform (default linux/amd64, the only one Vertex AI runs)')
+      .option('--target <stage>', 'Dockerfile stage to build')
+      .option('--project <id>', `${PROJECT_HELP.slice(0, -1)}, the credentials)`)
+      .option('--region <region>', 'region of the default destination (default: as --region of launch)')
+      .option('--staging-bucket <bucket>', 'cloudbuild: bucket for the build context (default <project>_cloudbuild)')
+      .option('--machine-type <type>', 'cloudbuild: build machine type, e.g. E2_HIGHCPU_8')
+      .option('--json', 'print one JSON object: { imageUri, digest, reused, builder }'),
+  )
     .addHelpText(
       'after',
       `
@@ -200,7 +243,17 @@ Examples:
   vertexFlags(jobs.command('logs').description("A job's logs from Cloud Logging (JSON lines with --json)."))
     .argument('<job>', jobArgument)
     .option('--follow', 'keep printing new entries until the job ends')
-    .addHelpText('after', '\nExamples:\n  $ vertex-launch jobs logs 1234567890123456789 --follow')
+    .option('--since <duration|time>', 'only entries from this long ago (90s, 10m, 2h, 1d) or this time (RFC 3339)')
+    .option('--tail <n>', 'start with the last n entries (with --follow: then the new ones)')
+    .option('--task <name>', 'only the entries of one replica, e.g. workerpool0-0 (the chief) or workerpool1-2')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ vertex-launch jobs logs 1234567890123456789 --follow
+  $ vertex-launch jobs logs 1234567890123456789 --tail 50 --follow --task workerpool0-0
+  $ vertex-launch jobs logs 1234567890123456789 --since 30m --json | jq -r .text`,
+    )
     .action(run(() => import('./commands/jobs-logs.js')));
   vertexFlags(
     jobs
@@ -324,11 +377,20 @@ Examples:
     .option('--db <path>', 'queue database (default: $VERTEX_LAUNCH_QUEUE_DB, then queue_db of the config)')
     .option('--log-format <format>', 'json (pino lines on stdout) or human (stderr); default human on a terminal')
     .option('--status-interval <seconds>', 'log a status line (running and queued counts) this often; 0: never', '60')
+    .addOption(
+      new Option('-q, --queue <name>', 'drain this queue (repeatable; instead of `queues` of the config)').argParser(
+        collect,
+      ),
+    )
+    .option('-j, --max-jobs <n>', 'launches at once (instead of `max_jobs` of the config; -1: no limit)')
     .addHelpText(
       'after',
       `
+With --queue the agent config file may be missing (the defaults and the flags are then the whole config).
+
 Examples:
   $ vertex-launch agent
+  $ vertex-launch agent -q gpu-t4 -q cpu -j 4
   $ vertex-launch agent --config launch-config.yaml --log-format json | jq -c 'select(.itemId)'`,
     )
     .action(run(() => import('./commands/agent.js')));
@@ -365,6 +427,10 @@ Examples:
     .addHelpText(
       'after',
       `
+Completes commands, options, files, the values of options with a fixed set (--progress, --format, --state, ...) and
+queue names (after --queue/-q and for the queue commands' <name>), which the script reads from the queue store
+(VERTEX_LAUNCH_QUEUE_DB or launch-config.yaml) when you press Tab.
+
 Examples:
   $ source <(vertex-launch completion bash)                       # bash, this shell
   $ vertex-launch completion bash > ~/.local/share/bash-completion/completions/vertex-launch
@@ -372,6 +438,18 @@ Examples:
   $ vertex-launch completion fish > ~/.config/fish/completions/vertex-launch.fish`,
     )
     .action(run(() => import('./commands/completion.js')));
+
+  program
+    .command('__complete', { hidden: true })
+    .description('Values for the completion scripts: `__complete queues` prints the queue names.')
+    .argument('<what>', 'queues')
+    .option('--db <path>', 'queue database')
+    .action(
+      run(async () => {
+        const { completeValues } = await import('./commands/completion.js');
+        return { default: completeValues };
+      }),
+    );
 
   program
     .command('init')
@@ -619,7 +697,11 @@ function registerQueueCommands(
       .option('--json', 'print JSON');
   dbFlags(queue.command('create').description('Save a queue; refuses until its config is complete (exit 2).'))
     .argument('<name>', 'queue name: lowercase letters, digits, - and _')
-    .option('--config <file>', 'queue config (YAML or JSON); default: the seed config, which needs staging_bucket')
+    .option(
+      '--queue-config <file>',
+      'queue config (YAML or JSON); default: the seed config, which needs staging_bucket',
+    )
+    .addOption(new Option('--config <file>', 'deprecated: --queue-config').hideHelp())
     .option('--print-default', 'print the default queue config to start a file from, and save nothing')
     .option('--project <id>', 'project of its launches (default: the agent environment.project)')
     .option('--region <region>', 'region of its launches (default: the agent environment.region)')
@@ -629,7 +711,7 @@ function registerQueueCommands(
       `
 Examples:
   $ vertex-launch queue create gpu-t4 --print-default > gpu-t4.yaml   # then set spec.staging_bucket
-  $ vertex-launch queue create gpu-t4 --config gpu-t4.yaml --project my-proj --region us-central1`,
+  $ vertex-launch queue create gpu-t4 --queue-config gpu-t4.yaml --project my-proj --region us-central1`,
     )
     .action(admin((m) => m.create));
   listFlags(dbFlags(queue.command('list').description('Queues with their item counts.')))
@@ -649,7 +731,8 @@ Examples:
     .action(admin((m) => m.show));
   dbFlags(queue.command('update').description('Change a queue (the new config must validate).'))
     .argument('<name>', 'queue name')
-    .option('--config <file>', 'the new queue config (replaces the old one)')
+    .option('--queue-config <file>', 'the new queue config (replaces the old one)')
+    .addOption(new Option('--config <file>', 'deprecated: --queue-config').hideHelp())
     .option('--project <id>', 'project of its launches ("" removes it)')
     .option('--region <region>', 'region of its launches ("" removes it)')
     .option('--description <text>', 'shown by queue list ("" removes it)')

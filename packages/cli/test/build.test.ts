@@ -88,6 +88,44 @@ describe('vertex-launch build', () => {
     expect(otherJson.imageUri).not.toBe(uri);
   });
 
+  it('cloudbuild: each step shown once with its time (the log repeats it), --no-cache said not to apply', async () => {
+    const source = await project('cloud');
+    const r = await runCli(
+      [
+        'build',
+        '--source',
+        source,
+        '--destination',
+        repo,
+        '--builder',
+        'cloudbuild',
+        '--build-arg',
+        'EPOCHS=5',
+        '--no-cache',
+        '--progress',
+        'plain',
+      ],
+      { env: { ...emulator.env, XDG_CACHE_HOME: join(dir.path, 'cache') }, timeoutMs: 90_000 },
+    );
+    const uri = /Pushed (\S+)/.exec(r.stdout)?.[1] ?? '';
+    refs.add(uri).add(emulator.toLocalImageRef(uri));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(
+      'warning --no-cache does not apply to --builder cloudbuild: every Cloud Build runs on a fresh worker',
+    );
+    // Each step once, in order (the emulator's Cloud Build adds a LABEL step of its own: the total comes from the log).
+    const steps = [...r.stderr.matchAll(/^\[\+\d+(?:ms|s)\] \[step (\d+)\/(\d+)\] /gm)].map((m) => [
+      Number(m[1]),
+      Number(m[2]),
+    ]);
+    const total = steps[0]?.[1] ?? 0;
+    expect(total).toBeGreaterThanOrEqual(5);
+    expect(steps).toEqual(Array.from({ length: total }, (_, i) => [i + 1, total]));
+    expect(r.stderr).toMatch(/^\[\+\d+(ms|s)\] \[step 1\/\d+\] FROM /m);
+    expect(r.stderr).not.toMatch(/Step \d+\/\d+ : /);
+    expect(r.stderr).toContain(`[done] ${total} steps`);
+  });
+
   it('exits 2 on bad flags and 1 with the log tail when the build fails', async () => {
     const source = await project('bad');
     const badArg = await runCli(['build', '--source', source, '--destination', repo, '--build-arg', 'NOVALUE'], {

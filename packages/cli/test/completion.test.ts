@@ -4,11 +4,11 @@ import { spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { tempDir } from '../../../test/helpers.js';
+import { childEnv, tempDir } from '../../../test/helpers.js';
 import { commandTree } from '../src/commands/completion.js';
 import { createProgram } from '../src/main.js';
 import type { Io } from '../src/output.js';
-import { runCli } from './run-cli.js';
+import { cliBin, runCli } from './run-cli.js';
 
 const silent: Io = { stdout: () => {}, stderr: () => {}, isTTY: false, color: false };
 const tree = commandTree(createProgram(silent, () => {}));
@@ -23,10 +23,14 @@ afterAll(async () => {
 });
 
 /** Sources the bash script and asks for completions of `line` (the cursor at its end). */
-function bashComplete(script: string, words: string[]): string[] {
+function bashComplete(script: string, words: string[], env?: NodeJS.ProcessEnv): string[] {
   const cword = words.length - 1;
   const program = `source "$1"; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${cword}; _vertex_launch; printf '%s\\n' "\${COMPREPLY[@]}"`;
-  const r = spawnSync('bash', ['-c', program, 'bash', script], { encoding: 'utf8', cwd: dir.path });
+  const r = spawnSync('bash', ['-c', program, 'bash', script], {
+    encoding: 'utf8',
+    cwd: dir.path,
+    ...(env ? { env } : {}),
+  });
   expect(r.stderr).toBe('');
   return r.stdout.split('\n').filter((l) => l !== '');
 }
@@ -95,6 +99,54 @@ describe('vertex-launch completion', () => {
       await writeFile(file, zsh);
       expect(spawnSync('zsh', ['-n', file], { encoding: 'utf8' }).status).toBe(0);
     }
+  });
+
+  test('bash and fish complete option values and queue names (from the queue store, asked at completion time)', async () => {
+    const db = join(dir.path, 'queues.db');
+    const config = join(dir.path, 'q.yaml');
+    await writeFile(
+      config,
+      'spec:\n  worker_pool_specs:\n    - machine_spec: { machine_type: n1-standard-4 }\n      replica_count: 1\n      container_spec: { image_uri: "${image_uri}" }\n  staging_bucket: gs://vxl-completion\n',
+    );
+    for (const name of ['gpu-t4', 'gpu-a100', 'cpu']) {
+      const created = await runCli(['queue', 'create', name, '--queue-config', config, '--db', db]);
+      expect(created.stderr).not.toContain('error');
+      expect(created.code).toBe(0);
+    }
+    // The script runs the binary it completes for (COMP_WORDS[0]): a wrapper around the built CLI.
+    const bin = join(dir.path, 'vertex-launch');
+    await writeFile(bin, `#!/bin/sh\nexec "${process.execPath}" "${cliBin}" "$@"\n`, { mode: 0o755 });
+    const file = join(dir.path, 'values.bash');
+    await writeFile(file, (await runCli(['completion', 'bash'])).stdout);
+    const env = childEnv({ VERTEX_LAUNCH_QUEUE_DB: db });
+    expect(bashComplete(file, [bin, 'launch', '--queue', 'gpu'], env)).toEqual(['gpu-a100', 'gpu-t4']);
+    expect(bashComplete(file, [bin, 'agent', '-q', ''], env)).toEqual(['cpu', 'gpu-a100', 'gpu-t4']);
+    expect(bashComplete(file, [bin, 'queue', 'show', 'c'], env)).toEqual(['cpu']);
+    expect(bashComplete(file, [bin, 'queue', 'items', '--j'], env)).toEqual(['--json']);
+    expect(bashComplete(file, [bin, 'build', '--progress', ''], env)).toEqual(['auto', 'plain', 'tty']);
+    expect(bashComplete(file, [bin, 'launch', '--progress', 'p'], env)).toEqual(['plain']);
+    expect(bashComplete(file, [bin, 'jobs', 'list', '--state', 'r'], env)).toEqual(['running']);
+    expect(bashComplete(file, [bin, 'queue', 'items', 'cpu', '--state', ''], env)).toEqual([
+      'queued',
+      'claimed',
+      'finished',
+    ]);
+    expect(bashComplete(file, [bin, 'completion', 'z'], env)).toEqual(['zsh']);
+    // Without a store there is nothing to offer, and nothing printed into the prompt.
+    expect(
+      bashComplete(
+        file,
+        [bin, 'launch', '--queue', ''],
+        childEnv({ VERTEX_LAUNCH_QUEUE_DB: join(dir.path, 'none', 'x.db') }),
+      ),
+    ).toEqual([]);
+
+    const fish = (await runCli(['completion', 'fish'])).stdout;
+    expect(fish).toContain(
+      "complete -c vertex-launch -n '__fish_seen_subcommand_from agent' -l queue -s q -r -f -a '(vertex-launch __complete queues 2>/dev/null)'",
+    );
+    expect(fish).toContain("-l progress -r -f -a 'auto plain tty'");
+    expect(fish).toContain("__fish_seen_subcommand_from show' -a '(vertex-launch __complete queues 2>/dev/null)'");
   });
 
   test('an unknown shell: exit 2 naming the shells', async () => {

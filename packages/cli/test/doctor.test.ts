@@ -208,7 +208,7 @@ describe('vertex-launch doctor', () => {
       'gs://vxl-eu-bucket is in EUROPE-WEST4 (region), but jobs run in us-central1',
     );
     expect(check('staging-bucket').fix).toBe(
-      `Use a bucket in US-CENTRAL1, US (multi-region), NAM4 (dual-region): gcloud storage buckets create gs://vxl-eu-bucket --location=us-central1 --project=${emulator.projectId} — then set spec.staging_bucket to it; run \`vertex-launch queue update default --config FILE\`. (A bucket's location cannot be changed.)`,
+      `Use a bucket in US-CENTRAL1, US (multi-region), NAM4 (dual-region): gcloud storage buckets create gs://vxl-eu-bucket --location=us-central1 --project=${emulator.projectId} — then set spec.staging_bucket to it; run \`vertex-launch queue update default --queue-config FILE\`. (A bucket's location cannot be changed.)`,
     );
   });
 
@@ -217,7 +217,7 @@ describe('vertex-launch doctor', () => {
     const r = await runCli(['doctor'], { env });
     expect(r.code).toBe(2);
     expect(r.stdout).toContain(
-      `✗ Staging bucket: gs://vxl-no-such-bucket does not exist (the queue's spec.staging_bucket)\n    fix: Create it in the job region: gcloud storage buckets create gs://vxl-no-such-bucket --location=us-central1 --project=${emulator.projectId} — or set spec.staging_bucket to an existing bucket in us-central1; run \`vertex-launch queue update default --config FILE\`. (\`vertex-launch setup\` creates it.)\n`,
+      `✗ Staging bucket: gs://vxl-no-such-bucket does not exist (the queue's spec.staging_bucket)\n    fix: Create it in the job region: gcloud storage buckets create gs://vxl-no-such-bucket --location=us-central1 --project=${emulator.projectId} — or set spec.staging_bucket to an existing bucket in us-central1; run \`vertex-launch queue update default --queue-config FILE\`. (\`vertex-launch setup\` creates it.)\n`,
     );
     expect(r.stderr).toMatch(/^\nerror 1 check failed \(\d+ passed, 1 failed, \d warnings?\); fix them/);
   });
@@ -361,7 +361,7 @@ describe('vertex-launch doctor', () => {
       'spec.worker_pool_specs[0].machine_spec.machine_type: warning: `n1-standrd-4` is not a machine type Vertex AI custom training lists (https://cloud.google.com/vertex-ai/docs/training/configure-compute#machine-types); did you mean `n1-standard-4`?';
     expect(check('machine-types')).toMatchObject({ ok: true, status: 'warn', evidence: warning });
     expect(check('machine-types').fix).toBe(
-      'Check the spelling of machine_type: Vertex refuses machine types it does not offer for custom training (https://cloud.google.com/vertex-ai/docs/training/configure-compute#machine-types lists them); run `vertex-launch queue update default --config FILE`.',
+      'Check the spelling of machine_type: Vertex refuses machine types it does not offer for custom training (https://cloud.google.com/vertex-ai/docs/training/configure-compute#machine-types lists them); run `vertex-launch queue update default --queue-config FILE`.',
     );
     // Validation says the same, so the queue-config check is no pass beside it.
     expect(check('queue-config').status).toBe('warn');
@@ -491,7 +491,7 @@ describe('vertex-launch doctor', () => {
       fix: 'Create it with `vertex-launch init` (or pass --config FILE).',
     });
     expect(check('queue-config').evidence).toMatch(/^queue `nope` does not exist in /);
-    expect(check('queue-config').fix).toContain('vertex-launch queue create nope --config FILE');
+    expect(check('queue-config').fix).toContain('vertex-launch queue create nope --queue-config FILE');
   });
 });
 

@@ -64,7 +64,7 @@ describe('vertex-launch launch --source', () => {
     );
   }, 200_000);
 
-  it('touching one file changes the tag; a tagged --image is refused with the fix', async () => {
+  it('touching one file changes the tag; a tagged --image is built and pushed under that tag; a digest is refused', async () => {
     await writeFile(join(dir.path, 'hello', 'train.sh'), '#!/bin/sh\necho changed\n');
     const dry = await runCli([...args().filter((a) => a !== '--follow'), '--dry-run', '--json'], { env });
     const image = JSON.parse(dry.stdout).customJob.jobSpec.workerPoolSpecs[0].containerSpec.imageUri as string;
@@ -72,8 +72,39 @@ describe('vertex-launch launch --source', () => {
     expect(firstTag).toMatch(/^ctx-/);
     expect(image).not.toBe(`${repository}:${firstTag}`);
 
-    const tagged = await runCli([...args().map((a) => (a === repository ? `${repository}:v1` : a))], { env });
-    expect(tagged.code).toBe(2);
-    expect(tagged.stderr).toContain('has a tag or digest; pass the repository only');
-  }, 60_000);
+    const noFollow = args().filter((a) => a !== '--follow');
+    const tagged = await runCli(
+      [...noFollow.map((a) => (a === repository ? `${repository}:v1` : a)), '--no-cache', '--progress', 'plain'],
+      { env, timeoutMs: 100_000 },
+    );
+    expect(tagged.code).toBe(0);
+    expect(tagged.stderr).toContain(`Building ${repository}:v1 with docker`);
+    expect(tagged.stderr).toMatch(new RegExp(`✓ Pushed ${repository}:v1 \\(sha256:[0-9a-f]{64}\\)`));
+    // Steps with the time since the build started, each once; the push in bytes; no layer from the cache.
+    expect(tagged.stderr).toMatch(
+      /\n\[\+\d+(ms|s)\] \[step 1\/5\] ARG BASE_IMAGE=.*\n\[\+\d+(ms|s)\] \[step 2\/5\] FROM /,
+    );
+    expect(tagged.stderr).toMatch(/\[push\] layer [0-9a-f]{12} done \(\d+(\.\d)? (B|KiB|MiB)\)/);
+    expect(tagged.stderr).toContain('follow it: vertex-launch jobs logs ');
+    expect(tagged.stderr).not.toMatch(/^\s*Step \d+\/\d+ : /m);
+    expect(tagged.stderr).toMatch(/\[done\] \d+ steps, \d+(\.\d)? (B|KiB|MiB) pushed in \d+ layers?/);
+    expect(tagged.stderr).not.toContain('Using cache');
+    expect(tagged.stderr).not.toContain('\r');
+    expect(tagged.stdout).toMatch(/^projects\/\d+\/locations\/us-central1\/customJobs\/\d+\n$/);
+
+    const digest = await runCli(
+      [...noFollow.map((a) => (a === repository ? `${repository}@sha256:${'0'.repeat(64)}` : a))],
+      {
+        env,
+      },
+    );
+    expect(digest.code).toBe(2);
+    expect(digest.stderr).toContain('has a digest; pass the repository');
+    const buildFlagsAlone = await runCli(
+      ['launch', '--queue-config', join(dir.path, 'hello', 'queue.yaml'), '--image', `${repository}:v1`, '--no-cache'],
+      { env },
+    );
+    expect(buildFlagsAlone.code).toBe(2);
+    expect(buildFlagsAlone.stderr).toContain('--no-cache only apply with --source DIR');
+  }, 150_000);
 });

@@ -42,7 +42,7 @@ describe('vertex-launch queue', () => {
     await writeFile(file('broken.yaml'), printed.stdout.replace('replica_count: 1', 'replica_count: one'));
 
     const bad = await runCli(
-      ['queue', 'create', 'gpu', '--config', file('broken.yaml'), '--region', 'mars', '--json'],
+      ['queue', 'create', 'gpu', '--queue-config', file('broken.yaml'), '--region', 'mars', '--json'],
       { env },
     );
     expect(bad.code).toBe(2);
@@ -61,7 +61,7 @@ describe('vertex-launch queue', () => {
         'queue',
         'create',
         'gpu',
-        '--config',
+        '--queue-config',
         file('gpu.yaml'),
         '--project',
         'my-proj-1',
@@ -79,7 +79,7 @@ describe('vertex-launch queue', () => {
       config: { spec: { staging_bucket: 'gs://vxl-bucket' } },
     });
     expect((await stat(file('queues.db'))).mode & 0o777).toBe(0o600);
-    const again = await runCli(['queue', 'create', 'gpu', '--config', file('gpu.yaml')], { env });
+    const again = await runCli(['queue', 'create', 'gpu', '--queue-config', file('gpu.yaml')], { env });
     expect(again.code).toBe(2);
     expect(again.stderr).toContain('Queue `gpu` already exists.');
   });
@@ -98,7 +98,7 @@ describe('vertex-launch queue', () => {
         '  staging_bucket: gs://vxl-bucket',
       ].join('\n'),
     );
-    expect((await runCli(['queue', 'create', 'cpu', '--config', file('vars.yaml')], { env })).code).toBe(0);
+    expect((await runCli(['queue', 'create', 'cpu', '--queue-config', file('vars.yaml')], { env })).code).toBe(0);
 
     const missingVar = await runCli(['launch', '--queue', 'cpu', '--image', 'img:1'], { env });
     expect(missingVar.code).toBe(2);
@@ -232,10 +232,10 @@ describe('vertex-launch queue', () => {
       'spec:\n  worker_pool_specs: [{ machine_spec: { machine_type: n1-standard-4 }, container_spec: { image_uri: "${image_uri}" } }]\n  staging_bucket: gs://vxl-b\n',
     );
     const noEnv = { ...env, VERTEX_LAUNCH_QUEUE_DB: undefined };
-    await runCli(['queue', 'create', 'x', '--config', file('x.yaml'), '--agent-config', file('agent.yaml')], {
+    await runCli(['queue', 'create', 'x', '--queue-config', file('x.yaml'), '--agent-config', file('agent.yaml')], {
       env: noEnv,
     });
-    await runCli(['queue', 'create', 'y', '--config', file('x.yaml'), '--db', file('flag.db')], { env });
+    await runCli(['queue', 'create', 'y', '--queue-config', file('x.yaml'), '--db', file('flag.db')], { env });
     const names = async (args: string[], e: Record<string, string | undefined>) =>
       JSON.parse((await runCli(['queue', 'list', '--json', ...args], { env: e })).stdout).queues.map(
         (q: { name: string }) => q.name,

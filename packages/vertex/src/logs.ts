@@ -83,6 +83,10 @@ export interface ReadJobLogsOptions {
   follow: boolean;
   /** Only entries at or after this time. */
   since: Date | undefined;
+  /** Only the entries of this replica (`resource.labels.task_name`), e.g. `workerpool0-0`. */
+  task?: string | undefined;
+  /** Only the last `tail` entries (read newest first, yielded oldest first); not with `follow`. */
+  tail?: number | undefined;
   /** Stops reading when aborted. */
   signal: AbortSignal | undefined;
   /** True once the job has ended (checked before each read when following). */
@@ -95,9 +99,40 @@ export interface ReadJobLogsOptions {
   clock: Clock;
 }
 
+/** The Logging filter of a job's entries (of one replica when `task` is set). */
+function jobLogFilter(jobId: string, task?: string): string {
+  const base = `resource.type="ml_job" AND resource.labels.job_id="${jobId}"`;
+  return task === undefined ? base : `${base} AND resource.labels.task_name="${task.replace(/["\\]/g, '\\$&')}"`;
+}
+
+/** The last `tail` entries (newest first from Logging, as few pages as that takes), yielded oldest first. */
+async function* readTail(options: ReadJobLogsOptions, base: string): AsyncGenerator<JobLogEntry> {
+  const wanted = options.tail ?? 0;
+  const filter = options.since === undefined ? base : `${base} AND timestamp>="${options.since.toISOString()}"`;
+  const newest: JobLogEntry[] = [];
+  let pageToken: string | undefined;
+  while (newest.length < wanted && !options.signal?.aborted) {
+    const page = await options.fetchPage({
+      resourceNames: [options.resourceName],
+      filter,
+      orderBy: 'timestamp desc',
+      pageSize: Math.min(1000, wanted - newest.length),
+      ...(pageToken ? { pageToken } : {}),
+    });
+    for (const raw of page.entries) if (newest.length < wanted) newest.push(toJobLogEntry(raw));
+    pageToken = page.nextPageToken;
+    if (!pageToken) break;
+  }
+  yield* newest.reverse();
+}
+
 /** The job's log entries, oldest first; with `follow`, until the job has ended and its last entries were read. */
 export async function* readJobLogs(options: ReadJobLogsOptions): AsyncGenerator<JobLogEntry> {
-  const base = `resource.type="ml_job" AND resource.labels.job_id="${options.jobId}"`;
+  const base = jobLogFilter(options.jobId, options.task);
+  if (options.tail !== undefined) {
+    yield* readTail(options, base);
+    return;
+  }
   /** insertId -> timestamp (ms) of entries already yielded inside the re-read window. */
   const yielded = new Map<string, number>();
   const sinceMs = options.since?.getTime();

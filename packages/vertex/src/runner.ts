@@ -587,35 +587,55 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
         return done;
       };
       const jobId = parts?.id ?? full;
+      const fetchPage = (body: Record<string, unknown>) =>
+        call('logging.entries.list', logReads, `read the logs of job ${full}`, () =>
+          listLogEntries(loggingUrl, auth, body, logOptions.signal),
+        ).catch((error: unknown) => {
+          throw toVertexLaunchError((error as { cause?: unknown }).cause ?? error, {
+            ...errorContext(`read the logs of job ${full}`),
+            service: 'logging.googleapis.com',
+          });
+        });
+      const { task, tail } = logOptions;
       const iterate = async function* () {
         try {
+          let since = logOptions.since;
+          /** insertIds of the tail, which the follow that comes after may read again. */
+          const seen = new Set<string>();
           // Aborting rejects with the signal's reason, as wait() does (the DOM/Node convention for AbortSignal).
-          if (logOptions.follow === true) {
-            // Followed jobs of one project share one query per poll (see log-feed.ts).
-            yield* feedOf(logProject).follow({ jobId, since: logOptions.since, signal: logOptions.signal, isDone });
-            if (logOptions.signal?.aborted) throw logOptions.signal.reason;
-            return;
+          if (tail !== undefined || logOptions.follow !== true) {
+            const readSince = since;
+            if (tail !== undefined && tail <= 0) since = new Date();
+            else {
+              for await (const entry of readJobLogs({
+                fetchPage,
+                resourceName: `projects/${logProject}`,
+                jobId,
+                follow: false,
+                since: readSince,
+                task,
+                tail,
+                signal: logOptions.signal,
+                isDone,
+                pollIntervalMs: options.logs?.pollIntervalMs ?? 2_000,
+                lagMs: options.logs?.lagMs ?? 10_000,
+                clock,
+              })) {
+                if (entry.insertId) seen.add(entry.insertId);
+                const at = Date.parse(entry.timestamp);
+                if (!Number.isNaN(at) && at > (since?.getTime() ?? 0)) since = new Date(at);
+                yield entry;
+              }
+            }
           }
-          yield* readJobLogs({
-            fetchPage: (body) =>
-              call('logging.entries.list', logReads, `read the logs of job ${full}`, () =>
-                listLogEntries(loggingUrl, auth, body, logOptions.signal),
-              ).catch((error: unknown) => {
-                throw toVertexLaunchError((error as { cause?: unknown }).cause ?? error, {
-                  ...errorContext(`read the logs of job ${full}`),
-                  service: 'logging.googleapis.com',
-                });
-              }),
-            resourceName: `projects/${logProject}`,
-            jobId,
-            follow: false,
-            since: logOptions.since,
-            signal: logOptions.signal,
-            isDone,
-            pollIntervalMs: options.logs?.pollIntervalMs ?? 2_000,
-            lagMs: options.logs?.lagMs ?? 10_000,
-            clock,
-          });
+          if (logOptions.follow === true && !logOptions.signal?.aborted) {
+            // Followed jobs of one project share one query per poll (see log-feed.ts); a task is picked out here.
+            for await (const entry of feedOf(logProject).follow({ jobId, since, signal: logOptions.signal, isDone })) {
+              if (task !== undefined && entry.task !== task) continue;
+              if (entry.insertId && seen.has(entry.insertId)) continue;
+              yield entry;
+            }
+          }
           if (logOptions.signal?.aborted) throw logOptions.signal.reason;
         } catch (error) {
           if (logOptions.signal?.aborted) throw logOptions.signal.reason;

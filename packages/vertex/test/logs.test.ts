@@ -41,6 +41,29 @@ describe('logs', () => {
     expect((await runner.get(jobName)).state).toBe('JOB_STATE_SUCCEEDED');
   });
 
+  it('tail: the last entries, newest read first, yielded oldest first; with follow, the new ones after it, once', async () => {
+    const { jobName, job } = await runner.submit(
+      request(emu, { launchId: 'logs-tail', env: { VXL_EMULATOR_RUN_MS: '300' } }),
+      { launchId: 'logs-tail' },
+    );
+    await runner.wait(jobName, { initial: job });
+    const before = emu.counters()['logging.entries.list'] ?? 0;
+    expect((await collect(runner.logs(jobName, { tail: 2 }))).map((e) => e.text)).toEqual([
+      'Running command: python -m trainer',
+      'Job finished with exit code 0',
+    ]);
+    // One page of two entries answered it.
+    expect((emu.counters()['logging.entries.list'] ?? 0) - before).toBe(1);
+    expect((await collect(runner.logs(jobName, { tail: 1, follow: true }))).map((e) => e.text)).toEqual([
+      'Job finished with exit code 0',
+    ]);
+    expect(await collect(runner.logs(jobName, { tail: 0 }))).toEqual([]);
+    // A task the job has no replica of: nothing; the chief: everything.
+    expect(await collect(runner.logs(jobName, { task: 'workerpool1-0' }))).toEqual([]);
+    expect(await collect(runner.logs(jobName, { task: 'workerpool1-0', follow: true }))).toEqual([]);
+    expect((await collect(runner.logs(jobName, { task: 'workerpool0-0' }))).length).toBe(3);
+  });
+
   it('reads the logs of an ended, failed job (ERROR severity on the last line)', async () => {
     const { jobName, job } = await runner.submit(
       request(emu, { launchId: 'logs-failed', env: { VXL_EMULATOR_EXIT_CODE: '7' } }),

@@ -5,7 +5,15 @@
  * then stops claiming, gives its items back to their queues (phase and job name kept, so the next agent re-attaches at
  * once) and exits within seconds. Logs go to stdout: JSON lines (pino) or, on a terminal, human lines.
  */
-import { type BuilderFactory, describeSource, type JobRunner, redactStoreUrl } from '@vertex-launch/core';
+import {
+  type BuilderFactory,
+  ConfigError,
+  describeSource,
+  type JobRunner,
+  loadConfigFile,
+  QUEUE_NAME_PATTERN,
+  redactStoreUrl,
+} from '@vertex-launch/core';
 import {
   type Agent,
   type AgentLogger,
@@ -15,6 +23,7 @@ import {
   isTransientApiError,
   loadAgentConfig,
   newAgentId,
+  parseAgentConfig,
   type ResolvedAgentConfig,
   type RunnerTarget,
   whenApiAnswers,
@@ -31,6 +40,50 @@ export interface AgentCommandOptions extends GlobalOptions {
   db?: string;
   logFormat?: string;
   statusInterval?: string;
+  /** `-q/--queue NAME` (repeatable): the queues to drain, instead of `queues` of the config. */
+  queue?: string[];
+  /** `-j/--max-jobs N`: instead of `max_jobs` of the config. */
+  maxJobs?: string;
+}
+
+/**
+ * The agent config with the `--queue` and `--max-jobs` flags laid over the file (flags win). With `--queue`, the file
+ * may be missing: the flags and the defaults are a whole config (as `wandb launch-agent -q NAME` needs none).
+ */
+export async function agentConfigWithFlags(options: AgentCommandOptions, file: string): Promise<ResolvedAgentConfig> {
+  const queues = options.queue;
+  for (const name of queues ?? []) {
+    if (!QUEUE_NAME_PATTERN.test(name)) {
+      throw new UsageError(
+        `--queue ${JSON.stringify(name)}: not a queue name (lowercase letters, digits, - and _, starting with a letter or digit); see \`vertex-launch queue list\`.`,
+      );
+    }
+  }
+  let maxJobs: number | undefined;
+  if (options.maxJobs !== undefined) {
+    maxJobs = Number(options.maxJobs);
+    if (!/^-?\d+$/.test(options.maxJobs.trim()) || !(maxJobs === -1 || maxJobs >= 1)) {
+      throw new UsageError(`--max-jobs ${options.maxJobs}: a whole number of jobs at once, at least 1 (-1: no limit).`);
+    }
+  }
+  if (queues === undefined && maxJobs === undefined) return loadAgentConfig(file);
+  let raw: unknown;
+  try {
+    raw = await loadConfigFile(file);
+  } catch (error) {
+    const missing = (error as { cause?: { code?: string } }).cause?.code === 'ENOENT';
+    if (!(missing && queues !== undefined && error instanceof ConfigError && error.issues.length === 0)) {
+      // The file's own message (missing, unreadable or invalid YAML), as without the flags.
+      return loadAgentConfig(file);
+    }
+    raw = {};
+  }
+  const merged = {
+    ...(raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? raw : {}),
+    ...(queues === undefined ? {} : { queues: [...new Set(queues)] }),
+    ...(maxJobs === undefined ? {} : { max_jobs: maxJobs }),
+  };
+  return parseAgentConfig(merged, file);
 }
 
 const LOG_FORMATS = ['json', 'human'] as const;
@@ -92,7 +145,7 @@ export default async function agentCommand(options: AgentCommandOptions, io: Io,
     throw new UsageError(`--status-interval ${options.statusInterval}: a number of seconds (0 turns it off).`);
   }
   const file = options.config ?? defaultAgentConfigPath(env);
-  const config = await loadAgentConfig(file);
+  const config = await agentConfigWithFlags(options, file);
   const logger = format === 'json' ? await jsonLogger(io.stdout) : humanLogger(io, io.stderr);
   const makeBuilder = await loadBuilder(config, file);
 
@@ -139,8 +192,17 @@ export default async function agentCommand(options: AgentCommandOptions, io: Io,
   const db = runtime.queueDb;
   const dbShown = redactStoreUrl(db.value);
   logger.info(
-    { agentId, config: file, queueDb: dbShown, queueDbSource: describeSource(db.source), project, region },
-    `config ${file}, queue database ${dbShown}`,
+    {
+      agentId,
+      config: file,
+      queueDb: dbShown,
+      queueDbSource: describeSource(db.source),
+      project,
+      region,
+      queues: config.queues,
+      maxJobs: config.max_jobs,
+    },
+    `config ${file}, queue database ${dbShown}, queues ${config.queues.join(', ')}${options.queue ? ' (--queue)' : ''}, max jobs ${config.max_jobs === -1 ? 'no limit' : config.max_jobs}${options.maxJobs ? ' (--max-jobs)' : ''}`,
   );
 
   let signalled: NodeJS.Signals | undefined;

@@ -5,10 +5,11 @@
  * digest) to stdout.
  */
 import { basename, resolve } from 'node:path';
-import { type BuildEvent, builderTypeProblem, type ResolvedImage, resolveImage } from '@vertex-launch/core';
+import { builderTypeProblem, imageReferenceProblem, type ResolvedImage, resolveImage } from '@vertex-launch/core';
+import { buildProgress, progressMode } from '../build-progress.js';
 import { ExitCode, UsageError } from '../exit-codes.js';
 import type { GlobalOptions } from '../options.js';
-import { dim, green, type Io, printJson } from '../output.js';
+import { green, type Io, printJson, yellow } from '../output.js';
 import { builderFactory, builderRuntime, commandRuntime } from '../runtime.js';
 
 /** Flags of `vertex-launch build`. */
@@ -24,6 +25,62 @@ export interface BuildCommandOptions extends GlobalOptions {
   region?: string;
   stagingBucket?: string;
   machineType?: string;
+  /** False with `--no-cache`: build without the layer cache (docker). */
+  cache?: boolean;
+  /** `--pull`: pull newer base images first (docker). */
+  pull?: boolean;
+  /** `--cache-from REF` (repeatable): images whose layers may be reused. */
+  cacheFrom?: string[];
+  /** `--progress plain|tty|auto`. */
+  progress?: string;
+}
+
+/** The docker-like build flags `build` and `launch --source` share. */
+export interface BuildFlags {
+  /** False with `--no-cache` (commander's negatable flag). */
+  cache?: boolean | undefined;
+  pull?: boolean | undefined;
+  cacheFrom?: string[] | undefined;
+}
+
+/**
+ * The builder options of the build flags: all three for docker; `--cache-from` for Cloud Build, where `--no-cache`
+ * and `--pull` change nothing (each build runs on a fresh worker: no layer cache, base images always pulled), which
+ * is said on stderr; a builder package takes its own options, so the flags are refused for it.
+ */
+export function buildFlagOptions(name: string, flags: BuildFlags, io: Io): Record<string, unknown> {
+  const cacheFrom = flags.cacheFrom ?? [];
+  for (const ref of cacheFrom) {
+    const problem = imageReferenceProblem(ref);
+    if (problem) throw new UsageError(`--cache-from ${ref}: not an image reference: ${problem}.`);
+  }
+  const given = [
+    ...(flags.cache === false ? ['--no-cache'] : []),
+    ...(flags.pull ? ['--pull'] : []),
+    ...(cacheFrom.length ? ['--cache-from'] : []),
+  ];
+  if (name === 'docker') {
+    return {
+      ...(flags.cache === false ? { noCache: true } : {}),
+      ...(flags.pull ? { pull: true } : {}),
+      ...(cacheFrom.length ? { cacheFrom } : {}),
+    };
+  }
+  if (name === 'cloudbuild') {
+    const moot = given.filter((flag) => flag !== '--cache-from');
+    if (moot.length > 0) {
+      io.stderr(
+        `${yellow(io, 'warning')} ${moot.join(' and ')} ${moot.length === 1 ? 'does' : 'do'} not apply to --builder cloudbuild: every Cloud Build runs on a fresh worker (no layer cache, base images always pulled).\n`,
+      );
+    }
+    return cacheFrom.length ? { cacheFrom } : {};
+  }
+  if (given.length > 0) {
+    throw new UsageError(
+      `${given.join(', ')}: options of --builder docker and cloudbuild only; set the options of builder ${name} in its own config.`,
+    );
+  }
+  return {};
 }
 
 function parseBuildArgs(values: readonly string[] | undefined): Record<string, string> {
@@ -36,51 +93,18 @@ function parseBuildArgs(values: readonly string[] | undefined): Record<string, s
   return out;
 }
 
-function size(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-}
-
-/** Renders build events on stderr: steps, upload bytes, log lines; redraws the upload line on a terminal. */
-function progress(io: Io): (event: BuildEvent) => void {
-  let drawing = false;
-  const line = (text: string) => {
-    if (drawing) io.stderr('\n');
-    drawing = false;
-    io.stderr(`${text}\n`);
-  };
-  return (event) => {
-    switch (event.type) {
-      case 'step':
-        line(`[step ${event.current}${event.total === undefined ? '' : `/${event.total}`}] ${event.text}`);
-        break;
-      case 'upload':
-        if (event.totalBytes !== undefined) {
-          line(`[upload] ${size(event.totalBytes)} of build context sent`);
-        } else if (io.isTTY) {
-          io.stderr(`\r[upload] ${size(event.bytes)} sent`);
-          drawing = true;
-        }
-        break;
-      case 'push':
-        if (event.done && event.layer) line(dim(io, `[push] layer ${event.layer} done`));
-        break;
-      case 'log':
-        if (!/^Step \d+\/\d+ : /.test(event.line)) line(dim(io, `  ${event.line}`));
-        break;
-      case 'skipped':
-        line(`[skipped] ${event.reason}`);
-        break;
-    }
-  };
-}
-
 /** The builder's own options from the flags (Cloud Build's bucket and machine type; Docker's daemon from `env`). */
-function builderOptions(name: string, options: BuildCommandOptions, env: NodeJS.ProcessEnv): Record<string, unknown> {
+function builderOptions(
+  name: string,
+  options: BuildCommandOptions,
+  env: NodeJS.ProcessEnv,
+  io: Io,
+): Record<string, unknown> {
+  const flags = buildFlagOptions(name, options, io);
   if (name === 'cloudbuild') {
     return {
       env,
+      ...flags,
       ...(options.stagingBucket ? { stagingBucket: options.stagingBucket } : {}),
       ...(options.machineType ? { machineType: options.machineType } : {}),
     };
@@ -88,7 +112,7 @@ function builderOptions(name: string, options: BuildCommandOptions, env: NodeJS.
   if (options.stagingBucket || options.machineType) {
     throw new UsageError(`--staging-bucket and --machine-type are options of --builder cloudbuild, not ${name}.`);
   }
-  return name === 'docker' ? { env } : {};
+  return name === 'docker' ? { env, ...flags } : flags;
 }
 
 /** `vertex-launch build --source DIR [...]`. */
@@ -97,6 +121,7 @@ export default async function buildCommand(options: BuildCommandOptions, io: Io,
   const problem = builderTypeProblem(builderName, '--builder');
   if (problem) throw new UsageError(`${problem}.`);
   const buildArgs = parseBuildArgs(options.buildArg);
+  const mode = progressMode(options.progress, io);
   const contextDir = resolve(options.source);
   const factory = await builderFactory(builderName, '--builder');
 
@@ -118,14 +143,14 @@ export default async function buildCommand(options: BuildCommandOptions, io: Io,
         .replace(/[^a-z0-9._-]+/g, '-') || 'trainer';
     repository = `${region}-docker.pkg.dev/${project}/vertex-launch/${name}`;
   }
-  const builder = factory(builderOptions(builderName, options, env), builderRuntime(runtime));
+  const builder = factory(builderOptions(builderName, options, env, io), builderRuntime(runtime));
 
   const controller = new AbortController();
   const onSignal = () => controller.abort(new Error('interrupted'));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   let reused = false;
-  const show = options.json ? () => undefined : progress(io);
+  const show = options.json ? undefined : buildProgress(io, mode);
   let result: ResolvedImage;
   try {
     // The context is scanned once; its content tag is looked up once; the builder packs what was scanned.
@@ -144,14 +169,18 @@ export default async function buildCommand(options: BuildCommandOptions, io: Io,
           return;
         }
         if (event.type === 'skipped') reused = true;
-        show(event);
+        show?.(event);
       },
     });
+  } catch (error) {
+    show?.finish('failed');
+    throw error;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
   reused ||= !result.built;
+  show?.finish(reused ? 'reused' : 'pushed');
   const digest = result.digest ?? 'unknown (the builder does not report it)';
   if (options.json) {
     printJson(io, { imageUri: result.imageUri, digest: result.digest ?? null, reused, builder: builder.name });

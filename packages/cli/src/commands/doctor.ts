@@ -99,7 +99,7 @@ export async function runChecks(options: DoctorOptions, env: NodeJS.ProcessEnv =
     env,
     runtime,
     agentConfigPath,
-    queueUpdateHint: 'run `vertex-launch queue update <queue> --config FILE`',
+    queueUpdateHint: 'run `vertex-launch queue update <queue> --queue-config FILE`',
   };
 
   // 1. The agent config.
@@ -181,7 +181,7 @@ export async function runChecks(options: DoctorOptions, env: NodeJS.ProcessEnv =
         fix: 'Pass --queue NAME (see `vertex-launch queue list`) or --queue-config FILE, or run `vertex-launch init`.',
       });
     } else {
-      ctx.queueUpdateHint = `run \`vertex-launch queue update ${name} --config FILE\``;
+      ctx.queueUpdateHint = `run \`vertex-launch queue update ${name} --queue-config FILE\``;
       const dbLabel = redactStoreUrl(runtime.queueDb.value);
       try {
         const store = await openStore(runtime.queueDb);
@@ -194,7 +194,7 @@ export async function runChecks(options: DoctorOptions, env: NodeJS.ProcessEnv =
               status: 'fail',
               kind: 'config',
               evidence: `queue \`${name}\` does not exist in ${dbLabel}`,
-              fix: `Create it: vertex-launch queue create ${name} --config FILE (or run \`vertex-launch init\`); \`vertex-launch queue list\` shows the queues there.`,
+              fix: `Create it: vertex-launch queue create ${name} --queue-config FILE (or run \`vertex-launch init\`); \`vertex-launch queue list\` shows the queues there.`,
             });
           } else {
             ctx.queueLabel = `queue \`${name}\``;

@@ -11,7 +11,7 @@ import { ConfigError, type LaunchRequest, planLaunch } from '@vertex-launch/core
 import { RUN_ID_PATTERN } from '@vertex-launch/core/queue';
 import { ExitCode, UsageError } from '../exit-codes.js';
 import { dim, green, type Io, printJson } from '../output.js';
-import { checkImageFlag, type LaunchOptions, parseSetVars, readOverride } from './launch.js';
+import { checkImageFlag, type LaunchOptions, launchOverrides, parseSetVars, readOverride } from './launch.js';
 import { itemJson } from './queue-admin.js';
 import type { QueueDbFlags } from './queue-db.js';
 import { withQueueStore } from './queue-db.js';
@@ -77,12 +77,13 @@ export default async function launchEnqueue(options: LaunchEnqueueOptions, io: I
     if (!info?.isDirectory()) throw new UsageError(`--source ${options.source}: not a directory.`);
   }
   const variables = parseSetVars(options.setVar ?? []);
-  const overrides = options.override === undefined ? undefined : await readOverride(options.override);
+  const override = options.override === undefined ? undefined : await readOverride(options.override);
+  // The flags' own checks (labels, display name) before the store is opened; --args needs the queue's pools.
+  launchOverrides({ ...options, args: undefined }, override, undefined);
   const request: LaunchRequest = {
     ...(options.image === undefined ? {} : { image: options.image }),
     ...(source === undefined ? {} : { source }),
     ...(Object.keys(variables).length > 0 ? { variables } : {}),
-    ...(overrides === undefined ? {} : { overrides }),
     ...(options.runId === undefined ? {} : { runId: options.runId }),
     ...(submitter() ? { submitter: submitter() as string } : {}),
   };
@@ -91,9 +92,10 @@ export default async function launchEnqueue(options: LaunchEnqueueOptions, io: I
     const queue = await store.getQueue(options.queue);
     if (!queue) {
       throw new ConfigError(`Queue \`${options.queue}\` does not exist; nothing was enqueued.`, [], {
-        hint: `List queues with \`vertex-launch queue list\`, or create it with \`vertex-launch queue create ${options.queue} --config FILE\`.`,
+        hint: `List queues with \`vertex-launch queue list\`, or create it with \`vertex-launch queue create ${options.queue} --queue-config FILE\`.`,
       });
     }
+    const overrides = launchOverrides(options, override, queue.config);
     // Resolve now with placeholders for what the agent fills in, so config, variable and override errors show here.
     try {
       planLaunch({
@@ -119,7 +121,7 @@ export default async function launchEnqueue(options: LaunchEnqueueOptions, io: I
         },
       );
     }
-    return store.enqueue(queue.name, request);
+    return store.enqueue(queue.name, overrides === undefined ? request : { ...request, overrides });
   });
   if (options.json) printJson(io, itemJson(item));
   else {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   formatElapsed,
   imageReferenceProblem,
+  type JobLogEntry,
   type JobSnapshot,
   type LaunchEvent,
   type LaunchHandle,
@@ -14,12 +15,23 @@ import {
   requireRegion,
 } from '@vertex-launch/core';
 import { contextTag, fingerprintContext } from '@vertex-launch/core/build';
-import { credentialValues, directLaunchEnvAccess, type EnvAccess, maskSecretsDeep } from '@vertex-launch/core/config';
+import {
+  credentialValues,
+  directLaunchEnvAccess,
+  type EnvAccess,
+  LABEL_MAX_LENGTH,
+  labelKeyProblem,
+  labelValueProblem,
+  maskSecretsDeep,
+  RESERVED_LABEL_PREFIX,
+} from '@vertex-launch/core/config';
 import { describeSpendBound, spendBound, toRestJson } from '@vertex-launch/core/mapping';
+import { type BuildProgress, buildProgress, progressMode } from '../build-progress.js';
 import { ExitCode, UsageError } from '../exit-codes.js';
 import type { GlobalOptions } from '../options.js';
 import { dim, green, type Io, printJson, printWarnings, readLine, red, warningsJson, YES, yellow } from '../output.js';
 import { builderFactory, builderRuntime, commandRuntime } from '../runtime.js';
+import { type BuildFlags, buildFlagOptions } from './build.js';
 import { jobJson, logLine, openRunner, stateText } from './jobs-runner.js';
 
 export interface LaunchOptions extends GlobalOptions {
@@ -42,6 +54,100 @@ export interface LaunchOptions extends GlobalOptions {
   cancelOnInterrupt?: boolean;
   /** Seconds to look a create whose answer was lost up before any second create (the runner's `createLookup`). */
   createLookupWindow?: string;
+  /** `--labels k=v,k2=v2` (repeatable): job labels added to (and winning over) `spec.labels`. */
+  labels?: string[];
+  /** `--args=--epochs=5` (repeatable, one argument each): the container args of the pools that run the image. */
+  args?: string[];
+  /** `--display-name NAME`: `spec.display_name`. */
+  displayName?: string;
+  /** `--heartbeat SECONDS`: while the job runs quietly, a line this often (elapsed, last log line); 0: never. */
+  heartbeat?: string;
+  /** With `--source`, the docker-like build flags (see build.ts): false with `--no-cache`. */
+  cache?: boolean;
+  /** `--pull`. */
+  pull?: boolean;
+  /** `--cache-from IMAGE` (repeatable). */
+  cacheFrom?: string[];
+  /** `--progress plain|tty|auto`. */
+  progress?: string;
+}
+
+/** `--labels team=ml,env=dev` flags (repeatable) as a label map, each checked by Vertex's rules; errors name the flag. */
+export function parseLabels(flags: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const flag of flags) {
+    for (const pair of flag.split(',')) {
+      if (pair.trim() === '') continue;
+      const eq = pair.indexOf('=');
+      const key = (eq < 0 ? pair : pair.slice(0, eq)).trim();
+      const value = eq < 0 ? '' : pair.slice(eq + 1).trim();
+      if (eq < 0) {
+        throw new UsageError(
+          `--labels ${JSON.stringify(pair)}: expected key=value pairs, e.g. --labels team=ml,env=dev`,
+        );
+      }
+      const problem =
+        labelKeyProblem(key) ??
+        (key.startsWith(RESERVED_LABEL_PREFIX)
+          ? `\`${RESERVED_LABEL_PREFIX}*\` labels are set by Vertex Launch itself`
+          : labelValueProblem(value));
+      if (problem) {
+        throw new UsageError(
+          `--labels ${JSON.stringify(pair)}: ${problem} (keys and values: lowercase letters, digits, _ and -, at most ${LABEL_MAX_LENGTH} characters; keys start with a letter).`,
+        );
+      }
+      out[key] = value;
+    }
+  }
+  return out;
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/**
+ * The launch overrides of `--override` with `--labels`, `--display-name` and `--args` laid over them (the flags win).
+ * `--args` replaces the args of every worker pool that runs the launch's image (`${image_uri}` in
+ * `container_spec.image_uri`, or a `python_package_spec`), or of every pool when none does: lists are replaced
+ * whole by overrides, so the pools of the queue config (or of `--override`) are copied with their new args.
+ */
+export function launchOverrides(
+  options: { labels?: string[] | undefined; args?: string[] | undefined; displayName?: string | undefined },
+  override: unknown,
+  config: unknown,
+): unknown {
+  const labels = options.labels === undefined ? undefined : parseLabels(options.labels);
+  if (options.displayName !== undefined) {
+    const length = [...options.displayName].length;
+    if (length === 0 || length > 128) {
+      throw new UsageError(
+        `--display-name: must be 1 to 128 characters, got ${length}; e.g. --display-name "resnet lr=0.1".`,
+      );
+    }
+  }
+  if (labels === undefined && options.displayName === undefined && options.args === undefined) return override;
+  const base = isObject(override) ? override : {};
+  const spec = isObject(base.spec) ? { ...base.spec } : {};
+  if (labels !== undefined) spec.labels = { ...(isObject(spec.labels) ? spec.labels : {}), ...labels };
+  if (options.displayName !== undefined) spec.display_name = options.displayName;
+  if (options.args !== undefined) {
+    const configSpec = isObject(config) && isObject(config.spec) ? config.spec : {};
+    const pools = spec.worker_pool_specs ?? configSpec.worker_pool_specs;
+    if (!Array.isArray(pools) || pools.length === 0) {
+      throw new UsageError('--args: the queue config has no `spec.worker_pool_specs` to pass the args to.');
+    }
+    const runsImage = (pool: unknown) =>
+      isObject(pool) &&
+      ((isObject(pool.container_spec) && String(pool.container_spec.image_uri ?? '').includes('${image_uri}')) ||
+        isObject(pool.python_package_spec));
+    const targets = pools.some(runsImage) ? pools.map(runsImage) : pools.map(() => true);
+    spec.worker_pool_specs = pools.map((pool, i) => {
+      if (!targets[i] || !isObject(pool)) return pool;
+      const key = isObject(pool.container_spec) ? 'container_spec' : 'python_package_spec';
+      return { ...pool, [key]: { ...(isObject(pool[key]) ? pool[key] : {}), args: [...(options.args ?? [])] } };
+    });
+  }
+  return { ...base, spec };
 }
 
 /**
@@ -52,6 +158,12 @@ export default async function launch(options: LaunchOptions, io: Io, env = proce
   // `--queue NAME` enqueues for an agent instead of submitting (launch-enqueue.ts).
   const queue = (options as { queue?: string }).queue;
   if (queue !== undefined) {
+    const given = buildFlagsGiven(options);
+    if (given.length > 0) {
+      throw new UsageError(
+        `launch --queue: ${given.join(', ')} do not reach the agent, which builds with builder.options of its launch-config.yaml; drop them, or launch with --queue-config.`,
+      );
+    }
     const { default: launchEnqueue } = await import('./launch-enqueue.js');
     return launchEnqueue({ ...options, queue }, io, env);
   }
@@ -61,18 +173,23 @@ export default async function launch(options: LaunchOptions, io: Io, env = proce
     );
   }
   checkImageFlag(options.image);
+  checkBuildFlags(options);
   if (!options.dryRun) {
     return submitLaunch(options, io, env);
   }
   // The same runtime as a real launch (flags, environment, launch-config.yaml, gcloud config), without credentials.
   const runtime = await commandRuntime({ project: options.project, region: options.region }, env);
   const variables = parseSetVars(options.setVar ?? []);
-  const overrides = options.override === undefined ? undefined : await readOverride(options.override);
   const raw = await loadConfigFile(options.queueConfig);
+  const overrides = launchOverrides(
+    options,
+    options.override === undefined ? undefined : await readOverride(options.override),
+    raw,
+  );
   const runId = options.runId ?? newRunId();
   // With --source the image is the repository plus the content tag the build would push (no build for a dry run).
   const imageUri =
-    options.source !== undefined && options.image !== undefined
+    options.source !== undefined && options.image !== undefined && !hasTag(options.image)
       ? contextTag(options.image, await fingerprintContext({ contextDir: options.source }))
       : options.image;
   const access = directLaunchEnvAccess(env);
@@ -160,7 +277,7 @@ export async function readOverride(value: string): Promise<unknown> {
 }
 
 /** Renders launch progress on stderr: plain lines (coloured on a terminal), elapsed time on state changes. */
-function renderEvent(io: Io, event: LaunchEvent): void {
+function renderEvent(io: Io, event: LaunchEvent, build: BuildProgress): void {
   switch (event.type) {
     case 'submitted':
       io.stderr(
@@ -174,9 +291,13 @@ function renderEvent(io: Io, event: LaunchEvent): void {
       io.stderr(`Building ${event.imageUri} with ${event.builder}\n`);
       break;
     case 'build-log':
-      io.stderr(`${dim(io, event.line)}\n`);
+      build({ type: 'log', line: event.line });
+      break;
+    case 'build-progress':
+      build(event.event);
       break;
     case 'build-pushed':
+      build.finish('pushed');
       io.stderr(`${green(io, '✓')} Pushed ${event.imageUri} (${event.digest})\n`);
       break;
     case 'build-skipped':
@@ -198,21 +319,31 @@ async function submitLaunch(options: LaunchOptions, io: Io, env: NodeJS.ProcessE
     throw new UsageError(
       options.source === undefined
         ? 'launch: --image <uri> is required to submit (or add --dry-run to only print the request).'
-        : 'launch --source: pass --image <repository> (no tag), e.g. --image us-central1-docker.pkg.dev/my-proj/train/trainer: the built image is tagged with its content.',
+        : 'launch --source: pass --image <repository>, e.g. --image us-central1-docker.pkg.dev/my-proj/train/trainer (the built image is tagged with its content, ctx-<hash>), or <repository>:<tag> to push under your tag.',
     );
   }
   if (options.source !== undefined) checkRepository(options.image);
+  const buildMode = progressMode(options.progress, io);
+  const heartbeatMs = heartbeatInterval(options.heartbeat);
   const variables = parseSetVars(options.setVar ?? []);
-  const overrides = options.override === undefined ? undefined : await readOverride(options.override);
   const raw = await loadConfigFile(options.queueConfig);
+  const overrides = launchOverrides(
+    options,
+    options.override === undefined ? undefined : await readOverride(options.override),
+    raw,
+  );
   // One runtime for the whole launch: the credentials are resolved once, for the build and the runner alike.
   const runtime = await commandRuntime({ project: options.project, region: options.region }, env, {
     credentials: true,
   });
-  const build = options.source === undefined ? undefined : await sourceBuild(options.source, options.image, runtime);
+  const build =
+    options.source === undefined ? undefined : await sourceBuild(options.source, options.image, runtime, options, io);
+  const buildShown = buildProgress(io, buildMode);
   const runner = await openRunner(runtime, lookupOption(options.createLookupWindow));
   // Listening from before the submit: a signal that comes while the job is created still cancels it once it exists.
   const stop = options.wait || options.follow ? listenForStop() : undefined;
+  const heartbeat =
+    (options.wait || options.follow) && !options.json && heartbeatMs > 0 ? new Heartbeat(io, heartbeatMs) : undefined;
   try {
     // The config's warnings, shown once it is resolved (before anything is built or submitted).
     let warnings: ReturnType<typeof warningsJson> = [];
@@ -233,15 +364,26 @@ async function submitLaunch(options: LaunchOptions, io: Io, env: NodeJS.ProcessE
           printWarnings(io, event.warnings, options.queueConfig);
           warnings = warningsJson(event.warnings);
         }
-        if (!options.json) renderEvent(io, event);
+        if (!options.json) renderEvent(io, event, buildShown);
+        if (event.type === 'state-changed') heartbeat?.state(event.state);
       },
     });
     if (!options.wait && !options.follow) {
       if (options.json) printJson(io, { ...launchJson(handle), warnings, job: jobJson(handle.job) });
-      else io.stdout(`${handle.jobName}\n`);
+      else {
+        io.stdout(`${handle.jobName}\n`);
+        io.stderr(nextSteps(io, handle.job.id, options));
+      }
       return ExitCode.OK;
     }
-    const final = await waitWithInterrupt(handle, options, io, stop as StopListener);
+    if (!options.json) {
+      // The state the submit answered with (QUEUED for a new job) is the first the wait shows: the tracker reports
+      // only changes from it, so it would otherwise never be printed.
+      io.stderr(`${dim(io, '[+0ms]')} ${stateText(io, handle.job)}\n`);
+    }
+    heartbeat?.state(handle.job.state);
+    heartbeat?.start(handle, options.follow === true);
+    const final = await waitWithInterrupt(handle, options, io, stop as StopListener, heartbeat);
     if ('signal' in final) return SIGNAL_EXIT_CODES[final.signal];
     if (options.json) printJson(io, { ...launchJson(handle), warnings, job: jobJson(final) });
     else {
@@ -258,9 +400,93 @@ async function submitLaunch(options: LaunchOptions, io: Io, env: NodeJS.ProcessE
     }
     return final.status === 'succeeded' ? ExitCode.OK : ExitCode.JOB_FAILED;
   } finally {
+    heartbeat?.stop();
     stop?.dispose();
     await runner.close();
   }
+}
+
+/** `--heartbeat <seconds>` (default 60; 0: never) in ms. */
+function heartbeatInterval(value: string | undefined): number {
+  if (value === undefined) return 60_000;
+  const seconds = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value.trim()) || !(seconds <= 86_400)) {
+    throw new UsageError(`--heartbeat ${value}: expected seconds between 0 (never) and 86400, e.g. --heartbeat 60.`);
+  }
+  return Math.round(seconds * 1000);
+}
+
+/**
+ * While a job runs and nothing was printed for `everyMs`, one line on stderr: the time since the submit, how long it
+ * has been RUNNING, and its last log line (the one printed with --follow, else read from Cloud Logging with
+ * `tail: 1`), so a long quiet job shows it is alive.
+ */
+export class Heartbeat {
+  #timer: NodeJS.Timeout | undefined;
+  #lastOutput = Date.now();
+  #runningSince: number | undefined;
+  #lastLog: { text: string; at: number } | undefined;
+  #reading = false;
+  constructor(
+    private readonly io: Io,
+    private readonly everyMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** A state change was printed. */
+  state(state: string): void {
+    this.#lastOutput = this.now();
+    if (state === 'JOB_STATE_RUNNING') this.#runningSince ??= this.now();
+    else this.#runningSince = undefined;
+  }
+
+  /** A log line was printed (with --follow). */
+  log(entry: JobLogEntry): void {
+    this.#lastOutput = this.now();
+    const at = Date.parse(entry.timestamp);
+    this.#lastLog = { text: entry.text, at: Number.isNaN(at) ? this.now() : at };
+  }
+
+  start(handle: LaunchHandle, following: boolean): void {
+    const submitted = handle.job.createTime?.getTime() ?? this.now();
+    this.#timer = setInterval(() => void this.#beat(handle, following, submitted), Math.min(this.everyMs, 1_000));
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  async #beat(handle: LaunchHandle, following: boolean, submitted: number): Promise<void> {
+    const now = this.now();
+    if (this.#runningSince === undefined || this.#reading || now - this.#lastOutput < this.everyMs) return;
+    this.#lastOutput = now;
+    if (!following) {
+      this.#reading = true;
+      try {
+        for await (const entry of handle.logs({ tail: 1 })) this.log(entry);
+      } catch {
+        // The heartbeat says what it knows; a failed read of the last line is no reason to stop waiting.
+      } finally {
+        this.#reading = false;
+      }
+      this.#lastOutput = now;
+    }
+    if (this.#timer === undefined || this.#runningSince === undefined) return;
+    const last = this.#lastLog
+      ? `; last log line (${formatElapsed(Math.max(0, now - this.#lastLog.at))} ago): ${this.#lastLog.text.slice(0, 200)}`
+      : '; no log lines yet';
+    this.io.stderr(
+      `${dim(this.io, `[+${formatElapsed(now - submitted)}]`)} still RUNNING (for ${formatElapsed(now - this.#runningSince)})${last}\n`,
+    );
+  }
+}
+
+/** What to run next after a launch that does not wait: follow the logs, see the state. */
+export function nextSteps(io: Io, jobId: string, flags: { project?: string; region?: string }): string {
+  const where = `${flags.project ? ` --project ${flags.project}` : ''}${flags.region ? ` --region ${flags.region}` : ''}`;
+  return `  ${dim(io, `follow it: vertex-launch jobs logs ${jobId}${where} --follow`)}\n  ${dim(io, `its state: vertex-launch jobs status ${jobId}${where}`)}\n`;
 }
 
 /** `--create-lookup-window <seconds>` as the runner's `createLookup` option. */
@@ -275,21 +501,48 @@ function lookupOption(value: string | undefined): { createLookup?: { windowMs: n
   return { createLookup: { windowMs: Math.round(seconds * 1000) } };
 }
 
-/** `--source` needs `--image` to be a repository: the tag is the content's. */
-function checkRepository(repository: string): void {
-  if (/@|:[^/]*$/.test(repository)) {
+/** True when an image reference ends in a tag or a digest. */
+function hasTag(image: string): boolean {
+  return /@|:[^/]*$/.test(image);
+}
+
+/**
+ * `--source` takes `--image` as a repository (the tag is the content's, `ctx-<hash>`, and an image already pushed
+ * is reused) or as `repository:tag` (always built and pushed under that tag); never a digest.
+ */
+function checkRepository(image: string): void {
+  if (image.includes('@')) {
     throw new UsageError(
-      `launch --source: --image ${repository} has a tag or digest; pass the repository only — the tag is the content's (ctx-<hash>).`,
+      `launch --source: --image ${image} has a digest; pass the repository (tagged with the content, ctx-<hash>) or repository:tag.`,
     );
+  }
+}
+
+/** The build flags given. */
+function buildFlagsGiven(options: LaunchOptions): string[] {
+  return [
+    ...(options.cache === false ? ['--no-cache'] : []),
+    ...(options.pull ? ['--pull'] : []),
+    ...(options.cacheFrom?.length ? ['--cache-from'] : []),
+    ...(options.progress !== undefined ? ['--progress'] : []),
+  ];
+}
+
+/** The build flags without `--source`: an error, since nothing is built. */
+function checkBuildFlags(options: LaunchOptions): void {
+  if (options.source !== undefined) return;
+  const given = buildFlagsGiven(options);
+  if (given.length > 0) {
+    throw new UsageError(`launch: ${given.join(', ')} only apply with --source DIR (when the image is built).`);
   }
 }
 
 /**
  * `--source DIR --image REPOSITORY`: the pipeline builds DIR with local Docker (the builder registry's `docker`) and
- * pushes it as `REPOSITORY:ctx-<content hash>`, unless Artifact Registry already has that tag (then nothing is built
+ * pushes it as `REPOSITORY:ctx-<content hash>` (or as the tag `--image` names), unless Artifact Registry already has that content tag (then nothing is built
  * or pushed). Builder and registry take the launch's runtime (credentials, endpoints).
  */
-async function sourceBuild(source: string, repository: string, runtime: Runtime) {
+async function sourceBuild(source: string, repository: string, runtime: Runtime, flags: BuildFlags, io: Io) {
   const [factory, { artifactRegistry }] = await Promise.all([
     builderFactory('docker', 'launch --source'),
     import('@vertex-launch/artifact-registry'),
@@ -297,7 +550,7 @@ async function sourceBuild(source: string, repository: string, runtime: Runtime)
   const credentials = runtime.credentials;
   return {
     source: { contextDir: source, image: repository },
-    builder: factory({ env: runtime.env }, builderRuntime(runtime)),
+    builder: factory({ env: runtime.env, ...buildFlagOptions('docker', flags, io) }, builderRuntime(runtime)),
     ...(credentials ? { registry: artifactRegistry({ credentials, endpoints: runtime.endpoints }) } : {}),
     ...(credentials ? { builderCredentials: credentials } : {}),
   };
@@ -365,11 +618,13 @@ async function waitWithInterrupt(
   options: LaunchOptions,
   io: Io,
   stop: StopListener,
+  heartbeat?: Heartbeat,
 ): Promise<JobSnapshot | { signal: StopSignal }> {
   const following = options.follow
     ? (async () => {
         try {
           for await (const entry of handle.logs({ follow: true, signal: stop.signal })) {
+            heartbeat?.log(entry);
             // With --json, stdout carries exactly one JSON object: the logs go to stderr.
             if (options.json) io.stderr(logLine(io, entry));
             else io.stdout(logLine(io, entry));

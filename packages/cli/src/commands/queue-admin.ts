@@ -25,6 +25,9 @@ import { type QueueDbFlags, READ_ONLY, withQueueStore } from './queue-db.js';
 export interface QueueAdminOptions extends GlobalOptions, QueueDbFlags, ListFlags {
   name?: string;
   item?: string;
+  /** `--queue-config FILE`: the queue config (create, update). */
+  queueConfig?: string;
+  /** Deprecated `--config FILE` of create and update: the queue config (everywhere else `--config` is the agent config). */
   config?: string;
   project?: string;
   region?: string;
@@ -90,16 +93,32 @@ function queueJson(queue: QueueDefinition, itemCounts?: Record<QueueItemState, n
   };
 }
 
+/**
+ * The queue config file of `queue create|update`: `--queue-config`, or the deprecated `--config` (with a warning:
+ * `--config` names the agent config, launch-config.yaml, in every other command).
+ */
+export function queueConfigFile(options: QueueAdminOptions, io: Io, action: 'create' | 'update'): string | undefined {
+  if (options.config === undefined) return options.queueConfig;
+  if (options.queueConfig !== undefined) {
+    throw new UsageError(`queue ${action}: pass the queue config once, with --queue-config FILE (not also --config).`);
+  }
+  io.stderr(
+    `${yellow(io, 'warning')} queue ${action} --config is deprecated: use --queue-config ${options.config} (\`--config\` names the agent config, launch-config.yaml, in the other commands; here it will too).\n`,
+  );
+  return options.config;
+}
+
 /** `queue create NAME`. */
 export async function create(options: QueueAdminOptions, io: Io, env = process.env): Promise<number> {
   const name = requireName(options);
+  const file = queueConfigFile(options, io, 'create');
   if (options.printDefault) {
-    io.stdout(`# Queue config for \`vertex-launch queue create ${name} --config <this file>\`.\n`);
+    io.stdout(`# Queue config for \`vertex-launch queue create ${name} --queue-config <this file>\`.\n`);
     io.stdout('# Set every <REQUIRED> value; ${image_uri} is filled at launch (--image or a build).\n');
     io.stdout(stringify(DEFAULT_QUEUE_CONFIG));
     return ExitCode.OK;
   }
-  const config = options.config === undefined ? seedQueueConfig() : await loadConfigFile(options.config);
+  const config = file === undefined ? seedQueueConfig() : await loadConfigFile(file);
   const queue = await withQueueStore(options, env, (store) =>
     store
       .createQueue({
@@ -110,7 +129,7 @@ export async function create(options: QueueAdminOptions, io: Io, env = process.e
         ...(options.description ? { description: options.description } : {}),
       })
       .catch((error: unknown) => {
-        throw pointAtInputs(error, name, 'create', options.config);
+        throw pointAtInputs(error, name, 'create', file);
       }),
   );
   if (options.json) printJson(io, queueJson(queue));
@@ -156,7 +175,7 @@ export async function list(options: QueueAdminOptions, io: Io, env = process.env
   if (rows.length === 0) {
     io.stderr(
       all.length === 0
-        ? 'No queues. Create one with `vertex-launch queue create NAME --config FILE`.\n'
+        ? 'No queues. Create one with `vertex-launch queue create NAME --queue-config FILE`.\n'
         : `No queues match --filter ${options.filter} (of ${all.length}).\n`,
     );
     return ExitCode.OK;
@@ -214,17 +233,18 @@ export async function show(options: QueueAdminOptions, io: Io, env = process.env
 /** `queue update NAME`. */
 export async function update(options: QueueAdminOptions, io: Io, env = process.env): Promise<number> {
   const name = requireName(options);
+  const file = queueConfigFile(options, io, 'update');
   if (
-    options.config === undefined &&
+    file === undefined &&
     options.project === undefined &&
     options.region === undefined &&
     options.description === undefined
   ) {
     throw new UsageError(
-      `queue update ${name}: nothing to change; pass --config FILE, --project, --region or --description ("" removes it).`,
+      `queue update ${name}: nothing to change; pass --queue-config FILE, --project, --region or --description ("" removes it).`,
     );
   }
-  const config = options.config === undefined ? undefined : await loadConfigFile(options.config);
+  const config = file === undefined ? undefined : await loadConfigFile(file);
   const queue = await withQueueStore(options, env, (store) =>
     store
       .updateQueue(name, {
@@ -236,7 +256,7 @@ export async function update(options: QueueAdminOptions, io: Io, env = process.e
           : { description: options.description === '' ? null : options.description }),
       })
       .catch((error: unknown) => {
-        throw pointAtInputs(error, name, 'update', options.config);
+        throw pointAtInputs(error, name, 'update', file);
       }),
   );
   if (options.json) printJson(io, queueJson(queue));
@@ -432,7 +452,7 @@ function stateText(io: Io, item: QueueItem): string {
 
 function notFound(name: string): ConfigError {
   return new ConfigError(`Queue \`${name}\` does not exist.`, [], {
-    hint: `List queues with \`vertex-launch queue list\`, or create it with \`vertex-launch queue create ${name} --config FILE\`. (Check --db / VERTEX_LAUNCH_QUEUE_DB if you use another database.)`,
+    hint: `List queues with \`vertex-launch queue list\`, or create it with \`vertex-launch queue create ${name} --queue-config FILE\`. (Check --db / VERTEX_LAUNCH_QUEUE_DB if you use another database.)`,
   });
 }
 

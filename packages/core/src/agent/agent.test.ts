@@ -327,7 +327,7 @@ describe('createAgent', () => {
     const failed = (await store.get(bad.id))!;
     expect(failed.failure?.phase).toBe('agent');
     expect(failed.failure?.message).toMatch(/^queue `q` config does not resolve for this launch: .*image_uri/);
-    expect(failed.failure?.message).toContain('vertex-launch queue update q --config FILE');
+    expect(failed.failure?.message).toContain('vertex-launch queue update q --queue-config FILE');
     expect((await store.get(good.id))!.outcome).toBe('succeeded');
   });
 

@@ -354,7 +354,7 @@ class AgentLoop implements Agent {
         severity: 'error' as const,
       })),
       {
-        hint: `Create ${missing.length === 1 ? 'it' : 'them'} with \`vertex-launch queue create <name> --config <file>\`, or fix \`queues\` in launch-config.yaml.`,
+        hint: `Create ${missing.length === 1 ? 'it' : 'them'} with \`vertex-launch queue create <name> --queue-config <file>\`, or fix \`queues\` in launch-config.yaml.`,
       },
     );
   }

@@ -250,7 +250,7 @@ function planFor(w: LaunchWorker): ReturnType<typeof planLaunch> | Failure {
     const detail = issues ? issues.map((i) => `${i.path || '(top level)'}: ${i.message}`).join('; ') : message(error);
     return failure(
       'agent',
-      `queue \`${queue.name}\` config does not resolve for this launch: ${detail}. Fix it with \`vertex-launch queue update ${queue.name} --config FILE\`, then enqueue again`,
+      `queue \`${queue.name}\` config does not resolve for this launch: ${detail}. Fix it with \`vertex-launch queue update ${queue.name} --queue-config FILE\`, then enqueue again`,
     );
   }
 }

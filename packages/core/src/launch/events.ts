@@ -4,6 +4,7 @@
  * them; SDK users may log them.
  */
 import { EventEmitter } from 'node:events';
+import type { BuildEvent } from '../build/contract.js';
 import type { ConfigIssue } from '../errors.js';
 import type { LaunchStatus } from '../job-state.js';
 import type { CreateCustomJobRequest } from '../mapping/custom-job.js';
@@ -26,6 +27,8 @@ export type LaunchEvent =
   | { type: 'build-started'; builder: string; imageUri: string; contextDir: string }
   /** One line of build output. */
   | { type: 'build-log'; line: string }
+  /** A build step started, or bytes of the context upload or of the push: the builder's own event. */
+  | { type: 'build-progress'; event: Extract<BuildEvent, { type: 'step' | 'upload' | 'push' }> }
   /** The image was built and pushed. */
   | { type: 'build-pushed'; imageUri: string; digest: string }
   /** The build was skipped: the content-addressed tag already exists. */

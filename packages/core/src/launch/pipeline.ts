@@ -320,6 +320,8 @@ export async function launch(options: LaunchOptions): Promise<LaunchHandle> {
             contextDir: context.contextDir,
           });
         else if (event.type === 'log') emit({ type: 'build-log', line: event.line });
+        else if (event.type === 'step' || event.type === 'upload' || event.type === 'push')
+          emit({ type: 'build-progress', event });
         else if (event.type === 'skipped')
           emit({ type: 'build-skipped', imageUri: event.imageUri, reason: event.reason });
       },

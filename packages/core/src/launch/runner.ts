@@ -155,6 +155,10 @@ export interface JobLogsOptions {
   follow?: boolean;
   /** Only entries at or after this time. */
   since?: Date;
+  /** Only the entries of this replica (`resource.labels.task_name` in Cloud Logging), e.g. `workerpool0-0`. */
+  task?: string;
+  /** Start with only the last `tail` entries there are (then, with `follow`, the new ones). */
+  tail?: number;
   /** Stops following (and reading). */
   signal?: AbortSignal;
 }

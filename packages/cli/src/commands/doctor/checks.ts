@@ -76,7 +76,7 @@ export interface DoctorContext {
   regionSource?: string;
   /** The queue (name or file) the checks are about, for messages. */
   queueLabel?: string;
-  /** How to change the queue config, e.g. `vertex-launch queue update q --config FILE`. */
+  /** How to change the queue config, e.g. `vertex-launch queue update q --queue-config FILE`. */
   queueUpdateHint: string;
   /** The raw queue config (unwrapped), when one was found. */
   queueConfig?: Record<string, unknown>;
