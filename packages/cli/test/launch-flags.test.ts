@@ -114,7 +114,7 @@ describe('vertex-launch launch --labels/--args/--display-name', () => {
     expect(name).toMatch(/^projects\/\d+\/locations\/us-central1\/customJobs\/\d+$/);
     const id = name.split('/').at(-1);
     expect(r.stderr).toContain(`follow it: vertex-launch jobs logs ${id} --region us-central1 --follow`);
-    expect(r.stderr).toContain(`its state: vertex-launch jobs status ${id} --region us-central1`);
+    expect(r.stderr).toContain(`its state: vertex-launch jobs describe ${id} --region us-central1`);
     // The hint's command works as printed.
     const status = await runCli(['jobs', 'status', id as string, '--region', 'us-central1', '--json'], {
       env: { ...emu.env, NO_COLOR: '1' },

@@ -486,7 +486,7 @@ export class Heartbeat {
 /** What to run next after a launch that does not wait: follow the logs, see the state. */
 export function nextSteps(io: Io, jobId: string, flags: { project?: string; region?: string }): string {
   const where = `${flags.project ? ` --project ${flags.project}` : ''}${flags.region ? ` --region ${flags.region}` : ''}`;
-  return `  ${dim(io, `follow it: vertex-launch jobs logs ${jobId}${where} --follow`)}\n  ${dim(io, `its state: vertex-launch jobs status ${jobId}${where}`)}\n`;
+  return `  ${dim(io, `follow it: vertex-launch jobs logs ${jobId}${where} --follow`)}\n  ${dim(io, `its state: vertex-launch jobs describe ${jobId}${where}`)}\n`;
 }
 
 /** `--create-lookup-window <seconds>` as the runner's `createLookup` option. */
