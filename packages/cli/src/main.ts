@@ -242,22 +242,49 @@ Examples:
   const emulator = program.command('emulator').description('A local Google Cloud for tests and offline work.');
   emulator
     .command('start')
-    .description('Run the emulator in the foreground; print its endpoints and the environment to export.')
+    .description(
+      'Run the emulator in the foreground; print its endpoints and the `export` lines another shell needs (see `emulator env`).',
+    )
     .option('--project <id>', 'project id the emulator serves', 'vxl-emulator')
     .option('--region <region>', 'default region', 'us-central1')
     .option('--data-dir <dir>', 'persist state in this directory (default: in memory)')
     .option('--http-port <port>', 'port of the REST endpoints (default: any free port)')
     .option('--grpc-port <port>', 'port of the gRPC endpoints (default: any free port)')
+    .option(
+      '--docker',
+      "run each job's container (its first replica, from the emulator's registry) in local Docker, instead of moving it through its states on a clock",
+    )
     .option('--json', 'print one JSON object with the endpoints and environment, then keep running')
     .addHelpText(
       'after',
       `
+It prints the environment as \`export\` lines (the emulator's own access token included) and writes it to
+$XDG_STATE_HOME/vertex-launch/emulator.json (~/.local/state/...), which \`vertex-launch emulator env\` prints again.
+Images go to its Artifact Registry as on Google Cloud: \`vertex-launch setup\` creates the repository,
+\`vertex-launch build\` pushes to <region>-docker.pkg.dev/<project>/<repository>/<image>.
+
 Examples:
-  $ vertex-launch emulator start
+  $ vertex-launch emulator start                 # then, in another shell: eval "$(vertex-launch emulator env)"
+  $ vertex-launch emulator start --docker        # jobs really run their image
   $ vertex-launch emulator start --json > emulator.json &   # scripts: read .env from the JSON
   $ vertex-launch emulator start --data-dir .data/emulator   # keep jobs and objects across restarts`,
     )
     .action(run(() => import('./commands/emulator-start.js')));
+  emulator
+    .command('env')
+    .description('Print the `export` lines of the running emulator again, for eval "$(vertex-launch emulator env)".')
+    .option('--json', 'print { pid, projectId, region, stateFile, env }')
+    .addHelpText(
+      'after',
+      `
+Reads the state file \`emulator start\` writes ($XDG_STATE_HOME/vertex-launch/emulator.json, ~/.local/state/...);
+never starts an emulator. Exit 2 when none is running (no state file, its process ended, or it does not answer).
+
+Examples:
+  $ eval "$(vertex-launch emulator env)"
+  $ vertex-launch emulator env --json | jq -r .env.VERTEX_LAUNCH_EMULATOR_HTTP`,
+    )
+    .action(run(() => import('./commands/emulator-env.js')));
 
   program
     .command('agent')
