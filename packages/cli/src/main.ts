@@ -285,6 +285,24 @@ Examples:
   $ vertex-launch emulator env --json | jq -r .env.VERTEX_LAUNCH_EMULATOR_HTTP`,
     )
     .action(run(() => import('./commands/emulator-env.js')));
+  emulator
+    .command('seed-image')
+    .description(
+      "Push a placeholder image (no layers, nothing to run) to the running emulator's Artifact Registry, to launch without Docker.",
+    )
+    .argument('<image>', 'Artifact Registry image URI with a tag: <region>-docker.pkg.dev/<project>/<repository>/<image>:<tag>')
+    .option('--json', 'print { imageUri, digest, placeholder }')
+    .addHelpText(
+      'after',
+      `
+Launches check that their image exists in Artifact Registry, on the emulator too. Without Docker, nothing can be
+built: a placeholder lets a launch on the emulator's clock go through. The repository must exist (\`vertex-launch
+setup\` creates it). Jobs of \`emulator start --docker\` run their image: push a real one (\`vertex-launch build\`).
+
+Examples:
+  $ vertex-launch emulator seed-image us-central1-docker.pkg.dev/vxl-emulator/train/hello:1`,
+    )
+    .action(run(() => import('./commands/emulator-seed-image.js')));
 
   program
     .command('agent')

@@ -23,6 +23,7 @@ export {
   preparedContextOf,
 } from './build/contract.js';
 export * from './build/registry.js';
+export * from './build/check-image.js';
 export * from './build/resolve-image.js';
 export * from './clock.js';
 // Launching and tracking

@@ -204,7 +204,10 @@ async function submitLaunch(options: LaunchOptions, io: Io, env: NodeJS.ProcessE
   const runtime = await commandRuntime({ project: options.project, region: options.region }, env, {
     credentials: true,
   });
-  const build = options.source === undefined ? undefined : await sourceBuild(options.source, options.image, runtime);
+  const build =
+    options.source === undefined
+      ? await givenImage(options.image, runtime)
+      : await sourceBuild(options.source, options.image, runtime);
   const runner = await openRunner(runtime, lookupOption(options.createLookupWindow));
   // Listening from before the submit: a signal that comes while the job is created still cancels it once it exists.
   const stop = options.wait || options.follow ? listenForStop() : undefined;
@@ -219,13 +222,22 @@ async function submitLaunch(options: LaunchOptions, io: Io, env: NodeJS.ProcessE
       env,
       ...launchEnvOptions(directLaunchEnvAccess(env)),
       runtime,
-      ...(build ?? { image: options.image }),
+      ...build,
       ...(options.runId === undefined ? {} : { runId: options.runId }),
       ...(options.runName === undefined ? {} : { runName: options.runName }),
       runner,
       onEvent: (event) => {
         if (event.type === 'resolved') {
-          printWarnings(io, event.warnings, options.queueConfig);
+          // The image check's warning (no tag) is about --image, not a line of the queue config.
+          printWarnings(
+            io,
+            event.warnings.filter((w) => w.path !== 'image'),
+            options.queueConfig,
+          );
+          printWarnings(
+            io,
+            event.warnings.filter((w) => w.path === 'image').map((w) => ({ ...w, path: '--image' })),
+          );
           warnings = warningsJson(event.warnings);
         }
         if (!options.json) renderEvent(io, event);
@@ -277,6 +289,17 @@ function checkRepository(repository: string): void {
       `launch --source: --image ${repository} has a tag or digest; pass the repository only — the tag is the content's (ctx-<hash>).`,
     );
   }
+}
+
+/**
+ * `--image URI`: the pipeline checks in Artifact Registry (Google's or the emulator's) that the image exists before
+ * it submits the job (a missing repository or tag is exit 2; no tag is looked up as `latest`, with a warning).
+ */
+async function givenImage(image: string, runtime: Runtime) {
+  const credentials = runtime.credentials;
+  if (!credentials) return { image };
+  const { artifactRegistry } = await import('@vertex-launch/artifact-registry');
+  return { image, registry: artifactRegistry({ credentials, endpoints: runtime.endpoints }) };
 }
 
 /**

@@ -5,6 +5,7 @@ export * from './context-error.js';
 export * from './contract.js';
 export * from './dockerfile.js';
 export * from './registry.js';
+export * from './check-image.js';
 export * from './resolve-image.js';
 export {
   CREDENTIAL_KIND_DESCRIPTIONS,
