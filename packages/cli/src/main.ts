@@ -389,7 +389,8 @@ Examples:
     .addHelpText(
       'after',
       `
-Without a terminal, --project, --region and --staging-bucket are required (exit 2 names the missing ones).
+On a terminal it asks only what no flag answered, and nothing when the flags give --project, --region and
+--staging-bucket. Without a terminal those three are required (exit 2 names the missing ones).
 Files are written owner-only (0600) and never overwritten without --force.
 
 Examples:
