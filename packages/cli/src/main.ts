@@ -290,7 +290,10 @@ Examples:
     .description(
       "Push a placeholder image (no layers, nothing to run) to the running emulator's Artifact Registry, to launch without Docker.",
     )
-    .argument('<image>', 'Artifact Registry image URI with a tag: <region>-docker.pkg.dev/<project>/<repository>/<image>:<tag>')
+    .argument(
+      '<image>',
+      'Artifact Registry image URI with a tag: <region>-docker.pkg.dev/<project>/<repository>/<image>:<tag>',
+    )
     .option('--json', 'print { imageUri, digest, placeholder }')
     .addHelpText(
       'after',
@@ -594,24 +597,58 @@ Examples:
   $ vertex-launch queue export --db ~/.local/share/vertex-launch/queues.db > all.jsonl`,
     )
     .action(transfer((m) => m.exportQueues));
+  type FromGcloudOptions = import('./commands/queue-from-gcloud.js').QueueFromGcloudOptions;
   dbFlags(
     queue
       .command('import')
-      .description('Add the queues and items of an export, keeping ids, phases and job names; all or nothing.'),
+      .description(
+        'Add the queues and items of an export, keeping ids, phases and job names; all or nothing. With --from-gcloud: convert a gcloud job config into a queue config.',
+      ),
   )
-    .argument('<file>', 'an export of `queue export` (- reads stdin)')
+    .argument('[file]', 'an export of `queue export` (- reads stdin)')
     .option('--skip-existing', 'add the items to queues that already exist in the target (default: refuse)')
+    .option(
+      '--from-gcloud <file>',
+      'instead: convert the --config file of `gcloud ai custom-jobs create` (a camelCase CustomJobSpec) into a queue config, printed or written with --output',
+    )
+    .option('-o, --output <file>', 'with --from-gcloud: write the queue config to this file (never overwritten)')
+    .option(
+      '--staging-bucket <gs://bucket>',
+      'with --from-gcloud: spec.staging_bucket (default: the bucket of baseOutputDirectory)',
+    )
+    .option('--display-name <name>', 'with --from-gcloud: spec.display_name (gcloud takes it as --display-name)')
+    .option('--keep-image', "with --from-gcloud: keep the file's image instead of ${image_uri} (given per launch)")
     .addHelpText(
       'after',
       `
 An item that was claimed in the source comes back queued; the next agent resumes it at its phase. An import run
 twice skips the items already there. Delete the queue from the old store afterwards, so nothing drains it twice.
 
+--from-gcloud maps workerPoolSpecs, machineSpec, containerSpec, diskSpec, serviceAccount, network, enableWebAccess ...
+to their snake_case names under spec, scheduling (timeout, restartJobOnWorkerRestart, strategy, ...) to run, and
+baseOutputDirectory.outputUriPrefix to spec.base_output_dir; keys it cannot map are named on stderr. Nothing is
+saved to the queue store: create the queue from the file with \`queue create NAME --config FILE\`.
+
 Examples:
   $ vertex-launch queue import gpu-t4.jsonl --db postgres://vxl@db.internal/launch
-  $ vertex-launch queue export gpu-t4 | vertex-launch queue import - --db "$TEAM_DB"`,
+  $ vertex-launch queue export gpu-t4 | vertex-launch queue import - --db "$TEAM_DB"
+  $ vertex-launch queue import --from-gcloud job.yaml --output queue.yaml && vertex-launch queue create gpu --config queue.yaml`,
     )
-    .action(transfer((m) => m.importQueues));
+    .action(
+      run<TransferOptions & Partial<FromGcloudOptions>>(async () => ({
+        default: async (options, io) => {
+          if (options.fromGcloud === undefined)
+            return (await import('./commands/queue-transfer.js')).importQueues(options, io);
+          if (options.file !== undefined) {
+            const { UsageError } = await import('./exit-codes.js');
+            throw new UsageError(
+              `queue import: give an export FILE or --from-gcloud FILE, not both (got ${options.file} and --from-gcloud ${options.fromGcloud}).`,
+            );
+          }
+          return (await import('./commands/queue-from-gcloud.js')).default(options as FromGcloudOptions, io);
+        },
+      })),
+    );
   dbFlags(queue.command('migrate').description("Bring the queue store's schema to this version (PostgreSQL)."))
     .option('--check', 'only report the schema version and whether a migration is due')
     .addHelpText(

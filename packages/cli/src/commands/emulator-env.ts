@@ -13,7 +13,13 @@ export default async function emulatorEnv(options: EmulatorEnvOptions, io: Io, e
   const file = emulatorStateFile(env);
   const state = await runningEmulatorState(file);
   if (options.json) {
-    printJson(io, { pid: state.pid, projectId: state.projectId, region: state.region, stateFile: file, env: state.env });
+    printJson(io, {
+      pid: state.pid,
+      projectId: state.projectId,
+      region: state.region,
+      stateFile: file,
+      env: state.env,
+    });
   } else {
     io.stdout(exportLines(state.env));
   }

@@ -19,11 +19,7 @@ export interface EmulatorStartOptions extends GlobalOptions {
  * its endpoints and the environment that points another shell at it (also written to the state file that
  * `vertex-launch emulator env` reads).
  */
-export default async function emulatorStart(
-  options: EmulatorStartOptions,
-  io: Io,
-  env = process.env,
-): Promise<number> {
+export default async function emulatorStart(options: EmulatorStartOptions, io: Io, env = process.env): Promise<number> {
   const emulator = await startEmulator({
     ...(options.project ? { projectId: options.project } : {}),
     ...(options.region ? { region: options.region } : {}),

@@ -55,7 +55,9 @@ export async function runningEmulatorState(file: string): Promise<EmulatorState>
   }
   if (!isAlive(state.pid)) {
     await rm(file, { force: true }).catch(() => {});
-    throw new UsageError(`No emulator is running: the one recorded in ${file} (pid ${state.pid}) has stopped. ${START_HINT}`);
+    throw new UsageError(
+      `No emulator is running: the one recorded in ${file} (pid ${state.pid}) has stopped. ${START_HINT}`,
+    );
   }
   const http = state.env.VERTEX_LAUNCH_EMULATOR_HTTP;
   if (!(await answers(http))) {

@@ -2,6 +2,7 @@
 // macros and resolution — plus the machine-type table and the job labels.
 export * from '../machine-types.js';
 export * from './durations.js';
+export * from './gcloud.js';
 export {
   ALLOWED_ENV_VARIABLE,
   credentialValues,
