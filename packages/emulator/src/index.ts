@@ -33,6 +33,11 @@ export {
   startEmulator,
 } from './emulator.js';
 export type { Fault } from './faults.js';
+export {
+  type PlaceholderImageTarget,
+  PlaceholderPushError,
+  pushPlaceholderImage,
+} from './registry/placeholder.js';
 export type { GrpcServiceModule } from './grpc/server.js';
 export {
   type AuthorizedUserCredentials,
