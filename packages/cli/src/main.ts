@@ -286,7 +286,7 @@ Examples:
     )
     .action(run(() => import('./commands/emulator-env.js')));
   emulator
-    .command('seed-image')
+    .command('push-placeholder')
     .description(
       "Push a placeholder image (no layers, nothing to run) to the running emulator's Artifact Registry, to launch without Docker.",
     )
@@ -303,9 +303,9 @@ built: a placeholder lets a launch on the emulator's clock go through. The repos
 setup\` creates it). Jobs of \`emulator start --docker\` run their image: push a real one (\`vertex-launch build\`).
 
 Examples:
-  $ vertex-launch emulator seed-image us-central1-docker.pkg.dev/vxl-emulator/train/hello:1`,
+  $ vertex-launch emulator push-placeholder us-central1-docker.pkg.dev/vxl-emulator/train/hello:1`,
     )
-    .action(run(() => import('./commands/emulator-seed-image.js')));
+    .action(run(() => import('./commands/emulator-push-placeholder.js')));
 
   program
     .command('agent')
@@ -535,7 +535,7 @@ function registerQueueCommands(
       .option('--json', 'print JSON');
   dbFlags(queue.command('create').description('Save a queue; refuses until its config is complete (exit 2).'))
     .argument('<name>', 'queue name: lowercase letters, digits, - and _')
-    .option('--config <file>', 'queue config (YAML or JSON); default: the seed config, which needs staging_bucket')
+    .option('--config <file>', 'queue config (YAML or JSON); default: the default queue config (print it with --print-default), which needs staging_bucket')
     .option('--print-default', 'print the default queue config to start a file from, and save nothing')
     .option('--project <id>', 'project of its launches (default: the agent environment.project)')
     .option('--region <region>', 'region of its launches (default: the agent environment.region)')

@@ -194,14 +194,14 @@ describe('vertex-launch emulator start', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('seed-image refuses a missing repository and an image outside Artifact Registry: exit 2 with the fix', async () => {
+  it('push-placeholder refuses a missing repository and an image outside Artifact Registry: exit 2 with the fix', async () => {
     const run = startCli(['--json']);
     await waitFor(() => run.output().stdout.trim().endsWith('}'), 20_000);
     const summary = JSON.parse(run.output().stdout);
     expect(summary.stateFile).toBe(join(stateHome, 'vertex-launch', 'emulator.json'));
     const env = { ...CLEAN_ENV, XDG_STATE_HOME: stateHome };
     try {
-      const missing = await runCli(['emulator', 'seed-image', 'us-central1-docker.pkg.dev/vxl-emulator/none/app:1'], {
+      const missing = await runCli(['emulator', 'push-placeholder', 'us-central1-docker.pkg.dev/vxl-emulator/none/app:1'], {
         env,
       });
       expect(missing.code).toBe(2);
@@ -209,7 +209,7 @@ describe('vertex-launch emulator start', () => {
         'Repository "projects/vxl-emulator/locations/us-central1/repositories/none" not found',
       );
       expect(missing.stderr).toContain('`vertex-launch setup`');
-      const bad = await runCli(['emulator', 'seed-image', 'docker.io/library/busybox:1'], { env });
+      const bad = await runCli(['emulator', 'push-placeholder', 'docker.io/library/busybox:1'], { env });
       expect(bad.code).toBe(2);
       expect(bad.stderr).toContain('not an Artifact Registry image');
     } finally {

@@ -4,30 +4,30 @@ import type { GlobalOptions } from '../options.js';
 import { green, type Io, printJson } from '../output.js';
 import { emulatorStateFile, runningEmulatorState } from './emulator-state.js';
 
-export interface EmulatorSeedImageOptions extends GlobalOptions {
+export interface EmulatorPushPlaceholderOptions extends GlobalOptions {
   image: string;
 }
 
 /**
- * `vertex-launch emulator seed-image URI`: pushes a placeholder image (an image config and no layers, nothing to run)
+ * `vertex-launch emulator push-placeholder URI`: pushes a placeholder image (an image config and no layers, nothing to run)
  * to the running emulator's Artifact Registry with the Docker registry protocol, so a launch's image check passes on
  * the emulator without Docker. Jobs of the clock executor never pull it; `--docker` jobs need a real image.
  */
-export default async function emulatorSeedImage(
-  options: EmulatorSeedImageOptions,
+export default async function emulatorPushPlaceholder(
+  options: EmulatorPushPlaceholderOptions,
   io: Io,
   env = process.env,
 ): Promise<number> {
   const uri = options.image;
   const problem = imageReferenceProblem(uri);
-  if (problem) throw new UsageError(`emulator seed-image ${uri}: not an image reference: ${problem}.`);
+  if (problem) throw new UsageError(`emulator push-placeholder ${uri}: not an image reference: ${problem}.`);
   const { name, tag, digest } = splitImageReference(uri);
   if (digest !== undefined) {
-    throw new UsageError(`emulator seed-image ${uri}: give a tag, not a digest (the digest is the pushed content's).`);
+    throw new UsageError(`emulator push-placeholder ${uri}: give a tag, not a digest (the digest is the pushed content's).`);
   }
   if (artifactRegistryDockerLocation(name.slice(0, name.indexOf('/'))) === undefined) {
     throw new UsageError(
-      `emulator seed-image ${uri}: not an Artifact Registry image; use <region>-docker.pkg.dev/<project>/<repository>/<image>:<tag>.`,
+      `emulator push-placeholder ${uri}: not an Artifact Registry image; use <region>-docker.pkg.dev/<project>/<repository>/<image>:<tag>.`,
     );
   }
   // The emulator this shell points at; else the running one's state file.
@@ -48,7 +48,7 @@ export default async function emulatorSeedImage(
       ? ' Create the repository first: `vertex-launch setup`, or gcloud artifacts repositories create.'
       : '';
     throw new UsageError(
-      `emulator seed-image ${uri}: the emulator registry refused it (HTTP ${error.status}): ${error.message}.${fix}`,
+      `emulator push-placeholder ${uri}: the emulator registry refused it (HTTP ${error.status}): ${error.message}.${fix}`,
     );
   }
   const imageUri = tag === undefined ? `${uri}:latest` : uri;
