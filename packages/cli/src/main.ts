@@ -535,7 +535,10 @@ function registerQueueCommands(
       .option('--json', 'print JSON');
   dbFlags(queue.command('create').description('Save a queue; refuses until its config is complete (exit 2).'))
     .argument('<name>', 'queue name: lowercase letters, digits, - and _')
-    .option('--config <file>', 'queue config (YAML or JSON); default: the default queue config (print it with --print-default), which needs staging_bucket')
+    .option(
+      '--config <file>',
+      'queue config (YAML or JSON); default: the default queue config (print it with --print-default), which needs staging_bucket',
+    )
     .option('--print-default', 'print the default queue config to start a file from, and save nothing')
     .option('--project <id>', 'project of its launches (default: the agent environment.project)')
     .option('--region <region>', 'region of its launches (default: the agent environment.region)')

@@ -201,9 +201,12 @@ describe('vertex-launch emulator start', () => {
     expect(summary.stateFile).toBe(join(stateHome, 'vertex-launch', 'emulator.json'));
     const env = { ...CLEAN_ENV, XDG_STATE_HOME: stateHome };
     try {
-      const missing = await runCli(['emulator', 'push-placeholder', 'us-central1-docker.pkg.dev/vxl-emulator/none/app:1'], {
-        env,
-      });
+      const missing = await runCli(
+        ['emulator', 'push-placeholder', 'us-central1-docker.pkg.dev/vxl-emulator/none/app:1'],
+        {
+          env,
+        },
+      );
       expect(missing.code).toBe(2);
       expect(missing.stderr).toContain(
         'Repository "projects/vxl-emulator/locations/us-central1/repositories/none" not found',

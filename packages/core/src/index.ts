@@ -5,6 +5,7 @@
 
 // Plugin contracts and loading
 export * from './auth.js';
+export * from './build/check-image.js';
 export type { ContextManifest, PreparedContext } from './build/context.js';
 export { BuildContextError } from './build/context-error.js';
 export {
@@ -23,7 +24,6 @@ export {
   preparedContextOf,
 } from './build/contract.js';
 export * from './build/registry.js';
-export * from './build/check-image.js';
 export * from './build/resolve-image.js';
 export * from './clock.js';
 // Launching and tracking

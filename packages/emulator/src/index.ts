@@ -33,11 +33,6 @@ export {
   startEmulator,
 } from './emulator.js';
 export type { Fault } from './faults.js';
-export {
-  type PlaceholderImageTarget,
-  PlaceholderPushError,
-  pushPlaceholderImage,
-} from './registry/placeholder.js';
 export type { GrpcServiceModule } from './grpc/server.js';
 export {
   type AuthorizedUserCredentials,
@@ -56,3 +51,8 @@ export {
   type JobRunServices,
 } from './jobs/executor.js';
 export { fromLocalImageRef, type RegistryImageName, toLocalImageRef } from './registry/names.js';
+export {
+  type PlaceholderImageTarget,
+  PlaceholderPushError,
+  pushPlaceholderImage,
+} from './registry/placeholder.js';

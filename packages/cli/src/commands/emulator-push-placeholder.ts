@@ -23,7 +23,9 @@ export default async function emulatorPushPlaceholder(
   if (problem) throw new UsageError(`emulator push-placeholder ${uri}: not an image reference: ${problem}.`);
   const { name, tag, digest } = splitImageReference(uri);
   if (digest !== undefined) {
-    throw new UsageError(`emulator push-placeholder ${uri}: give a tag, not a digest (the digest is the pushed content's).`);
+    throw new UsageError(
+      `emulator push-placeholder ${uri}: give a tag, not a digest (the digest is the pushed content's).`,
+    );
   }
   if (artifactRegistryDockerLocation(name.slice(0, name.indexOf('/'))) === undefined) {
     throw new UsageError(

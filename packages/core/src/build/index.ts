@@ -1,11 +1,12 @@
 // `@vertex-launch/core/build`: the builder contract and registry, `resolveImage()`, and the deterministic build
 // context (scan, fingerprint, pack) that builder plugins use.
+
+export * from './check-image.js';
 export * from './context.js';
 export * from './context-error.js';
 export * from './contract.js';
 export * from './dockerfile.js';
 export * from './registry.js';
-export * from './check-image.js';
 export * from './resolve-image.js';
 export {
   CREDENTIAL_KIND_DESCRIPTIONS,

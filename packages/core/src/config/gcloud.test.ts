@@ -1,5 +1,5 @@
-import { parse } from 'yaml';
 import { describe, expect, test } from 'vitest';
+import { parse } from 'yaml';
 import { fromGcloudCustomJobSpec } from './gcloud.js';
 import { validateQueueConfig } from './validate.js';
 

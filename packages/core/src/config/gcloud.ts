@@ -4,8 +4,9 @@
  * into a queue config: `spec` with the arguments of the Python SDK's `aiplatform.CustomJob(...)` and `run` with those
  * of `CustomJob.run()`, snake_case. Pure: no file or network access.
  */
-import { isPlainObject } from './util.js';
+
 import { toSnakeCase } from './suggest.js';
+import { isPlainObject } from './util.js';
 
 /** What {@link fromGcloudCustomJobSpec} made: the queue config and notes on what it changed or could not carry. */
 export interface GcloudConversion {

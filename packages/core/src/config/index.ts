@@ -2,7 +2,6 @@
 // macros and resolution — plus the machine-type table and the job labels.
 export * from '../machine-types.js';
 export * from './durations.js';
-export * from './gcloud.js';
 export {
   ALLOWED_ENV_VARIABLE,
   credentialValues,
@@ -11,6 +10,7 @@ export {
   isCredentialEnvName,
   maskSecretsDeep,
 } from './env-access.js';
+export * from './gcloud.js';
 export * from './json-schema.js';
 export * from './labels.js';
 export * from './load.js';

@@ -142,7 +142,7 @@ function keysBelowRenamed(root: unknown, written: PathSegments, schemaPath: Path
   const out: ConfigIssue[] = [];
   const walk = (value: unknown, at: PathSegments, schema: PathSegments) => {
     if (Array.isArray(value)) {
-      value.forEach((item, i) => walk(item, [...at, i], [...schema, i]));
+      for (const [i, item] of value.entries()) walk(item, [...at, i], [...schema, i]);
       return;
     }
     if (!isPlainObject(value)) return;

@@ -7,8 +7,8 @@
  * plugin's (builder, registry, runner).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { BuildContextInput, BuilderCredentials, ImageBuilder, ImageRegistry } from '../build/contract.js';
 import { checkImageExists } from '../build/check-image.js';
+import type { BuildContextInput, BuilderCredentials, ImageBuilder, ImageRegistry } from '../build/contract.js';
 import { prepareImage } from '../build/resolve-image.js';
 import { type LaunchContext, resolveQueueConfig, resolveQueueConfigResult } from '../config/resolve.js';
 import type { ResolvedQueueConfig } from '../config/schema.js';
