@@ -221,6 +221,25 @@ describe('vertex-launch emulator start', () => {
     }
   }, 60_000);
 
+  it('--docker runs jobs in Docker (the executor says so); without a daemon it is exit 2 naming the fix', async () => {
+    const run = startCli(['--docker', '--json']);
+    await waitFor(() => run.output().stdout.trim().endsWith('}') || run.output().stderr !== '', 20_000);
+    expect(run.output().stderr).toBe('');
+    expect(JSON.parse(run.output().stdout).executor).toBe('docker');
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+
+    const noDaemon = startCli(['--docker'], { DOCKER_HOST: `unix://${join(stateHome, 'no-docker.sock')}` });
+    expect(await noDaemon.exited).toBe(2);
+    expect(noDaemon.output().stderr).toContain(
+      'error emulator start --docker: the Docker daemon does not answer (unix://',
+    );
+    expect(noDaemon.output().stderr).toContain(
+      "Start dockerd, or leave out --docker (jobs then run on the emulator's clock).",
+    );
+    expect(noDaemon.output().stderr).not.toMatch(/\n\s+at /);
+  }, 60_000);
+
   it('refuses a bad port with exit 2, naming the flag', async () => {
     const run = startCli(['--http-port', 'eighty']);
     expect(await run.exited).toBe(2);
