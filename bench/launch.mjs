@@ -26,6 +26,8 @@ export async function benchLaunch({ quick = false, log }) {
   const work = await mkdtemp(join(tmpdir(), 'vxl-bench-launch-'));
   try {
     const image = `us-central1-docker.pkg.dev/${emulator.projectId}/train/trainer:1`;
+    // A submit checks its image in Artifact Registry first: the emulator holds a placeholder of it.
+    await emulator.seedImage(image);
     const queueFile = join(work, 'queue.yaml');
     await writeFile(queueFile, QUEUE_CONFIG);
     const env = childEnv(emulator.env);

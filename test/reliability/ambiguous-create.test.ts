@@ -184,6 +184,8 @@ describe('ambiguous creates (committed after the deadline, lists failing)', () =
     const { emulator } = world;
     const config = join(world.dir, 'queue.yaml');
     await writeFile(config, JSON.stringify(clockQueueConfig()));
+    // A CLI launch checks its image in Artifact Registry before it submits.
+    await emulator.seedImage(PREBUILT_IMAGE);
     const args = ['launch', '--queue-config', config, '--image', PREBUILT_IMAGE, '--json'];
     injectAmbiguity();
     const runs: Awaited<ReturnType<typeof runCliOn>>[] = [];

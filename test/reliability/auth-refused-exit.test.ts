@@ -58,7 +58,7 @@ describe('refused credentials exit 3 (#25.4)', () => {
   for (const kind of ['invalid_grant', 'unknown token'] as const) {
     for (const args of [
       ['jobs', 'list'],
-      ['launch', '--queue-config', 'Q', '--image', 'us-docker.pkg.dev/p/r/i:1'],
+      ['launch', '--queue-config', 'Q', '--image', 'us-docker.pkg.dev/my-proj/r/i:1'],
     ]) {
       test(`${args.slice(0, 2).join(' ')} with ${kind}`, async () => {
         const env = await refusedEnv(kind);

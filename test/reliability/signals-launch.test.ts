@@ -35,6 +35,8 @@ beforeAll(async () => {
     jobTimings: { queuedMs: 20, pendingMs: 20, runningMs: 600_000, cancellingMs: 200 },
     quotas: { vertexReadsPerMinute: 0, vertexCreatesPerMinute: 0 },
   });
+  // A CLI launch checks its image in Artifact Registry before it submits.
+  await emulator.seedImage(PREBUILT_IMAGE);
   dir = await tempDir('vxl-signals-');
   config = join(dir.path, 'queue.yaml');
   await writeFile(

@@ -117,6 +117,8 @@ export interface ArtifactRegistryPlugin {
   pushCredentials(uri: string): Promise<DockerPushCredentials>;
   /** The manifest digest (`sha256:...`) the image's tag points at, or undefined when the tag does not exist. */
   getDigest(uri: string): Promise<string | undefined>;
+  /** True when the repository of the image exists (one GetRepository call; of any format). */
+  repositoryExists(uri: string): Promise<boolean>;
   /** Closes the underlying client (if one was created). */
   close(): Promise<void>;
 }
@@ -222,6 +224,10 @@ export function artifactRegistry(options: ArtifactRegistryOptions): ArtifactRegi
     },
 
     describeRepository,
+
+    async repositoryExists(uri) {
+      return (await describeRepository(uri)).exists;
+    },
 
     async ensureRepository(refOrUri, ensureOptions = {}) {
       const ref = typeof refOrUri === 'string' ? parseImageUri(refOrUri) : refOrUri;

@@ -350,22 +350,70 @@ Examples:
   const emulator = program.command('emulator').description('A local Google Cloud for tests and offline work.');
   emulator
     .command('start')
-    .description('Run the emulator in the foreground; print its endpoints and the environment to export.')
+    .description(
+      'Run the emulator in the foreground; print its endpoints and the `export` lines another shell needs (see `emulator env`).',
+    )
     .option('--project <id>', 'project id the emulator serves', 'vxl-emulator')
     .option('--region <region>', 'default region', 'us-central1')
     .option('--data-dir <dir>', 'persist state in this directory (default: in memory)')
     .option('--http-port <port>', 'port of the REST endpoints (default: any free port)')
     .option('--grpc-port <port>', 'port of the gRPC endpoints (default: any free port)')
+    .option(
+      '--docker',
+      "run each job's container (its first replica, from the emulator's registry) in local Docker, instead of moving it through its states on a clock",
+    )
     .option('--json', 'print one JSON object with the endpoints and environment, then keep running')
     .addHelpText(
       'after',
       `
+It prints the environment as \`export\` lines (the emulator's own access token included) and writes it to
+$XDG_STATE_HOME/vertex-launch/emulator.json (~/.local/state/...), which \`vertex-launch emulator env\` prints again.
+Images go to its Artifact Registry as on Google Cloud: \`vertex-launch setup\` creates the repository,
+\`vertex-launch build\` pushes to <region>-docker.pkg.dev/<project>/<repository>/<image>.
+
 Examples:
-  $ vertex-launch emulator start
+  $ vertex-launch emulator start                 # then, in another shell: eval "$(vertex-launch emulator env)"
+  $ vertex-launch emulator start --docker        # jobs really run their image
   $ vertex-launch emulator start --json > emulator.json &   # scripts: read .env from the JSON
   $ vertex-launch emulator start --data-dir .data/emulator   # keep jobs and objects across restarts`,
     )
     .action(run(() => import('./commands/emulator-start.js')));
+  emulator
+    .command('env')
+    .description('Print the `export` lines of the running emulator again, for eval "$(vertex-launch emulator env)".')
+    .option('--json', 'print { pid, projectId, region, stateFile, env }')
+    .addHelpText(
+      'after',
+      `
+Reads the state file \`emulator start\` writes ($XDG_STATE_HOME/vertex-launch/emulator.json, ~/.local/state/...);
+never starts an emulator. Exit 2 when none is running (no state file, its process ended, or it does not answer).
+
+Examples:
+  $ eval "$(vertex-launch emulator env)"
+  $ vertex-launch emulator env --json | jq -r .env.VERTEX_LAUNCH_EMULATOR_HTTP`,
+    )
+    .action(run(() => import('./commands/emulator-env.js')));
+  emulator
+    .command('push-placeholder')
+    .description(
+      "Push a placeholder image (no layers, nothing to run) to the running emulator's Artifact Registry, to launch without Docker.",
+    )
+    .argument(
+      '<image>',
+      'Artifact Registry image URI with a tag: <region>-docker.pkg.dev/<project>/<repository>/<image>:<tag>',
+    )
+    .option('--json', 'print { imageUri, digest, placeholder }')
+    .addHelpText(
+      'after',
+      `
+Launches check that their image exists in Artifact Registry, on the emulator too. Without Docker, nothing can be
+built: a placeholder lets a launch on the emulator's clock go through. The repository must exist (\`vertex-launch
+setup\` creates it). Jobs of \`emulator start --docker\` run their image: push a real one (\`vertex-launch build\`).
+
+Examples:
+  $ vertex-launch emulator push-placeholder us-central1-docker.pkg.dev/vxl-emulator/train/hello:1`,
+    )
+    .action(run(() => import('./commands/emulator-push-placeholder.js')));
 
   program
     .command('agent')
@@ -477,7 +525,8 @@ Examples:
     .addHelpText(
       'after',
       `
-Without a terminal, --project, --region and --staging-bucket are required (exit 2 names the missing ones).
+On a terminal it asks only what no flag answered, and nothing when the flags give --project, --region and
+--staging-bucket. Without a terminal those three are required (exit 2 names the missing ones).
 Files are written owner-only (0600) and never overwritten without --force.
 
 Examples:
@@ -699,7 +748,7 @@ function registerQueueCommands(
     .argument('<name>', 'queue name: lowercase letters, digits, - and _')
     .option(
       '--queue-config <file>',
-      'queue config (YAML or JSON); default: the seed config, which needs staging_bucket',
+      'queue config (YAML or JSON); default: the default queue config (print it with --print-default), which needs staging_bucket',
     )
     .addOption(new Option('--config <file>', 'deprecated: --queue-config').hideHelp())
     .option('--print-default', 'print the default queue config to start a file from, and save nothing')
@@ -795,24 +844,58 @@ Examples:
   $ vertex-launch queue export --db ~/.local/share/vertex-launch/queues.db > all.jsonl`,
     )
     .action(transfer((m) => m.exportQueues));
+  type FromGcloudOptions = import('./commands/queue-from-gcloud.js').QueueFromGcloudOptions;
   dbFlags(
     queue
       .command('import')
-      .description('Add the queues and items of an export, keeping ids, phases and job names; all or nothing.'),
+      .description(
+        'Add the queues and items of an export, keeping ids, phases and job names; all or nothing. With --from-gcloud: convert a gcloud job config into a queue config.',
+      ),
   )
-    .argument('<file>', 'an export of `queue export` (- reads stdin)')
+    .argument('[file]', 'an export of `queue export` (- reads stdin)')
     .option('--skip-existing', 'add the items to queues that already exist in the target (default: refuse)')
+    .option(
+      '--from-gcloud <file>',
+      'instead: convert the --config file of `gcloud ai custom-jobs create` (a camelCase CustomJobSpec) into a queue config, printed or written with --output',
+    )
+    .option('-o, --output <file>', 'with --from-gcloud: write the queue config to this file (never overwritten)')
+    .option(
+      '--staging-bucket <gs://bucket>',
+      'with --from-gcloud: spec.staging_bucket (default: the bucket of baseOutputDirectory)',
+    )
+    .option('--display-name <name>', 'with --from-gcloud: spec.display_name (gcloud takes it as --display-name)')
+    .option('--keep-image', "with --from-gcloud: keep the file's image instead of ${image_uri} (given per launch)")
     .addHelpText(
       'after',
       `
 An item that was claimed in the source comes back queued; the next agent resumes it at its phase. An import run
 twice skips the items already there. Delete the queue from the old store afterwards, so nothing drains it twice.
 
+--from-gcloud maps workerPoolSpecs, machineSpec, containerSpec, diskSpec, serviceAccount, network, enableWebAccess ...
+to their snake_case names under spec, scheduling (timeout, restartJobOnWorkerRestart, strategy, ...) to run, and
+baseOutputDirectory.outputUriPrefix to spec.base_output_dir; keys it cannot map are named on stderr. Nothing is
+saved to the queue store: create the queue from the file with \`queue create NAME --config FILE\`.
+
 Examples:
   $ vertex-launch queue import gpu-t4.jsonl --db postgres://vxl@db.internal/launch
-  $ vertex-launch queue export gpu-t4 | vertex-launch queue import - --db "$TEAM_DB"`,
+  $ vertex-launch queue export gpu-t4 | vertex-launch queue import - --db "$TEAM_DB"
+  $ vertex-launch queue import --from-gcloud job.yaml --output queue.yaml && vertex-launch queue create gpu --config queue.yaml`,
     )
-    .action(transfer((m) => m.importQueues));
+    .action(
+      run<TransferOptions & Partial<FromGcloudOptions>>(async () => ({
+        default: async (options, io) => {
+          if (options.fromGcloud === undefined)
+            return (await import('./commands/queue-transfer.js')).importQueues(options, io);
+          if (options.file !== undefined) {
+            const { UsageError } = await import('./exit-codes.js');
+            throw new UsageError(
+              `queue import: give an export FILE or --from-gcloud FILE, not both (got ${options.file} and --from-gcloud ${options.fromGcloud}).`,
+            );
+          }
+          return (await import('./commands/queue-from-gcloud.js')).default(options as FromGcloudOptions, io);
+        },
+      })),
+    );
   dbFlags(queue.command('migrate').description("Bring the queue store's schema to this version (PostgreSQL)."))
     .option('--check', 'only report the schema version and whether a migration is due')
     .addHelpText(

@@ -1,12 +1,20 @@
-import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { childEnv, repoRoot, tempDir } from '../../../test/helpers.js';
-import { cliBin } from './run-cli.js';
+import { CLEAN_ENV, cliBin, runCli } from './run-cli.js';
+
+/** The state dir of these tests' emulators (not the developer's ~/.local/state). */
+const stateHome = mkdtempSync(join(tmpdir(), 'vxl-emu-state-'));
 
 /** Starts `vertex-launch emulator start ...args`, resolves with the first JSON document on stdout and the child. */
-function startCli(args: string[]) {
-  const child = spawn(process.execPath, [cliBin, 'emulator', 'start', ...args], { cwd: repoRoot, env: childEnv() });
+function startCli(args: string[], env: Record<string, string | undefined> = {}) {
+  const child = spawn(process.execPath, [cliBin, 'emulator', 'start', ...args], {
+    cwd: repoRoot,
+    env: childEnv({ XDG_STATE_HOME: stateHome, ...env }),
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -120,24 +128,117 @@ describe('vertex-launch emulator start', () => {
     expect(startupMs).toBeLessThan(10_000);
   }, 40_000);
 
-  it('keeps the admin token off the terminal, persists with --data-dir, and stops on SIGINT', async () => {
+  it('prints every export line another shell needs; `emulator env` prints them again; --data-dir persists; SIGINT stops', async () => {
     const dir = await tempDir('vxl-emu-cli-');
     try {
       const run = startCli(['--data-dir', dir.path]);
       await waitFor(() => run.output().stdout.includes('Press Ctrl-C to stop.'), 20_000);
       const { stdout } = run.output();
-      expect(stdout).toContain('✓ emulator for project vxl-emulator in us-central1');
-      expect(stdout).toMatch(/export VERTEX_LAUNCH_EMULATOR_HTTP=http:\/\/127\.0\.0\.1:\d+\n/);
-      expect(stdout).not.toContain('export GOOGLE_OAUTH_ACCESS_TOKEN');
+      expect(stdout).toContain("✓ emulator for project vxl-emulator in us-central1; jobs run on the emulator's clock");
+      expect(stdout).toContain('eval "$(vertex-launch emulator env)"');
+      // Never a hint that starts a second emulator (whose token this one would refuse).
+      expect(stdout).not.toMatch(/emulator start --json \|/);
+      const exports = stdout.split('\n').filter((line) => line.startsWith('export '));
+      expect(exports.map((line) => line.slice(7, line.indexOf('=')))).toEqual([
+        'VERTEX_LAUNCH_EMULATOR_HTTP',
+        'VERTEX_LAUNCH_EMULATOR_GRPC',
+        'VERTEX_LAUNCH_EMULATOR_CA',
+        'VERTEX_LAUNCH_EMULATOR_REGISTRY',
+        'GOOGLE_CLOUD_PROJECT',
+        'GOOGLE_CLOUD_REGION',
+        'GOOGLE_OAUTH_ACCESS_TOKEN',
+        'METADATA_SERVER_DETECTION',
+      ]);
+      // The state file: owner-only, and `emulator env` prints exactly the lines `start` printed.
+      const stateFile = join(stateHome, 'vertex-launch', 'emulator.json');
+      expect(statSync(stateFile).mode & 0o777).toBe(0o600);
+      const again = await runCli(['emulator', 'env'], { env: { ...CLEAN_ENV, XDG_STATE_HOME: stateHome } });
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stdout).toBe(`${exports.join('\n')}\n`);
+      // A second shell that evals it reaches this emulator with the token it printed (Vertex answers the list).
+      const shell = execFileSync(
+        'bash',
+        ['-c', `eval "$(node ${cliBin} emulator env)" && node ${cliBin} jobs list --json`],
+        { env: childEnv({ ...CLEAN_ENV, XDG_STATE_HOME: stateHome, HOME: dir.path }), encoding: 'utf8' },
+      );
+      expect(JSON.parse(shell)).toMatchObject({ jobs: [] });
+
       run.child.kill('SIGINT');
       expect(await run.exited).toBe(0);
       expect(run.output().stderr).toContain('emulator stopped');
-      const { readdir } = await import('node:fs/promises');
-      expect(await readdir(dir.path)).toContain('emulator.json');
+      expect(readdirSync(dir.path)).toContain('emulator.json');
+      // Stopped: the state file is gone, and `emulator env` says none is running (exit 2), starting nothing.
+      expect(existsSync(stateFile)).toBe(false);
+      const none = await runCli(['emulator', 'env'], { env: { ...CLEAN_ENV, XDG_STATE_HOME: stateHome } });
+      expect(none.code).toBe(2);
+      expect(none.stdout).toBe('');
+      expect(none.stderr).toContain(`error No emulator is running (no ${stateFile}).`);
+      expect(none.stderr).toContain('vertex-launch emulator start');
     } finally {
       await dir.cleanup();
     }
-  }, 40_000);
+  }, 60_000);
+
+  it('`emulator env` refuses a state file whose emulator has died, naming it', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'vxl-emu-stale-'));
+    const file = join(home, 'vertex-launch', 'emulator.json');
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    mkdirSync(join(home, 'vertex-launch'));
+    // A pid that is not running: a finished child's.
+    const dead = spawn(process.execPath, ['-e', '0']);
+    await new Promise((r) => dead.on('close', r));
+    writeFileSync(file, JSON.stringify({ pid: dead.pid, env: { VERTEX_LAUNCH_EMULATOR_HTTP: 'http://127.0.0.1:9' } }));
+    const r = await runCli(['emulator', 'env'], { env: { ...CLEAN_ENV, XDG_STATE_HOME: home } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`No emulator is running: the one recorded in ${file} (pid ${dead.pid}) has stopped.`);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('push-placeholder refuses a missing repository and an image outside Artifact Registry: exit 2 with the fix', async () => {
+    const run = startCli(['--json']);
+    await waitFor(() => run.output().stdout.trim().endsWith('}'), 20_000);
+    const summary = JSON.parse(run.output().stdout);
+    expect(summary.stateFile).toBe(join(stateHome, 'vertex-launch', 'emulator.json'));
+    const env = { ...CLEAN_ENV, XDG_STATE_HOME: stateHome };
+    try {
+      const missing = await runCli(
+        ['emulator', 'push-placeholder', 'us-central1-docker.pkg.dev/vxl-emulator/none/app:1'],
+        {
+          env,
+        },
+      );
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain(
+        'Repository "projects/vxl-emulator/locations/us-central1/repositories/none" not found',
+      );
+      expect(missing.stderr).toContain('`vertex-launch setup`');
+      const bad = await runCli(['emulator', 'push-placeholder', 'docker.io/library/busybox:1'], { env });
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('not an Artifact Registry image');
+    } finally {
+      run.child.kill('SIGTERM');
+      expect(await run.exited).toBe(0);
+    }
+  }, 60_000);
+
+  it('--docker runs jobs in Docker (the executor says so); without a daemon it is exit 2 naming the fix', async () => {
+    const run = startCli(['--docker', '--json']);
+    await waitFor(() => run.output().stdout.trim().endsWith('}') || run.output().stderr !== '', 20_000);
+    expect(run.output().stderr).toBe('');
+    expect(JSON.parse(run.output().stdout).executor).toBe('docker');
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+
+    const noDaemon = startCli(['--docker'], { DOCKER_HOST: `unix://${join(stateHome, 'no-docker.sock')}` });
+    expect(await noDaemon.exited).toBe(2);
+    expect(noDaemon.output().stderr).toContain(
+      'error emulator start --docker: the Docker daemon does not answer (unix://',
+    );
+    expect(noDaemon.output().stderr).toContain(
+      "Start dockerd, or leave out --docker (jobs then run on the emulator's clock).",
+    );
+    expect(noDaemon.output().stderr).not.toMatch(/\n\s+at /);
+  }, 60_000);
 
   it('refuses a bad port with exit 2, naming the flag', async () => {
     const run = startCli(['--http-port', 'eighty']);

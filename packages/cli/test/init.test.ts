@@ -148,6 +148,33 @@ describe('vertex-launch init', () => {
     expect((await queueOf(h.db, 'default'))?.config).toMatchObject({ spec: { staging_bucket: 'gs://other-bucket' } });
   });
 
+  test('on a terminal (--interactive), the flags that answer every required value leave nothing to ask', async () => {
+    const h = home();
+    const r = await runCli(['init', '--interactive', ...FLAGS], { env: h.env, input: '' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain(`✓ Wrote ${h.config}`);
+    const agent = await loadAgentConfig(h.config);
+    expect(agent).toMatchObject({ environment: { project: 'my-proj-123', region: 'us-central1' } });
+  });
+
+  test('--interactive asks only what no flag answered', async () => {
+    const h = home();
+    const r = await runCli(['init', '--interactive', '--project', 'my-proj-123', '--repository', 'train'], {
+      env: h.env,
+      input: 'us-central1\ngs://my-bucket\n\n',
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe(
+      [
+        'Vertex AI region of the jobs: ',
+        'Staging bucket, in the same region (gs://...): ',
+        'Service account the jobs run as (empty: the Vertex AI Custom Code Service Agent): ',
+      ].join(''),
+    );
+    expect((await queueOf(h.db, 'default'))?.config).toMatchObject({ spec: { staging_bucket: 'gs://my-bucket' } });
+  });
+
   test('--interactive asks each question on stderr and takes the answers from stdin, with defaults', async () => {
     const h = home();
     const r = await runCli(

@@ -39,6 +39,8 @@ beforeAll(async () => {
     jobTimings: { queuedMs: 50, pendingMs: 50, runningMs: 300, cancellingMs: 50 },
     quotas: { vertexReadsPerMinute: 0, vertexCreatesPerMinute: 0 },
   });
+  // A launch checks its image in Artifact Registry before it submits: the emulator has a placeholder of it.
+  await emu.seedImage(image);
   dir = await tempDir('vxl-cli-launch-');
   env = { ...emu.env, NO_COLOR: '1' };
 });
@@ -133,6 +135,55 @@ describe('vertex-launch launch (submit)', () => {
     expect(cancel.stderr).toContain(`✓ ${name} CANCELLED`);
   });
 
+  it('an image that is not in Artifact Registry is refused before the submit: exit 2 naming the image and the fix', async () => {
+    const file = await writeQueue('missing-image.yaml');
+    const before = (await runCli(['jobs', 'list', '--all', '--json'], { env })).stdout;
+    const noRepo = await runCli(
+      ['launch', '--queue-config', file, '--image', 'us-docker.pkg.dev/vxl-emulator/nope/trainer:1'],
+      { env },
+    );
+    expect(noRepo.code).toBe(2);
+    expect(noRepo.stdout).toBe('');
+    expect(noRepo.stderr).toContain(
+      'error Image `us-docker.pkg.dev/vxl-emulator/nope/trainer:1` cannot exist: the Artifact Registry repository us-docker.pkg.dev/vxl-emulator/nope does not exist. Nothing was submitted.',
+    );
+    expect(noRepo.stderr).toContain(
+      'gcloud artifacts repositories create nope --repository-format=docker --location=us',
+    );
+    const noTag = await runCli(['launch', '--queue-config', file, '--image', `${image.split(':')[0]}:2`], { env });
+    expect(noTag.code).toBe(2);
+    expect(noTag.stderr).toContain(
+      'error Image `us-docker.pkg.dev/vxl-emulator/train/trainer:2` does not exist: us-docker.pkg.dev/vxl-emulator/train/trainer has no tag `2` in Artifact Registry. Nothing was submitted.',
+    );
+    expect(noTag.stderr).toContain(
+      'vertex-launch build --source DIR --destination us-docker.pkg.dev/vxl-emulator/train/trainer',
+    );
+    const invalid = await runCli(
+      ['launch', '--queue-config', file, '--image', 'us-docker.pkg.dev/vxl-emulator/train/Trainer:1'],
+      { env },
+    );
+    expect(invalid.code).toBe(2);
+    expect(invalid.stderr).toContain('--image us-docker.pkg.dev/vxl-emulator/train/Trainer:1: not an image reference');
+    for (const r of [noRepo, noTag, invalid]) expect(r.stderr).not.toMatch(/\n\s+at /);
+    // Nothing was created by any of them.
+    expect((await runCli(['jobs', 'list', '--all', '--json'], { env })).stdout).toBe(before);
+  });
+
+  it('an image without a tag is looked up as :latest, with a warning (as Docker and Vertex AI pull it)', async () => {
+    const repository = 'us-docker.pkg.dev/vxl-emulator/train/untagged';
+    const file = await writeQueue('untagged.yaml');
+    const missing = await runCli(['launch', '--queue-config', file, '--image', repository], { env });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(`error Image \`${repository}:latest\` does not exist`);
+    await emu.seedImage(`${repository}:latest`);
+    const r = await runCli(['launch', '--queue-config', file, '--image', repository, '--json'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(
+      `--image: warning: \`${repository}\` has no tag: Vertex AI pulls \`${repository}:latest\`, as Docker does.`,
+    );
+    expect(JSON.parse(r.stdout).jobName).toMatch(/customJobs\/\d+$/);
+  });
+
   it('needs --image to submit, naming the flag', async () => {
     const file = await writeQueue('noimage.yaml');
     const r = await runCli(['launch', '--queue-config', file], { env });
@@ -142,7 +193,10 @@ describe('vertex-launch launch (submit)', () => {
 
   it('a permission problem exits 3 with the hint', async () => {
     const member = 'cli-launcher@vxl-emulator.iam.gserviceaccount.com';
-    await emu.iam.createServiceAccount(member, { permissions: ['aiplatform.customJobs.list'] });
+    // Enough to read the image's tag (checked before the submit), not to create a job.
+    await emu.iam.createServiceAccount(member, {
+      permissions: ['aiplatform.customJobs.list', 'artifactregistry.tags.get', 'artifactregistry.repositories.get'],
+    });
     const file = await writeQueue('denied.yaml');
     const r = await runCli(['launch', '--queue-config', file, '--image', image], {
       env: { ...env, GOOGLE_OAUTH_ACCESS_TOKEN: emu.iam.issueToken(member) },

@@ -5,6 +5,7 @@
 
 // Plugin contracts and loading
 export * from './auth.js';
+export * from './build/check-image.js';
 export type { ContextManifest, PreparedContext } from './build/context.js';
 export { BuildContextError } from './build/context-error.js';
 export {

@@ -168,6 +168,12 @@ export interface Emulator {
   dockerAuth(member?: string): { username: 'oauth2accesstoken'; password: string; serveraddress: string };
   /** Creates a DOCKER repository in the emulated Artifact Registry unless it exists; returns its resource name. */
   createDockerRepository(location: string, repositoryId: string): string;
+  /**
+   * Pushes a placeholder image (an image config and no layers: nothing to run) as `imageUri`
+   * (`<loc>-docker.pkg.dev/<project>/<repo>/<image>[:tag]`), creating its DOCKER repository when missing, so a launch's
+   * image check finds it; resolves with its manifest digest. Jobs of the docker executor need a real image.
+   */
+  seedImage(imageUri: string): Promise<string>;
   /** Name of the job executor in use: `clock`, `docker`, or a custom executor's name. */
   readonly executor: string;
   /** The emulator clock; `advance` moves jobs (and token expiry) forward without waiting. */

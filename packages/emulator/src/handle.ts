@@ -2,7 +2,8 @@
 import type { Emulator } from './api.js';
 import { grpcClientOptions } from './client-options/grpc.js';
 import { storageClientOptions } from './client-options/storage.js';
-import { fromLocalImageRef, toLocalImageRef } from './registry/names.js';
+import { fromLocalImageRef, parseRegistryImage, toLocalImageRef } from './registry/names.js';
+import { pushPlaceholderImage } from './registry/placeholder.js';
 import { type Seed, unlimitedAsZero } from './seed.js';
 import type { Served } from './serve.js';
 import { cloudBuildServiceAccount } from './services/cloud-build.js';
@@ -94,6 +95,17 @@ export function emulatorHandle(core: Seed, wired: Wired, served: Served): Emulat
     createDockerRepository(location, repositoryId) {
       const existing = core.repositories.find(projectId, location, repositoryId);
       return (existing ?? core.repositories.create(projectId, location, repositoryId, { format: 'DOCKER' })).name;
+    },
+    async seedImage(imageUri) {
+      const parsed = parseRegistryImage(imageUri);
+      if (!parsed) {
+        throw new TypeError(
+          `seedImage: "${imageUri}" is not an Artifact Registry image URI (<location>-docker.pkg.dev/<project>/<repository>/<image>[:tag]).`,
+        );
+      }
+      if (!core.repositories.find(projectId, parsed.location, parsed.repository))
+        core.repositories.create(projectId, parsed.location, parsed.repository, { format: 'DOCKER' });
+      return pushPlaceholderImage({ registry: registryAddress, token: adminToken }, imageUri);
     },
     clock: { now: core.clock.now, advance: (ms) => core.clock.advance(ms) },
     logEntries: () => core.logs.all(),

@@ -51,3 +51,8 @@ export {
   type JobRunServices,
 } from './jobs/executor.js';
 export { fromLocalImageRef, type RegistryImageName, toLocalImageRef } from './registry/names.js';
+export {
+  type PlaceholderImageTarget,
+  PlaceholderPushError,
+  pushPlaceholderImage,
+} from './registry/placeholder.js';

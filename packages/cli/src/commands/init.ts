@@ -157,7 +157,10 @@ export default async function init(
   const interactive = options.interactive || Boolean(process.stdin.isTTY && process.stdout.isTTY);
   // Project, region and queue store as every command resolves them — but not from the agent config init writes.
   const runtime = await commandRuntime({ agentConfig: false, db: options.db }, env);
-  if (interactive) {
+  // Questions only for what no flag answered, and none at all when the flags gave every required value (a terminal
+  // user who typed them all wants no prompt for the optional ones: their flags are there to pass).
+  const unanswered = FIELDS.some((f) => f.required && values[f.key] === undefined);
+  if (interactive && unanswered) {
     await ask(io, values, runtime);
   } else {
     for (const field of FIELDS) {

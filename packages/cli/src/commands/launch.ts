@@ -337,7 +337,9 @@ async function submitLaunch(options: LaunchOptions, io: Io, env: NodeJS.ProcessE
     credentials: true,
   });
   const build =
-    options.source === undefined ? undefined : await sourceBuild(options.source, options.image, runtime, options, io);
+    options.source === undefined
+      ? await givenImage(options.image, runtime)
+      : await sourceBuild(options.source, options.image, runtime, options, io);
   const buildShown = buildProgress(io, buildMode);
   const runner = await openRunner(runtime, lookupOption(options.createLookupWindow));
   // Listening from before the submit: a signal that comes while the job is created still cancels it once it exists.
@@ -355,13 +357,22 @@ async function submitLaunch(options: LaunchOptions, io: Io, env: NodeJS.ProcessE
       env,
       ...launchEnvOptions(directLaunchEnvAccess(env)),
       runtime,
-      ...(build ?? { image: options.image }),
+      ...build,
       ...(options.runId === undefined ? {} : { runId: options.runId }),
       ...(options.runName === undefined ? {} : { runName: options.runName }),
       runner,
       onEvent: (event) => {
         if (event.type === 'resolved') {
-          printWarnings(io, event.warnings, options.queueConfig);
+          // The image check's warning (no tag) is about --image, not a line of the queue config.
+          printWarnings(
+            io,
+            event.warnings.filter((w) => w.path !== 'image'),
+            options.queueConfig,
+          );
+          printWarnings(
+            io,
+            event.warnings.filter((w) => w.path === 'image').map((w) => ({ ...w, path: '--image' })),
+          );
           warnings = warningsJson(event.warnings);
         }
         if (!options.json) renderEvent(io, event, buildShown);
@@ -535,6 +546,17 @@ function checkBuildFlags(options: LaunchOptions): void {
   if (given.length > 0) {
     throw new UsageError(`launch: ${given.join(', ')} only apply with --source DIR (when the image is built).`);
   }
+}
+
+/**
+ * `--image URI`: the pipeline checks in Artifact Registry (Google's or the emulator's) that the image exists before
+ * it submits the job (a missing repository or tag is exit 2; no tag is looked up as `latest`, with a warning).
+ */
+async function givenImage(image: string, runtime: Runtime) {
+  const credentials = runtime.credentials;
+  if (!credentials) return { image };
+  const { artifactRegistry } = await import('@vertex-launch/artifact-registry');
+  return { image, registry: artifactRegistry({ credentials, endpoints: runtime.endpoints }) };
 }
 
 /**

@@ -91,6 +91,11 @@ export interface ImageRegistry {
   tagExists(imageUri: string): Promise<boolean>;
   /** The manifest digest the tag points at, or undefined when it does not exist. Optional (preferred to `tagExists`). */
   getDigest?(imageUri: string): Promise<string | undefined>;
+  /**
+   * True when the repository of `imageUri` exists. Optional: when given, a launch of a missing image says whether
+   * the repository or only the tag is missing.
+   */
+  repositoryExists?(imageUri: string): Promise<boolean>;
 }
 
 const BUILDER_NAME = /^[a-z][a-z0-9-]*$/;

@@ -1,5 +1,7 @@
 // `@vertex-launch/core/build`: the builder contract and registry, `resolveImage()`, and the deterministic build
 // context (scan, fingerprint, pack) that builder plugins use.
+
+export * from './check-image.js';
 export * from './context.js';
 export * from './context-error.js';
 export * from './contract.js';

@@ -76,6 +76,41 @@ describe('validateQueueConfig', () => {
     `);
   });
 
+  test('camelCase keys are all reported in one pass, nested ones too, at their path as written', () => {
+    // A gcloud-style config: zod stops at `workerPoolSpecs` (unknown), so the keys inside it are checked here.
+    const result = validateQueueConfig({
+      spec: {
+        workerPoolSpecs: [
+          {
+            machineSpec: { machineType: 'n1-standard-4', acceleratorCount: 1 },
+            replicaCount: 1,
+            containerSpec: { imageUri: '${image_uri}', env: [{ name: 'A', value: 'b' }] },
+          },
+        ],
+        stagingBucket: 'gs://b',
+        baseOutputDirectory: 'gs://b/out',
+        labels: { 'my-team': 'x' },
+      },
+      run: { enableWebAccess: true },
+    });
+    expect(result.ok).toBe(false);
+    expect(formatConfigIssues(result.issues).split('\n')).toEqual([
+      "spec.workerPoolSpecs: unknown key `workerPoolSpecs`: queue configs use the Python SDK's snake_case names — use `worker_pool_specs`",
+      "spec.stagingBucket: unknown key `stagingBucket`: queue configs use the Python SDK's snake_case names — use `staging_bucket`",
+      'spec.baseOutputDirectory: unknown key `baseOutputDirectory`: did you mean `base_output_dir`?',
+      "spec.workerPoolSpecs[0].machineSpec: unknown key `machineSpec`: queue configs use the Python SDK's snake_case names — use `machine_spec`",
+      "spec.workerPoolSpecs[0].machineSpec.machineType: unknown key `machineType`: queue configs use the Python SDK's snake_case names — use `machine_type`",
+      "spec.workerPoolSpecs[0].machineSpec.acceleratorCount: unknown key `acceleratorCount`: queue configs use the Python SDK's snake_case names — use `accelerator_count`",
+      "spec.workerPoolSpecs[0].replicaCount: unknown key `replicaCount`: queue configs use the Python SDK's snake_case names — use `replica_count`",
+      "spec.workerPoolSpecs[0].containerSpec: unknown key `containerSpec`: queue configs use the Python SDK's snake_case names — use `container_spec`",
+      "spec.workerPoolSpecs[0].containerSpec.imageUri: unknown key `imageUri`: queue configs use the Python SDK's snake_case names — use `image_uri`",
+      "run.enableWebAccess: unknown key `enableWebAccess`: queue configs use the Python SDK's snake_case names — use `enable_web_access`",
+    ]);
+    // Not "spec.worker_pool_specs: is required" as well: the rename says it. Label names are the user's own.
+    expect(result.issues.some((i) => i.message.startsWith('is required'))).toBe(false);
+    expect(result.issues.some((i) => i.path.includes('my-team'))).toBe(false);
+  });
+
   test('`run.sync` is refused with what to use instead (it was accepted and read by nothing)', () => {
     expect(lines(valid({}, { sync: false }))).toEqual([
       'run.sync: unknown key `sync`: whether to wait is chosen per launch, not in the queue config: `vertex-launch launch --wait` (or `--follow`), `await handle.wait()` in the SDK; the agent always follows its jobs. Remove `sync`',

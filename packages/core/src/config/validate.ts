@@ -120,6 +120,50 @@ function unknownKeyMessage(parentPath: PathSegments, key: string): string {
   return `${head}; allowed keys here: ${allowed.join(', ')}`;
 }
 
+/**
+ * The allowed key an unknown `key` under `parentPath` stands for: its snake_case twin (`workerPoolSpecs` ->
+ * `worker_pool_specs`) or a known alias (`baseOutputDirectory` -> `base_output_dir`); undefined otherwise.
+ */
+function renamedKey(parentPath: PathSegments, key: string): string | undefined {
+  const allowed = objectKeysAt(queueConfigSchema, parentPath);
+  if (allowed === undefined) return undefined;
+  const snake = toSnakeCase(key);
+  if (snake !== key && allowed.includes(snake)) return snake;
+  const alias = KEY_ALIASES[snake];
+  return alias !== undefined && alias !== key && allowed.includes(alias) ? alias : undefined;
+}
+
+/**
+ * The unknown keys below an unknown key that stands for a known one (zod stops at the unknown key and never looks
+ * inside): `workerPoolSpecs[0].machineSpec.machineType` is reported with the rest in one pass, each at the path as
+ * written and with its snake_case name. `written` is the path in the file; `schemaPath` the same with the renames.
+ */
+function keysBelowRenamed(root: unknown, written: PathSegments, schemaPath: PathSegments): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  const walk = (value: unknown, at: PathSegments, schema: PathSegments) => {
+    if (Array.isArray(value)) {
+      for (const [i, item] of value.entries()) walk(item, [...at, i], [...schema, i]);
+      return;
+    }
+    if (!isPlainObject(value)) return;
+    const allowed = objectKeysAt(queueConfigSchema, schema);
+    // A mapping of user-chosen names (labels, env maps): its keys are not checked.
+    if (allowed === undefined) return;
+    for (const [key, child] of Object.entries(value)) {
+      let next = key;
+      if (!allowed.includes(key)) {
+        out.push(error([...at, key], unknownKeyMessage(schema, key)));
+        const renamed = renamedKey(schema, key);
+        if (renamed === undefined) continue;
+        next = renamed;
+      }
+      walk(child, [...at, key], [...schema, next]);
+    }
+  };
+  walk(valueAt(root, written), written, schemaPath);
+  return out;
+}
+
 function valueAt(root: unknown, path: PathSegments): unknown {
   let current: unknown = root;
   for (const segment of path) {
@@ -149,6 +193,11 @@ function translateIssue(issue: z.core.$ZodIssue, root: unknown): ConfigIssue[] {
     case 'invalid_type': {
       const input = valueAt(root, path);
       if (input === undefined) {
+        // `workerPoolSpecs` is there for `worker_pool_specs`: its unknown-key error names the rename, enough.
+        const parentPath = path.slice(0, -1);
+        const parent = valueAt(root, parentPath);
+        const missing = path[path.length - 1];
+        if (isPlainObject(parent) && Object.keys(parent).some((k) => renamedKey(parentPath, k) === missing)) return [];
         const hint = REQUIRED_HINTS[where];
         return [error(path, `is required${hint ? `: ${hint}` : ''}`)];
       }
@@ -410,7 +459,15 @@ export function validateQueueConfigShape(
   }
   const parsed = queueConfigSchema.safeParse(config, { reportInput: false });
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) issues.push(...translateIssue(issue, config));
+    for (const issue of parsed.error.issues) {
+      issues.push(...translateIssue(issue, config));
+      if (issue.code !== 'unrecognized_keys') continue;
+      for (const key of issue.keys) {
+        const renamed = renamedKey(issue.path, key);
+        if (renamed !== undefined)
+          issues.push(...keysBelowRenamed(config, [...issue.path, key], [...issue.path, renamed]));
+      }
+    }
   }
   checkSections(config, issues);
   const ok = parsed.success && !issues.some((issue) => issue.severity === 'error');

@@ -7,6 +7,7 @@
  * plugin's (builder, registry, runner).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { checkImageExists } from '../build/check-image.js';
 import type { BuildContextInput, BuilderCredentials, ImageBuilder, ImageRegistry } from '../build/contract.js';
 import { prepareImage } from '../build/resolve-image.js';
 import { type LaunchContext, resolveQueueConfig, resolveQueueConfigResult } from '../config/resolve.js';
@@ -73,7 +74,11 @@ export interface LaunchOptions {
   source?: LaunchSource;
   /** Builds `source`. */
   builder?: ImageBuilder;
-  /** Checks whether the content-addressed tag already exists (else the builder's own `digestOf()` / `exists()`). */
+  /**
+   * Checks whether the content-addressed tag already exists (else the builder's own `digestOf()` / `exists()`), and
+   * that a given `image` exists before anything is submitted ({@link checkImageExists}: a missing repository or tag is
+   * a ConfigError; no tag is looked up as `latest`, with a warning). Without it a given image is not checked.
+   */
   registry?: ImageRegistry;
   /** Registry credentials for the builder's push. */
   builderCredentials?: BuilderCredentials;
@@ -342,6 +347,11 @@ export async function launch(options: LaunchOptions): Promise<LaunchHandle> {
     launchId,
     ...(image === undefined ? {} : { image }),
   });
+  // A given image must exist before the job is submitted (Vertex would only fail to pull it when the job starts).
+  if (build === undefined && options.registry !== undefined && image !== undefined) {
+    const check = await checkImageExists(options.registry, image);
+    plan.warnings.push(...check.warnings);
+  }
   emit({ type: 'resolved', runId, launchId, projectId, region, imageUri: image, warnings: plan.warnings });
   const imageUri = build ? await build() : (image as string);
   if (options.signal?.aborted) throw options.signal.reason;
