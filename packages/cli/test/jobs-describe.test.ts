@@ -43,6 +43,8 @@ beforeAll(async () => {
   });
   dir = await tempDir('vxl-cli-describe-');
   env = { ...emu.env, NO_COLOR: '1' };
+  // launch checks that the image exists before it submits.
+  await emu.seedImage(image);
   train = await launched(
     'train',
     [

@@ -37,6 +37,8 @@ const texts = (stdout: string) =>
 beforeAll(async () => {
   emu = await startEmulator({ jobTimings: { queuedMs: 50, pendingMs: 50, runningMs: 300, cancellingMs: 50 } });
   env = { ...emu.env, NO_COLOR: '1' };
+  // launch checks that the image exists before it submits.
+  await emu.seedImage('us-docker.pkg.dev/vxl-emulator/train/trainer:1');
   await write('old chief', 'workerpool0-0', ago(180));
   await write('old worker', 'workerpool1-0', ago(170));
   for (let i = 1; i <= 5; i++) await write(`chief ${i}`, 'workerpool0-0', ago(10 - i));

@@ -15,6 +15,8 @@ const where = ['--project', 'my-proj', '--region', 'us-central1'];
 beforeAll(async () => {
   emu = await startEmulator({ jobTimings: { queuedMs: 50, pendingMs: 50, runningMs: 200, cancellingMs: 50 } });
   dir = await tempDir('vxl-cli-launch-flags-');
+  // launch checks that the image exists before it submits.
+  await emu.seedImage(image);
   file = join(dir.path, 'queue.yaml');
   await writeFile(
     file,

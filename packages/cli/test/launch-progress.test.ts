@@ -20,6 +20,8 @@ beforeAll(async () => {
     quotas: { vertexReadsPerMinute: 0, vertexCreatesPerMinute: 0 },
   });
   dir = await tempDir('vxl-cli-launch-progress-');
+  // launch checks that the image exists before it submits.
+  await emu.seedImage(image);
   file = join(dir.path, 'queue.yaml');
   await writeFile(
     file,

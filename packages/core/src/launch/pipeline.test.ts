@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildRequest, ImageBuilder } from '../build/contract.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, PermissionError } from '../errors.js';
 import { JOB_STATES, jobStateToStatus } from '../job-state.js';
 import type { CreateCustomJobRequest } from '../mapping/custom-job.js';
 import { type LaunchEvent, LaunchProgress } from './events.js';
@@ -311,6 +311,50 @@ describe('launch from source', () => {
     expect(checked).toEqual([first.imageUri]);
     expect(builder.requests).toHaveLength(1);
     expect(second.map((e) => e.type)).toEqual(['resolved', 'build-skipped', 'submitted']);
+  });
+
+  it('a registry that refuses the check (permission, outage) does not stop the launch; a missing tag does', async () => {
+    const image = 'us-central1-docker.pkg.dev/p/r/train:1';
+    const refusing = (error: Error) => ({
+      name: 'refusing',
+      tagExists: async () => {
+        throw error;
+      },
+    });
+    const denied = new PermissionError('[vertex-launch] [registry:x] Permission denied to look up tag 1');
+    const events: LaunchEvent[] = [];
+    const handle = await launch({
+      config: CONFIG,
+      projectId: 'p',
+      region: 'us-central1',
+      image,
+      registry: refusing(denied),
+      runner: memoryRunner(),
+      onEvent: (e) => events.push(e),
+    });
+    expect(handle.jobName).toBeTruthy();
+    const resolved = events.find((e) => e.type === 'resolved');
+    expect(resolved).toMatchObject({
+      warnings: [
+        {
+          path: 'image',
+          severity: 'warning',
+          message: expect.stringMatching(
+            /^could not check that `us-central1-docker\.pkg\.dev\/p\/r\/train:1` exists \(Permission denied to look up tag 1\); submitting anyway/,
+          ),
+        },
+      ],
+    });
+    await expect(
+      launch({
+        config: CONFIG,
+        projectId: 'p',
+        region: 'us-central1',
+        image,
+        registry: { name: 'empty', tagExists: async () => false },
+        runner: memoryRunner(),
+      }),
+    ).rejects.toThrow(ConfigError);
   });
 
   it('needs a builder to build', async () => {

@@ -349,8 +349,21 @@ export async function launch(options: LaunchOptions): Promise<LaunchHandle> {
   });
   // A given image must exist before the job is submitted (Vertex would only fail to pull it when the job starts).
   if (build === undefined && options.registry !== undefined && image !== undefined) {
-    const check = await checkImageExists(options.registry, image);
-    plan.warnings.push(...check.warnings);
+    try {
+      const check = await checkImageExists(options.registry, image);
+      plan.warnings.push(...check.warnings);
+    } catch (error) {
+      // Only a missing repository or tag (or a bad name) stops the launch. A caller that may not read the registry
+      // (Vertex's service agent pulls the image, not the caller) or a registry that does not answer is no proof
+      // that the image is missing: the job is submitted, and the warning says what was not checked.
+      const code = (error as { code?: unknown }).code;
+      if (!(error instanceof VertexLaunchError && (code === 'PERMISSION' || code === 'API'))) throw error;
+      plan.warnings.push({
+        path: 'image',
+        message: `could not check that \`${image}\` exists (${error.message.replace(/^\[vertex-launch\] (\[[^\]]+\] )?/, '')}); submitting anyway: Vertex AI's service agent pulls it when the job starts`,
+        severity: 'warning',
+      });
+    }
   }
   emit({ type: 'resolved', runId, launchId, projectId, region, imageUri: image, warnings: plan.warnings });
   const imageUri = build ? await build() : (image as string);
