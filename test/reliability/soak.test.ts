@@ -138,14 +138,17 @@ it(`soak: ${SECONDS} s of launches with ${TOKEN_SECONDS} s tokens and ${RESTARTS
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const levels = { info: 0, warn: 0, error: 0, other: 0 };
   const problems: string[] = [];
+  const warnings: string[] = [];
   createInterface({ input: child.stdout! }).on('line', (line) => {
     try {
       const { level, msg } = JSON.parse(line) as { level: number; msg: string };
       if (level >= 50) {
         levels.error++;
         if (problems.length < 10) problems.push(msg);
-      } else if (level >= 40) levels.warn++;
-      else levels.info++;
+      } else if (level >= 40) {
+        levels.warn++;
+        if (warnings.length < 40) warnings.push(msg);
+      } else levels.info++;
     } catch {
       levels.other++;
     }
@@ -238,7 +241,14 @@ it(`soak: ${SECONDS} s of launches with ${TOKEN_SECONDS} s tokens and ${RESTARTS
 
   expect(exit.code, stderr).toBe(0);
   expect(done).toHaveLength(items.length);
-  expect(outcomes.get('succeeded'), JSON.stringify([...outcomes])).toBe(items.length);
+  // A launch that did not succeed says why: its failure, its history and the agent's warnings.
+  const unsucceeded = done
+    .filter((i) => i.outcome !== 'succeeded')
+    .map((i) => ({ failure: i.failure, phase: i.phase, events: i.events.map((e) => `${e.type}: ${e.message ?? ''}`) }));
+  expect(
+    outcomes.get('succeeded'),
+    `${JSON.stringify([...outcomes])}\n${JSON.stringify(unsucceeded, null, 2)}\nagent warnings:\n${warnings.join('\n')}`,
+  ).toBe(items.length);
   expect(notOnce).toBe(0);
   expect(maxListenerWarnings, stderr).toBe(0);
   expect(stderr).not.toMatch(/Warning: Possible .* memory leak/);
