@@ -23,7 +23,15 @@ export const AMBIGUOUS_CODES: ReadonlySet<number> = new Set([
   GrpcCode.INTERNAL,
   GrpcCode.DEADLINE_EXCEEDED,
   GrpcCode.UNKNOWN,
+  // The runner never cancels a call it has sent, so a CANCELLED is the server's (or a proxy's) reset of the stream —
+  // grpc-js's answer to a server that shuts down mid-call — after the request may have been applied.
+  GrpcCode.CANCELLED,
 ]);
+
+/** A call the server cut off (CANCELLED): the runner sent it and did not cancel it, so it is tried again. */
+export function isServerCancelled(error: unknown): boolean {
+  return grpcCodeOf(error) === GrpcCode.CANCELLED;
+}
 
 /** grpc-js's words for a call that never got a connection (`14 UNAVAILABLE: No connection established. ...`). */
 const NEVER_CONNECTED = /No connection established|ECONNREFUSED|ENOTFOUND|EAI_AGAIN/;

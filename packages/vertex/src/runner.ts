@@ -43,7 +43,7 @@ import {
   waitForJob,
 } from '@vertex-launch/core';
 import { createJobServiceClient, type JobServiceClient } from './client.js';
-import { googleMessage, isAmbiguous, toVertexLaunchError } from './errors.js';
+import { googleMessage, isAmbiguous, isServerCancelled, toVertexLaunchError } from './errors.js';
 import { consoleUrlOf, toJobSnapshot } from './job.js';
 import { RateLimiter } from './limiter.js';
 import { LogFeed } from './log-feed.js';
@@ -502,7 +502,8 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
             random,
             signal: submitOptions.signal,
             // A SubmitUnknownError is final: the window has passed without an answer.
-            retryable: (error) => !(error instanceof SubmitUnknownError) && isTransientGrpcError(error),
+            retryable: (error) =>
+              !(error instanceof SubmitUnknownError) && (isTransientGrpcError(error) || isServerCancelled(error)),
             onFailure: (event) => options.onRetry?.({ ...event, method: 'createCustomJob' }),
           },
         );

@@ -60,6 +60,26 @@ describe('idempotent submit', () => {
     expect((await runner.list({ all: true })).map((j) => j.name)).toEqual([result.jobName]);
   });
 
+  it('a create the server cut off (CANCELLED, as a server shutting down answers) is settled, never failed or doubled', async () => {
+    emu = await emulator({ jobTimings: { queuedMs: 60_000, pendingMs: 60_000, runningMs: 60_000 } });
+    runner = runnerFor(emu);
+    // Committed, then cut off: found by its launch id.
+    emu.faults.inject('aiplatform.customJobs.create', { code: 'CANCELLED', phase: 'after', times: 1 });
+    const committed = await runner.submit(request(emu, { launchId: 'launch-cut-after' }), {
+      launchId: 'launch-cut-after',
+    });
+    expect(committed.existing).toBe(true);
+    // Cut off before it was applied: looked up, absent, created once.
+    emu.faults.inject('aiplatform.customJobs.create', { code: 'CANCELLED', times: 1 });
+    const retried = await runner.submit(request(emu, { launchId: 'launch-cut-before' }), {
+      launchId: 'launch-cut-before',
+    });
+    expect(retried.existing).toBe(false);
+    const jobs = await runner.list({ all: true });
+    expect(jobs.map((j) => j.labels[LAUNCH_ID_LABEL]).sort()).toEqual(['launch-cut-after', 'launch-cut-before']);
+    expect(emu.counters()['aiplatform.customJobs.create']).toBe(3);
+  });
+
   it('an UNAVAILABLE before the create looks the launch id up, finds nothing and creates once', async () => {
     emu = await emulator({ jobTimings: { queuedMs: 60_000, pendingMs: 60_000, runningMs: 60_000 } });
     runner = runnerFor(emu);
