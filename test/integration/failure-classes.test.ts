@@ -1,24 +1,17 @@
 // Every failure class the emulator can produce, through the real Vertex client: the job ends with Vertex's words and
 // classifyFailure() names the class (docs/agent.md, Logs).
-import { auto, resolveCredentials } from '@vertex-launch/auth';
 import { classifyFailure, waitForJob } from '@vertex-launch/core';
-import { type Emulator, startEmulator } from '@vertex-launch/emulator';
-import { type VertexRunner, vertexRunner } from '@vertex-launch/vertex';
+import type { Emulator } from '@vertex-launch/emulator';
+import type { VertexRunner } from '@vertex-launch/vertex';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { emulator, runnerFor } from '../../packages/vertex/test/support.js';
 
 let emu: Emulator;
 let runner: VertexRunner;
 
 beforeAll(async () => {
-  emu = await startEmulator({ jobTimings: { queuedMs: 20, pendingMs: 20, runningMs: 100 } });
-  const credentials = await resolveCredentials(auto({ env: emu.env }), { env: emu.env });
-  runner = vertexRunner({
-    credentials,
-    projectId: emu.projectId,
-    region: emu.region,
-    env: emu.env,
-    tracker: { minIntervalMs: 20, maxIntervalMs: 100 },
-  });
+  emu = await emulator({ jobTimings: { queuedMs: 20, pendingMs: 20, runningMs: 100 } });
+  runner = runnerFor(emu);
 }, 60_000);
 
 afterAll(async () => {
