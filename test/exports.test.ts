@@ -548,6 +548,7 @@ test('@vertex-launch/vertex', async () => {
       "googleMessage",
       "isAmbiguous",
       "isNotFound",
+      "isServerCancelled",
       "jobServiceClientOptions",
       "launchIdFilter",
       "listLogEntries",
