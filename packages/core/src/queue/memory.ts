@@ -24,6 +24,7 @@ import {
 } from './store.js';
 import {
   abandonItem,
+  admitItem,
   agentRecord,
   checkAgentHeartbeat,
   checkAgentId,
@@ -42,6 +43,7 @@ import {
   recordPhaseItem,
   requestCancelItem,
   requeueItem,
+  retryItem,
 } from './transitions.js';
 
 /** Options of `memoryQueueStore`. */
@@ -163,8 +165,20 @@ export function memoryQueueStore(options: MemoryQueueStoreOptions = {}): QueueSt
     async fail(itemId, agentId, update) {
       return fenced(agentId, itemId, (item) => failItem(item, agentId, update, now()));
     },
-    async requeue(itemId, agentId, reason) {
-      return fenced(agentId, itemId, (item) => requeueItem(item, agentId, reason, now()));
+    async requeue(itemId, agentId, reason, requeueOptions) {
+      return fenced(agentId, itemId, (item) => requeueItem(item, agentId, reason, now(), requeueOptions));
+    },
+    async retry(itemId, agentId, update) {
+      return fenced(agentId, itemId, (item) => retryItem(item, agentId, update, now()));
+    },
+    async admit(itemId, agentId, request) {
+      open();
+      checkAgentId(agentId);
+      const item = requireItem(itemId);
+      const peers = [...items.values()].filter((peer) => peer.queue === item.queue);
+      const decision = admitItem(item, agentId, peers, request, now());
+      if (!decision.admitted) return { ...decision, item: copy(decision.item) };
+      return { admitted: true, item: save(decision.transition) };
     },
     async requestCancel(itemId) {
       open();

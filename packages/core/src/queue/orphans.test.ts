@@ -30,6 +30,8 @@ const item = (id: string, fields: Partial<QueueItem>): QueueItem => ({
   state: 'claimed',
   cancelRequested: false,
   attempts: 1,
+  retries: 0,
+  rung: 0,
   enqueuedAt: '2026-12-04T00:00:00Z',
   updatedAt: '2026-12-04T00:00:00Z',
   events: [],

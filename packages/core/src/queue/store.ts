@@ -12,6 +12,7 @@
  * This file holds types and constants only; the state machine every store shares is in `transitions.ts`.
  * Implementations: `memoryQueueStore()` (core, for tests) and `sqliteQueueStore()` (`@vertex-launch/queue-sqlite`).
  */
+import type { FailureClass } from '../failure.js';
 import type { LaunchStatus } from '../job-state.js';
 
 /** The compute resource a queue launches on. Only Vertex AI CustomJobs for now. */
@@ -146,6 +147,9 @@ export type QueueItemEventType =
   | 'lease_expired'
   | 'phase'
   | 'requeued'
+  | 'deferred'
+  | 'admitted'
+  | 'retried'
   | 'cancel_requested'
   | 'completed'
   | 'failed'
@@ -168,6 +172,25 @@ export interface QueueItemEvent {
 export interface QueueItemFailure {
   readonly phase: FailurePhase;
   readonly message: string;
+  /** The failure class (`classifyFailure`), when the job (or its create call) ended it. */
+  readonly class?: FailureClass;
+  /** The replica's exit code, when Vertex or the logs name one. */
+  readonly exitCode?: number;
+  /** What to do about it, in one line. */
+  readonly fix?: string;
+}
+
+/** What a launch was admitted with under its queue's `limits` (`QueueStore.admit`). */
+export interface QueueItemAdmission {
+  /** ISO 8601 time of the latest admission. */
+  readonly at: string;
+  /** Accelerators the current attempt holds while it is in flight. */
+  readonly accelerators: number;
+  /**
+   * Accelerator-hours the launch can spend at most, summed over its attempts admitted within a day of each other:
+   * what the queue's daily budget counts.
+   */
+  readonly acceleratorHours: number;
 }
 
 /** One launch request in a queue, with everything agents persisted about it. */
@@ -201,8 +224,16 @@ export interface QueueItem {
   readonly agentId?: string;
   /** ISO 8601 end of the current lease, while `claimed`. */
   readonly leaseExpiresAt?: string;
-  /** How many times it was claimed. */
+  /** How many times it was claimed (since its last resubmission); a deferral does not count. */
   readonly attempts: number;
+  /** How many times the launch was resubmitted after a retryable failure (`retry`); 0 on its first job. */
+  readonly retries: number;
+  /** The fallback rung the current attempt runs on: 0 is the queue config, N the queue's `fallback[N-1]`. */
+  readonly rung: number;
+  /** ISO 8601 time before which a queued item is not claimed (a retry's backoff, a deferral). */
+  readonly notBefore?: string;
+  /** Set once the launch was admitted under its queue's limits; kept after it finishes (the daily budget). */
+  readonly admission?: QueueItemAdmission;
   /** ISO 8601 times. */
   readonly enqueuedAt: string;
   readonly updatedAt: string;
@@ -241,11 +272,23 @@ export interface PhaseUpdate {
   message?: string;
 }
 
+/** The failure class of an ended job, as the agent classified it. */
+export interface FailureClassUpdate {
+  class: FailureClass;
+  exitCode?: number;
+  /** One line; at most 1,000 characters are kept. */
+  fix?: string;
+  /** Vertex's words, appended to the failure message (at most 2,000 characters are kept). */
+  summary?: string;
+}
+
 /** Input of `QueueStore.complete`: the job ended. */
 export interface CompletionUpdate {
   /** The final job status; `succeeded` -> outcome `succeeded`, `cancelled` -> `cancelled`, others `failed`. */
   status: FinalLaunchStatus;
   jobName: string;
+  /** Why it did not succeed, when it did not. Ignored for `succeeded`. */
+  failure?: FailureClassUpdate;
 }
 
 /** Input of `QueueStore.fail`. */
@@ -253,7 +296,84 @@ export interface FailureUpdate {
   phase: FailurePhase;
   /** What went wrong and what to do about it. */
   message: string;
+  /** The failure class, when one applies (e.g. a create call refused for `quota`). */
+  class?: FailureClass;
+  exitCode?: number;
+  fix?: string;
 }
+
+/** Input of `QueueStore.requeue`. */
+export interface RequeueOptions {
+  /** Not claimable again for this long (milliseconds, at most a day). */
+  delayMs?: number;
+  /**
+   * A deferral: the agent gave the item back without working on it (its queue's limits are reached). The claim does
+   * not count as an attempt and the event is `deferred` instead of `requeued`.
+   */
+  deferred?: boolean;
+}
+
+/**
+ * Input of `QueueStore.retry`: resubmit a launch whose job ended with a retryable failure as a new attempt. The item
+ * goes back to `queued` with `retries + 1`, the given rung, no phase and no job name (the ended job stays in the
+ * history), keeping its image so it is not built again.
+ */
+export interface RetryUpdate {
+  /** The job that ended. */
+  jobName: string;
+  /** Its final status. */
+  status: FinalLaunchStatus;
+  /** Why it ended. */
+  failure: FailureClassUpdate;
+  /** The fallback rung the next attempt runs on (0: the queue config). */
+  rung: number;
+  /** The backoff before the next attempt may be claimed, in milliseconds (at most a day). */
+  delayMs: number;
+  /** Human text for the `retried` event, e.g. `retry 1 of 3: job … was preempted; attempt 2 in 30s`. */
+  message: string;
+}
+
+/** Which of a queue's `limits` an admission checks. Absent limits are not checked. */
+export interface AdmissionLimits {
+  /** Launches of the queue in flight (admitted and claimed) at once. */
+  maxConcurrent?: number;
+  /** Accelerators of the queue's launches in flight at once. */
+  maxAccelerators?: number;
+  /** Accelerator-hours (each launch's bound) admitted within the last 24 hours. */
+  dailyAcceleratorHours?: number;
+}
+
+/** Input of `QueueStore.admit`. */
+export interface AdmitRequest {
+  /** Accelerators this launch holds while in flight (replicas x accelerators over its pools). */
+  accelerators: number;
+  /** The most accelerator-hours this attempt can spend (`spendBound`). */
+  acceleratorHours: number;
+  limits: AdmissionLimits;
+}
+
+/** The limit an admission was refused for. */
+export type AdmissionLimit = 'max_concurrent' | 'max_accelerators' | 'daily_accelerator_hours';
+
+/** Every admission limit. */
+export const ADMISSION_LIMITS: readonly AdmissionLimit[] = [
+  'max_concurrent',
+  'max_accelerators',
+  'daily_accelerator_hours',
+];
+
+/** The answer of `QueueStore.admit`. */
+export type AdmitResult =
+  | { readonly admitted: true; readonly item: QueueItem }
+  | {
+      readonly admitted: false;
+      readonly item: QueueItem;
+      readonly limit: AdmissionLimit;
+      /** Why, with the figures: `3 launches in flight, the limit is 3`. */
+      readonly reason: string;
+      /** This launch alone exceeds the limit: it can never be admitted (fail it instead of waiting). */
+      readonly never: boolean;
+    };
 
 /** Input of `QueueStore.list`. */
 export interface ListItemsOptions {
@@ -336,7 +456,7 @@ export interface QueueStore {
   /** Add a launch request; generates `launchId` and (unless given) `runId`. @throws ConfigError; QueueError. */
   enqueue(queue: string, request: LaunchRequest): Promise<QueueItem>;
   /**
-   * Atomically take the oldest claimable item (queued, or claimed with an expired lease) of the least recently
+   * Atomically take the oldest claimable item (queued and past its `notBefore`, or claimed with an expired lease) of the least recently
    * served queue among `queues`. Two agents never get the same item. A re-claimed item keeps its phase, image and
    * job name. Expired items that used up `maxAttempts` are finished as failed instead. `undefined` when there is no
    * work.
@@ -350,8 +470,16 @@ export interface QueueStore {
   complete(itemId: string, agentId: string, update: CompletionUpdate): Promise<QueueItem>;
   /** Finish the item as failed. Fenced. */
   fail(itemId: string, agentId: string, update: FailureUpdate): Promise<QueueItem>;
-  /** Give the item back to the queue (keeping its phase and job name). Fenced. */
-  requeue(itemId: string, agentId: string, reason: string): Promise<QueueItem>;
+  /** Give the item back to the queue (keeping its phase and job name), at once or after `delayMs`. Fenced. */
+  requeue(itemId: string, agentId: string, reason: string, options?: RequeueOptions): Promise<QueueItem>;
+  /** Resubmit the launch as a new attempt after a retryable failure (see `RetryUpdate`). Fenced. */
+  retry(itemId: string, agentId: string, update: RetryUpdate): Promise<QueueItem>;
+  /**
+   * Atomically check the queue's limits against the launches of the same queue in flight (claimed and admitted)
+   * and admitted within the last day, and admit this one (record `admission`) when it fits. A refusal changes
+   * nothing. Agents on many machines share one answer: two admissions never both take the last slot. Fenced.
+   */
+  admit(itemId: string, agentId: string, request: AdmitRequest): Promise<AdmitResult>;
   /**
    * Ask to cancel. A queued item that cannot have a job yet is cancelled at once; otherwise `cancelRequested` is set
    * for the agent. Finished items are returned unchanged.

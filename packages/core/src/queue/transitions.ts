@@ -3,8 +3,13 @@
  * events to append. A store loads the item inside a transaction, applies one of these and saves the result, so all
  * stores enforce the same leases, fencing and phase rules.
  */
+
+import { FAILURE_CLASSES } from '../failure.js';
 import { QueueError } from './errors.js';
 import {
+  type AdmissionLimit,
+  type AdmitRequest,
+  type AdmitResult,
   AGENT_STATES,
   type AgentHeartbeat,
   type AgentRecord,
@@ -12,6 +17,7 @@ import {
   type CompletionUpdate,
   DEFAULT_MAX_ATTEMPTS,
   FAILURE_PHASES,
+  type FailureClassUpdate,
   type FailureUpdate,
   FINAL_LAUNCH_STATUSES,
   LAUNCH_PHASES,
@@ -19,7 +25,10 @@ import {
   type PhaseUpdate,
   type QueueItem,
   type QueueItemEvent,
+  type QueueItemFailure,
   type QueueItemOutcome,
+  type RequeueOptions,
+  type RetryUpdate,
 } from './store.js';
 
 /** The next item and the events the change adds (already appended to `item.events`). */
@@ -68,6 +77,8 @@ export function newQueueItem(
     state: 'queued',
     cancelRequested: false,
     attempts: 0,
+    retries: 0,
+    rung: 0,
     enqueuedAt: iso(now),
     updatedAt: iso(now),
     events: [event(now, { type: 'enqueued', message: `enqueued${by}: run ${fields.runId}, ${what}` })],
@@ -145,7 +156,7 @@ export function checkAgentId(agentId: unknown): void {
 
 /** True when an agent may claim the item now: queued, or claimed under a lease that has run out. */
 export function isClaimable(item: QueueItem, now: number): boolean {
-  if (item.state === 'queued') return true;
+  if (item.state === 'queued') return item.notBefore === undefined || Date.parse(item.notBefore) <= now;
   return item.state === 'claimed' && item.leaseExpiresAt !== undefined && Date.parse(item.leaseExpiresAt) <= now;
 }
 
@@ -193,7 +204,15 @@ export function claimItem(item: QueueItem, agentId: string, leaseMs: number, now
   events.push(event(now, { type: 'claimed', agentId, phase, message: `claimed by agent ${agentId}${resumed}` }));
   return apply(
     item,
-    { state: 'claimed', phase, agentId, leaseExpiresAt: iso(now + leaseMs), attempts, updatedAt: iso(now) },
+    {
+      state: 'claimed',
+      phase,
+      agentId,
+      leaseExpiresAt: iso(now + leaseMs),
+      attempts,
+      notBefore: undefined,
+      updatedAt: iso(now),
+    },
     events,
   );
 }
@@ -293,12 +312,18 @@ export function completeItem(item: QueueItem, agentId: string, update: Completio
     );
   }
   const outcome = outcomeOfStatus(update.status);
-  const failure =
+  const classified = update.failure === undefined ? undefined : checkFailureClass(item, update.failure);
+  const ended = `job ${update.jobName} ended ${update.status}${classified ? ` (${classified.class})` : ''}`;
+  const failure: QueueItemFailure | undefined =
     outcome === 'failed'
-      ? { phase: 'run' as const, message: `job ${update.jobName} ended ${update.status}` }
+      ? {
+          phase: 'run',
+          message: classified?.summary ? `${ended}: ${classified.summary}` : ended,
+          ...failureFields(classified),
+        }
       : undefined;
   return apply(item, { ...finished(now), outcome, status: update.status, jobName: update.jobName, failure }, [
-    event(now, { type: 'completed', agentId, message: `job ${update.jobName} ended ${update.status}` }),
+    event(now, { type: 'completed', agentId, message: ended }),
   ]);
 }
 
@@ -312,19 +337,251 @@ export function failItem(item: QueueItem, agentId: string, update: FailureUpdate
       { itemId: item.id, queue: item.queue },
     );
   }
+  const classified =
+    update.class === undefined
+      ? undefined
+      : checkFailureClass(item, {
+          class: update.class,
+          ...(update.exitCode === undefined ? {} : { exitCode: update.exitCode }),
+          ...(update.fix === undefined ? {} : { fix: update.fix }),
+        });
   return apply(
     item,
-    { ...finished(now), outcome: 'failed', failure: { phase: update.phase, message: update.message } },
+    {
+      ...finished(now),
+      outcome: 'failed',
+      failure: { phase: update.phase, message: update.message, ...failureFields(classified) },
+    },
     [event(now, { type: 'failed', agentId, phase: update.phase, message: update.message })],
   );
 }
 
-/** Give the item back to its queue, keeping its phase and job name. Fenced. */
-export function requeueItem(item: QueueItem, agentId: string, reason: string, now: number): ItemTransition {
+const MAX_FIX_LENGTH = 1_000;
+const MAX_SUMMARY_LENGTH = 2_000;
+
+/** Check a failure class update. @throws QueueError `invalid_argument`. */
+function checkFailureClass(item: QueueItem, update: FailureClassUpdate): FailureClassUpdate {
+  const bad = (what: string) =>
+    new QueueError('invalid_argument', `Invalid failure of queue item \`${item.id}\`: ${what}.`, {
+      itemId: item.id,
+      queue: item.queue,
+    });
+  if (!(FAILURE_CLASSES as readonly string[]).includes(update.class)) {
+    throw bad(`\`class\` must be one of ${FAILURE_CLASSES.join(', ')}, not \`${String(update.class)}\``);
+  }
+  if (update.exitCode !== undefined && !Number.isInteger(update.exitCode))
+    throw bad('`exitCode` must be a whole number');
+  if (update.fix !== undefined && typeof update.fix !== 'string') throw bad('`fix` must be a string');
+  if (update.summary !== undefined && typeof update.summary !== 'string') throw bad('`summary` must be a string');
+  return {
+    class: update.class,
+    ...(update.exitCode === undefined ? {} : { exitCode: update.exitCode }),
+    ...(update.fix === undefined ? {} : { fix: update.fix.slice(0, MAX_FIX_LENGTH) }),
+    ...(update.summary === undefined ? {} : { summary: update.summary.slice(0, MAX_SUMMARY_LENGTH) }),
+  };
+}
+
+function failureFields(classified: FailureClassUpdate | undefined): Partial<QueueItemFailure> {
+  if (classified === undefined) return {};
+  return {
+    class: classified.class,
+    ...(classified.exitCode === undefined ? {} : { exitCode: classified.exitCode }),
+    ...(classified.fix === undefined ? {} : { fix: classified.fix }),
+  };
+}
+
+/** Check a delay (`requeue`, `retry`). @throws QueueError `invalid_argument`. */
+export function checkDelayMs(delayMs: unknown, what: string): number {
+  if (delayMs === undefined) return 0;
+  if (typeof delayMs !== 'number' || !Number.isInteger(delayMs) || delayMs < 0 || delayMs > MAX_LEASE_MS) {
+    throw new QueueError(
+      'invalid_argument',
+      `Invalid ${what} delay ${String(delayMs)}: \`delayMs\` must be a whole number of milliseconds between 0 and ${MAX_LEASE_MS}.`,
+    );
+  }
+  return delayMs;
+}
+
+/**
+ * Give the item back to its queue, keeping its phase and job name; with `delayMs` it is not claimed before then. A
+ * deferral (`deferred`) does not count the claim as an attempt. Fenced.
+ */
+export function requeueItem(
+  item: QueueItem,
+  agentId: string,
+  reason: string,
+  now: number,
+  options: RequeueOptions = {},
+): ItemTransition {
   assertHoldsLease(item, agentId, now, 'requeue');
-  return apply(item, { state: 'queued', agentId: undefined, leaseExpiresAt: undefined, updatedAt: iso(now) }, [
-    event(now, { type: 'requeued', agentId, phase: item.phase, message: `requeued: ${reason}` }),
-  ]);
+  const delayMs = checkDelayMs(options.delayMs, 'requeue');
+  const deferred = options.deferred === true;
+  return apply(
+    item,
+    {
+      state: 'queued',
+      agentId: undefined,
+      leaseExpiresAt: undefined,
+      notBefore: delayMs > 0 ? iso(now + delayMs) : undefined,
+      attempts: deferred ? Math.max(0, item.attempts - 1) : item.attempts,
+      updatedAt: iso(now),
+    },
+    [
+      event(now, {
+        type: deferred ? 'deferred' : 'requeued',
+        agentId,
+        phase: item.phase,
+        message: `${deferred ? 'deferred' : 'requeued'}: ${reason}`,
+      }),
+    ],
+  );
+}
+
+/** The longest retry backoff a store accepts: a day. */
+export const MAX_RETRY_DELAY_MS = MAX_LEASE_MS;
+
+/**
+ * Resubmit the launch as a new attempt: back to `queued` with `retries + 1`, the given rung and backoff, no phase
+ * and no job name (the ended job is named in the `retried` event), the image kept. Fenced.
+ */
+export function retryItem(item: QueueItem, agentId: string, update: RetryUpdate, now: number): ItemTransition {
+  assertHoldsLease(item, agentId, now, 'retry');
+  const delayMs = checkDelayMs(update.delayMs, 'retry');
+  const classified = checkFailureClass(item, update.failure);
+  if (!Number.isInteger(update.rung) || update.rung < 0 || update.rung > 100) {
+    throw new QueueError(
+      'invalid_argument',
+      `Invalid rung ${String(update.rung)} for queue item \`${item.id}\`: a whole number from 0 (the queue config) to 100.`,
+      { itemId: item.id, queue: item.queue },
+    );
+  }
+  if (typeof update.jobName !== 'string' || update.jobName === '') {
+    throw new QueueError('invalid_argument', `Retry of queue item \`${item.id}\` names no ended job (\`jobName\`).`, {
+      itemId: item.id,
+      queue: item.queue,
+    });
+  }
+  const message =
+    typeof update.message === 'string' && update.message.trim() !== ''
+      ? update.message.slice(0, MAX_SUMMARY_LENGTH)
+      : `job ${update.jobName} ended ${update.status} (${classified.class}); attempt ${item.retries + 2}`;
+  return apply(
+    item,
+    {
+      state: 'queued',
+      phase: undefined,
+      jobName: undefined,
+      status: undefined,
+      agentId: undefined,
+      leaseExpiresAt: undefined,
+      attempts: 0,
+      retries: item.retries + 1,
+      rung: update.rung,
+      notBefore: delayMs > 0 ? iso(now + delayMs) : undefined,
+      updatedAt: iso(now),
+    },
+    [event(now, { type: 'retried', agentId, phase: item.phase, message })],
+  );
+}
+
+const DAY_MS = 86_400_000;
+
+function round(value: number): string {
+  return String(Math.round(value * 100) / 100);
+}
+
+/** What `admitItem` decided: the admitted item, or the refusal (the item unchanged). */
+export type AdmitTransition =
+  | { admitted: true; transition: ItemTransition }
+  | Extract<AdmitResult, { admitted: false }>;
+
+/** Check an admission request. @throws QueueError `invalid_argument`. */
+export function checkAdmitRequest(item: QueueItem, request: AdmitRequest): void {
+  const bad = (what: string) =>
+    new QueueError('invalid_argument', `Invalid admission of queue item \`${item.id}\`: ${what}.`, {
+      itemId: item.id,
+      queue: item.queue,
+    });
+  const nonNegative = (value: unknown) => typeof value === 'number' && Number.isFinite(value) && value >= 0;
+  if (!nonNegative(request?.accelerators) || !Number.isInteger(request.accelerators)) {
+    throw bad('`accelerators` must be a whole number of at least 0');
+  }
+  if (!nonNegative(request.acceleratorHours)) throw bad('`acceleratorHours` must be a number of at least 0');
+  const limits = request.limits ?? {};
+  for (const key of ['maxConcurrent', 'maxAccelerators', 'dailyAcceleratorHours'] as const) {
+    if (limits[key] !== undefined && !nonNegative(limits[key])) throw bad(`\`limits.${key}\` must be at least 0`);
+  }
+}
+
+/**
+ * Admit a claimed item under its queue's limits, given the other items of its queue (`peers`: at least every
+ * claimed item with an admission and every item admitted within the last day; the item itself is ignored).
+ * Fenced.
+ */
+export function admitItem(
+  item: QueueItem,
+  agentId: string,
+  peers: readonly QueueItem[],
+  request: AdmitRequest,
+  now: number,
+): AdmitTransition {
+  assertHoldsLease(item, agentId, now, 'admit');
+  checkAdmitRequest(item, request);
+  const others = peers.filter((peer) => peer.id !== item.id && peer.queue === item.queue && peer.admission);
+  const inFlight = others.filter((peer) => peer.state === 'claimed');
+  const since = now - DAY_MS;
+  const recent = (at: string) => Date.parse(at) >= since;
+  const { maxConcurrent, maxAccelerators, dailyAcceleratorHours } = request.limits ?? {};
+  const refuse = (limit: AdmissionLimit, reason: string, never: boolean) =>
+    ({ admitted: false, item, limit, reason, never }) as const;
+  if (maxConcurrent !== undefined && inFlight.length + 1 > maxConcurrent) {
+    return refuse(
+      'max_concurrent',
+      `${inFlight.length} launch${inFlight.length === 1 ? '' : 'es'} of queue \`${item.queue}\` in flight, the limit is ${maxConcurrent}`,
+      maxConcurrent < 1,
+    );
+  }
+  const held = inFlight.reduce((sum, peer) => sum + (peer.admission?.accelerators ?? 0), 0);
+  if (maxAccelerators !== undefined && held + request.accelerators > maxAccelerators) {
+    return refuse(
+      'max_accelerators',
+      `${held} accelerator${held === 1 ? '' : 's'} in flight + ${request.accelerators} for this launch would exceed the limit of ${maxAccelerators}`,
+      request.accelerators > maxAccelerators,
+    );
+  }
+  const spent = others
+    .filter((peer) => recent(peer.admission?.at ?? ''))
+    .reduce((sum, peer) => sum + (peer.admission?.acceleratorHours ?? 0), 0);
+  const own =
+    (item.admission && recent(item.admission.at) ? item.admission.acceleratorHours : 0) + request.acceleratorHours;
+  if (dailyAcceleratorHours !== undefined && spent + own > dailyAcceleratorHours) {
+    return refuse(
+      'daily_accelerator_hours',
+      `${round(spent + own - request.acceleratorHours)} accelerator-hours admitted in the last 24 hours + at most ${round(request.acceleratorHours)} for this launch would exceed the budget of ${dailyAcceleratorHours}`,
+      request.acceleratorHours > dailyAcceleratorHours,
+    );
+  }
+  const figures = [
+    `${request.accelerators} accelerator${request.accelerators === 1 ? '' : 's'}`,
+    `at most ${round(request.acceleratorHours)} accelerator-hours`,
+  ];
+  if (maxConcurrent !== undefined) figures.push(`${inFlight.length + 1} of ${maxConcurrent} launches in flight`);
+  if (maxAccelerators !== undefined)
+    figures.push(`${held + request.accelerators} of ${maxAccelerators} accelerators in flight`);
+  if (dailyAcceleratorHours !== undefined) {
+    figures.push(`${round(spent + own)} of ${dailyAcceleratorHours} accelerator-hours today`);
+  }
+  return {
+    admitted: true,
+    transition: apply(
+      item,
+      {
+        admission: { at: iso(now), accelerators: request.accelerators, acceleratorHours: own },
+        updatedAt: iso(now),
+      },
+      [event(now, { type: 'admitted', agentId, phase: item.phase, message: `admitted: ${figures.join(', ')}` })],
+    ),
+  };
 }
 
 const MAY_HAVE_JOB = new Set(['submitting', 'submitted', 'running']);
