@@ -27,7 +27,7 @@ export * from './build/registry.js';
 export * from './build/resolve-image.js';
 export * from './clock.js';
 // Launching and tracking
-export { LAUNCH_ID_LABEL, QUEUE_LABEL, RUN_ID_LABEL, sanitizeLabelValue } from './config/labels.js';
+export { ATTEMPT_LABEL, LAUNCH_ID_LABEL, QUEUE_LABEL, RUN_ID_LABEL, sanitizeLabelValue } from './config/labels.js';
 export { loadConfigFile } from './config/load.js';
 export type { LaunchContext } from './config/resolve.js';
 export type { ResolvedQueueConfig, UserQueueConfig } from './config/schema.js';

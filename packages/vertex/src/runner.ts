@@ -22,6 +22,7 @@ import {
   type JobRunner,
   type JobSnapshot,
   type JobWatchListener,
+  ATTEMPT_LABEL,
   LAUNCH_ID_LABEL,
   type ListJobsOptions,
   optionsError,
@@ -57,8 +58,9 @@ export const DEFAULT_CREATE_LOOKUP_WINDOW_MS = 300_000;
 const FINAL_LOOKUP_ATTEMPTS = 4;
 
 /** The ListCustomJobs filter that finds the jobs of a launch. */
-export function launchIdFilter(launchId: string): string {
-  return `labels.${LAUNCH_ID_LABEL}="${sanitizeLabelValue(launchId)}"`;
+export function launchIdFilter(launchId: string, attempt = 1): string {
+  const launch = `labels.${LAUNCH_ID_LABEL}="${sanitizeLabelValue(launchId)}"`;
+  return attempt > 1 ? `${launch} AND labels.${ATTEMPT_LABEL}="${attempt}"` : launch;
 }
 
 /** Name of the runner in messages. */
@@ -150,7 +152,7 @@ export interface VertexRunner extends JobRunner {
   /** Resolves with the final snapshot once the job has ended. */
   wait(jobName: string, options?: WaitForJobOptions): Promise<JobSnapshot>;
   /** The job with `launchId`, if one was created. */
-  findByLaunchId(launchId: string): Promise<JobSnapshot | undefined>;
+  findByLaunchId(launchId: string, attempt?: number): Promise<JobSnapshot | undefined>;
   /** Calls made to Vertex so far, by method (attempts, retries included). */
   calls(): Readonly<Record<string, number>>;
   close(): Promise<void>;
@@ -345,10 +347,16 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
     return toJobSnapshot(job, projectId);
   }
 
-  async function findByLaunchId(launchId: string, listPolicy?: RetryPolicy): Promise<JobSnapshot | undefined> {
-    const { jobs } = await listAll(launchIdFilter(launchId), Number.POSITIVE_INFINITY, listPolicy);
+  async function findByLaunchId(
+    launchId: string,
+    listPolicy?: RetryPolicy,
+    attempt = 1,
+  ): Promise<JobSnapshot | undefined> {
+    const { jobs } = await listAll(launchIdFilter(launchId, attempt), Number.POSITIVE_INFINITY, listPolicy);
+    // A first attempt's lookup runs before any later attempt exists; still, never take a later attempt's job for it.
+    const ofAttempt = attempt > 1 ? jobs : jobs.filter((job) => job.labels[ATTEMPT_LABEL] === undefined);
     // Newest first: the oldest is the one the launch made first (there is only one unless someone else used the id).
-    return jobs.at(-1);
+    return ofAttempt.at(-1);
   }
 
   /** One log feed per project: every job followed in it is read by one query per poll. */
@@ -393,6 +401,7 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
     launchId: string,
     sentAt: number,
     signal?: AbortSignal,
+    attempt = 1,
   ): Promise<JobSnapshot | undefined> {
     const until = sentAt + lookupWindowMs;
     let lastError: unknown;
@@ -401,7 +410,11 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
         // One attempt per lookup while the window lasts (this loop is the retry, every `intervalMs`); the lookup
         // after it gets a few attempts of the retry policy before the outcome is declared unknown.
         const last = clock.now() >= until;
-        const found = await findByLaunchId(launchId, { ...policy, maxAttempts: last ? FINAL_LOOKUP_ATTEMPTS : 1 });
+        const found = await findByLaunchId(
+          launchId,
+          { ...policy, maxAttempts: last ? FINAL_LOOKUP_ATTEMPTS : 1 },
+          attempt,
+        );
         if (found || last) return found;
       } catch (error) {
         if (signal?.aborted) throw signal.reason;
@@ -410,8 +423,8 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
         const transient = code !== undefined && TRANSIENT_GRPC_CODES.has(code);
         if (!transient || clock.now() >= until) {
           throw new SubmitUnknownError(
-            `[vertex-launch] [runner:vertex] may exist: the answer of the create of launch ${launchId} was lost, and looking it up (${launchIdFilter(launchId)}) ${transient ? `did not answer until ${new Date(until).toISOString()}` : 'failed'}: ${(error as Error).message}`,
-            { launchId, filter: launchIdFilter(launchId), cause: lastError, hint: findItHint(launchId) },
+            `[vertex-launch] [runner:vertex] may exist: the answer of the create of launch ${launchId} was lost, and looking it up (${launchIdFilter(launchId, attempt)}) ${transient ? `did not answer until ${new Date(until).toISOString()}` : 'failed'}: ${(error as Error).message}`,
+            { launchId, filter: launchIdFilter(launchId, attempt), cause: lastError, hint: findItHint(launchId) },
           );
         }
       }
@@ -453,9 +466,23 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
           { hint: 'Map the request with the same LaunchContext.launchId you submit with.' },
         );
       }
+      const attempt = submitOptions.attempt ?? 1;
+      if (!Number.isInteger(attempt) || attempt < 1) {
+        throw new ConfigError(
+          `[vertex-launch] [runner:vertex] Invalid \`attempt\` ${String(submitOptions.attempt)}: a whole number of at least 1.`,
+          [],
+        );
+      }
       const body: CreateCustomJobRequest = {
         ...request,
-        customJob: { ...request.customJob, labels: { ...labels, [LAUNCH_ID_LABEL]: launchLabel } },
+        customJob: {
+          ...request.customJob,
+          labels: {
+            ...labels,
+            [LAUNCH_ID_LABEL]: launchLabel,
+            ...(attempt > 1 ? { [ATTEMPT_LABEL]: String(attempt) } : {}),
+          },
+        },
       };
       const serviceAccount = body.customJob.jobSpec.serviceAccount;
       const action = `create a CustomJob in ${request.parent}`;
@@ -467,7 +494,12 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
         return await retry(
           async () => {
             if (unknownSince !== undefined) {
-              const existing = await settleUnknown(submitOptions.launchId, unknownSince, submitOptions.signal);
+              const existing = await settleUnknown(
+                submitOptions.launchId,
+                unknownSince,
+                submitOptions.signal,
+                attempt,
+              );
               if (existing) return { jobName: existing.name, job: existing, existing: true };
               unknownSince = undefined;
             }
@@ -488,7 +520,7 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
                 unknownSince = sentAt;
                 await submitOptions.onUnknown?.({
                   launchId: submitOptions.launchId,
-                  filter: launchIdFilter(submitOptions.launchId),
+                  filter: launchIdFilter(submitOptions.launchId, attempt),
                   reason: googleMessage(error),
                   until: new Date(sentAt + lookupWindowMs),
                 });
@@ -511,7 +543,7 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
         if (error instanceof SubmitUnknownError) throw error;
         if (unknownSince !== undefined && isAmbiguous(error)) {
           // Every create attempt failed and the last one may have committed: settle it before giving up.
-          const existing = await settleUnknown(submitOptions.launchId, unknownSince, submitOptions.signal);
+          const existing = await settleUnknown(submitOptions.launchId, unknownSince, submitOptions.signal, attempt);
           if (existing) return { jobName: existing.name, job: existing, existing: true };
         }
         throw toVertexLaunchError(error, context);
@@ -654,7 +686,7 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
 
     wait: (name, waitOptions = {}) => waitForJob(runner, jobName(name), waitOptions),
 
-    findByLaunchId: (launchId) => findByLaunchId(launchId),
+    findByLaunchId: (launchId, attempt) => findByLaunchId(launchId, undefined, attempt),
 
     calls: () => ({ ...counts }),
 

@@ -10,6 +10,7 @@ export {
   isCredentialEnvName,
   maskSecretsDeep,
 } from './env-access.js';
+export * from './fallback.js';
 export * from './gcloud.js';
 export * from './json-schema.js';
 export * from './labels.js';

@@ -6,6 +6,7 @@ import { describe, expect, test } from 'vitest';
 import { z } from 'zod';
 import { CONTEXT, ENV } from '../__fixtures__/queue-configs.js';
 import { planLaunch } from '../launch/pipeline.js';
+import { admissionLimitsOf, applyRung, retryPolicyOf } from './fallback.js';
 import { queueConfigJsonSchema } from './json-schema.js';
 import { mergeOverrides } from './overrides.js';
 import { resolveQueueConfigResult } from './resolve.js';
@@ -55,6 +56,11 @@ function outcome(config: unknown, launch: { variables?: Record<string, string>; 
       image: CONTEXT.imageUri,
     }).request,
   };
+}
+
+/** The request of rung 1 (the first `fallback` alternative) of `config`. */
+function rungRequest(config: unknown) {
+  return outcome(applyRung(config as Record<string, unknown>, 1).config);
 }
 
 interface Row {
@@ -327,6 +333,94 @@ const ROWS: Record<string, Row> = {
       probe: (config) => outcome(config),
       documented: 'The most accelerator-hours one launch may be able to spend',
     },
+  },
+  'limits.max_concurrent': {
+    patch: { limits: { max_concurrent: 2 } },
+    other: 3,
+    runtime: {
+      probe: (config) => admissionLimitsOf(config),
+      documented: 'The most launches of this queue in flight at once',
+    },
+  },
+  'limits.max_accelerators': {
+    patch: { ...machine(L4), limits: { max_accelerators: 4 } },
+    other: 8,
+    runtime: { probe: (config) => admissionLimitsOf(config), documented: 'The most accelerators' },
+  },
+  'limits.daily_accelerator_hours': {
+    patch: { ...machine(L4), limits: { daily_accelerator_hours: 100 } },
+    other: 50,
+    runtime: {
+      probe: (config) => admissionLimitsOf(config),
+      documented: 'Accelerator-hour budget of the queue per rolling 24 hours',
+    },
+  },
+  'retry.on': {
+    patch: { retry: { on: ['preempted'] } },
+    other: ['stockout'],
+    runtime: { probe: (config) => retryPolicyOf(config), documented: 'Failure classes that resubmit the launch' },
+  },
+  'retry.max_attempts': {
+    patch: { retry: { max_attempts: 3 } },
+    other: 5,
+    runtime: { probe: (config) => retryPolicyOf(config), documented: 'Jobs a launch may make in all' },
+  },
+  'retry.backoff': {
+    patch: { retry: { backoff: '30s' } },
+    other: '2m',
+    runtime: { probe: (config) => retryPolicyOf(config), documented: 'Wait before the first resubmission' },
+  },
+  'fallback[].region': {
+    patch: { fallback: [{ region: 'europe-west4', staging_bucket: 'gs://eu-bucket' }] },
+    other: 'us-east1',
+    runtime: {
+      probe: (config) => applyRung(config as Record<string, unknown>, 1).region,
+      documented: 'Submit in this region instead',
+    },
+  },
+  'fallback[].staging_bucket': {
+    patch: { fallback: [{ staging_bucket: 'gs://other-bucket' }] },
+    other: 'gs://third-bucket',
+    runtime: { probe: (config) => rungRequest(config), documented: '`spec.staging_bucket` for this alternative' },
+  },
+  'fallback[].machine_spec.machine_type': {
+    patch: { ...machine(L4), fallback: [{ machine_spec: { machine_type: 'g2-standard-12' } }] },
+    other: 'g2-standard-16',
+    runtime: {
+      probe: (config) => rungRequest(config),
+      documented: 'Machine type of the pools this alternative changes',
+    },
+  },
+  'fallback[].machine_spec.accelerator_type': {
+    patch: {
+      ...machine({ machine_type: 'n1-standard-8', accelerator_type: 'NVIDIA_TESLA_T4', accelerator_count: 1 }),
+      fallback: [{ machine_spec: { accelerator_type: 'NVIDIA_TESLA_P4' } }],
+    },
+    other: 'NVIDIA_TESLA_V100',
+    runtime: { probe: (config) => rungRequest(config), documented: 'Accelerator of every worker pool that has one' },
+  },
+  'fallback[].machine_spec.accelerator_count': {
+    patch: {
+      ...machine({ machine_type: 'n1-standard-8', accelerator_type: 'NVIDIA_TESLA_T4', accelerator_count: 1 }),
+      fallback: [{ machine_spec: { accelerator_count: 2 } }],
+    },
+    other: 4,
+    runtime: { probe: (config) => rungRequest(config), documented: 'Accelerators per VM of those pools' },
+  },
+  'fallback[].scheduling_strategy': {
+    patch: { fallback: [{ scheduling_strategy: 'SPOT' }] },
+    other: 'STANDARD',
+    runtime: { probe: (config) => rungRequest(config), documented: '`run.scheduling_strategy` for this alternative' },
+  },
+  'fallback[].max_wait_duration': {
+    patch: { ...machine(L4), fallback: [{ scheduling_strategy: 'FLEX_START', max_wait_duration: '1h' }] },
+    other: '2h',
+    runtime: { probe: (config) => rungRequest(config), documented: '`run.max_wait_duration` for this alternative' },
+  },
+  'fallback[].reservation': {
+    patch: { fallback: [{ reservation: RESERVATION }] },
+    other: 'projects/my-project/zones/us-central1-a/reservations/r2',
+    runtime: { probe: (config) => rungRequest(config), documented: 'Consume this Compute Engine reservation' },
   },
   allowed_overrides: {
     patch: { allowed_overrides: ['run.timeout'] },

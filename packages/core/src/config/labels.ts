@@ -23,8 +23,10 @@ export const RUN_ID_LABEL = 'vertex-launch-run-id';
 export const LAUNCH_ID_LABEL = 'vertex-launch-launch-id';
 /** Label with the queue name (only when launched through a queue). */
 export const QUEUE_LABEL = 'vertex-launch-queue';
+/** Label with the attempt number of a launch resubmitted after a retryable failure (absent on its first job). */
+export const ATTEMPT_LABEL = 'vertex-launch-attempt';
 /** How many labels the launch adds at most. */
-export const RESERVED_LABEL_COUNT = 3;
+export const RESERVED_LABEL_COUNT = 4;
 
 /**
  * A label key Vertex accepts: a lowercase or international letter first, then lowercase or international letters

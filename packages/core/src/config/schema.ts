@@ -432,6 +432,88 @@ export const runSchema = z
   })
   .describe('Arguments of `CustomJob.run()` / `submit()`: how to run it (snake_case, as in the Python SDK).');
 
+/** Failure classes `retry.on` accepts: the ones a resubmission can cure. */
+export const RETRYABLE_FAILURE_CLASSES = ['preempted', 'stockout', 'quota', 'flex_wait_expired', 'timeout'] as const;
+
+/** Failure classes that move a launch to the next `fallback` alternative. */
+export const FALLBACK_FAILURE_CLASSES = ['stockout', 'quota', 'flex_wait_expired'] as const;
+
+/** The most alternatives `fallback` may list. */
+export const MAX_FALLBACK_RUNGS = 10;
+
+/** The most attempts `retry.max_attempts` allows. */
+export const MAX_RETRY_ATTEMPTS = 20;
+
+/** `retry`: resubmit a launch whose job ended for a reason a new attempt can cure. */
+export const retrySchema = z
+  .strictObject({
+    on: z
+      .array(z.enum(RETRYABLE_FAILURE_CLASSES))
+      .min(1, { error: 'must list at least one failure class' })
+      .optional()
+      .describe(
+        `Failure classes that resubmit the launch: any of ${RETRYABLE_FAILURE_CLASSES.join(', ')}. Default: [preempted, stockout].`,
+      ),
+    max_attempts: z
+      .int()
+      .min(1, { error: 'must be at least 1 (1: never resubmit)' })
+      .max(MAX_RETRY_ATTEMPTS, { error: `must be at most ${MAX_RETRY_ATTEMPTS}` })
+      .optional()
+      .describe(
+        'Jobs a launch may make in all for the failure classes in `on`, the first included (3: the first job and two resubmissions). Moves down the `fallback` list do not count. Default: 3.',
+      ),
+    backoff: duration(
+      'Wait before the first resubmission, doubled for each next one (at most 10 minutes). Default: 30s.',
+      600,
+    ).optional(),
+  })
+  .describe(
+    'Resubmit a launch whose job ended `preempted` or `stockout` (or another class in `on`) as a new attempt of the same launch, with its history kept.',
+  );
+
+/** One `fallback` alternative: what it changes in the queue config. */
+export const fallbackRungSchema = z
+  .strictObject({
+    region: formatted(/^[a-z]+-[a-z]+\d+$/, 'a region such as europe-west4')
+      .optional()
+      .describe('Submit in this region instead. Needs `staging_bucket` in (or usable from) that region.'),
+    staging_bucket: nonEmpty()
+      .optional()
+      .describe(
+        '`spec.staging_bucket` for this alternative (required with `region`: Vertex wants it in the job region).',
+      ),
+    machine_spec: z
+      .strictObject({
+        machine_type: nonEmpty()
+          .optional()
+          .describe('Machine type of the pools this alternative changes, e.g. `g2-standard-8`.'),
+        accelerator_type: z
+          .enum(ACCELERATOR_TYPES)
+          .optional()
+          .describe('Accelerator of every worker pool that has one, e.g. `NVIDIA_L4`.'),
+        accelerator_count: z.int().positive().optional().describe('Accelerators per VM of those pools.'),
+      })
+      .optional()
+      .describe(
+        'Changes the `machine_spec` of the worker pools that have an accelerator (of every pool when none has one); CPU-only pools keep theirs.',
+      ),
+    scheduling_strategy: z
+      .enum(SCHEDULING_STRATEGIES)
+      .optional()
+      .describe('`run.scheduling_strategy` for this alternative, e.g. `FLEX_START` or `SPOT`.'),
+    max_wait_duration: duration(
+      '`run.max_wait_duration` for this alternative (with FLEX_START).',
+      MAX_WAIT_DURATION_SECONDS,
+    ).optional(),
+    reservation: formatted(
+      /^projects\/[^/]+\/zones\/[^/]+\/reservations\/[^/]+$/,
+      'projects/<project>/zones/<zone>/reservations/<name>',
+    )
+      .optional()
+      .describe('Consume this Compute Engine reservation (SPECIFIC_RESERVATION on every worker pool).'),
+  })
+  .describe("One alternative of `fallback`: the keys it sets replace the queue config's for that attempt.");
+
 /** One declared template variable. */
 export const templateVariableSchema = z
   .strictObject({
@@ -484,10 +566,40 @@ export const queueConfigSchema = z
           .describe(
             "The most accelerator-hours one launch may be able to spend: replicas x accelerators x `run.timeout` (Vertex's 7 days without one), summed over the worker pools. `launch --dry-run` prints the figure.",
           ),
+        max_concurrent: z
+          .int()
+          .positive({ error: 'must be a whole number of at least 1' })
+          .optional()
+          .describe(
+            'The most launches of this queue in flight at once, across every agent that drains it; the agent defers the others (checked against the queue store, so agents on many machines share it).',
+          ),
+        max_accelerators: z
+          .int()
+          .positive({ error: 'must be a whole number of at least 1' })
+          .optional()
+          .describe(
+            'The most accelerators (replicas x accelerators per VM, over every pool) the launches of this queue hold at once; the agent defers a launch that would go above it, and fails one that alone needs more.',
+          ),
+        daily_accelerator_hours: z
+          .number()
+          .positive({ error: 'must be a number of hours greater than 0' })
+          .optional()
+          .describe(
+            'Accelerator-hour budget of the queue per rolling 24 hours: the sum of the most each launch admitted in the last 24 hours can spend (its spend bound, every attempt counted). A launch that would go above it waits.',
+          ),
       })
       .optional()
       .describe(
         'Cost guardrails checked wherever the config is resolved (`queue validate`, `launch`, `--dry-run`, the agent), overrides included.',
+      ),
+    retry: retrySchema.optional(),
+    fallback: z
+      .array(fallbackRungSchema)
+      .min(1, { error: 'must list at least one alternative (or leave `fallback` out)' })
+      .max(MAX_FALLBACK_RUNGS, { error: `lists at most ${MAX_FALLBACK_RUNGS} alternatives` })
+      .optional()
+      .describe(
+        'Alternatives tried in order when a job fails for want of capacity (`stockout`, `quota`, `flex_wait_expired`): each one changes the queue config for the next attempt (region, machine, accelerator, scheduling strategy, reservation). Validated up front like the queue config itself.',
       ),
   })
   .describe(

@@ -261,9 +261,9 @@ describe('validateQueueConfig', () => {
     expect(lines(valid({ labels: { script: '𝒶'.repeat(64) } }))).toEqual([
       'spec.labels.script: label values are at most 63 characters; this one has 64',
     ]);
-    const many = Object.fromEntries(Array.from({ length: 62 }, (_, i) => [`k${i}`, 'v']));
+    const many = Object.fromEntries(Array.from({ length: 61 }, (_, i) => [`k${i}`, 'v']));
     expect(lines(valid({ labels: many }))).toEqual([
-      'spec.labels: has 62 labels; Vertex allows 64 and the launch adds 3, so at most 61',
+      'spec.labels: has 61 labels; Vertex allows 64 and the launch adds 4, so at most 60',
     ]);
   });
 

@@ -5,6 +5,7 @@
 import type { z } from 'zod';
 import type { ConfigIssue } from '../errors.js';
 import { formatSeconds, parseDuration } from './durations.js';
+import { applyRung, crossRegionImageNote, fallbackRungs } from './fallback.js';
 import {
   labelKeyProblem,
   labelValueProblem,
@@ -439,6 +440,50 @@ function checkLimits(
 }
 
 /**
+ * Every `fallback` alternative is checked up front like the queue config: the config with it applied must validate
+ * (its errors are reported under `fallback[i]`), a `region` needs a `staging_bucket`, and a literal image in a
+ * regional Artifact Registry of another region gets a warning.
+ */
+function checkFallback(config: Record<string, unknown>, issues: ConfigIssue[]): void {
+  const rungs = fallbackRungs(config);
+  rungs.forEach((rung, index) => {
+    const at = ['fallback', index];
+    if (rung.region !== undefined && rung.staging_bucket === undefined) {
+      issues.push(
+        error(
+          [...at, 'staging_bucket'],
+          `is required with \`region: ${rung.region}\`: Vertex wants the staging bucket in the job's region; set a bucket in ${rung.region} (or a multi-region covering it)`,
+        ),
+      );
+    }
+    const { fallback: _fallback, ...rest } = applyRung(config, index + 1).config;
+    const sub: ConfigIssue[] = [];
+    const parsed = queueConfigSchema.safeParse(rest, { reportInput: false });
+    if (!parsed.success) for (const issue of parsed.error.issues) sub.push(...translateIssue(issue, rest));
+    checkSections(rest, sub);
+    const known = new Set(issues.map((issue) => `${issue.path}|${issue.message}`));
+    for (const issue of sub) {
+      // The config's own problems are reported once, at their own path.
+      if (issue.severity !== 'error' || known.has(`${issue.path}|${issue.message}`)) continue;
+      issues.push(error(at, `with this alternative applied, ${issue.path || 'the config'}: ${issue.message}`));
+    }
+    const pools =
+      isPlainObject(rest.spec) && Array.isArray(rest.spec.worker_pool_specs) ? rest.spec.worker_pool_specs : [];
+    if (rung.region === undefined) return;
+    for (const pool of pools) {
+      const image =
+        isPlainObject(pool) && isPlainObject(pool.container_spec) ? pool.container_spec.image_uri : undefined;
+      if (typeof image !== 'string' || hasPlaceholder(image)) continue;
+      const note = crossRegionImageNote(image, rung.region);
+      if (note !== undefined) {
+        issues.push(warning([...at, 'region'], note));
+        break;
+      }
+    }
+  });
+}
+
+/**
  * Validate a config whose variables and macros are already handled. Internal step of `validateQueueConfig` and
  * `resolveQueueConfig`; `issues` holds what earlier steps found.
  */
@@ -470,6 +515,7 @@ export function validateQueueConfigShape(
     }
   }
   checkSections(config, issues);
+  checkFallback(config, issues);
   const ok = parsed.success && !issues.some((issue) => issue.severity === 'error');
   return ok ? { ok, value: parsed.data as ResolvedQueueConfig, issues } : { ok: false, issues };
 }

@@ -71,6 +71,12 @@ export interface SubmitOptions {
    * id up (the `vertex-launch-launch-id` label) before creating again.
    */
   launchId: string;
+  /**
+   * The attempt of the launch (1 for its first job). A launch resubmitted after a retryable failure (preempted,
+   * stockout) makes one job per attempt: the runner labels attempt 2 and later with `vertex-launch-attempt` and looks
+   * up only the jobs of this attempt, so the job of an earlier attempt is never mistaken for this one.
+   */
+  attempt?: number;
   /** Aborts waiting between retries (a create already sent is not undone). */
   signal?: AbortSignal;
   /**
