@@ -113,7 +113,19 @@ export function grpcCodeName(code: number | undefined): string {
 
 /** True when `error` carries a code of {@link TRANSIENT_GRPC_CODES}: the call may succeed if tried again later. */
 export function isTransientGrpcError(error: unknown): boolean {
-  if (isCredentialRefusal(error)) return false;
+  if (isCredentialRefusal(error) || isResourceQuotaRefusal(error)) return false;
   const code = grpcCodeOf(error);
   return code !== undefined && TRANSIENT_GRPC_CODES.has(code);
+}
+
+/**
+ * True for RESOURCE_EXHAUSTED of a resource quota — "The following quota metrics exceed quota limits:
+ * aiplatform.googleapis.com/custom_model_training_nvidia_l4_gpus" — which does not free up within a retry's backoff
+ * (a rate quota, calls per minute, does). Such a refusal is a `quota` failure, not a transient one.
+ */
+export function isResourceQuotaRefusal(error: unknown): boolean {
+  if (grpcCodeOf(error) !== GrpcCode.RESOURCE_EXHAUSTED) return false;
+  const text = error instanceof Error ? error.message : String((error as { message?: unknown })?.message ?? '');
+  if (/per (?:minute|second)|rate ?limit|RATE_LIMIT_EXCEEDED|requests? per/i.test(text)) return false;
+  return /quota metrics? exceed|exceed(?:s|ed)? (?:the )?quota limits?|custom_model_training_/i.test(text);
 }

@@ -216,7 +216,11 @@ describe('createAgent', () => {
       ['run3', 'partially_succeeded', 'failed'],
       ['run4', 'succeeded', 'succeeded'],
     ]);
-    expect(items[2]!.failure).toEqual({ phase: 'run', message: `job ${items[2]!.jobName} ended expired` });
+    expect(items[2]!.failure).toEqual({
+      phase: 'run',
+      class: 'unknown',
+      message: `job ${items[2]!.jobName} ended expired (unknown)`,
+    });
   });
 
   it('a cancel request cancels the Vertex job and finishes the item as cancelled', async () => {

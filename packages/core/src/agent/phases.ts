@@ -11,12 +11,16 @@
  * failure before a job exists that gives the item back with backoff (issue 24) are answers of `submitFailed`.
  */
 import { resolveImage } from '../build/resolve-image.js';
+import { applyRungToOverrides, crossRegionImageNote } from '../config/fallback.js';
 import { ConfigError, isVertexLaunchError, type SubmitUnknownError } from '../errors.js';
+import { type Failure as ClassifiedFailure, classifyFailure } from '../failure.js';
+import { grpcCodeOf, isResourceQuotaRefusal } from '../grpc-code.js';
 import type { LaunchStatus } from '../job-state.js';
 import { planLaunch } from '../launch/pipeline.js';
 import type { JobRunner, JobSnapshot, SubmitUnknownEvent } from '../launch/runner.js';
-import { type FailureUpdate, LAUNCH_PHASES, type LaunchPhase } from '../queue/store.js';
+import { type FailureUpdate, type FinalLaunchStatus, LAUNCH_PHASES, type LaunchPhase } from '../queue/store.js';
 import type { AgentOptions } from './agent.js';
+import { admit, nextAttempt } from './capacity.js';
 import { JobGone } from './follow.js';
 import { isTransientApiError } from './outage.js';
 import { formatMs, type LaunchWorker, message, Stopped } from './worker.js';
@@ -24,9 +28,10 @@ import { formatMs, type LaunchWorker, message, Stopped } from './worker.js';
 /** The phases that have a handler: the persisted launch phases, and `ended` (the job reached a final state). */
 export type HandlerPhase = LaunchPhase | 'ended';
 
-/** A handler's answer that the launch failed. */
+/** A handler's answer that the launch failed (with its failure class, when one applies). */
 export interface Failure {
   readonly fail: FailureUpdate;
+  readonly classified?: ClassifiedFailure;
 }
 
 /**
@@ -144,6 +149,11 @@ async function submitting(w: LaunchWorker): Promise<Next> {
   const unknownSince = w.lookUpFirst ? (w.unknownSince ?? submittingSince(w)) : undefined;
   w.lookUpFirst = false;
   if (unknownSince === undefined) {
+    // Before the first create of this attempt: the queue's limits (jobs, accelerators in flight, daily budget).
+    const admission = await admit(w, plan.request);
+    if (admission === 'deferred') return 'finished';
+    if (admission !== 'admitted') return admission;
+    w.checkStop();
     await w.record({ phase: 'submitting', ...(image === undefined ? {} : { imageUri: image }) });
   }
   w.inFlight = true;
@@ -151,6 +161,7 @@ async function submitting(w: LaunchWorker): Promise<Next> {
   try {
     result = await w.runner.submit(plan.request, {
       launchId: w.item.launchId,
+      attempt: w.item.retries + 1,
       ...(plan.createRequestTimeoutMs ? { timeoutMs: plan.createRequestTimeoutMs } : {}),
       ...(unknownSince === undefined ? {} : { unknownSince }),
       onUnknown: (event) => submitUnknown(w, event),
@@ -158,7 +169,7 @@ async function submitting(w: LaunchWorker): Promise<Next> {
   } catch (error) {
     if (isSubmitUnknown(error)) return mayExist(w, error, unknownSince);
     w.inFlight = false;
-    return submitFailed(w, error);
+    return await submitFailed(w, error);
   }
   w.ctx.outage.answered();
   await w.record({
@@ -216,11 +227,37 @@ const isSubmitUnknown = (error: unknown): error is SubmitUnknownError =>
  * failure gives the item back (phase `submitting` kept: the next claim looks the job up by launch id before it
  * creates one, so a create that did go through is found, not repeated).
  */
-function submitFailed(w: LaunchWorker, error: unknown): Next {
+async function submitFailed(w: LaunchWorker, error: unknown): Promise<Next> {
   const release = releaseOn(w, error, { phase: 'run', what: 'creating the job', jobMayExist: true });
   if (release) return release;
   const hint = isVertexLaunchError(error) && error.hint ? ` (${error.hint})` : '';
-  return failure('run', `could not submit the job: ${message(error)}${hint}`);
+  const text = `could not submit the job: ${message(error)}${hint}`;
+  // A create refused for want of capacity (GPU quota, no resources) moves down the fallback list like a failed job.
+  const classified = refusedForCapacity(error, w.target.region);
+  if (classified === undefined) return failure('run', text);
+  const next = nextAttempt(w, classified, { status: 'failed' });
+  if (next !== undefined) {
+    await w.resubmit(next);
+    return 'finished';
+  }
+  return { fail: { phase: 'run', message: text }, classified };
+}
+
+/** The failure class of a create refused for want of capacity (`quota`, `stockout`), else undefined. */
+function refusedForCapacity(error: unknown, region: string) {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current !== undefined && current !== null; depth++) {
+    if (isResourceQuotaRefusal(current) || /resources? (?:are|is) insufficient/i.test(message(current))) {
+      const classified = classifyFailure({
+        status: 'failed',
+        error: { code: grpcCodeOf(current), message: message(current) },
+        region,
+      });
+      return classified?.class === 'quota' || classified?.class === 'stockout' ? classified : undefined;
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
 }
 
 /** Where an agent's `${env:NAME}` allowlist is set, named in refusals. */
@@ -230,11 +267,16 @@ const AGENT_ALLOWED_ENV_FROM = "`allowed_env` of the agent's launch-config.yaml 
 function planFor(w: LaunchWorker): ReturnType<typeof planLaunch> | Failure {
   const { item, queue, target } = w;
   const image = imageOf(w);
+  if (item.rung > 0 && image !== undefined && !w.noted) {
+    w.noted = true;
+    const note = crossRegionImageNote(image, target.region);
+    if (note !== undefined) w.ctx.log.warn(w.fields({ event: 'cross_region_image', rung: item.rung }), note);
+  }
   try {
     return planLaunch({
-      config: queue.config,
+      config: w.config,
       ...(item.request.variables ? { variables: item.request.variables } : {}),
-      overrides: item.request.overrides,
+      overrides: applyRungToOverrides(item.request.overrides, queue.config, item.rung),
       env: w.ctx.env,
       allowedEnv: w.ctx.options.allowedEnv ?? [],
       allowedEnvFrom: AGENT_ALLOWED_ENV_FROM,
@@ -278,7 +320,16 @@ async function running(w: LaunchWorker): Promise<Next> {
 /** The job reached a final state: finish the item with it (failed, when it was cancelled for not starting). */
 async function ended(w: LaunchWorker): Promise<Next> {
   if (w.timedOut !== undefined) return failure('run', w.timedOut);
-  await w.complete(w.job as JobSnapshot);
+  const job = w.job as JobSnapshot;
+  const classified = w.classify(job);
+  if (classified !== undefined && job.status !== 'cancelled') {
+    const next = nextAttempt(w, classified, { jobName: job.name, status: job.status as FinalLaunchStatus });
+    if (next !== undefined) {
+      await w.resubmit(next);
+      return 'finished';
+    }
+  }
+  await w.complete(job, classified);
   return 'finished';
 }
 

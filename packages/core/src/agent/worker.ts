@@ -6,8 +6,9 @@
  */
 
 import type { Clock } from '../clock.js';
+import { applyRung, describeRung } from '../config/fallback.js';
 import { LAUNCH_ID_LABEL, sanitizeLabelValue } from '../config/labels.js';
-import { classifyFailure } from '../failure.js';
+import { type Failure as ClassifiedFailure, classifyFailure } from '../failure.js';
 import type { JobRunner, JobSnapshot } from '../launch/runner.js';
 import { isLeaseLost, isStoreUnavailable } from '../queue/errors.js';
 import type {
@@ -18,6 +19,7 @@ import type {
   QueueDefinition,
   QueueItem,
   QueueStore,
+  RetryUpdate,
 } from '../queue/store.js';
 import { backoff, type RetryPolicy, retry } from '../retry.js';
 import type { AgentLogger, AgentOptions, RunnerTarget } from './agent.js';
@@ -120,6 +122,8 @@ export class LaunchWorker {
 
   // Set by the handlers as the launch goes on.
   queue!: QueueDefinition;
+  /** The queue config of the rung this attempt runs on (`applyRung`). */
+  config!: Record<string, unknown>;
   target!: RunnerTarget;
   runner!: JobRunner;
   /** The item was claimed at `submitting` without a job name: look the job up by launch id before creating one. */
@@ -132,6 +136,8 @@ export class LaunchWorker {
   lastRecorded: QueueItem['status'];
   /** A cancel the runner accepted. */
   cancelSent = false;
+  /** The cross-region image note of a fallback alternative was logged. */
+  noted = false;
   /** Why the job is being cancelled for not starting in time; the launch fails with it once the job has ended. */
   timedOut: string | undefined;
   #feed: JobFeed | undefined;
@@ -174,7 +180,7 @@ export class LaunchWorker {
       while (next !== 'finished') {
         if (typeof next === 'object') {
           if ('release' in next) await this.#release(next.release);
-          else await this.fail(next.fail.phase, next.fail.message);
+          else await this.fail(next.fail.phase, next.fail.message, next.classified);
           return;
         }
         this.checkStop();
@@ -212,11 +218,12 @@ export class LaunchWorker {
   /** The queue, project, region and runner of the launch; then the phase to start at. */
   async #resolve(): Promise<Next> {
     const { item, ctx } = this;
-    const queue = await this.#call(() => ctx.store.getQueue(item.queue));
+    const queue = await this.call(() => ctx.store.getQueue(item.queue));
     if (!queue) return failure('agent', `queue \`${item.queue}\` no longer exists`);
     const defaults = ctx.defaultTarget();
+    const rung = applyRung(queue.config, item.rung);
     const project = queue.project ?? ctx.options.project ?? defaults.project;
-    const region = queue.region ?? ctx.options.region ?? defaults.region;
+    const region = rung.region ?? queue.region ?? ctx.options.region ?? defaults.region;
     if (!project || !region) {
       const key = !project ? 'project' : 'region';
       return failure(
@@ -225,7 +232,14 @@ export class LaunchWorker {
       );
     }
     this.queue = queue;
+    this.config = rung.config;
     this.target = { project, region };
+    if (item.rung > 0 && item.phase === 'claimed' && item.jobName === undefined) {
+      ctx.log.info(
+        this.fields({ event: 'fallback', rung: item.rung, region }),
+        `attempt ${item.retries + 1} runs on ${describeRung(queue.config, item.rung)}`,
+      );
+    }
     this.runner = ctx.runnerFor(this.target);
     const phase = firstPhase(item);
     if (item.jobName !== undefined) {
@@ -239,7 +253,7 @@ export class LaunchWorker {
    * A store call, tried again while the store cannot answer; a lost lease, or a store that still cannot answer,
    * stops the worker (the item is left to its lease, and the next claim resumes it at its persisted phase).
    */
-  async #call<T>(fn: () => Promise<T>): Promise<T> {
+  async call<T>(fn: () => Promise<T>): Promise<T> {
     try {
       return await retry(fn, {
         policy: STORE_RETRY_POLICY,
@@ -270,9 +284,9 @@ export class LaunchWorker {
     }
   }
 
-  /** A store write for this item (see `#call`); keeps the item it returns. */
+  /** A store write for this item (see `call`); keeps the item it returns. */
   async write(fn: () => Promise<QueueItem>): Promise<QueueItem> {
-    const item = await this.#call(fn);
+    const item = await this.call(fn);
     this.item = item;
     if (item.cancelRequested) this.cancelRequested = true;
     return item;
@@ -283,21 +297,97 @@ export class LaunchWorker {
     return this.write(() => this.ctx.store.recordPhase(this.item.id, this.ctx.agentId, update));
   }
 
-  /** Finishes the item as failed. */
-  async fail(phase: FailurePhase, text: string): Promise<void> {
-    const item = await this.write(() => this.ctx.store.fail(this.item.id, this.ctx.agentId, { phase, message: text }));
-    this.ctx.log.warn(this.fields({ phase, error: text }), `launch failed: ${text}`);
+  /** Finishes the item as failed (with the failure class, when one applies). */
+  async fail(phase: FailurePhase, text: string, classified?: ClassifiedFailure): Promise<void> {
+    const item = await this.write(() =>
+      this.ctx.store.fail(this.item.id, this.ctx.agentId, {
+        phase,
+        message: text,
+        ...(classified
+          ? {
+              class: classified.class,
+              ...(classified.exitCode === undefined ? {} : { exitCode: classified.exitCode }),
+              ...(classified.fix === undefined ? {} : { fix: classified.fix }),
+            }
+          : {}),
+      }),
+    );
+    this.ctx.log.warn(
+      this.fields({
+        phase,
+        error: text,
+        ...(classified ? { failureClass: classified.class, ...(classified.fix ? { fix: classified.fix } : {}) } : {}),
+      }),
+      `launch failed: ${text}`,
+    );
     this.#finished(item);
   }
 
-  /** Finishes the item with the ended job's status. */
-  async complete(job: JobSnapshot): Promise<void> {
+  /**
+   * Gives the item back to its queue without working on it (a deferral: its queue's limits are reached); it is not
+   * claimed again for `delayMs`. The worker stops.
+   */
+  async giveBack(text: string, delayMs: number): Promise<void> {
+    await this.write(() =>
+      this.ctx.store.requeue(this.item.id, this.ctx.agentId, text, { delayMs: Math.round(delayMs), deferred: true }),
+    );
+    this.lost = true;
+  }
+
+  /** Resubmits the launch as a new attempt (next fallback alternative, or a retry): the item goes back queued. */
+  async resubmit(update: RetryUpdate): Promise<void> {
+    const item = await this.write(() => this.ctx.store.retry(this.item.id, this.ctx.agentId, update));
+    this.ctx.log.warn(
+      this.fields({
+        event: 'retried',
+        failureClass: update.failure.class,
+        rung: update.rung,
+        attempt: item.retries + 1,
+        delayMs: update.delayMs,
+        ...(update.jobName ? { jobName: update.jobName } : {}),
+      }),
+      update.message,
+    );
+    // No longer held: the next claim (of any agent) makes the new attempt's job.
+    this.lost = true;
+  }
+
+  /** The failure class of an ended job (undefined when it succeeded). */
+  classify(job: JobSnapshot): ClassifiedFailure | undefined {
+    const strategy = (this.config?.run as { scheduling_strategy?: string } | undefined)?.scheduling_strategy;
+    return classifyFailure({
+      status: job.status,
+      error: job.error,
+      region: job.region,
+      ...(strategy ? { schedulingStrategy: strategy } : {}),
+    });
+  }
+
+  /** Finishes the item with the ended job's status and failure class. */
+  async complete(job: JobSnapshot, classified = this.classify(job)): Promise<void> {
     const status = job.status as FinalLaunchStatus;
+    const failure = classified;
+    const attempts = this.item.retries > 0 ? ` after ${this.item.retries + 1} attempts` : '';
     const item = await this.write(() =>
-      this.ctx.store.complete(this.item.id, this.ctx.agentId, { status, jobName: job.name }),
+      this.ctx.store.complete(this.item.id, this.ctx.agentId, {
+        status,
+        jobName: job.name,
+        ...(failure && status !== 'succeeded'
+          ? {
+              failure: {
+                class: failure.class,
+                // Vertex's words, when it gave any (the summary of an error-less end only repeats the status).
+                ...(job.error?.message || attempts
+                  ? { summary: `${job.error?.message ? failure.summary : ''}${attempts}`.trim() }
+                  : {}),
+                ...(failure.exitCode === undefined ? {} : { exitCode: failure.exitCode }),
+                ...(failure.fix === undefined ? {} : { fix: failure.fix }),
+              },
+            }
+          : {}),
+      }),
     );
     const level = item.outcome === 'succeeded' ? 'info' : 'warn';
-    const failure = classifyFailure({ status: job.status, error: job.error, region: job.region });
     this.ctx.log[level](
       this.fields({
         jobName: job.name,

@@ -319,9 +319,9 @@ export interface RequeueOptions {
  * history), keeping its image so it is not built again.
  */
 export interface RetryUpdate {
-  /** The job that ended. */
-  jobName: string;
-  /** Its final status. */
+  /** The job that ended; absent when no job was made (the create call was refused for `quota`). */
+  jobName?: string;
+  /** Its final status (`failed` for a refused create). */
   status: FinalLaunchStatus;
   /** Why it ended. */
   failure: FailureClassUpdate;

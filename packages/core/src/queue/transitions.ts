@@ -455,16 +455,10 @@ export function retryItem(item: QueueItem, agentId: string, update: RetryUpdate,
       { itemId: item.id, queue: item.queue },
     );
   }
-  if (typeof update.jobName !== 'string' || update.jobName === '') {
-    throw new QueueError('invalid_argument', `Retry of queue item \`${item.id}\` names no ended job (\`jobName\`).`, {
-      itemId: item.id,
-      queue: item.queue,
-    });
-  }
   const message =
     typeof update.message === 'string' && update.message.trim() !== ''
       ? update.message.slice(0, MAX_SUMMARY_LENGTH)
-      : `job ${update.jobName} ended ${update.status} (${classified.class}); attempt ${item.retries + 2}`;
+      : `${update.jobName ? `job ${update.jobName}` : 'the launch'} ended ${update.status} (${classified.class}); attempt ${item.retries + 2}`;
   return apply(
     item,
     {
