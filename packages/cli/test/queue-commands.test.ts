@@ -148,7 +148,7 @@ describe('vertex-launch queue', () => {
     expect(sourceId).toMatch(/^[0-9a-f-]{36}$/);
 
     const items = await runCli(['queue', 'items', 'cpu'], { env });
-    expect(items.stdout.split('\n')[0]).toMatch(/^ITEM\s+RUN\s+STATE\s+PHASE\s+JOB STATUS\s+JOB\s+ERROR$/);
+    expect(items.stdout.split('\n')[0]).toMatch(/^ITEM\s+RUN\s+STATE\s+ATTEMPT\s+PHASE\s+JOB STATUS\s+JOB\s+ERROR$/);
     expect(items.stdout).toContain(item.id);
     expect(items.stdout).toMatch(new RegExp(`${item.id}\\s+exp-1\\s+queued\\s+-\\s+-\\s+-`));
 

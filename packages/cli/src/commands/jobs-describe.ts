@@ -1,7 +1,16 @@
 import { ExitCode } from '../exit-codes.js';
 import type { GlobalOptions } from '../options.js';
 import { dim, type Io, printJson, red } from '../output.js';
-import { duration, jobJson, jobReference, jobsRunner, shortTime, stateText, type VertexFlags } from './jobs-runner.js';
+import {
+  duration,
+  failureOf,
+  jobJson,
+  jobReference,
+  jobsRunner,
+  shortTime,
+  stateText,
+  type VertexFlags,
+} from './jobs-runner.js';
 
 export interface JobsDescribeOptions extends GlobalOptions, VertexFlags {
   /** A job id, a full name or a console URL of the job. */
@@ -40,6 +49,12 @@ export default async function jobsDescribe(options: JobsDescribeOptions, io: Io,
     const ours = Object.entries(job.labels).filter(([k]) => k.startsWith('vertex-launch-'));
     for (const [k, v] of ours) lines.push([k.replace('vertex-launch-', '').replace(/-/g, ' '), v]);
     if (job.error) lines.push(['Error', red(io, `${job.error.message} (code ${job.error.code})`)]);
+    const failure = failureOf(job);
+    if (failure) {
+      const exit = failure.exitCode === undefined ? '' : ` (exit code ${failure.exitCode})`;
+      lines.push(['Failure class', `${failure.class}${exit}`]);
+      if (failure.fix) lines.push(['Fix', failure.fix]);
+    }
     lines.push(['Console', job.consoleUrl]);
     const width = Math.max(...lines.map(([k]) => k.length));
     for (const [k, v] of lines) io.stdout(`${dim(io, `${k}:`.padEnd(width + 1))} ${v}\n`);

@@ -5,6 +5,7 @@
  * never load the Google libraries) — plus the renderers of job snapshots.
  */
 import {
+  classifyFailure,
   formatElapsed,
   type JobLogEntry,
   type JobSnapshot,
@@ -131,7 +132,13 @@ export function jobJson(job: JobSnapshot) {
       ...(pool.pythonModule ? { pythonModule: pool.pythonModule } : {}),
     })),
     consoleUrl: job.consoleUrl,
+    failure: failureOf(job) ?? null,
   };
+}
+
+/** Why an ended job did not succeed (its failure class and the fix), or undefined. */
+export function failureOf(job: JobSnapshot) {
+  return classifyFailure({ status: job.status, error: job.error, region: job.region });
 }
 
 /** The fields of {@link jobJson}, as `--filter`, `--sort-by` and `--format` name them. */
@@ -151,6 +158,7 @@ export const JOB_FIELDS: readonly ListField[] = [
   { name: 'imageUri' },
   { name: 'workerPools', nested: true },
   { name: 'consoleUrl' },
+  { name: 'failure', nested: true },
 ];
 
 /** `2026-11-29 06:40:30Z` */

@@ -303,6 +303,9 @@ export function itemJson(item: QueueItem) {
     state: itemState(item),
     jobStatus: status ?? null,
     submitUnknown: submitUnknown(item),
+    /** The attempt the item is on: 1, or 1 + its resubmissions (fallback and retries). */
+    attempt: item.retries + 1,
+    failureClass: item.failure?.class ?? null,
   };
 }
 
@@ -326,6 +329,12 @@ export const QUEUE_ITEMS: ListSpec = {
     { name: 'agentId' },
     { name: 'leaseExpiresAt' },
     { name: 'attempts' },
+    { name: 'attempt' },
+    { name: 'retries' },
+    { name: 'rung' },
+    { name: 'notBefore' },
+    { name: 'admission', nested: true },
+    { name: 'failureClass' },
     { name: 'enqueuedAt' },
     { name: 'updatedAt' },
     { name: 'finishedAt' },
@@ -406,17 +415,18 @@ export async function items(options: QueueAdminOptions, io: Io, env = process.en
     return ExitCode.OK;
   }
   const table = [
-    ['ITEM', 'RUN', 'STATE', 'PHASE', 'JOB STATUS', 'JOB', 'ERROR'],
+    ['ITEM', 'RUN', 'STATE', 'ATTEMPT', 'PHASE', 'JOB STATUS', 'JOB', 'ERROR'],
     ...rows.map((item) => [
       item.id,
       item.runId,
       stateText(io, item),
+      `${item.retries + 1}${item.rung > 0 ? ` (rung ${item.rung})` : ''}`,
       submitUnknown(item) ? yellow(io, 'submit unknown') : (item.phase ?? '-'),
       item.status ?? '-',
       item.jobName ? (item.jobName.split('/').pop() ?? item.jobName) : '-',
       item.failure
-        ? `${item.failure.phase}: ${item.failure.message}`
-        : submitUnknown(item)
+        ? `${item.failure.class ?? item.failure.phase}: ${item.failure.message}${item.failure.fix ? ` — fix: ${item.failure.fix}` : ''}`
+        : submitUnknown(item) || waiting(item)
           ? (item.events.at(-1)?.message ?? '')
           : '',
     ]),
@@ -442,6 +452,12 @@ export async function cancel(options: QueueAdminOptions, io: Io, env = process.e
  */
 function submitUnknown(item: QueueItem): boolean {
   return item.state !== 'finished' && item.phase === 'submitting' && item.status === 'unknown';
+}
+
+/** A queued item that was resubmitted or deferred and waits for its backoff: its last event says why. */
+function waiting(item: QueueItem): boolean {
+  const last = item.events.at(-1)?.type;
+  return item.state === 'queued' && (last === 'retried' || last === 'deferred');
 }
 
 function stateText(io: Io, item: QueueItem): string {
