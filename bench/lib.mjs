@@ -8,8 +8,8 @@ export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const benchDir = join(repoRoot, 'bench');
 
 /** `import()` of a built workspace package by its dist entry (the bench runs after `pnpm build`). */
-export function dist(pkg) {
-  return import(pathToFileURL(join(repoRoot, 'packages', pkg, 'dist', 'index.js')).href);
+export function dist(pkg, entry = 'index.js') {
+  return import(pathToFileURL(join(repoRoot, 'packages', pkg, 'dist', entry)).href);
 }
 
 /** NODE_OPTIONS that load the loopback-only network guard into a child Node process. */

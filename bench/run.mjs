@@ -24,6 +24,7 @@ const BENCHMARKS = {
   agent: async (o) => (await import('./agent.mjs')).benchAgent(o),
   reuse: async (o) => (await import('./reuse.mjs')).benchReuse(o),
   queue: async (o) => (await import('./queue.mjs')).benchQueue(o),
+  capacity: async (o) => (await import('./capacity.mjs')).benchCapacity(o),
 };
 
 const argv = process.argv.slice(2);
