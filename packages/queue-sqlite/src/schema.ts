@@ -74,6 +74,21 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX agents_by_heartbeat ON agents (heartbeat_at);
   `,
+  `
+  -- Retries, fallback rungs, backoff and admission under the queue's limits (#20); failure class, exit code and fix.
+  ALTER TABLE items ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE items ADD COLUMN rung INTEGER NOT NULL DEFAULT 0;
+  -- Epoch ms before which a queued item is not claimed (a retry's backoff, a deferral).
+  ALTER TABLE items ADD COLUMN not_before INTEGER;
+  ALTER TABLE items ADD COLUMN admission_at INTEGER;
+  ALTER TABLE items ADD COLUMN admission_accelerators INTEGER;
+  ALTER TABLE items ADD COLUMN admission_accelerator_hours REAL;
+  ALTER TABLE items ADD COLUMN failure_class TEXT;
+  ALTER TABLE items ADD COLUMN failure_exit_code INTEGER;
+  ALTER TABLE items ADD COLUMN failure_fix TEXT;
+  -- admit() reads the admitted items of a queue: those in flight and those admitted within the last day.
+  CREATE INDEX items_by_admission ON items (queue, admission_at) WHERE admission_at IS NOT NULL;
+  `,
 ];
 
 /** `PRAGMA application_id` of every Vertex Launch queue database ("VxLQ"): a file without it is never written to. */

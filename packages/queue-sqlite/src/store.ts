@@ -10,8 +10,10 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   AGENT_RECORD_RETENTION_MS,
+  type AdmitResult,
   type AgentRecord,
   abandonItem,
+  admitItem,
   agentRecord,
   checkAgentHeartbeat,
   checkAgentId,
@@ -48,6 +50,7 @@ import {
   recordPhaseItem,
   requestCancelItem,
   requeueItem,
+  retryItem,
 } from '@vertex-launch/core/queue';
 import Database from 'better-sqlite3';
 import { CHOOSE_ANOTHER_FILE, defaultQueueDbPath, noFileAbove, notADirectory, prepareDatabaseFile } from './paths.js';
@@ -105,6 +108,15 @@ interface ItemRow {
   enqueued_at: number;
   updated_at: number;
   finished_at: number | null;
+  retries: number;
+  rung: number;
+  not_before: number | null;
+  admission_at: number | null;
+  admission_accelerators: number | null;
+  admission_accelerator_hours: number | null;
+  failure_class: string | null;
+  failure_exit_code: number | null;
+  failure_fix: string | null;
 }
 
 interface AgentRow {
@@ -130,6 +142,8 @@ interface EventRow {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+/** How far back `admit` counts admissions against `dailyAcceleratorHours`. */
+const ADMISSION_WINDOW_MS = 86_400_000;
 const ms = (text: string | undefined) => (text === undefined ? null : Date.parse(text));
 
 /** Copy only the keys whose value is set (the contract's objects have no `undefined` or `null` members). */
@@ -176,10 +190,30 @@ function toItem(row: ItemRow, events: QueueItemEvent[]): QueueItem {
     status: row.status,
     imageUri: row.image_uri,
     jobName: row.job_name,
-    failure: row.failure_phase === null ? undefined : { phase: row.failure_phase, message: row.failure_message ?? '' },
+    failure:
+      row.failure_phase === null
+        ? undefined
+        : defined({
+            phase: row.failure_phase,
+            message: row.failure_message ?? '',
+            class: row.failure_class,
+            exitCode: row.failure_exit_code,
+            fix: row.failure_fix,
+          }),
     agentId: row.agent_id,
     leaseExpiresAt: row.lease_expires_at === null ? undefined : iso(row.lease_expires_at),
     attempts: row.attempts,
+    retries: row.retries,
+    rung: row.rung,
+    notBefore: row.not_before === null ? undefined : iso(row.not_before),
+    admission:
+      row.admission_at === null
+        ? undefined
+        : {
+            at: iso(row.admission_at),
+            accelerators: row.admission_accelerators ?? 0,
+            acceleratorHours: row.admission_accelerator_hours ?? 0,
+          },
     enqueuedAt: iso(row.enqueued_at),
     updatedAt: iso(row.updated_at),
     finishedAt: row.finished_at === null ? undefined : iso(row.finished_at),
@@ -224,6 +258,16 @@ function itemColumns(item: QueueItem): Record<string, string | number | null> {
     enqueued_at: Date.parse(item.enqueuedAt),
     updated_at: Date.parse(item.updatedAt),
     finished_at: ms(item.finishedAt),
+    // An item of an export written before retries existed has none.
+    retries: item.retries ?? 0,
+    rung: item.rung ?? 0,
+    not_before: ms(item.notBefore),
+    admission_at: ms(item.admission?.at),
+    admission_accelerators: item.admission?.accelerators ?? null,
+    admission_accelerator_hours: item.admission?.acceleratorHours ?? null,
+    failure_class: item.failure?.class ?? null,
+    failure_exit_code: item.failure?.exitCode ?? null,
+    failure_fix: item.failure?.fix ?? null,
   };
 }
 
@@ -405,23 +449,34 @@ export function sqliteQueueStore(options: SqliteQueueStoreOptions = {}): SqliteQ
     unfinished: db.prepare<[string], ItemRow>(
       "SELECT * FROM items WHERE queue = ? AND state != 'finished' ORDER BY seq",
     ),
-    claimable: db.prepare<[string, number], ItemRow>(
-      `SELECT * FROM items WHERE queue = ?
-       AND (state = 'queued' OR (state = 'claimed' AND lease_expires_at <= ?)) ORDER BY seq LIMIT 1`,
+    claimable: db.prepare<{ queue: string; now: number }, ItemRow>(
+      `SELECT * FROM items WHERE queue = @queue
+       AND ((state = 'queued' AND (not_before IS NULL OR not_before <= @now))
+         OR (state = 'claimed' AND lease_expires_at <= @now)) ORDER BY seq LIMIT 1`,
+    ),
+    // What admit() weighs: the queue's admitted items in flight, and those admitted within the last day.
+    admissionPeers: db.prepare<{ queue: string; since: number }, ItemRow>(
+      `SELECT * FROM items WHERE queue = @queue AND admission_at IS NOT NULL
+       AND (state = 'claimed' OR admission_at >= @since)`,
     ),
     insertItem: db.prepare(
       `INSERT INTO items (id, queue, launch_id, run_id, request, state, phase, cancel_requested, outcome, status,
        image_uri, job_name, failure_phase, failure_message, agent_id, lease_expires_at, attempts, enqueued_at,
-       updated_at, finished_at)
+       updated_at, finished_at, retries, rung, not_before, admission_at, admission_accelerators,
+       admission_accelerator_hours, failure_class, failure_exit_code, failure_fix)
        VALUES (@id, @queue, @launch_id, @run_id, @request, @state, @phase, @cancel_requested, @outcome, @status,
        @image_uri, @job_name, @failure_phase, @failure_message, @agent_id, @lease_expires_at, @attempts,
-       @enqueued_at, @updated_at, @finished_at)`,
+       @enqueued_at, @updated_at, @finished_at, @retries, @rung, @not_before, @admission_at, @admission_accelerators,
+       @admission_accelerator_hours, @failure_class, @failure_exit_code, @failure_fix)`,
     ),
     updateItem: db.prepare(
       `UPDATE items SET state = @state, phase = @phase, cancel_requested = @cancel_requested, outcome = @outcome,
        status = @status, image_uri = @image_uri, job_name = @job_name, failure_phase = @failure_phase,
        failure_message = @failure_message, agent_id = @agent_id, lease_expires_at = @lease_expires_at,
-       attempts = @attempts, updated_at = @updated_at, finished_at = @finished_at WHERE id = @id`,
+       attempts = @attempts, updated_at = @updated_at, finished_at = @finished_at, retries = @retries, rung = @rung,
+       not_before = @not_before, admission_at = @admission_at, admission_accelerators = @admission_accelerators,
+       admission_accelerator_hours = @admission_accelerator_hours, failure_class = @failure_class,
+       failure_exit_code = @failure_exit_code, failure_fix = @failure_fix WHERE id = @id`,
     ),
     getAgent: db.prepare<[string], AgentRow>('SELECT * FROM agents WHERE agent_id = ?'),
     saveAgent: db.prepare(
@@ -573,7 +628,8 @@ export function sqliteQueueStore(options: SqliteQueueStoreOptions = {}): SqliteQ
         const at = now();
         const maxAttempts = maxAttemptsOf(claimOptions);
         for (const name of queueClaimOrder(claimOptions.queues, served)) {
-          for (let row = sql.claimable.get(name, at); row !== undefined; row = sql.claimable.get(name, at)) {
+          const next = () => sql.claimable.get({ queue: name, now: at });
+          for (let row = next(); row !== undefined; row = next()) {
             const item = requireItem(row.id);
             if (isExhausted(item, maxAttempts, at)) {
               save(abandonItem(item, at));
@@ -598,8 +654,25 @@ export function sqliteQueueStore(options: SqliteQueueStoreOptions = {}): SqliteQ
     async fail(itemId, agentId, update) {
       return fenced('fail', agentId, itemId, (item) => failItem(item, agentId, update, now()));
     },
-    async requeue(itemId, agentId, reason) {
-      return fenced('requeue', agentId, itemId, (item) => requeueItem(item, agentId, reason, now()));
+    async requeue(itemId, agentId, reason, requeueOptions) {
+      return fenced('requeue', agentId, itemId, (item) => requeueItem(item, agentId, reason, now(), requeueOptions));
+    },
+    async retry(itemId, agentId, update) {
+      return fenced('retry', agentId, itemId, (item) => retryItem(item, agentId, update, now()));
+    },
+    async admit(itemId, agentId, request) {
+      checkAgentId(agentId);
+      // One BEGIN IMMEDIATE transaction: no other process admits between reading the peers and saving.
+      return write(`admit item ${itemId}`, (): AdmitResult => {
+        const item = requireItem(itemId);
+        const at = now();
+        const peers = sql.admissionPeers
+          .all({ queue: item.queue, since: at - ADMISSION_WINDOW_MS })
+          .map((row) => toItem(row, []));
+        const decision = admitItem(item, agentId, peers, request, at);
+        if (!decision.admitted) return decision;
+        return { admitted: true, item: save(decision.transition) };
+      });
     },
     async requestCancel(itemId) {
       return write(`cancel item ${itemId}`, () => save(requestCancelItem(requireItem(itemId), now())));

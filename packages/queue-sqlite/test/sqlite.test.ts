@@ -135,6 +135,83 @@ describe('schema and durability', () => {
     reopened.close();
   });
 
+  test('a database of schema version 2 gets the retry and admission columns; its items read back with retries 0, rung 0', async () => {
+    const path = join(dir.path, 'queues.db');
+    const db = new Database(path);
+    db.exec(MIGRATIONS[0]!);
+    db.exec(MIGRATIONS[1]!);
+    db.pragma('user_version = 2');
+    const at = Date.parse('2030-01-01T00:00:00Z');
+    db.prepare(
+      `INSERT INTO queues (name, resource, config, created_at, updated_at) VALUES ('old', 'gcp-vertex', ?, ?, ?)`,
+    ).run(JSON.stringify(config), at, at);
+    db.prepare(
+      `INSERT INTO items (id, queue, launch_id, run_id, request, state, failure_phase, failure_message, attempts,
+       enqueued_at, updated_at, finished_at, outcome)
+       VALUES ('done-1', 'old', 'launch-1', 'run1', '{"image":"i:1"}', 'finished', 'run', 'job jobs/1 ended failed', 1,
+       ?, ?, ?, 'failed')`,
+    ).run(at, at, at);
+    db.prepare(
+      `INSERT INTO items (id, queue, launch_id, run_id, request, state, attempts, enqueued_at, updated_at)
+       VALUES ('waiting-1', 'old', 'launch-2', 'run2', '{"image":"i:2"}', 'queued', 0, ?, ?)`,
+    ).run(at, at);
+    db.prepare(
+      `INSERT INTO item_events (item_id, at, type, message) VALUES ('waiting-1', ?, 'enqueued', 'enqueued: run run2')`,
+    ).run(at);
+    db.close();
+    const store = sqliteQueueStore({ path, now: () => at + 1000 });
+    try {
+      expect(await store.get('done-1')).toEqual({
+        id: 'done-1',
+        queue: 'old',
+        launchId: 'launch-1',
+        runId: 'run1',
+        request: { image: 'i:1' },
+        state: 'finished',
+        cancelRequested: false,
+        outcome: 'failed',
+        failure: { phase: 'run', message: 'job jobs/1 ended failed' },
+        attempts: 1,
+        retries: 0,
+        rung: 0,
+        enqueuedAt: new Date(at).toISOString(),
+        updatedAt: new Date(at).toISOString(),
+        finishedAt: new Date(at).toISOString(),
+        events: [],
+      });
+      const waiting = await store.get('waiting-1');
+      expect(waiting).toMatchObject({ state: 'queued', retries: 0, rung: 0, attempts: 0 });
+      expect(waiting?.notBefore).toBeUndefined();
+      expect(waiting?.admission).toBeUndefined();
+      // The migrated item works with the new methods.
+      const item = await store.claim({ agentId: 'a', queues: ['old'], leaseMs: 60_000 });
+      expect(item).toMatchObject({ id: 'waiting-1', retries: 0, rung: 0, attempts: 1 });
+      const admitted = await store.admit('waiting-1', 'a', {
+        accelerators: 1,
+        acceleratorHours: 2,
+        limits: { maxConcurrent: 1 },
+      });
+      expect(admitted.admitted).toBe(true);
+      const retried = await store.retry('waiting-1', 'a', {
+        status: 'failed',
+        failure: { class: 'preempted' },
+        rung: 1,
+        delayMs: 5000,
+        message: 'retry 1 of 2',
+      });
+      expect(await store.get('waiting-1')).toEqual(retried);
+      expect(retried).toMatchObject({ retries: 1, rung: 1, notBefore: new Date(at + 6000).toISOString() });
+    } finally {
+      await store.close();
+    }
+    const reopened = new Database(path, { readonly: true });
+    expect(reopened.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(
+      reopened.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'items_by_admission'").pluck().get(),
+    ).toBe('items_by_admission');
+    reopened.close();
+  });
+
   test('a database from a newer version is refused, untouched', async () => {
     const path = join(dir.path, 'queues.db');
     await sqliteQueueStore({ path }).close();

@@ -606,6 +606,431 @@ export function queueStoreConformance(name: string, makeStore: MakeQueueStore): 
       });
     });
 
+    describe('retries, backoff and admission', () => {
+      const DAY = 86_400_000;
+
+      test('new items have retries 0 and rung 0, no notBefore and no admission', async () => {
+        await createQueue('q');
+        const item = await store.enqueue('q', { image: 'i:1' });
+        expect(item).toMatchObject({ retries: 0, rung: 0, attempts: 0 });
+        expect(item.notBefore).toBeUndefined();
+        expect(item.admission).toBeUndefined();
+        expect(await store.get(item.id)).toEqual(item);
+        expect(await claimed('agent-a', ['q'])).toMatchObject({ id: item.id, retries: 0, rung: 0, attempts: 1 });
+      });
+
+      test('requeue with delayMs sets notBefore; the item is not claimable until then, younger items are', async () => {
+        await createQueue('q');
+        const { id } = await store.enqueue('q', { image: 'i:1' });
+        await claimed('agent-a', ['q']);
+        const back = await store.requeue(id, 'agent-a', 'try again later', { delayMs: 30_000 });
+        expect(back).toMatchObject({ state: 'queued', attempts: 1, notBefore: iso(CONFORMANCE_EPOCH + 30_000) });
+        expect(back.events.at(-1)).toEqual({
+          at: iso(CONFORMANCE_EPOCH),
+          type: 'requeued',
+          agentId: 'agent-a',
+          phase: 'claimed',
+          message: 'requeued: try again later',
+        });
+        expect(await store.get(id)).toEqual(back);
+        const younger = await store.enqueue('q', { image: 'i:2' });
+        expect((await claimed('agent-b', ['q'])).id).toBe(younger.id);
+        clock.advance(29_999);
+        expect(await store.claim({ agentId: 'agent-b', queues: ['q'], leaseMs: LEASE })).toBeUndefined();
+        clock.advance(1);
+        const again = await claimed('agent-b', ['q']);
+        expect(again).toMatchObject({ id, state: 'claimed', attempts: 2 });
+        expect(again.notBefore).toBeUndefined();
+        expect(await store.get(id)).toEqual(again);
+        for (const delayMs of [-1, 1.5, DAY + 1]) {
+          await expectQueueError(store.requeue(id, 'agent-b', 'x', { delayMs }), 'invalid_argument', 'delayMs');
+        }
+        expect(await store.get(id)).toEqual(again);
+      });
+
+      test('a deferral does not count an attempt and writes a `deferred` event', async () => {
+        await createQueue('q');
+        const { id } = await store.enqueue('q', { image: 'i:1' });
+        await claimed('agent-a', ['q']);
+        const deferred = await store.requeue(id, 'agent-a', 'queue limits reached', { deferred: true, delayMs: 5000 });
+        expect(deferred).toMatchObject({ state: 'queued', attempts: 0, notBefore: iso(CONFORMANCE_EPOCH + 5000) });
+        expect(deferred.agentId).toBeUndefined();
+        expect(deferred.events.at(-1)).toEqual({
+          at: iso(CONFORMANCE_EPOCH),
+          type: 'deferred',
+          agentId: 'agent-a',
+          phase: 'claimed',
+          message: 'deferred: queue limits reached',
+        });
+        await expectQueueError(store.heartbeat(id, 'agent-a', LEASE), 'lease_lost', 'given back');
+        clock.advance(5000);
+        const again = await claimed('agent-a', ['q']);
+        expect(again).toMatchObject({ id, attempts: 1 });
+        expect(again.events.at(-1)?.message).toBe('claimed by agent agent-a');
+      });
+
+      test('retry: queued again with retries + 1 and the rung, no phase or job, the image kept, after the delay', async () => {
+        await createQueue('q');
+        const { id } = await store.enqueue('q', { source: './app' });
+        await claimed('agent-a', ['q']);
+        await store.recordPhase(id, 'agent-a', { phase: 'built', imageUri: 'reg/app@sha256:abc' });
+        await store.recordPhase(id, 'agent-a', { phase: 'running', jobName: 'jobs/1', status: 'running' });
+        const update = {
+          jobName: 'jobs/1',
+          status: 'failed' as const,
+          failure: { class: 'preempted' as const, summary: 'The replica workerpool0-0 was preempted' },
+          rung: 1,
+          delayMs: 30_000,
+          message: 'retry 1 of 3: job jobs/1 was preempted; attempt 2 in 30s',
+        };
+        await expectQueueError(store.retry(id, 'agent-b', update), 'lease_lost', '`agent-a` holds it');
+        await expectQueueError(store.retry(id, 'agent-a', { ...update, rung: -1 }), 'invalid_argument', 'rung');
+        await expectQueueError(
+          store.retry(id, 'agent-a', { ...update, failure: { class: 'gremlins' as never } }),
+          'invalid_argument',
+          '`class`',
+        );
+        await expectQueueError(
+          store.retry(id, 'agent-a', { ...update, delayMs: DAY + 1 }),
+          'invalid_argument',
+          'delayMs',
+        );
+        clock.advance(10);
+        const retried = await store.retry(id, 'agent-a', update);
+        expect(retried).toMatchObject({
+          state: 'queued',
+          retries: 1,
+          rung: 1,
+          attempts: 0,
+          imageUri: 'reg/app@sha256:abc',
+          notBefore: iso(CONFORMANCE_EPOCH + 10 + 30_000),
+          updatedAt: iso(CONFORMANCE_EPOCH + 10),
+        });
+        for (const key of ['phase', 'jobName', 'status', 'agentId', 'leaseExpiresAt', 'outcome', 'failure'] as const) {
+          expect(retried[key], key).toBeUndefined();
+        }
+        expect(retried.events.at(-1)).toEqual({
+          at: iso(CONFORMANCE_EPOCH + 10),
+          type: 'retried',
+          agentId: 'agent-a',
+          phase: 'running',
+          message: 'retry 1 of 3: job jobs/1 was preempted; attempt 2 in 30s',
+        });
+        expect(await store.get(id)).toEqual(retried);
+        await expectQueueError(store.retry(id, 'agent-a', update), 'lease_lost', 'given back');
+        await expectQueueError(store.heartbeat(id, 'agent-a', LEASE), 'lease_lost');
+        clock.advance(29_999);
+        expect(await store.claim({ agentId: 'agent-b', queues: ['q'], leaseMs: LEASE })).toBeUndefined();
+        clock.advance(1);
+        const next = await claimed('agent-b', ['q']);
+        expect(next).toMatchObject({ id, phase: 'claimed', retries: 1, rung: 1, attempts: 1 });
+        expect(next.imageUri).toBe('reg/app@sha256:abc');
+        expect(next.jobName).toBeUndefined();
+        expect(next.events.at(-1)?.message).toBe('claimed by agent agent-b');
+        const twice = await store.retry(id, 'agent-b', {
+          status: 'failed',
+          failure: { class: 'quota' },
+          rung: 2,
+          delayMs: 0,
+          message: '',
+        });
+        expect(twice).toMatchObject({ state: 'queued', retries: 2, rung: 2 });
+        expect(twice.notBefore).toBeUndefined();
+        expect(twice.events.at(-1)?.message).toBe('the launch ended failed (quota); attempt 3');
+        expect((await claimed('agent-b', ['q'])).id).toBe(id);
+      });
+
+      test('complete with a failure class keeps the class, exit code and fix; the message has the summary', async () => {
+        await createQueue('q');
+        const a = await store.enqueue('q', { image: 'i:1' });
+        const b = await store.enqueue('q', { image: 'i:2' });
+        const c = await store.enqueue('q', { image: 'i:3' });
+        for (let i = 0; i < 3; i++) await claimed('agent-a', ['q']);
+        const stockout = await store.complete(a.id, 'agent-a', {
+          status: 'failed',
+          jobName: 'jobs/1',
+          failure: {
+            class: 'stockout',
+            fix: 'add a fallback region',
+            summary: 'The resources are insufficient in region: us-central1',
+          },
+        });
+        expect(stockout.failure).toEqual({
+          phase: 'run',
+          message: 'job jobs/1 ended failed (stockout): The resources are insufficient in region: us-central1',
+          class: 'stockout',
+          fix: 'add a fallback region',
+        });
+        expect(stockout.events.at(-1)?.message).toBe('job jobs/1 ended failed (stockout)');
+        expect(await store.get(a.id)).toEqual(stockout);
+        const crashed = await store.complete(b.id, 'agent-a', {
+          status: 'failed',
+          jobName: 'jobs/2',
+          failure: { class: 'user_code', exitCode: 3 },
+        });
+        expect(crashed.failure).toEqual({
+          phase: 'run',
+          message: 'job jobs/2 ended failed (user_code)',
+          class: 'user_code',
+          exitCode: 3,
+        });
+        expect(await store.get(b.id)).toEqual(crashed);
+        const ok = await store.complete(c.id, 'agent-a', {
+          status: 'succeeded',
+          jobName: 'jobs/3',
+          failure: { class: 'unknown' },
+        });
+        expect(ok.outcome).toBe('succeeded');
+        expect(ok.failure).toBeUndefined();
+        expect(await store.get(c.id)).toEqual(ok);
+      });
+
+      test('fail with a failure class keeps it; an unknown class is refused', async () => {
+        await createQueue('q');
+        const { id } = await store.enqueue('q', { image: 'i:1' });
+        await claimed('agent-a', ['q']);
+        await expectQueueError(
+          store.fail(id, 'agent-a', { phase: 'run', message: 'x', class: 'gremlins' as never }),
+          'invalid_argument',
+          '`class`',
+        );
+        expect((await store.get(id))!.state).toBe('claimed');
+        const failed = await store.fail(id, 'agent-a', {
+          phase: 'run',
+          message: 'the create call was refused: quota exceeded',
+          class: 'quota',
+          fix: 'request more quota',
+        });
+        expect(failed.failure).toEqual({
+          phase: 'run',
+          message: 'the create call was refused: quota exceeded',
+          class: 'quota',
+          fix: 'request more quota',
+        });
+        expect(await store.get(id)).toEqual(failed);
+      });
+
+      test('admit under maxConcurrent: the second launch is refused, changing nothing, until the first ends', async () => {
+        await createQueue('q');
+        await createQueue('other');
+        const first = await store.enqueue('q', { image: 'i:1' });
+        const second = await store.enqueue('q', { image: 'i:2' });
+        const elsewhere = await store.enqueue('other', { image: 'i:3' });
+        await claimed('agent-a', ['q']);
+        await claimed('agent-b', ['q']);
+        await claimed('agent-c', ['other']);
+        const request = { accelerators: 1, acceleratorHours: 2.5, limits: { maxConcurrent: 1 } };
+        // Another queue's launch in flight does not count.
+        expect((await store.admit(elsewhere.id, 'agent-c', request)).admitted).toBe(true);
+        clock.advance(10);
+        const admitted = await store.admit(first.id, 'agent-a', request);
+        expect(admitted.admitted).toBe(true);
+        expect(admitted.item.admission).toEqual({
+          at: iso(CONFORMANCE_EPOCH + 10),
+          accelerators: 1,
+          acceleratorHours: 2.5,
+        });
+        expect(admitted.item.events.at(-1)).toEqual({
+          at: iso(CONFORMANCE_EPOCH + 10),
+          type: 'admitted',
+          agentId: 'agent-a',
+          phase: 'claimed',
+          message: 'admitted: 1 accelerator, at most 2.5 accelerator-hours, 1 of 1 launches in flight',
+        });
+        expect(await store.get(first.id)).toEqual(admitted.item);
+        const before = await store.get(second.id);
+        const refused = await store.admit(second.id, 'agent-b', request);
+        expect(refused).toMatchObject({ admitted: false, limit: 'max_concurrent', never: false });
+        if (refused.admitted) throw new Error('expected a refusal');
+        expect(refused.reason).toBe('1 launch of queue `q` in flight, the limit is 1');
+        expect(refused.item).toEqual(before);
+        expect(await store.get(second.id)).toEqual(before);
+        await expectQueueError(store.admit(second.id, 'agent-a', request), 'lease_lost', '`agent-b` holds it');
+        await store.complete(first.id, 'agent-a', { status: 'succeeded', jobName: 'jobs/1' });
+        const now = await store.admit(second.id, 'agent-b', request);
+        expect(now.admitted).toBe(true);
+        expect(now.item.admission?.accelerators).toBe(1);
+        expect(await store.get(second.id)).toEqual(now.item);
+      });
+
+      test('admit under maxAccelerators sums the accelerators of the launches in flight', async () => {
+        await createQueue('q');
+        const ids: string[] = [];
+        for (let i = 0; i < 3; i++) ids.push((await store.enqueue('q', { image: `i:${i}` })).id);
+        for (let i = 0; i < 3; i++) await claimed(`agent-${i}`, ['q']);
+        const limits = { maxAccelerators: 8 };
+        expect((await store.admit(ids[0]!, 'agent-0', { accelerators: 4, acceleratorHours: 4, limits })).admitted).toBe(
+          true,
+        );
+        const two = await store.admit(ids[1]!, 'agent-1', { accelerators: 2, acceleratorHours: 2, limits });
+        expect(two.admitted).toBe(true);
+        expect(two.item.events.at(-1)?.message).toBe(
+          'admitted: 2 accelerators, at most 2 accelerator-hours, 6 of 8 accelerators in flight',
+        );
+        const refused = await store.admit(ids[2]!, 'agent-2', { accelerators: 4, acceleratorHours: 4, limits });
+        expect(refused).toMatchObject({
+          admitted: false,
+          limit: 'max_accelerators',
+          reason: '6 accelerators in flight + 4 for this launch would exceed the limit of 8',
+          never: false,
+        });
+        expect((await store.get(ids[2]!))!.admission).toBeUndefined();
+        expect((await store.admit(ids[2]!, 'agent-2', { accelerators: 2, acceleratorHours: 2, limits })).admitted).toBe(
+          true,
+        );
+      });
+
+      test('admit under dailyAcceleratorHours counts launches admitted within 24 hours, finished ones too', async () => {
+        await createQueue('q');
+        const a = await store.enqueue('q', { image: 'i:1' });
+        const b = await store.enqueue('q', { image: 'i:2' });
+        const limits = { dailyAcceleratorHours: 10 };
+        await claimed('agent-a', ['q']);
+        expect((await store.admit(a.id, 'agent-a', { accelerators: 2, acceleratorHours: 6, limits })).admitted).toBe(
+          true,
+        );
+        await store.complete(a.id, 'agent-a', { status: 'succeeded', jobName: 'jobs/1' });
+        expect((await store.get(a.id))!.admission).toEqual({
+          at: iso(CONFORMANCE_EPOCH),
+          accelerators: 2,
+          acceleratorHours: 6,
+        });
+        await claimed('agent-b', ['q']);
+        const refused = await store.admit(b.id, 'agent-b', { accelerators: 1, acceleratorHours: 5, limits });
+        expect(refused).toMatchObject({
+          admitted: false,
+          limit: 'daily_accelerator_hours',
+          reason:
+            '6 accelerator-hours admitted in the last 24 hours + at most 5 for this launch would exceed the budget of 10',
+          never: false,
+        });
+        expect((await store.admit(b.id, 'agent-b', { accelerators: 1, acceleratorHours: 4, limits })).item).toMatchObject(
+          { admission: { at: iso(CONFORMANCE_EPOCH), accelerators: 1, acceleratorHours: 4 } },
+        );
+        // Exactly a day later both admissions still count (this launch's own too); a moment after, neither does.
+        await store.requeue(b.id, 'agent-b', 'agent stopping');
+        clock.advance(DAY);
+        await claimed('agent-b', ['q']);
+        const still = await store.admit(b.id, 'agent-b', { accelerators: 1, acceleratorHours: 7, limits });
+        expect(still).toMatchObject({ admitted: false, limit: 'daily_accelerator_hours' });
+        clock.advance(1);
+        const later = await store.admit(b.id, 'agent-b', { accelerators: 1, acceleratorHours: 7, limits });
+        expect(later.admitted).toBe(true);
+        expect(later.item.admission).toEqual({ at: iso(CONFORMANCE_EPOCH + DAY + 1), accelerators: 1, acceleratorHours: 7 });
+        expect(later.item.events.at(-1)?.message).toBe(
+          'admitted: 1 accelerator, at most 7 accelerator-hours, 7 of 10 accelerator-hours today',
+        );
+      });
+
+      test('admit says `never` when the launch alone exceeds a limit', async () => {
+        await createQueue('q');
+        const { id } = await store.enqueue('q', { image: 'i:1' });
+        await claimed('agent-a', ['q']);
+        const before = await store.get(id);
+        expect(
+          await store.admit(id, 'agent-a', { accelerators: 16, acceleratorHours: 1, limits: { maxAccelerators: 8 } }),
+        ).toMatchObject({
+          admitted: false,
+          limit: 'max_accelerators',
+          reason: '0 accelerators in flight + 16 for this launch would exceed the limit of 8',
+          never: true,
+        });
+        expect(
+          await store.admit(id, 'agent-a', {
+            accelerators: 1,
+            acceleratorHours: 12,
+            limits: { dailyAcceleratorHours: 10 },
+          }),
+        ).toMatchObject({ admitted: false, limit: 'daily_accelerator_hours', never: true });
+        expect(
+          await store.admit(id, 'agent-a', { accelerators: 1, acceleratorHours: 1, limits: { maxConcurrent: 0 } }),
+        ).toMatchObject({ admitted: false, limit: 'max_concurrent', never: true });
+        expect(await store.get(id)).toEqual(before);
+        // No limits: admitted.
+        expect((await store.admit(id, 'agent-a', { accelerators: 16, acceleratorHours: 12, limits: {} })).admitted).toBe(
+          true,
+        );
+      });
+
+      test('admit refuses invalid requests and items the agent does not hold', async () => {
+        await createQueue('q');
+        const { id } = await store.enqueue('q', { image: 'i:1' });
+        const ok = { accelerators: 1, acceleratorHours: 1, limits: {} };
+        await expectQueueError(store.admit(id, 'agent-a', ok), 'lease_lost', 'given back');
+        await expectQueueError(store.admit('nope', 'agent-a', ok), 'item_not_found', '`nope`');
+        await claimed('agent-a', ['q']);
+        const before = await store.get(id);
+        await expectQueueError(store.admit(id, 'agent-a', { ...ok, accelerators: -1 }), 'invalid_argument', 'accelerators');
+        await expectQueueError(store.admit(id, 'agent-a', { ...ok, accelerators: 1.5 }), 'invalid_argument', 'accelerators');
+        await expectQueueError(
+          store.admit(id, 'agent-a', { ...ok, acceleratorHours: Number.NaN }),
+          'invalid_argument',
+          'acceleratorHours',
+        );
+        await expectQueueError(
+          store.admit(id, 'agent-a', { ...ok, limits: { maxConcurrent: -1 } }),
+          'invalid_argument',
+          'limits.maxConcurrent',
+        );
+        await expectQueueError(store.admit(id, '', ok), 'invalid_argument', 'agent id');
+        expect(await store.get(id)).toEqual(before);
+      });
+
+      test('every new field round-trips through get, list and claim', async () => {
+        await createQueue('q');
+        const { id } = await store.enqueue('q', { image: 'i:1' });
+        await claimed('agent-a', ['q']);
+        const admitted = await store.admit(id, 'agent-a', {
+          accelerators: 3,
+          acceleratorHours: 1.75,
+          limits: { maxConcurrent: 2, maxAccelerators: 8, dailyAcceleratorHours: 100 },
+        });
+        clock.advance(7);
+        const retried = await store.retry(id, 'agent-a', {
+          status: 'failed',
+          failure: { class: 'stockout', summary: 'no capacity' },
+          rung: 2,
+          delayMs: 1234,
+          message: 'retry 1 of 2: stockout; attempt 2 on fallback 2 in 1.234s',
+        });
+        expect(retried).toMatchObject({
+          retries: 1,
+          rung: 2,
+          notBefore: iso(CONFORMANCE_EPOCH + 7 + 1234),
+          admission: admitted.item.admission,
+        });
+        expect(await store.get(id)).toEqual(retried);
+        expect(await store.list({ queue: 'q' })).toEqual([retried]);
+        clock.advance(1234);
+        const again = await claimed('agent-b', ['q']);
+        expect(again).toEqual(await store.get(id));
+        const readmitted = await store.admit(id, 'agent-b', {
+          accelerators: 2,
+          acceleratorHours: 0.5,
+          limits: { dailyAcceleratorHours: 100 },
+        });
+        // The attempts of one launch within a day add up against the daily budget.
+        expect(readmitted.item.admission).toEqual({
+          at: iso(CONFORMANCE_EPOCH + 7 + 1234),
+          accelerators: 2,
+          acceleratorHours: 2.25,
+        });
+        expect(await store.get(id)).toEqual(readmitted.item);
+        const done = await store.complete(id, 'agent-b', {
+          status: 'failed',
+          jobName: 'jobs/2',
+          failure: { class: 'user_code', exitCode: 137, fix: 'check the training script', summary: 'exit 137' },
+        });
+        expect(done).toMatchObject({
+          retries: 1,
+          rung: 2,
+          failure: { class: 'user_code', exitCode: 137, fix: 'check the training script' },
+        });
+        expect(await store.get(id)).toEqual(done);
+        expect(await store.list({ queue: 'q', states: ['finished'] })).toEqual([done]);
+      });
+    });
+
     describe('cancel', () => {
       test('a queued item is cancelled at once', async () => {
         await createQueue('q');
