@@ -4,6 +4,7 @@ import type { StorageClientOptions } from './client-options/storage.js';
 import type { StoredLogEntry } from './context.js';
 import type { Fault } from './faults.js';
 import type { AuthorizedUserCredentials, ExternalIdentity, ServiceAccountKey } from './iam.js';
+import type { AcceleratorQuotaRule, CapacityRule } from './jobs/capacity.js';
 import type { JobExecutor } from './jobs/executor.js';
 
 /** Options of {@link startEmulator}. */
@@ -14,6 +15,11 @@ export interface EmulatorOptions {
   projectNumber?: string;
   /** Vertex region (location) served. Default `us-central1`. */
   region?: string;
+  /**
+   * Every region the Vertex job service serves, e.g. `['us-central1', 'europe-west4']` (`region` is always one, and
+   * stays the default). Jobs keep the region they were created in. Default: `[region]`.
+   */
+  regions?: string[];
   /** Loopback address to listen on: `127.0.0.1` (default), `::1` or `localhost`. Anything else is refused. */
   host?: string;
   /** HTTP port (0, the default, picks a free port). */
@@ -152,6 +158,20 @@ export interface Emulator {
   resetCounters(): void;
   /** Sets a per-minute quota (`vertex.reads`, `vertex.creates`, or any meter a surface uses). 0: unlimited. */
   setQuota(meter: string, perMinute: number): void;
+  /** Every region the Vertex job service serves ({@link EmulatorOptions.regions}). */
+  readonly regions: readonly string[];
+  /**
+   * Simulated capacity (replaces every rule; `[]`: unlimited). A job whose pools do not fit next to the region's
+   * RUNNING jobs fails from PENDING as Vertex does ("The resources are insufficient in region: …", code 8), or, with
+   * FLEX_START, waits until capacity frees or its `max_wait_duration` ends. In memory only (not persisted).
+   */
+  setCapacity(rules: readonly CapacityRule[]): void;
+  /**
+   * GPU quota per region and accelerator (replaces every rule; `[]`: unlimited): a create whose accelerators, with
+   * those of the region's unfinished jobs, exceed the limit is refused with RESOURCE_EXHAUSTED and Vertex's words
+   * ("The following quota metrics exceed quota limits: aiplatform.googleapis.com/custom_model_training_…_gpus").
+   */
+  setAcceleratorQuota(rules: readonly AcceleratorQuotaRule[]): void;
   /**
    * The Docker registry: `address` is `127.0.0.1:<port>` (also in `env` as `VERTEX_LAUNCH_EMULATOR_REGISTRY`).
    * Images are stored under their full Artifact Registry path (see {@link Emulator.toLocalImageRef}).

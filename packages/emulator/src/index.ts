@@ -40,6 +40,7 @@ export {
   KNOWN_PERMISSIONS,
   type ServiceAccountKey,
 } from './iam.js';
+export type { AcceleratorQuotaRule, CapacityRule } from './jobs/capacity.js';
 export { type DockerExecutorOptions, dockerExecutor, vertexEnvironment } from './jobs/docker-executor.js';
 export {
   type ClockExecutorOptions,

@@ -18,6 +18,7 @@ import { EmulatorError, type Principal, type ServiceContext, type StoredLogEntry
 import { connectDocker, dockerAnswers } from './docker/client.js';
 import { DEFAULT_FAULT_SEED, FaultInjector, faultSeedProblem, QuotaMeter } from './faults.js';
 import { IamModel, type IamState } from './iam.js';
+import { CapacityModel } from './jobs/capacity.js';
 import { dockerExecutor } from './jobs/docker-executor.js';
 import { clockExecutor, type JobExecutor } from './jobs/executor.js';
 import { MemoryLogStore } from './logs.js';
@@ -38,6 +39,10 @@ export interface EmulatorCore {
   readonly projectId: string;
   readonly projectNumber: string;
   readonly region: string;
+  /** Every region the Vertex job service serves (`region` first). */
+  readonly regions: readonly string[];
+  /** Simulated capacity and GPU quota per region (`setCapacity`, `setAcceleratorQuota`). */
+  readonly capacity: CapacityModel;
   readonly dataDir: string | undefined;
   /** Authorization, faults, counters, quotas, logs and the clock, as every surface uses them. */
   readonly ctx: ServiceContext;
@@ -122,7 +127,7 @@ export function loopbackHost(host: string | undefined): string {
 /** Builds the core (see the module comment). Throws ConfigError naming every bad option. */
 export async function seed(options: EmulatorOptions): Promise<Seed> {
   const host = loopbackHost(options.host);
-  const { projectId, region } = checkOptions(options);
+  const { projectId, region, regions } = checkOptions(options);
   const projectNumber = options.projectNumber ?? derivedProjectNumber(projectId);
   const dataDir = options.dataDir === undefined ? undefined : resolve(options.dataDir);
   if (dataDir) await ensurePrivateDir(dataDir);
@@ -184,6 +189,8 @@ export async function seed(options: EmulatorOptions): Promise<Seed> {
     projectId,
     projectNumber,
     region,
+    regions,
+    capacity: new CapacityModel(),
     dataDir,
     ctx,
     clock,
@@ -254,6 +261,22 @@ function checkOptions(options: EmulatorOptions) {
   }
   if (!REGION.test(region))
     issues.push({ path: 'region', message: `"${region}" is not a region such as us-central1`, severity: 'error' });
+  if (options.regions !== undefined && !Array.isArray(options.regions)) {
+    issues.push({
+      path: 'regions',
+      message: 'must be a list of regions such as ["us-central1", "europe-west4"]',
+      severity: 'error',
+    });
+  }
+  for (const [i, name] of (Array.isArray(options.regions) ? options.regions : []).entries()) {
+    if (typeof name !== 'string' || !REGION.test(name)) {
+      issues.push({
+        path: `regions[${i}]`,
+        message: `"${String(name)}" is not a region such as europe-west4`,
+        severity: 'error',
+      });
+    }
+  }
   if (options.projectNumber !== undefined && !/^\d{6,15}$/.test(options.projectNumber)) {
     issues.push({ path: 'projectNumber', message: 'must be 6-15 digits', severity: 'error' });
   }
@@ -289,7 +312,8 @@ function checkOptions(options: EmulatorOptions) {
       issues,
     );
   }
-  return { projectId, region };
+  const regions = [...new Set([region, ...(Array.isArray(options.regions) ? options.regions : [])])];
+  return { projectId, region, regions };
 }
 
 function derivedProjectNumber(projectId: string): string {

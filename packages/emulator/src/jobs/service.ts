@@ -9,6 +9,7 @@ import type { ClockTimer, EmulatorClock } from '../clock.js';
 import { EmulatorError, type ServiceContext } from '../context.js';
 import { loadClientProtos, lookup } from '../grpc/protos.js';
 import { type GrpcServiceModule, unary } from '../grpc/server.js';
+import type { CapacityModel } from './capacity.js';
 import type { JobExecutor, JobRun, JobRunServices } from './executor.js';
 import { compileJobFilter } from './filter.js';
 import type { CustomJobInput, CustomJobSpecInput, JobError, JobRecord } from './types.js';
@@ -37,6 +38,10 @@ export interface JobServiceOptions {
   onChange(): void;
   /** Handed to the executor with every run. */
   runServices?: JobRunServices;
+  /** Every region served (the context's region among them). Default: the context's region only. */
+  regions?: readonly string[];
+  /** Simulated capacity and GPU quota per region. */
+  capacity?: CapacityModel;
 }
 
 const TERMINAL = new Set(['JOB_STATE_SUCCEEDED', 'JOB_STATE_FAILED', 'JOB_STATE_CANCELLED']);
@@ -119,8 +124,16 @@ export class JobService {
     return this.ctx.projectId;
   }
 
-  private jobName(id: string): string {
-    return `projects/${this.options.projectNumber}/locations/${this.ctx.region}/customJobs/${id}`;
+  private jobName(job: JobRecord): string {
+    return `projects/${this.options.projectNumber}/locations/${this.locationOf(job)}/customJobs/${job.id}`;
+  }
+
+  private locationOf(job: JobRecord): string {
+    return job.location ?? this.ctx.region;
+  }
+
+  private get served(): readonly string[] {
+    return [...new Set([this.ctx.region, ...(this.options.regions ?? [])])];
   }
 
   /** Checks `projects/{p}/locations/{l}` and returns the canonical parent. */
@@ -136,10 +149,12 @@ export class JobService {
   }
 
   private checkLocation(location: string): void {
-    if (location !== this.ctx.region) {
+    const served = this.served;
+    if (!served.includes(location)) {
+      const list = served.map((r) => `"${r}"`).join(', ');
       throw new EmulatorError(
         'INVALID_ARGUMENT',
-        `Location "${location}" is not served by this endpoint, which serves "${this.ctx.region}". Use locations/${this.ctx.region} or start the emulator with that region.`,
+        `Location "${location}" is not served by this endpoint, which serves ${list}. Use locations/${this.ctx.region} or start the emulator with that region (option \`regions\`).`,
       );
     }
   }
@@ -163,7 +178,9 @@ export class JobService {
   private findJob(name: string): JobRecord {
     const { id } = this.parseName(name);
     const project = name.split('/')[1] as string;
-    const job = this.isOurProject(project) ? this.jobs.get(id) : undefined;
+    const { location } = this.parseName(name);
+    const found = this.isOurProject(project) ? this.jobs.get(id) : undefined;
+    const job = found && this.locationOf(found) === location ? found : undefined;
     if (!job || !/^\d+$/.test(id)) throw new EmulatorError('NOT_FOUND', `The CustomJob "${name}" does not exist.`);
     return job;
   }
@@ -179,6 +196,9 @@ export class JobService {
     if (errors.length > 0) throw new EmulatorError('INVALID_ARGUMENT', formatValidationErrors(errors));
     const input = req.customJob as CustomJobInput;
     const spec = input.jobSpec ?? {};
+    const location = parent.split('/')[3] as string;
+    const quota = this.options.capacity?.quotaRefusal({ jobSpec: spec }, location, this.unfinishedIn(location));
+    if (quota !== undefined) throw new EmulatorError('RESOURCE_EXHAUSTED', quota);
     if (spec.serviceAccount) {
       if (!this.options.serviceAccountExists(spec.serviceAccount)) {
         throw new EmulatorError(
@@ -199,23 +219,24 @@ export class JobService {
       // The server commits after the client's deadline: the client gets the error now, the job appears later.
       const timer = setTimeout(() => {
         this.lateCommits.delete(timer);
-        this.commit(input, spec, principal.member);
+        this.commit(input, spec, principal.member, location);
       }, late.commitDelayMs);
       this.lateCommits.add(timer);
       throw late.error;
     }
-    const job = this.commit(input, spec, principal.member);
+    const job = this.commit(input, spec, principal.member, location);
     await this.ctx.afterCall(method);
     return this.toProto(job);
   }
 
   /** Stores a new job (created now) and starts its lifecycle. */
-  private commit(input: CustomJobInput, spec: CustomJobSpecInput, creator: string): JobRecord {
+  private commit(input: CustomJobInput, spec: CustomJobSpecInput, creator: string, location: string): JobRecord {
     const now = this.ctx.now();
     let id = numericId();
     while (this.jobs.has(id)) id = numericId();
     const job: JobRecord = {
       id,
+      ...(location === this.ctx.region ? {} : { location }),
       displayName: input.displayName as string,
       jobSpec: spec,
       labels: { ...(input.labels ?? {}) },
@@ -263,7 +284,8 @@ export class JobService {
     const sorted = [...this.jobs.values()].sort(
       (a, b) => b.createTime - a.createTime || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0),
     );
-    const matching = sorted.filter(predicate);
+    const location = parent.split('/')[3] as string;
+    const matching = sorted.filter((job) => this.locationOf(job) === location && predicate(job));
     const start = after
       ? matching.findIndex((j) => j.createTime < after.t || (j.createTime === after.t && j.id < after.id))
       : 0;
@@ -343,7 +365,7 @@ export class JobService {
     this.jobs.delete(job.id);
     this.options.onChange();
     const operation: Operation = {
-      name: `${this.jobName(job.id)}/operations/${numericId()}`,
+      name: `${this.jobName(job)}/operations/${numericId()}`,
       done: true,
       metadata: {
         typeUrl: 'type.googleapis.com/google.cloud.aiplatform.v1.DeleteOperationMetadata',
@@ -407,10 +429,20 @@ export class JobService {
             this.setState(job, 'JOB_STATE_FAILED', { error: refusal });
             return;
           }
+          if (!this.hasCapacity(job)) {
+            if (job.jobSpec.scheduling?.strategy === 'FLEX_START') {
+              this.waitForCapacity(job);
+              return;
+            }
+            const stockout = this.stockout(job);
+            this.log(job, stockout.message, 'ERROR');
+            this.setState(job, 'JOB_STATE_FAILED', { error: stockout });
+            return;
+          }
           const patch: Partial<JobRecord> = { startTime: this.ctx.now() };
           if (job.jobSpec.enableWebAccess) {
             patch.webAccessUris = {
-              'workerpool0-0': `https://${randomBytes(8).toString('hex')}-dot-${this.ctx.region}.aiplatform-training.googleusercontent.com`,
+              'workerpool0-0': `https://${randomBytes(8).toString('hex')}-dot-${this.locationOf(job)}.aiplatform-training.googleusercontent.com`,
             };
           }
           this.setState(job, 'JOB_STATE_RUNNING', patch);
@@ -431,6 +463,57 @@ export class JobService {
     }
   }
 
+  /** The region's unfinished jobs. */
+  private unfinishedIn(region: string): JobRecord[] {
+    return [...this.jobs.values()].filter((job) => !TERMINAL.has(job.state) && this.locationOf(job) === region);
+  }
+
+  /** True when the job's machines fit the region's simulated capacity next to its running jobs. */
+  private hasCapacity(job: JobRecord): boolean {
+    const capacity = this.options.capacity;
+    if (!capacity) return true;
+    const running = [...this.jobs.values()]
+      .filter((other) => other.state === 'JOB_STATE_RUNNING')
+      .map((other) => ({ job: other, region: this.locationOf(other) }));
+    return capacity.fits(job, this.locationOf(job), running);
+  }
+
+  private stockout(job: JobRecord): JobError {
+    return {
+      code: 8,
+      message: `The resources are insufficient in region: ${this.locationOf(job)}. Please try a different region. If you use K80, please consider using P100 or V100 instead.`,
+    };
+  }
+
+  /**
+   * A FLEX_START job without capacity waits in PENDING (checked again every PENDING interval) until capacity frees,
+   * and fails after its `max_wait_duration` (Vertex's default: 24 hours) with Vertex's words.
+   */
+  private waitForCapacity(job: JobRecord): void {
+    const waitedSince = job.updateTime;
+    const maxWaitMs = durationMs(job.jobSpec.scheduling?.maxWaitDuration) || 86_400_000;
+    const tick = Math.max(this.options.timings.pendingMs, 10);
+    const check = () => {
+      if (job.state !== 'JOB_STATE_PENDING') return;
+      if (this.hasCapacity(job)) {
+        this.setState(job, 'JOB_STATE_RUNNING', { startTime: this.ctx.now() });
+        this.startRun(job, false);
+        return;
+      }
+      if (this.ctx.now() - waitedSince >= maxWaitMs) {
+        const error = {
+          code: 4,
+          message: `The job could not obtain the requested resources within its max_wait_duration of ${formatDuration(maxWaitMs)}.`,
+        };
+        this.log(job, error.message, 'ERROR');
+        this.setState(job, 'JOB_STATE_FAILED', { error });
+        return;
+      }
+      this.addTimer(job.id, Math.min(tick, maxWaitMs - (this.ctx.now() - waitedSince)), check);
+    };
+    this.addTimer(job.id, 0, check);
+  }
+
   /**
    * `VXL_EMULATOR_FAILURE` in the first pool's env: the failures Vertex reports before a job runs, with its words —
    * `stockout` (no capacity in the region), `image_pull` (the image cannot be pulled) and, for a FLEX_START job,
@@ -439,12 +522,7 @@ export class JobService {
   private failureBeforeRun(job: JobRecord): JobError | undefined {
     const failure = emulatedFailure(job);
     const image = job.jobSpec.workerPoolSpecs?.[0]?.containerSpec?.imageUri ?? '';
-    if (failure === 'stockout') {
-      return {
-        code: 8,
-        message: `The resources are insufficient in region: ${this.ctx.region}. Please try a different region. If you use K80, please consider using P100 or V100 instead.`,
-      };
-    }
+    if (failure === 'stockout') return this.stockout(job);
     if (failure === 'image_pull') {
       return {
         code: 9,
@@ -483,7 +561,7 @@ export class JobService {
     for (const e of container?.env ?? python?.env ?? []) if (e.name) env[e.name] = e.value ?? '';
     const run: JobRun = {
       id: job.id,
-      name: this.jobName(job.id),
+      name: this.jobName(job),
       displayName: job.displayName,
       imageUri: container?.imageUri ?? python?.executorImageUri ?? '',
       command: container?.command ?? (python ? ['python3', '-m', python.pythonModule ?? ''] : []),
@@ -559,7 +637,7 @@ export class JobService {
 
   toProto(job: JobRecord) {
     return {
-      name: this.jobName(job.id),
+      name: this.jobName(job),
       displayName: job.displayName,
       jobSpec: job.jobSpec,
       state: job.state,

@@ -67,6 +67,8 @@ export interface JobError {
 /** A job as the emulator stores it (JSON-serialisable; times in ms on the emulator clock). */
 export interface JobRecord {
   id: string;
+  /** The region the job was created in (absent in state saved before regions: the default region). */
+  location?: string | undefined;
   displayName: string;
   jobSpec: CustomJobSpecInput;
   labels: Record<string, string>;

@@ -25,6 +25,8 @@ export const vertexJobs: EmulatorService = {
       serviceAccountExists: (email) => iam.hasServiceAccount(email),
       serviceAccountResource: (email) => iam.serviceAccountResource(email),
       onChange: core.onChange,
+      regions: core.regions,
+      capacity: core.capacity,
       runServices: {
         projectId: core.projectId,
         projectNumber,
