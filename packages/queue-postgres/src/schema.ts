@@ -133,6 +133,30 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX commits_by_at ON %s.commits (at);
     `,
   },
+  {
+    version: 4,
+    name: 'retries, fallback rungs, backoff, admission and failure classes',
+    // Code of schema 3 would claim items before their notBefore and launch without admission under the queue's
+    // limits (a spend budget): it must not use a database at this version.
+    oldestCompatible: 4,
+    sql: `
+      ALTER TABLE %s.items
+        ADD COLUMN retries integer NOT NULL DEFAULT 0 CHECK (retries >= 0),
+        ADD COLUMN rung integer NOT NULL DEFAULT 0 CHECK (rung >= 0),
+        -- A queued item is not claimed before this time (a retry's backoff, a deferral).
+        ADD COLUMN not_before timestamptz,
+        ADD COLUMN admission_at timestamptz,
+        ADD COLUMN admission_accelerators integer,
+        ADD COLUMN admission_accelerator_hours double precision,
+        ADD COLUMN failure_class text,
+        ADD COLUMN failure_exit_code integer,
+        ADD COLUMN failure_fix text,
+        ADD CHECK ((admission_at IS NULL) = (admission_accelerators IS NULL)
+          AND (admission_at IS NULL) = (admission_accelerator_hours IS NULL));
+      -- admit() reads the admitted items of a queue: those in flight and those admitted within the last day.
+      CREATE INDEX items_admitted ON %s.items (queue, admission_at) WHERE admission_at IS NOT NULL;
+    `,
+  },
 ];
 
 /** The schema version this package writes. */

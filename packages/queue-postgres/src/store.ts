@@ -6,7 +6,9 @@
  * shared transition (the same leases, fencing and phase rules as the SQLite and memory stores) and saves it. A claim
  * takes the oldest claimable item with `FOR UPDATE SKIP LOCKED`, so concurrent claimers never wait for each other
  * and never get the same item; fenced writes (heartbeat, phases, complete, fail, requeue) lock the item with
- * `FOR UPDATE`, so a writer and a re-claimer are serialised and the loser sees `lease_lost`.
+ * `FOR UPDATE`, so a writer and a re-claimer are serialised and the loser sees `lease_lost`. An admission under the
+ * queue's limits first locks the queue's row (`FOR NO KEY UPDATE`), then reads the queue's admitted items: admissions
+ * to one queue take turns across machines, so two never both take its last slot.
  *
  * Time comes from the database server's clock unless `now` is given, so machines whose clocks disagree still agree
  * on leases. After the store first connected, a call that loses its connection (server restart, failover, a
@@ -22,8 +24,10 @@ import { inspect } from 'node:util';
 import { VertexLaunchError } from '@vertex-launch/core';
 import {
   AGENT_RECORD_RETENTION_MS,
+  type AdmitResult,
   type AgentRecord,
   abandonItem,
+  admitItem,
   agentRecord,
   checkAgentHeartbeat,
   checkAgentId,
@@ -55,6 +59,7 @@ import {
   recordPhaseItem,
   requestCancelItem,
   requeueItem,
+  retryItem,
 } from '@vertex-launch/core/queue';
 import pg from 'pg';
 import { type PostgresConnection, resolveParsedConnection } from './connection.js';
@@ -134,6 +139,15 @@ interface ItemRow {
   enqueued_at: Date;
   updated_at: Date;
   finished_at: Date | null;
+  retries: number;
+  rung: number;
+  not_before: Date | null;
+  admission_at: Date | null;
+  admission_accelerators: number | null;
+  admission_accelerator_hours: number | null;
+  failure_class: string | null;
+  failure_exit_code: number | null;
+  failure_fix: string | null;
   events: EventJson[];
 }
 
@@ -188,10 +202,30 @@ function toItem(row: ItemRow): QueueItem {
     status: row.status,
     imageUri: row.image_uri,
     jobName: row.job_name,
-    failure: row.failure_phase === null ? undefined : { phase: row.failure_phase, message: row.failure_message ?? '' },
+    failure:
+      row.failure_phase === null
+        ? undefined
+        : defined({
+            phase: row.failure_phase,
+            message: row.failure_message ?? '',
+            class: row.failure_class,
+            exitCode: row.failure_exit_code,
+            fix: row.failure_fix,
+          }),
     agentId: row.agent_id,
     leaseExpiresAt: iso(row.lease_expires_at),
     attempts: row.attempts,
+    retries: row.retries,
+    rung: row.rung,
+    notBefore: iso(row.not_before),
+    admission:
+      row.admission_at === null
+        ? undefined
+        : {
+            at: iso(row.admission_at),
+            accelerators: row.admission_accelerators ?? 0,
+            acceleratorHours: row.admission_accelerator_hours ?? 0,
+          },
     enqueuedAt: iso(row.enqueued_at),
     updatedAt: iso(row.updated_at),
     finishedAt: iso(row.finished_at),
@@ -228,6 +262,40 @@ function itemValues(item: QueueItem): unknown[] {
   ];
 }
 
+/**
+ * The columns of schema 4 (retries, backoff, admission, failure class), in the order of `$FIRST...$FIRST+8` of the
+ * INSERT and UPDATE statements below (after the values those statements had before).
+ */
+function retryValues(item: QueueItem): unknown[] {
+  return [
+    // An item of an export written before retries existed has none.
+    item.retries ?? 0,
+    item.rung ?? 0,
+    item.notBefore ?? null,
+    item.admission?.at ?? null,
+    item.admission?.accelerators ?? null,
+    item.admission?.acceleratorHours ?? null,
+    item.failure?.class ?? null,
+    item.failure?.exitCode ?? null,
+    item.failure?.fix ?? null,
+  ];
+}
+
+/** `col = $n` for the columns of {@link retryValues}, from parameter `first`. */
+const RETRY_COLUMNS = [
+  'retries',
+  'rung',
+  'not_before',
+  'admission_at',
+  'admission_accelerators',
+  'admission_accelerator_hours',
+  'failure_class',
+  'failure_exit_code',
+  'failure_fix',
+] as const;
+const retryParams = (first: number) => RETRY_COLUMNS.map((_, i) => `$${first + i}`).join(', ');
+const retrySets = (first: number) => RETRY_COLUMNS.map((column, i) => `${column} = $${first + i}`).join(', ');
+
 /** The events as five parallel arrays, for `unnest`. */
 function eventArrays(events: readonly QueueItemEvent[]): unknown[] {
   return [
@@ -246,7 +314,9 @@ function statements(s: string) {
       FROM ${s}.item_events e WHERE e.item_id = i.id), '[]'::json) AS events`;
   const item = `i.seq, i.id, i.queue, i.launch_id, i.run_id, i.request, i.state, i.phase, i.cancel_requested, i.outcome,
       i.status, i.image_uri, i.job_name, i.failure_phase, i.failure_message, i.agent_id, i.lease_expires_at, i.attempts,
-      i.enqueued_at, i.updated_at, i.finished_at, ${events}`;
+      i.enqueued_at, i.updated_at, i.finished_at, i.retries, i.rung, i.not_before, i.admission_at,
+      i.admission_accelerators, i.admission_accelerator_hours, i.failure_class, i.failure_exit_code, i.failure_fix,
+      ${events}`;
   const eventRows = (from: string) =>
     `SELECT ${from}.id, e.at, e.type, e.agent_id, e.phase, e.message
        FROM ${from}, unnest($16::timestamptz[], $17::text[], $18::text[], $19::text[], $20::text[])
@@ -256,6 +326,11 @@ function statements(s: string) {
   return {
     getQueue: `SELECT * FROM ${s}.queues WHERE name = $1`,
     lockQueue: `SELECT * FROM ${s}.queues WHERE name = $1 FOR UPDATE`,
+    /**
+     * admit()'s turn at a queue: conflicts with other admissions and with DELETE (FOR UPDATE), not with the FOR KEY
+     * SHARE of enqueues.
+     */
+    admitQueue: `SELECT name FROM ${s}.queues WHERE name = $1 FOR NO KEY UPDATE`,
     /** A share lock that conflicts with DELETE (FOR UPDATE) but not with other claims, enqueues or updates. */
     keyShareQueue: `SELECT * FROM ${s}.queues WHERE name = $1 FOR KEY SHARE`,
     listQueues: `SELECT * FROM ${s}.queues ORDER BY name`,
@@ -269,19 +344,28 @@ function statements(s: string) {
         WHERE i.queue = q.name AND i.claim_seq > q.serve_base) AS last_served
       FROM ${s}.queues q WHERE q.name = ANY($1::text[])`,
     claimable: `SELECT ${item} FROM ${s}.items i
-      WHERE i.queue = $1 AND i.state <> 'finished' AND (i.state = 'queued' OR i.lease_expires_at <= $2)
+      WHERE i.queue = $1 AND i.state <> 'finished'
+        AND ((i.state = 'queued' AND (i.not_before IS NULL OR i.not_before <= $2)) OR i.lease_expires_at <= $2)
       ORDER BY i.seq LIMIT 1 FOR UPDATE OF i SKIP LOCKED`,
+    /**
+     * What admit() weighs: the queue's admitted items in flight and those admitted since $2. Read after the queue
+     * row is locked (lockQueue), so it sees every admission committed before.
+     */
+    admissionPeers: `SELECT ${item} FROM ${s}.items i
+      WHERE i.queue = $1 AND i.admission_at IS NOT NULL AND (i.state = 'claimed' OR i.admission_at >= $2)`,
     selectItems: `SELECT ${item} FROM ${s}.items i`,
     getItem: `SELECT ${item} FROM ${s}.items i WHERE i.id = $1`,
     lockItem: `SELECT ${item} FROM ${s}.items i WHERE i.id = $1 FOR UPDATE OF i`,
     lockUnfinished: `SELECT ${item} FROM ${s}.items i WHERE i.queue = $1 AND i.state <> 'finished' ORDER BY i.seq FOR UPDATE OF i`,
     seqOf: `SELECT seq FROM ${s}.items WHERE id = $1`,
+    queueOfItem: `SELECT queue FROM ${s}.items WHERE id = $1`,
     /** Inserts an item and its events; returns one row, `inserted` 0 when its id or launch id was taken. */
     insertItem: `WITH i AS (
         INSERT INTO ${s}.items (id, state, phase, cancel_requested, outcome, status, image_uri, job_name, failure_phase,
           failure_message, agent_id, lease_expires_at, attempts, updated_at, finished_at, queue, launch_id, run_id,
-          request, enqueued_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $21, $22, $23, $24, $25)
+          request, enqueued_at, ${RETRY_COLUMNS.join(', ')})
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $21, $22, $23, $24, $25,
+          ${retryParams(26)})
         ON CONFLICT DO NOTHING RETURNING id),
       e AS (${insertEvents} ${eventRows('i')})
       SELECT count(*)::int AS inserted FROM i`,
@@ -299,7 +383,7 @@ function statements(s: string) {
         UPDATE ${s}.items SET state = $2, phase = $3, cancel_requested = $4, outcome = $5, status = $6, image_uri = $7,
           job_name = $8, failure_phase = $9, failure_message = $10, agent_id = $11, lease_expires_at = $12,
           attempts = $13, updated_at = $14, finished_at = $15,
-          claim_seq = CASE WHEN $21 THEN nextval('${s}.claim_seq') ELSE claim_seq END
+          claim_seq = CASE WHEN $21 THEN nextval('${s}.claim_seq') ELSE claim_seq END, ${retrySets(22)}
         WHERE id = $1 RETURNING id)
       ${insertEvents} ${eventRows('u')}`,
   };
@@ -310,6 +394,9 @@ export interface Tx {
   query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<R[]>;
   readonly now: number;
 }
+
+/** How far back `admit` counts admissions against `dailyAcceleratorHours`. */
+const ADMISSION_WINDOW_MS = 86_400_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -566,7 +653,12 @@ export function postgresQueueStore(options: PostgresQueueStoreOptions = {}): Pos
     return toItem(row);
   };
   const save = async (tx: Tx, transition: ItemTransition, claimed = false) => {
-    await tx.query(sql.saveItem, [...itemValues(transition.item), ...eventArrays(transition.events), claimed]);
+    await tx.query(sql.saveItem, [
+      ...itemValues(transition.item),
+      ...eventArrays(transition.events),
+      claimed,
+      ...retryValues(transition.item),
+    ]);
     return transition.item;
   };
   const insertItem = async (tx: Tx, item: QueueItem): Promise<boolean> => {
@@ -578,6 +670,7 @@ export function postgresQueueStore(options: PostgresQueueStoreOptions = {}): Pos
       item.runId,
       JSON.stringify(item.request),
       item.enqueuedAt,
+      ...retryValues(item),
     ]);
     return row?.inserted === 1;
   };
@@ -710,8 +803,27 @@ export function postgresQueueStore(options: PostgresQueueStoreOptions = {}): Pos
     async fail(itemId, agentId, update) {
       return fenced('fail', agentId, itemId, (item, at) => failItem(item, agentId, update, at));
     },
-    async requeue(itemId, agentId, reason) {
-      return fenced('requeue', agentId, itemId, (item, at) => requeueItem(item, agentId, reason, at));
+    async requeue(itemId, agentId, reason, requeueOptions) {
+      return fenced('requeue', agentId, itemId, (item, at) => requeueItem(item, agentId, reason, at, requeueOptions));
+    },
+    async retry(itemId, agentId, update) {
+      return fenced('retry', agentId, itemId, (item, at) => retryItem(item, agentId, update, at));
+    },
+    async admit(itemId, agentId, request) {
+      checkAgentId(agentId);
+      return write(`admit item ${itemId}`, async (tx): Promise<AdmitResult> => {
+        // Which queue: read without a lock, then lock the queue row before the peers and the item, so admissions to
+        // one queue from any number of machines take turns and two never both take its last slot.
+        const [found] = await tx.query<{ queue: string }>(sql.queueOfItem, [itemId]);
+        if (found === undefined) throw itemNotFound(itemId);
+        await tx.query(sql.admitQueue, [found.queue]);
+        const item = await lockItem(tx, itemId);
+        const since = new Date(tx.now - ADMISSION_WINDOW_MS).toISOString();
+        const peers = rowsToItems(await tx.query<ItemRow>(sql.admissionPeers, [item.queue, since]));
+        const decision = admitItem(item, agentId, peers, request, tx.now);
+        if (!decision.admitted) return decision;
+        return { admitted: true, item: await save(tx, decision.transition) };
+      });
     },
     async requestCancel(itemId) {
       return write(`cancel item ${itemId}`, async (tx) =>

@@ -32,15 +32,20 @@ function statements(s: string) {
     known: `SELECT id, launch_id FROM ${s}.items WHERE id = ANY($1::text[]) OR launch_id = ANY($2::text[])`,
     items: `INSERT INTO ${s}.items (id, queue, launch_id, run_id, request, state, phase, cancel_requested, outcome, status,
         image_uri, job_name, failure_phase, failure_message, agent_id, lease_expires_at, attempts, enqueued_at, updated_at,
-        finished_at)
+        finished_at, retries, rung, not_before, admission_at, admission_accelerators, admission_accelerator_hours,
+        failure_class, failure_exit_code, failure_fix)
       SELECT id, queue, launch_id, run_id, request, state, phase, cancel_requested, outcome, status, image_uri, job_name,
-        failure_phase, failure_message, agent_id, lease_expires_at, attempts, enqueued_at, updated_at, finished_at
+        failure_phase, failure_message, agent_id, lease_expires_at, attempts, enqueued_at, updated_at, finished_at,
+        retries, rung, not_before, admission_at, admission_accelerators, admission_accelerator_hours, failure_class,
+        failure_exit_code, failure_fix
       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::json[], $6::text[], $7::text[], $8::boolean[],
         $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::timestamptz[],
-        $17::int[], $18::timestamptz[], $19::timestamptz[], $20::timestamptz[])
+        $17::int[], $18::timestamptz[], $19::timestamptz[], $20::timestamptz[], $21::int[], $22::int[],
+        $23::timestamptz[], $24::timestamptz[], $25::int[], $26::float8[], $27::text[], $28::int[], $29::text[])
         WITH ORDINALITY AS t(id, queue, launch_id, run_id, request, state, phase, cancel_requested, outcome, status,
           image_uri, job_name, failure_phase, failure_message, agent_id, lease_expires_at, attempts, enqueued_at,
-          updated_at, finished_at, ord)
+          updated_at, finished_at, retries, rung, not_before, admission_at, admission_accelerators,
+          admission_accelerator_hours, failure_class, failure_exit_code, failure_fix, ord)
       ORDER BY ord`,
     events: `INSERT INTO ${s}.item_events (item_id, at, type, agent_id, phase, message)
       SELECT item_id, at, type, agent_id, phase, message
@@ -136,6 +141,16 @@ export async function importRecords(
         column(chunk, (item) => item.enqueuedAt),
         column(chunk, (item) => item.updatedAt),
         column(chunk, (item) => item.finishedAt ?? null),
+        // An item of an export written before retries existed has none.
+        column(chunk, (item) => item.retries ?? 0),
+        column(chunk, (item) => item.rung ?? 0),
+        column(chunk, (item) => item.notBefore ?? null),
+        column(chunk, (item) => item.admission?.at ?? null),
+        column(chunk, (item) => item.admission?.accelerators ?? null),
+        column(chunk, (item) => item.admission?.acceleratorHours ?? null),
+        column(chunk, (item) => item.failure?.class ?? null),
+        column(chunk, (item) => item.failure?.exitCode ?? null),
+        column(chunk, (item) => item.failure?.fix ?? null),
       ]);
       const events = chunk.flatMap((item) => item.events.map((event) => ({ id: item.id, event })));
       await tx.query(sql.events, [

@@ -118,3 +118,55 @@ describe('SKIP LOCKED claims', () => {
     expect(await heartbeat).toContain('it is already finished (failed)');
   });
 });
+
+describe('admissions under a queue limit', () => {
+  test('two stores (two pools) racing admissions for maxConcurrent 1: exactly one is admitted, every round', async () => {
+    const setup = open('admit_race');
+    const agents = [
+      { id: 'agent-a', store: open('admit_race') },
+      { id: 'agent-b', store: open('admit_race') },
+    ];
+    await Promise.all(agents.map((a) => a.store.ready()));
+    const request = { accelerators: 4, acceleratorHours: 8, limits: { maxConcurrent: 1, maxAccelerators: 4 } };
+    for (let round = 0; round < 20; round++) {
+      const queue = `q${round}`;
+      await setup.createQueue({ name: queue, config });
+      await setup.enqueue(queue, { image: 'i:1' });
+      await setup.enqueue(queue, { image: 'i:2' });
+      const items = await Promise.all(
+        agents.map(async (a) => (await a.store.claim({ agentId: a.id, queues: [queue], leaseMs: 60_000 }))!),
+      );
+      const results = await Promise.all(agents.map((a, i) => a.store.admit(items[i]!.id, a.id, request)));
+      expect(results.filter((r) => r.admitted)).toHaveLength(1);
+      const refused = results.find((r) => !r.admitted);
+      expect(refused).toMatchObject({ admitted: false, limit: 'max_concurrent', never: false });
+      const saved = await setup.list({ queue });
+      expect(saved.filter((item) => item.admission !== undefined)).toHaveLength(1);
+    }
+  });
+
+  test('an admission waits for the queue row lock another transaction holds', async () => {
+    const store = open('admit_lock');
+    await store.createQueue({ name: 'q', config });
+    const { id } = await store.enqueue('q', { image: 'i:1' });
+    await store.claim({ agentId: 'agent-a', queues: ['q'], leaseMs: 60_000 });
+    const holder = new pg.Client({ connectionString: cluster.url });
+    clients.push(holder);
+    await holder.connect();
+    await holder.query('BEGIN');
+    // The lock another admission to the queue holds while it decides.
+    await holder.query("SELECT name FROM admit_lock.queues WHERE name = 'q' FOR NO KEY UPDATE");
+    let settled = false;
+    const admission = store
+      .admit(id, 'agent-a', { accelerators: 1, acceleratorHours: 1, limits: { maxConcurrent: 1 } })
+      .finally(() => {
+        settled = true;
+      });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(settled).toBe(false);
+    // An enqueue does not wait for it.
+    expect((await store.enqueue('q', { image: 'i:2' })).state).toBe('queued');
+    await holder.query('ROLLBACK');
+    expect((await admission).admitted).toBe(true);
+  });
+});

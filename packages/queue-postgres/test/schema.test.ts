@@ -61,7 +61,7 @@ describe('opening', () => {
       serverVersion: expect.stringMatching(/^\d+\.\d+/),
     });
     expect(await tables('fresh')).toBe(
-      'agents,agents_by_heartbeat,agents_pkey,claim_seq,commits,commits_by_at,commits_pkey,item_events,item_events_by_item,item_events_pkey,item_events_seq_seq,items,items_by_queue,items_id_key,items_launch_id_key,items_pkey,items_seq_seq,items_served,items_unfinished,queues,queues_pkey,vertex_launch_schema,vertex_launch_schema_pkey',
+      'agents,agents_by_heartbeat,agents_pkey,claim_seq,commits,commits_by_at,commits_pkey,item_events,item_events_by_item,item_events_pkey,item_events_seq_seq,items,items_admitted,items_by_queue,items_id_key,items_launch_id_key,items_pkey,items_seq_seq,items_served,items_unfinished,queues,queues_pkey,vertex_launch_schema,vertex_launch_schema_pkey',
     );
     expect(
       await cluster.psql(
@@ -70,7 +70,8 @@ describe('opening', () => {
     ).toBe(
       `1|queues, items and item events|1|@vertex-launch/queue-postgres schema ${SCHEMA_VERSION}\n` +
         `2|agent records|1|@vertex-launch/queue-postgres schema ${SCHEMA_VERSION}\n` +
-        `3|commit tokens|1|@vertex-launch/queue-postgres schema ${SCHEMA_VERSION}\n`,
+        `3|commit tokens|1|@vertex-launch/queue-postgres schema ${SCHEMA_VERSION}\n` +
+        `4|retries, fallback rungs, backoff, admission and failure classes|4|@vertex-launch/queue-postgres schema ${SCHEMA_VERSION}\n`,
     );
     expect(await cluster.psql("SELECT obj_description('fresh'::regnamespace)")).toBe(
       'Vertex Launch queue store (@vertex-launch/queue-postgres)\n',
@@ -160,6 +161,44 @@ describe('migrations', () => {
     const agent = { host: 'h', queues: ['old'], maxJobs: 1, active: 0, state: 'running' as const };
     await s.recordAgent({ agentId: 'a', ...agent, heartbeatIntervalMs: 20_000 });
     expect((await s.listAgents()).map((a) => a.agentId)).toEqual(['a']);
+  });
+
+  test('from version 3: items get retries 0 and rung 0 and work with retry and admit', async () => {
+    const c = await client();
+    expect(await runMigrations(c, 'v3', 'test', MIGRATIONS.slice(0, 3), 3)).toMatchObject({ from: 0, to: 3 });
+    await cluster.psql(
+      `INSERT INTO v3.queues (name, resource, config, created_at, updated_at, serve_base)
+       VALUES ('old', 'gcp-vertex', '${JSON.stringify(config)}', now(), now(), nextval('v3.claim_seq'));
+       INSERT INTO v3.items (id, queue, launch_id, run_id, request, state, outcome, failure_phase, failure_message,
+         attempts, enqueued_at, updated_at, finished_at)
+       VALUES ('done-1', 'old', 'launch-1', 'run1', '{"image":"i:1"}', 'finished', 'failed', 'run',
+         'job jobs/1 ended failed', 1, now(), now(), now());
+       INSERT INTO v3.items (id, queue, launch_id, run_id, request, state, enqueued_at, updated_at)
+       VALUES ('waiting-1', 'old', 'launch-2', 'run2', '{"image":"i:2"}', 'queued', now(), now());`,
+    );
+    const s = store('v3');
+    expect(await s.ready()).toMatchObject({ state: 'current', version: SCHEMA_VERSION });
+    const done = await s.get('done-1');
+    expect(done).toMatchObject({ retries: 0, rung: 0, failure: { phase: 'run', message: 'job jobs/1 ended failed' } });
+    expect(done?.failure).toEqual({ phase: 'run', message: 'job jobs/1 ended failed' });
+    expect(done?.admission).toBeUndefined();
+    expect(await s.claim({ agentId: 'a', queues: ['old'], leaseMs: 60_000 })).toMatchObject({
+      id: 'waiting-1',
+      retries: 0,
+      rung: 0,
+      attempts: 1,
+    });
+    const request = { accelerators: 1, acceleratorHours: 2, limits: { maxConcurrent: 1 } };
+    expect((await s.admit('waiting-1', 'a', request)).admitted).toBe(true);
+    const retried = await s.retry('waiting-1', 'a', {
+      status: 'failed',
+      failure: { class: 'preempted' },
+      rung: 1,
+      delayMs: 60_000,
+      message: 'retry 1 of 2',
+    });
+    expect(retried).toMatchObject({ state: 'queued', retries: 1, rung: 1 });
+    expect(await s.get('waiting-1')).toEqual(retried);
   });
 
   test('to a later additive version: the data is kept and still used by the code of this version', async () => {

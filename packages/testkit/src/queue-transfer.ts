@@ -168,6 +168,79 @@ export function queueTransferConformance(
     );
 
     test(
+      'retries, rungs, backoffs, admissions and failure classes arrive unchanged; an old export reads as retries 0, rung 0',
+      withStore(async (store) => {
+        let time = CONFORMANCE_EPOCH - 3_600_000;
+        const source = memoryQueueStore({ now: () => time });
+        await source.createQueue({ name: 'gpu', config: validQueueConfig() });
+        const retried = await source.enqueue('gpu', { image: 'i:retried' });
+        const deferred = await source.enqueue('gpu', { image: 'i:deferred' });
+        const failed = await source.enqueue('gpu', { image: 'i:failed' });
+        const quota = await source.enqueue('gpu', { image: 'i:quota' });
+        const claim = () => source.claim({ agentId: 'old-agent', queues: ['gpu'], leaseMs: LEASE });
+        for (let i = 0; i < 4; i++) await claim();
+        for (const item of [retried, failed]) {
+          await source.admit(item.id, 'old-agent', {
+            accelerators: 2,
+            acceleratorHours: 1.25,
+            limits: { maxConcurrent: 4, maxAccelerators: 8, dailyAcceleratorHours: 40 },
+          });
+        }
+        time += 1000;
+        await source.retry(retried.id, 'old-agent', {
+          jobName: 'jobs/r',
+          status: 'failed',
+          failure: { class: 'stockout', summary: 'no capacity' },
+          rung: 2,
+          // Still in its backoff when the target's clock reads it.
+          delayMs: 86_400_000,
+          message: 'retry 1 of 3: stockout; attempt 2 on fallback 2',
+        });
+        await source.requeue(deferred.id, 'old-agent', 'queue limits reached', { deferred: true, delayMs: 60_000 });
+        await source.complete(failed.id, 'old-agent', {
+          status: 'failed',
+          jobName: 'jobs/f',
+          failure: { class: 'out_of_memory', exitCode: 137, fix: 'use a larger machine', summary: 'OOM killed' },
+        });
+        await source.fail(quota.id, 'old-agent', {
+          phase: 'run',
+          message: 'the create call was refused',
+          class: 'quota',
+          fix: 'request quota',
+        });
+        const records: QueueExportRecord[] = [];
+        for await (const record of exportQueueRecords(source)) records.push(record);
+        expect(await store.importRecords(parseQueueExport(records.map(formatQueueRecord).join('')))).toMatchObject({
+          itemsImported: 4,
+          itemsRequeued: 0,
+        });
+        for (const item of await source.list()) expect(await store.get(item.id)).toEqual(item);
+        expect(await store.list()).toEqual(await source.list());
+        // The deferral's backoff is over at the target's clock; the retry's is not.
+        expect(await store.claim({ agentId: 'new-agent', queues: ['gpu'], leaseMs: LEASE })).toMatchObject({
+          id: deferred.id,
+          retries: 0,
+          attempts: 1,
+        });
+        expect(await store.claim({ agentId: 'new-agent', queues: ['gpu'], leaseMs: LEASE })).toBeUndefined();
+
+        // The same history as a version before retries wrote it: no `retries`, no `rung`.
+        const old = records.map((record) => {
+          if (record.kind === 'queue') return { ...record, queue: { ...record.queue, name: 'old' } };
+          if (record.kind !== 'item') return record;
+          const { retries: _r, rung: _g, ...item } = record.item;
+          return { kind: 'item', item: { ...item, id: `old-${item.id}`, launchId: `old-${item.launchId}`, queue: 'old' } };
+        });
+        const text = old.map((record) => `${JSON.stringify(record)}\n`).join('');
+        expect(text).not.toContain('"retries"');
+        await store.importRecords(parseQueueExport(text));
+        const imported = await store.list({ queue: 'old' });
+        expect(imported).toHaveLength(4);
+        for (const item of imported) expect(item).toMatchObject({ retries: 0, rung: 0 });
+      }),
+    );
+
+    test(
       'an item whose launch id the target holds under another id is refused, and nothing of the file is imported',
       withStore(async (store) => {
         const { text } = await history();

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { ConfigError } from '../errors.js';
+import { FAILURE_CLASSES } from '../failure.js';
 import { seedQueueConfig } from './definitions.js';
 import { memoryQueueStore } from './memory.js';
 import {
@@ -125,6 +126,109 @@ describe('parseQueueExport', () => {
       'line 9 kind: `shelf` is not header, queue or item',
     ]);
     expect((error as Error).message).toContain('Cannot import queues.jsonl: 9 problems; nothing was imported');
+  });
+
+  test('retries, rung, notBefore, admission and failure classes come back as they were exported', async () => {
+    const { store, waiting, advance } = await sample();
+    const retried = await store.enqueue('gpu', { image: 'i:5' });
+    const classified = await store.enqueue('cpu', { image: 'i:6' });
+    // `waiting` is the oldest claimable item of gpu, then `retried`.
+    await store.claim({ agentId: 'c', queues: ['gpu'], leaseMs: 60_000 });
+    await store.requeue(waiting.id, 'c', 'queue limits reached', { deferred: true, delayMs: 5000 });
+    await store.claim({ agentId: 'c', queues: ['gpu'], leaseMs: 60_000 });
+    await store.admit(retried.id, 'c', { accelerators: 2, acceleratorHours: 1.5, limits: { maxConcurrent: 2 } });
+    advance(10);
+    await store.retry(retried.id, 'c', {
+      jobName: 'jobs/5',
+      status: 'failed',
+      failure: { class: 'stockout' },
+      rung: 1,
+      delayMs: 30_000,
+      message: 'retry 1 of 3: stockout; attempt 2 on fallback 1 in 30s',
+    });
+    await store.claim({ agentId: 'c', queues: ['cpu'], leaseMs: 60_000 });
+    await store.complete(classified.id, 'c', {
+      status: 'failed',
+      jobName: 'jobs/6',
+      failure: { class: 'user_code', exitCode: 2, fix: 'fix the script', summary: 'exit 2' },
+    });
+    const records = await collect(exportQueueRecords(store));
+    const parsed = parseQueueExport(records.map(formatQueueRecord).join(''));
+    expect(parsed).toEqual(records);
+    const item = (id: string) => parsed.flatMap((r) => (r.kind === 'item' && r.item.id === id ? [r.item] : []))[0];
+    expect(item(waiting.id)).toMatchObject({ retries: 0, rung: 0, notBefore: new Date(EPOCH + 3 + 5000).toISOString() });
+    expect(item(waiting.id)?.events.at(-1)?.type).toBe('deferred');
+    expect(item(retried.id)).toMatchObject({
+      retries: 1,
+      rung: 1,
+      notBefore: new Date(EPOCH + 13 + 30_000).toISOString(),
+      admission: { at: new Date(EPOCH + 3).toISOString(), accelerators: 2, acceleratorHours: 1.5 },
+    });
+    expect(item(retried.id)?.events.slice(-2).map((e) => e.type)).toEqual(['admitted', 'retried']);
+    expect(item(classified.id)?.failure).toEqual({
+      phase: 'run',
+      message: 'job jobs/6 ended failed (user_code): exit 2',
+      class: 'user_code',
+      exitCode: 2,
+      fix: 'fix the script',
+    });
+  });
+
+  test('an export of the format before retries (no retries, no rung) reads as retries 0, rung 0', async () => {
+    const { store, done } = await sample();
+    const lines = (await collect(exportQueueRecords(store))).map((record) => {
+      if (record.kind !== 'item') return JSON.stringify(record);
+      const { retries: _r, rung: _g, ...old } = record.item;
+      return JSON.stringify({ kind: 'item', item: old });
+    });
+    expect(lines.some((line) => line.includes('"retries"'))).toBe(false);
+    const parsed = parseQueueExport(lines.join('\n'));
+    const items = parsed.flatMap((r) => (r.kind === 'item' ? [r.item] : []));
+    expect(items).toHaveLength(4);
+    for (const item of items) expect(item).toMatchObject({ retries: 0, rung: 0 });
+    expect(items[0]).toEqual(await store.get(done.id));
+  });
+
+  test('checks the retry, admission and failure class fields', async () => {
+    const { store } = await sample();
+    const lines = (await collect(exportQueueRecords(store))).map((r) => JSON.stringify(r));
+    const item = (JSON.parse(lines[3]!) as { item: Record<string, unknown> }).item;
+    const broken = [
+      lines[0],
+      JSON.stringify({
+        kind: 'item',
+        item: {
+          ...item,
+          retries: -1,
+          rung: 1.5,
+          notBefore: 'soon',
+          admission: { at: 'x', accelerators: -1, acceleratorHours: 'many' },
+          failure: { phase: 'run', message: 'm', class: 'gremlins', exitCode: 1.5, fix: 3 },
+          events: [{ at: item.enqueuedAt, type: 'retried', message: 'ok' }, { at: item.enqueuedAt, type: 'moved', message: 'x' }],
+        },
+      }),
+      JSON.stringify({ kind: 'item', item: { ...item, id: 'other', launchId: 'other', admission: 3 } }),
+    ].join('\n');
+    let error: unknown;
+    try {
+      parseQueueExport(broken);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
+      'line 2 item.retries: must be a whole number of at least 0',
+      'line 2 item.rung: must be a whole number of at least 0',
+      'line 2 item.notBefore: `soon` is not valid',
+      'line 2 item.admission.at: `x` is not valid',
+      'line 2 item.admission.accelerators: must be a whole number of at least 0',
+      'line 2 item.admission.acceleratorHours: must be a number of at least 0',
+      `line 2 item.failure.class: must be one of ${FAILURE_CLASSES.join(', ')}`,
+      'line 2 item.failure.fix: must be a string',
+      'line 2 item.failure.exitCode: must be a whole number',
+      expect.stringMatching(/^line 2 item\.events\[1\]\.type: must be one of .*deferred, admitted, retried/),
+      'line 3 item.admission: must be an object',
+    ]);
   });
 
   test('a file without the header is refused as not an export', () => {

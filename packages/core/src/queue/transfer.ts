@@ -9,7 +9,8 @@
  *     {"kind":"queue","queue":{"name":"gpu-t4","resource":"gcp-vertex","config":{...},"createdAt":"...","updatedAt":"..."}}
  *     {"kind":"item","item":{"id":"...","queue":"gpu-t4","launchId":"...","runId":"...","state":"finished",...,"events":[...]}}
  *
- * Queues and items are exactly the contract's `QueueDefinition` and `QueueItem`, so any store can write and read it.
+ * Queues and items are exactly the contract's `QueueDefinition` and `QueueItem`, so any store can write and read it;
+ * an item of an export written before retries existed (no `retries`, no `rung`) reads as `retries: 0, rung: 0`.
  * Exporting needs only the contract ({@link exportQueueRecords}); importing keeps ids, launch ids, phases, job names
  * and histories, which the contract's `enqueue` cannot, so stores that can import implement
  * {@link QueueRecordsImporter}. An item that was claimed when it was exported comes back queued, keeping its phase
@@ -17,6 +18,7 @@
  * its job, as after `requeue`.
  */
 import { ConfigError, type ConfigIssue } from '../errors.js';
+import { FAILURE_CLASSES } from '../failure.js';
 import { queueNotFound, RUN_ID_PATTERN } from './definitions.js';
 import {
   FAILURE_PHASES,
@@ -139,6 +141,9 @@ const EVENT_TYPES: readonly QueueItemEventType[] = [
   'lease_expired',
   'phase',
   'requeued',
+  'deferred',
+  'admitted',
+  'retried',
   'cancel_requested',
   'completed',
   'failed',
@@ -167,6 +172,20 @@ function checkText(
   else if (pattern !== undefined && !pattern.test(value))
     bad(`${path}.${key}`, `\`${value.slice(0, 80)}\` is not valid`);
   else if (oneOf !== undefined && !oneOf.includes(value)) bad(`${path}.${key}`, `must be one of ${oneOf.join(', ')}`);
+}
+
+const isWholeNumber = (value: unknown) => typeof value === 'number' && Number.isInteger(value) && value >= 0;
+
+/** A whole number of at least 0 under `key`; absent is fine unless `required`. */
+function checkCount(
+  record: Record<string, unknown>,
+  key: string,
+  path: string,
+  bad: Problems,
+  required = false,
+): void {
+  if (record[key] === undefined && !required) return;
+  if (!isWholeNumber(record[key])) bad(`${path}.${key}`, 'must be a whole number of at least 0');
 }
 
 function checkQueue(queue: unknown, bad: Problems): void {
@@ -210,14 +229,32 @@ function checkItem(item: unknown, bad: Problems): void {
   for (const key of ['leaseExpiresAt', 'finishedAt']) checkText(item, key, 'item', bad, { pattern: ISO });
   if (!isObject(item.request)) bad('item.request', 'must be an object');
   if (typeof item.cancelRequested !== 'boolean') bad('item.cancelRequested', 'must be true or false');
-  if (typeof item.attempts !== 'number' || !Number.isInteger(item.attempts) || item.attempts < 0) {
-    bad('item.attempts', 'must be a whole number of at least 0');
+  checkCount(item, 'attempts', 'item', bad, true);
+  // Exports written before retries existed have neither; they read as 0.
+  checkCount(item, 'retries', 'item', bad);
+  checkCount(item, 'rung', 'item', bad);
+  checkText(item, 'notBefore', 'item', bad, { pattern: ISO });
+  if (item.admission !== undefined) {
+    if (!isObject(item.admission)) bad('item.admission', 'must be an object');
+    else {
+      checkText(item.admission, 'at', 'item.admission', bad, { required: true, pattern: ISO });
+      checkCount(item.admission, 'accelerators', 'item.admission', bad, true);
+      const hours = item.admission.acceleratorHours;
+      if (typeof hours !== 'number' || !Number.isFinite(hours) || hours < 0) {
+        bad('item.admission.acceleratorHours', 'must be a number of at least 0');
+      }
+    }
   }
   if (item.failure !== undefined) {
     if (!isObject(item.failure)) bad('item.failure', 'must be an object');
     else {
       checkText(item.failure, 'phase', 'item.failure', bad, { required: true, oneOf: FAILURE_PHASES });
       checkText(item.failure, 'message', 'item.failure', bad, { required: true });
+      checkText(item.failure, 'class', 'item.failure', bad, { oneOf: FAILURE_CLASSES });
+      checkText(item.failure, 'fix', 'item.failure', bad);
+      if (item.failure.exitCode !== undefined && !Number.isInteger(item.failure.exitCode)) {
+        bad('item.failure.exitCode', 'must be a whole number');
+      }
     }
   }
   if (!Array.isArray(item.events)) bad('item.events', 'must be an array');
@@ -233,6 +270,12 @@ function checkItem(item: unknown, bad: Problems): void {
   if (item.state === 'claimed' && (item.agentId === undefined || item.leaseExpiresAt === undefined)) {
     bad('item', 'a claimed item needs `agentId` and `leaseExpiresAt`');
   }
+}
+
+/** An item of an export written before retries existed (no `retries`, no `rung`) as one on its first attempt. */
+function withRetryDefaults(item: QueueItem): QueueItem {
+  if (!isObject(item) || (item.retries !== undefined && item.rung !== undefined)) return item;
+  return { ...item, retries: item.retries ?? 0, rung: item.rung ?? 0 };
 }
 
 /**
@@ -292,7 +335,7 @@ export function parseQueueExport(text: string, file = 'the export'): QueueExport
     } else if (record.kind === 'item') {
       const before = issues.length;
       checkItem(record.item, bad);
-      const item = record.item as unknown as QueueItem;
+      const item = withRetryDefaults(record.item as unknown as QueueItem);
       if (issues.length === before) {
         if (seen.items.has(item.id)) bad('item.id', `\`${item.id}\` appears twice`);
         if (seen.launches.has(item.launchId)) bad('item.launchId', `\`${item.launchId}\` appears twice`);
