@@ -23,8 +23,8 @@ import { randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
 import { VertexLaunchError } from '@vertex-launch/core';
 import {
-  AGENT_RECORD_RETENTION_MS,
   type AdmitResult,
+  AGENT_RECORD_RETENTION_MS,
   type AgentRecord,
   abandonItem,
   admitItem,

@@ -9,8 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
-  AGENT_RECORD_RETENTION_MS,
   type AdmitResult,
+  AGENT_RECORD_RETENTION_MS,
   type AgentRecord,
   abandonItem,
   admitItem,

@@ -207,7 +207,10 @@ describe('schema and durability', () => {
     const reopened = new Database(path, { readonly: true });
     expect(reopened.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     expect(
-      reopened.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'items_by_admission'").pluck().get(),
+      reopened
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'items_by_admission'")
+        .pluck()
+        .get(),
     ).toBe('items_by_admission');
     reopened.close();
   });

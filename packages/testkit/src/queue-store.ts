@@ -904,9 +904,9 @@ export function queueStoreConformance(name: string, makeStore: MakeQueueStore): 
             '6 accelerator-hours admitted in the last 24 hours + at most 5 for this launch would exceed the budget of 10',
           never: false,
         });
-        expect((await store.admit(b.id, 'agent-b', { accelerators: 1, acceleratorHours: 4, limits })).item).toMatchObject(
-          { admission: { at: iso(CONFORMANCE_EPOCH), accelerators: 1, acceleratorHours: 4 } },
-        );
+        expect(
+          (await store.admit(b.id, 'agent-b', { accelerators: 1, acceleratorHours: 4, limits })).item,
+        ).toMatchObject({ admission: { at: iso(CONFORMANCE_EPOCH), accelerators: 1, acceleratorHours: 4 } });
         // Exactly a day later both admissions still count (this launch's own too); a moment after, neither does.
         await store.requeue(b.id, 'agent-b', 'agent stopping');
         clock.advance(DAY);
@@ -916,7 +916,11 @@ export function queueStoreConformance(name: string, makeStore: MakeQueueStore): 
         clock.advance(1);
         const later = await store.admit(b.id, 'agent-b', { accelerators: 1, acceleratorHours: 7, limits });
         expect(later.admitted).toBe(true);
-        expect(later.item.admission).toEqual({ at: iso(CONFORMANCE_EPOCH + DAY + 1), accelerators: 1, acceleratorHours: 7 });
+        expect(later.item.admission).toEqual({
+          at: iso(CONFORMANCE_EPOCH + DAY + 1),
+          accelerators: 1,
+          acceleratorHours: 7,
+        });
         expect(later.item.events.at(-1)?.message).toBe(
           'admitted: 1 accelerator, at most 7 accelerator-hours, 7 of 10 accelerator-hours today',
         );
@@ -947,9 +951,9 @@ export function queueStoreConformance(name: string, makeStore: MakeQueueStore): 
         ).toMatchObject({ admitted: false, limit: 'max_concurrent', never: true });
         expect(await store.get(id)).toEqual(before);
         // No limits: admitted.
-        expect((await store.admit(id, 'agent-a', { accelerators: 16, acceleratorHours: 12, limits: {} })).admitted).toBe(
-          true,
-        );
+        expect(
+          (await store.admit(id, 'agent-a', { accelerators: 16, acceleratorHours: 12, limits: {} })).admitted,
+        ).toBe(true);
       });
 
       test('admit refuses invalid requests and items the agent does not hold', async () => {
@@ -960,8 +964,16 @@ export function queueStoreConformance(name: string, makeStore: MakeQueueStore): 
         await expectQueueError(store.admit('nope', 'agent-a', ok), 'item_not_found', '`nope`');
         await claimed('agent-a', ['q']);
         const before = await store.get(id);
-        await expectQueueError(store.admit(id, 'agent-a', { ...ok, accelerators: -1 }), 'invalid_argument', 'accelerators');
-        await expectQueueError(store.admit(id, 'agent-a', { ...ok, accelerators: 1.5 }), 'invalid_argument', 'accelerators');
+        await expectQueueError(
+          store.admit(id, 'agent-a', { ...ok, accelerators: -1 }),
+          'invalid_argument',
+          'accelerators',
+        );
+        await expectQueueError(
+          store.admit(id, 'agent-a', { ...ok, accelerators: 1.5 }),
+          'invalid_argument',
+          'accelerators',
+        );
         await expectQueueError(
           store.admit(id, 'agent-a', { ...ok, acceleratorHours: Number.NaN }),
           'invalid_argument',

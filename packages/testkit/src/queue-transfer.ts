@@ -229,7 +229,10 @@ export function queueTransferConformance(
           if (record.kind === 'queue') return { ...record, queue: { ...record.queue, name: 'old' } };
           if (record.kind !== 'item') return record;
           const { retries: _r, rung: _g, ...item } = record.item;
-          return { kind: 'item', item: { ...item, id: `old-${item.id}`, launchId: `old-${item.launchId}`, queue: 'old' } };
+          return {
+            kind: 'item',
+            item: { ...item, id: `old-${item.id}`, launchId: `old-${item.launchId}`, queue: 'old' },
+          };
         });
         const text = old.map((record) => `${JSON.stringify(record)}\n`).join('');
         expect(text).not.toContain('"retries"');

@@ -156,7 +156,11 @@ describe('parseQueueExport', () => {
     const parsed = parseQueueExport(records.map(formatQueueRecord).join(''));
     expect(parsed).toEqual(records);
     const item = (id: string) => parsed.flatMap((r) => (r.kind === 'item' && r.item.id === id ? [r.item] : []))[0];
-    expect(item(waiting.id)).toMatchObject({ retries: 0, rung: 0, notBefore: new Date(EPOCH + 3 + 5000).toISOString() });
+    expect(item(waiting.id)).toMatchObject({
+      retries: 0,
+      rung: 0,
+      notBefore: new Date(EPOCH + 3 + 5000).toISOString(),
+    });
     expect(item(waiting.id)?.events.at(-1)?.type).toBe('deferred');
     expect(item(retried.id)).toMatchObject({
       retries: 1,
@@ -164,7 +168,11 @@ describe('parseQueueExport', () => {
       notBefore: new Date(EPOCH + 13 + 30_000).toISOString(),
       admission: { at: new Date(EPOCH + 3).toISOString(), accelerators: 2, acceleratorHours: 1.5 },
     });
-    expect(item(retried.id)?.events.slice(-2).map((e) => e.type)).toEqual(['admitted', 'retried']);
+    expect(
+      item(retried.id)
+        ?.events.slice(-2)
+        .map((e) => e.type),
+    ).toEqual(['admitted', 'retried']);
     expect(item(classified.id)?.failure).toEqual({
       phase: 'run',
       message: 'job jobs/6 ended failed (user_code): exit 2',
@@ -204,7 +212,10 @@ describe('parseQueueExport', () => {
           notBefore: 'soon',
           admission: { at: 'x', accelerators: -1, acceleratorHours: 'many' },
           failure: { phase: 'run', message: 'm', class: 'gremlins', exitCode: 1.5, fix: 3 },
-          events: [{ at: item.enqueuedAt, type: 'retried', message: 'ok' }, { at: item.enqueuedAt, type: 'moved', message: 'x' }],
+          events: [
+            { at: item.enqueuedAt, type: 'retried', message: 'ok' },
+            { at: item.enqueuedAt, type: 'moved', message: 'x' },
+          ],
         },
       }),
       JSON.stringify({ kind: 'item', item: { ...item, id: 'other', launchId: 'other', admission: 3 } }),

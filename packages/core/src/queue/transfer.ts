@@ -177,13 +177,7 @@ function checkText(
 const isWholeNumber = (value: unknown) => typeof value === 'number' && Number.isInteger(value) && value >= 0;
 
 /** A whole number of at least 0 under `key`; absent is fine unless `required`. */
-function checkCount(
-  record: Record<string, unknown>,
-  key: string,
-  path: string,
-  bad: Problems,
-  required = false,
-): void {
+function checkCount(record: Record<string, unknown>, key: string, path: string, bad: Problems, required = false): void {
   if (record[key] === undefined && !required) return;
   if (!isWholeNumber(record[key])) bad(`${path}.${key}`, 'must be a whole number of at least 0');
 }
