@@ -24,7 +24,7 @@ let europe: VertexRunner;
 const runners = () => (target: RunnerTarget) => (target.region === EU ? europe : world.runner);
 
 beforeAll(async () => {
-  world = await startWorld({ emulator: { regions: ['us-central1', EU] } as never });
+  world = await startWorld({ emulator: { regions: ['us-central1', EU] } });
   europe = vertexRunner({
     credentials: world.credentials,
     projectId: world.emulator.projectId,
@@ -263,7 +263,7 @@ describe('capacity', () => {
     for (let i = 0; i < 3; i++) await store.enqueue('budget-daily', { image: PREBUILT_IMAGE, runId: `daily-${i}` });
     const { items } = await drain(
       'budget-daily',
-      (item) => finished(item) || item.events.some((e) => e.type === 'deferred' && e.message.includes('daily')),
+      (item) => finished(item) || item.events.some((e) => e.type === 'deferred' && e.message.includes('(limits.daily_accelerator_hours)')),
     );
     expect(items.filter((i) => i.outcome === 'succeeded')).toHaveLength(2);
     const waiting = items.find((i) => i.state !== 'finished')!;
