@@ -263,8 +263,8 @@ function itemValues(item: QueueItem): unknown[] {
 }
 
 /**
- * The columns of schema 4 (retries, backoff, admission, failure class), in the order of `$FIRST...$FIRST+8` of the
- * INSERT and UPDATE statements below (after the values those statements had before).
+ * The values of the columns schema 4 added (retries, backoff, admission, failure class), in the order of
+ * {@link RETRY_COLUMNS}: passed after the other values of the INSERT ($26...) and UPDATE ($22...) statements below.
  */
 function retryValues(item: QueueItem): unknown[] {
   return [
@@ -281,7 +281,7 @@ function retryValues(item: QueueItem): unknown[] {
   ];
 }
 
-/** `col = $n` for the columns of {@link retryValues}, from parameter `first`. */
+/** The columns of {@link retryValues}; `retryParams` / `retrySets` number their parameters from `first`. */
 const RETRY_COLUMNS = [
   'retries',
   'rung',
