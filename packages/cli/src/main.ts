@@ -120,6 +120,10 @@ Examples:
       )
       .option('--display-name <name>', 'display name of the job (spec.display_name; at most 128 characters)')
       .option('--dry-run', 'print the CreateCustomJobRequest instead of submitting it')
+      .option(
+        '--prices <file>',
+        'with --dry-run: a price table of your own (YAML: currency, machines, accelerators per hour); the dry run adds the most the request costs',
+      )
       .option('--wait', 'wait until the job ends, printing its state changes (exit 1 when it does not succeed)')
       .option('--follow', 'print the job logs while waiting (implies --wait)')
       .option(

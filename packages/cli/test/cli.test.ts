@@ -144,6 +144,48 @@ describe('vertex-launch launch --dry-run --json', () => {
     expect(body.customJob.displayName).toBe('vertex-launch-abc123');
   });
 
+  it("--prices turns the spend bound into money at the table's prices, and names what has no price", async () => {
+    await write(
+      'gpu.yaml',
+      [
+        'spec:',
+        '  worker_pool_specs:',
+        '    - machine_spec: { machine_type: g2-standard-8, accelerator_type: NVIDIA_L4, accelerator_count: 1 }',
+        '      container_spec: { image_uri: "${image_uri}" }',
+        '    - machine_spec: { machine_type: n1-standard-4 }',
+        '      container_spec: { image_uri: "${image_uri}" }',
+        '  staging_bucket: gs://my-staging-bucket',
+        'run: { timeout: 3h }',
+      ].join('\n'),
+    );
+    await write('prices.yaml', 'currency: EUR\nmachines: { g2-standard-8: 0.5 }\naccelerators: { NVIDIA_L4: 0.7 }\n');
+    const gpu = [...base.slice(0, 2), file('gpu.yaml'), ...base.slice(3)];
+    const r = await runCli([...gpu, '--dry-run', '--prices', file('prices.yaml')]);
+    expect(r.code).toBe(0);
+    // 1 replica x 3 h x (0.5 + 0.7) = 3.60; the n1-standard-4 pool has no price in the table.
+    expect(r.stderr).toContain(
+      'Cost:  at most 3.60 EUR at the prices given, without the pools of n1-standard-4 (no price in the table)\n',
+    );
+    const json = JSON.parse((await runCli([...gpu, '--dry-run', '--json', '--prices', file('prices.yaml')])).stdout);
+    expect(json.maxCost).toEqual({
+      currency: 'EUR',
+      total: 3.6,
+      pools: [{ pool: 0, cost: 3.6 }, { pool: 1 }],
+      missing: ['n1-standard-4'],
+    });
+    await write('bad-prices.yaml', 'currency: euro\nmachines: { g2-standard-8: -1 }\nregion: us\n');
+    const bad = await runCli([...gpu, '--dry-run', '--prices', file('bad-prices.yaml')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(file('bad-prices.yaml'));
+    expect(bad.stderr).toContain('currency: must be a three-letter currency code such as USD or EUR');
+    expect(bad.stderr).toContain('machines.g2-standard-8: must be a price of 0 or more per hour');
+    expect(bad.stderr).toContain('region: unknown key: a price table has `currency`, `machines` and `accelerators`');
+    expect(bad.stderr).not.toMatch(/\n\s+at /);
+    const noDry = await runCli([...gpu, '--prices', file('prices.yaml')]);
+    expect(noDry.code).toBe(2);
+    expect(noDry.stderr).toContain('add --dry-run');
+  });
+
   it('fills template variables and overrides, durations as "Ns"', async () => {
     await write(
       'vars.yaml',

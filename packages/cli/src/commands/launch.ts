@@ -25,7 +25,14 @@ import {
   maskSecretsDeep,
   RESERVED_LABEL_PREFIX,
 } from '@vertex-launch/core/config';
-import { describeSpendBound, spendBound, toRestJson } from '@vertex-launch/core/mapping';
+import {
+  describePricedSpend,
+  describeSpendBound,
+  parsePriceTable,
+  priceSpend,
+  spendBound,
+  toRestJson,
+} from '@vertex-launch/core/mapping';
 import { type BuildProgress, buildProgress, progressMode } from '../build-progress.js';
 import { ExitCode, UsageError } from '../exit-codes.js';
 import type { GlobalOptions } from '../options.js';
@@ -46,6 +53,8 @@ export interface LaunchOptions extends GlobalOptions {
   setVar?: string[];
   override?: string;
   dryRun?: boolean;
+  /** `--prices FILE` (with --dry-run): a price table of your own; the dry run adds what the request costs at most. */
+  prices?: string;
   /** Wait until the job ends (exit 1 when it does not succeed). */
   wait?: boolean;
   /** Print the job's logs while waiting (implies --wait). */
@@ -174,6 +183,11 @@ export default async function launch(options: LaunchOptions, io: Io, env = proce
   }
   checkImageFlag(options.image);
   checkBuildFlags(options);
+  if (options.prices !== undefined && !options.dryRun) {
+    throw new UsageError(
+      `--prices ${options.prices}: prices are for a dry run; add --dry-run to see what the request costs at most before submitting it.`,
+    );
+  }
   if (!options.dryRun) {
     return submitLaunch(options, io, env);
   }
@@ -212,9 +226,20 @@ export default async function launch(options: LaunchOptions, io: Io, env = proce
   printWarnings(io, warnings, options.queueConfig);
   // What the request can spend at most: replicas x accelerators x the timeout.
   const bound = spendBound(request);
-  if (options.json) printJson(io, { ...body, warnings: warningsJson(warnings), maxSpend: bound });
-  else {
+  const priced =
+    options.prices === undefined
+      ? undefined
+      : priceSpend(bound, parsePriceTable(await loadConfigFile(options.prices), options.prices));
+  if (options.json) {
+    printJson(io, {
+      ...body,
+      warnings: warningsJson(warnings),
+      maxSpend: bound,
+      ...(priced ? { maxCost: priced } : {}),
+    });
+  } else {
     io.stderr(`${dim(io, 'Spend:')} ${describeSpendBound(bound)}\n`);
+    if (priced) io.stderr(`${dim(io, 'Cost:')}  ${describePricedSpend(priced)}\n`);
     io.stdout(`${JSON.stringify(body, null, 2)}\n`);
   }
   return ExitCode.OK;
