@@ -214,6 +214,31 @@ describe('capacity', () => {
     }
   });
 
+  it("a job that exits 1 with 'CUDA out of memory' in its last log lines ends out_of_memory, not user_code", async () => {
+    const { emulator, store } = world;
+    await store.createQueue({
+      name: 'oom',
+      config: config(
+        { machine_type: 'n1-standard-4' },
+        {},
+        {
+          VXL_EMULATOR_EXIT_CODE: '1',
+          VXL_EMULATOR_LOG: 'torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB',
+        },
+      ),
+      project: emulator.projectId,
+      region: emulator.region,
+    });
+    await store.enqueue('oom', { image: PREBUILT_IMAGE, runId: 'oom-0' });
+    const { items, lines } = await drain('oom', finished);
+    expect(items[0]).toMatchObject({
+      outcome: 'failed',
+      failure: { phase: 'run', class: 'out_of_memory', exitCode: 1 },
+    });
+    expect(items[0]!.failure!.fix).toMatch(/memory/);
+    expect(lines.find((l) => l.fields.failureClass)?.fields.failureClass).toBe('out_of_memory');
+  });
+
   it('max_accelerators holds launches back (deferred, never two over the limit), then all succeed', async () => {
     const { emulator, store } = world;
     await store.createQueue({
@@ -263,7 +288,9 @@ describe('capacity', () => {
     for (let i = 0; i < 3; i++) await store.enqueue('budget-daily', { image: PREBUILT_IMAGE, runId: `daily-${i}` });
     const { items } = await drain(
       'budget-daily',
-      (item) => finished(item) || item.events.some((e) => e.type === 'deferred' && e.message.includes('(limits.daily_accelerator_hours)')),
+      (item) =>
+        finished(item) ||
+        item.events.some((e) => e.type === 'deferred' && e.message.includes('(limits.daily_accelerator_hours)')),
     );
     expect(items.filter((i) => i.outcome === 'succeeded')).toHaveLength(2);
     const waiting = items.find((i) => i.state !== 'finished')!;

@@ -321,7 +321,7 @@ async function running(w: LaunchWorker): Promise<Next> {
 async function ended(w: LaunchWorker): Promise<Next> {
   if (w.timedOut !== undefined) return failure('run', w.timedOut);
   const job = w.job as JobSnapshot;
-  const classified = w.classify(job);
+  const classified = await w.classifyEnded(job);
   if (classified !== undefined && job.status !== 'cancelled') {
     const next = nextAttempt(w, classified, { jobName: job.name, status: job.status as FinalLaunchStatus });
     if (next !== undefined) {

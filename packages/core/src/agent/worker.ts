@@ -77,6 +77,9 @@ export interface AgentContext {
   onFinished(item: QueueItem): void;
 }
 
+/** How many of an ended job's last log lines the failure class is read from. */
+export const LOG_TAIL_LINES = 20;
+
 /** Thrown inside a worker when the agent stops or no longer holds the item: not an error of the launch. */
 export class Stopped extends Error {}
 
@@ -353,14 +356,39 @@ export class LaunchWorker {
   }
 
   /** The failure class of an ended job (undefined when it succeeded). */
-  classify(job: JobSnapshot): ClassifiedFailure | undefined {
+  classify(job: JobSnapshot, logTail?: readonly string[]): ClassifiedFailure | undefined {
     const strategy = (this.config?.run as { scheduling_strategy?: string } | undefined)?.scheduling_strategy;
     return classifyFailure({
       status: job.status,
       error: job.error,
       region: job.region,
       ...(strategy ? { schedulingStrategy: strategy } : {}),
+      ...(logTail ? { logTail } : {}),
     });
+  }
+
+  /**
+   * The failure class of an ended job, reading its last log lines when Vertex's error alone says only "non-zero
+   * status" (`user_code`) or nothing known (`unknown`): "CUDA out of memory" in them makes it `out_of_memory`. A log
+   * read that fails or takes more than 5 s is skipped (the class from the error stands).
+   */
+  async classifyEnded(job: JobSnapshot): Promise<ClassifiedFailure | undefined> {
+    const first = this.classify(job);
+    if (first === undefined || (first.class !== 'user_code' && first.class !== 'unknown')) return first;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), 5_000);
+    const lines: string[] = [];
+    try {
+      for await (const entry of this.runner.logs(job.name, { tail: LOG_TAIL_LINES, signal: controller.signal })) {
+        lines.push(entry.text);
+        if (lines.length >= LOG_TAIL_LINES) break;
+      }
+    } catch {
+      // The class from Vertex's error stands.
+    } finally {
+      clearTimeout(timer);
+    }
+    return lines.length === 0 ? first : (this.classify(job, lines) ?? first);
   }
 
   /** Finishes the item with the ended job's status and failure class. */

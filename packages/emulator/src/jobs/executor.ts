@@ -80,7 +80,8 @@ export function renderCommandLine(parts: readonly string[]): string {
 
 /**
  * An executor that runs nothing: the job "runs" for `VXL_EMULATOR_RUN_MS` (or `runningMs`) on the emulator
- * clock and exits with `VXL_EMULATOR_EXIT_CODE` (default 0), logging the start, the command line and the end.
+ * clock and exits with `VXL_EMULATOR_EXIT_CODE` (default 0), logging the start, the command line, the line in
+ * `VXL_EMULATOR_LOG` (when set) and the end.
  */
 export function clockExecutor(options: ClockExecutorOptions): JobExecutor {
   return {
@@ -96,6 +97,8 @@ export function clockExecutor(options: ClockExecutorOptions): JobExecutor {
       }
       const remaining = Math.max(0, job.startedAt + runMs - ctx.clock.now());
       await ctx.clock.sleep(remaining, ctx.signal);
+      // VXL_EMULATOR_LOG: a line the training code prints last (a traceback's last line, say).
+      if (job.env.VXL_EMULATOR_LOG) ctx.log(job.env.VXL_EMULATOR_LOG, exitCode === 0 ? 'INFO' : 'ERROR');
       ctx.log(`Job finished with exit code ${exitCode}`, exitCode === 0 ? 'INFO' : 'ERROR');
       return { exitCode };
     },
