@@ -5,6 +5,7 @@
  */
 import {
   ApiError,
+  ATTEMPT_LABEL,
   type AuthClientLike,
   type AuthCredentials,
   type CancelOptions,
@@ -22,7 +23,6 @@ import {
   type JobRunner,
   type JobSnapshot,
   type JobWatchListener,
-  ATTEMPT_LABEL,
   LAUNCH_ID_LABEL,
   type ListJobsOptions,
   optionsError,
@@ -494,12 +494,7 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
         return await retry(
           async () => {
             if (unknownSince !== undefined) {
-              const existing = await settleUnknown(
-                submitOptions.launchId,
-                unknownSince,
-                submitOptions.signal,
-                attempt,
-              );
+              const existing = await settleUnknown(submitOptions.launchId, unknownSince, submitOptions.signal, attempt);
               if (existing) return { jobName: existing.name, job: existing, existing: true };
               unknownSince = undefined;
             }
