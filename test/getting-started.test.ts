@@ -110,7 +110,7 @@ it('track A of docs/getting-started.md reaches a SUCCEEDED job with only the com
   // Step 6: the direct launch was followed to SUCCEEDED.
   expect(first.stdout() + first.stderr(), output).toMatch(/customJobs\/\d+ SUCCEEDED after/);
   // Step 7: the agent drained the queue; the item's job succeeded.
-  expect(first.stdout(), output).toMatch(/^[0-9a-f-]{36}\s+\S+\s+succeeded\s+submitted\s+succeeded\s+\d+/m);
+  expect(first.stdout(), output).toMatch(/^[0-9a-f-]{36}\s+\S+\s+succeeded\s+1\s+submitted\s+succeeded\s+\d+/m);
   // Everything the page configured stayed in its scratch folder (mktemp -d under TMPDIR), not in HOME.
   const scratch = readdirSync(tmp.path).filter((name) => name.startsWith('tmp.'));
   expect(scratch).toHaveLength(1);

@@ -180,7 +180,17 @@ describe('agent against the emulator', () => {
     expect((await w.runner.get(cancelled.jobName!)).state).toBe('JOB_STATE_CANCELLED');
     const failed = (await w.store.get(failing.id))!;
     expect(failed).toMatchObject({ outcome: 'failed', status: 'failed' });
-    expect(failed.failure).toEqual({ phase: 'run', message: `job ${failed.jobName} ended failed` });
+    expect(failed.failure).toMatchObject({
+      phase: 'run',
+      class: 'user_code',
+      exitCode: 3,
+      fix: expect.stringContaining('exited with status 3'),
+    });
+    expect(failed.failure!.message).toMatch(
+      new RegExp(
+        `^job ${failed.jobName} ended failed \\(user_code\\): The replica workerpool0-0 exited with a non-zero status of 3\\.`,
+      ),
+    );
     expect((await w.store.get(after.id))!.outcome).toBe('succeeded');
     // The agent's log line of each ended job carries its failure class, the exit code and the fix.
     const ended = (jobName: string | undefined) =>

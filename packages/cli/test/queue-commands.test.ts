@@ -150,7 +150,7 @@ describe('vertex-launch queue', () => {
     const items = await runCli(['queue', 'items', 'cpu'], { env });
     expect(items.stdout.split('\n')[0]).toMatch(/^ITEM\s+RUN\s+STATE\s+ATTEMPT\s+PHASE\s+JOB STATUS\s+JOB\s+ERROR$/);
     expect(items.stdout).toContain(item.id);
-    expect(items.stdout).toMatch(new RegExp(`${item.id}\\s+exp-1\\s+queued\\s+-\\s+-\\s+-`));
+    expect(items.stdout).toMatch(new RegExp(`${item.id}\\s+exp-1\\s+queued\\s+1\\s+-\\s+-\\s+-`));
 
     const shown = await runCli(['queue', 'show', 'cpu'], { env });
     expect(shown.stdout).toContain('variables:   lr (--set-var name=value)');
