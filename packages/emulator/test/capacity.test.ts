@@ -3,6 +3,7 @@
 import { v1 } from '@google-cloud/aiplatform';
 import { type Emulator, startEmulator } from '@vertex-launch/emulator';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { tempDir } from '../../../test/helpers.js';
 import { customJob, grpcError } from './support.js';
 
 const QUEUED = 1_000;
@@ -58,6 +59,39 @@ describe('regions', () => {
     expect(message).toContain('does not exist');
     await client.cancelCustomJob({ name: eu.name });
     expect((await get(eu.name)).state).toBe('JOB_STATE_CANCELLING');
+  });
+
+  test('a job keeps its region across a restart with a data dir; capacity rules are not persisted', async () => {
+    const dir = await tempDir();
+    const options = { dataDir: dir.path, regions: [EU], jobTimings: { queuedMs: QUEUED, pendingMs: PENDING } };
+    let name: string;
+    try {
+      const first = await startEmulator(options);
+      const c1 = new v1.JobServiceClient(first.jobServiceClientOptions());
+      first.setCapacity([{ region: EU, available: 0 }]);
+      const [job] = await c1.createCustomJob({
+        parent: `projects/${first.projectId}/locations/${EU}`,
+        customJob: customJob('kept-in-eu'),
+      });
+      name = job.name as string;
+      await c1.close();
+      await first.stop();
+      const second = await startEmulator(options);
+      try {
+        expect(second.regions).toEqual(['us-central1', EU]);
+        const c2 = new v1.JobServiceClient(second.jobServiceClientOptions());
+        const [listed] = await c2.listCustomJobs({ parent: `projects/${second.projectId}/locations/${EU}` });
+        expect(listed.map((j) => j.name)).toEqual([name]);
+        // The stockout rule of the first run is gone: the job runs.
+        await second.clock.advance(QUEUED + PENDING);
+        expect((await c2.getCustomJob({ name }))[0].state).toBe('JOB_STATE_RUNNING');
+        await c2.close();
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await dir.cleanup();
+    }
   });
 
   test('a region that is not served is refused, naming the ones that are', async () => {

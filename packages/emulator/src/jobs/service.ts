@@ -487,11 +487,13 @@ export class JobService {
 
   /**
    * A FLEX_START job without capacity waits in PENDING (checked again every PENDING interval) until capacity frees,
-   * and fails after its `max_wait_duration` (Vertex's default: 24 hours) with Vertex's words.
+   * and fails after its `max_wait_duration` (unset: 24 hours; 0: never) with Vertex's words.
    */
   private waitForCapacity(job: JobRecord): void {
     const waitedSince = job.updateTime;
-    const maxWaitMs = durationMs(job.jobSpec.scheduling?.maxWaitDuration) || 86_400_000;
+    const set = durationMs(job.jobSpec.scheduling?.maxWaitDuration);
+    // Unset: 24 hours; 0: wait indefinitely (the Scheduling proto's words).
+    const maxWaitMs = set === undefined ? 86_400_000 : set === 0 ? Number.POSITIVE_INFINITY : set;
     const tick = Math.max(this.options.timings.pendingMs, 10);
     const check = () => {
       if (job.state !== 'JOB_STATE_PENDING') return;
