@@ -55,6 +55,32 @@ function toWorkerPool(pool: WorkerPoolSpec): JobWorkerPool {
   };
 }
 
+/**
+ * A snapshot the caller already holds for this job, when its state and update time are still those of `job` (see
+ * `TrackerBackend.list`); else undefined.
+ */
+export type KnownSnapshot = (name: string, state: string, updateTimeMs: number | undefined) => JobSnapshot | undefined;
+
+/**
+ * The snapshot of a CustomJob message; `known` is asked first, so an unchanged job of a list keeps the snapshot the
+ * caller has and no new one is built for it.
+ */
+export function snapshotOf(
+  job: CustomJob,
+  projectId: string | undefined,
+  known: KnownSnapshot | undefined,
+): JobSnapshot {
+  if (known !== undefined) {
+    const held = known(
+      job.name ?? '',
+      jobStateToStatus(job.state as string | number | null | undefined).state,
+      toDate(job.updateTime)?.getTime(),
+    );
+    if (held !== undefined) return held;
+  }
+  return toJobSnapshot(job, projectId);
+}
+
 /** The snapshot of a CustomJob message. */
 export function toJobSnapshot(job: CustomJob, projectId?: string): JobSnapshot {
   const name = job.name ?? '';

@@ -45,7 +45,7 @@ import {
 } from '@vertex-launch/core';
 import { createJobServiceClient, type JobServiceClient } from './client.js';
 import { googleMessage, isAmbiguous, isServerCancelled, toVertexLaunchError } from './errors.js';
-import { consoleUrlOf, toJobSnapshot } from './job.js';
+import { consoleUrlOf, type KnownSnapshot, snapshotOf, toJobSnapshot } from './job.js';
 import { RateLimiter } from './limiter.js';
 import { LogFeed } from './log-feed.js';
 import { listLogEntries, readJobLogs } from './logs.js';
@@ -314,7 +314,12 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
   const jobName = (nameOrId: string) => resolveJobName(nameOrId, { project: projectId, region: location });
 
   /** Every job matching `filter`, newest first, up to `limit`; and the number of list calls. */
-  async function listAll(filter: string, limit = Number.POSITIVE_INFINITY, listPolicy?: RetryPolicy) {
+  async function listAll(
+    filter: string,
+    limit = Number.POSITIVE_INFINITY,
+    listPolicy?: RetryPolicy,
+    known?: KnownSnapshot,
+  ) {
     const jobs: JobSnapshot[] = [];
     let pageToken: string | undefined;
     let calls = 0;
@@ -333,7 +338,7 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
         { policy: listPolicy },
       );
       calls += 1;
-      for (const job of page) jobs.push(toJobSnapshot(job, projectId));
+      for (const job of page) jobs.push(snapshotOf(job, projectId, known));
       pageToken = raw?.nextPageToken || undefined;
     } while (pageToken && jobs.length < limit);
     return { jobs: jobs.slice(0, limit), calls };
@@ -434,7 +439,7 @@ export function vertexRunner(options: VertexRunnerOptions): VertexRunner {
   }
 
   const tracker = new JobTracker(
-    { list: (filter) => listAll(filter), get },
+    { list: (filter, known) => listAll(filter, Number.POSITIVE_INFINITY, undefined, known), get },
     options.tracker,
     options.onTrackerCycle,
     clock,

@@ -19,6 +19,7 @@ import {
   RUN_ID_LABEL,
   systemClock,
 } from '@vertex-launch/core';
+import type { KnownSnapshot } from './job.js';
 
 /** Final Vertex states, excluded from the list of unfinished jobs. */
 export const FINAL_STATES = [
@@ -54,8 +55,11 @@ export const DEFAULT_TRACKER_OPTIONS: Readonly<TrackerOptions> = {
 
 /** The calls the tracker makes (the runner's, with retries and quota limits). */
 export interface TrackerBackend {
-  /** Every job matching `filter` (all pages) and how many calls that took. */
-  list(filter: string): Promise<{ jobs: JobSnapshot[]; calls: number }>;
+  /**
+   * Every job matching `filter` (all pages) and how many calls that took. `known` gives the snapshot the tracker
+   * holds for a job whose state and update time have not changed: the backend returns it instead of a new one.
+   */
+  list(filter: string, known?: KnownSnapshot): Promise<{ jobs: JobSnapshot[]; calls: number }>;
   get(name: string): Promise<JobSnapshot>;
 }
 
@@ -82,6 +86,8 @@ interface Entry {
   duplicates?: Set<string>;
 }
 
+const sameTime = (a: Date | undefined, b: Date | undefined) => a?.getTime() === b?.getTime();
+
 const quote = (value: string) => `"${value.replace(/["\\]/g, '\\$&')}"`;
 
 /** Polls many jobs with batched list calls and tells watchers about state changes. */
@@ -91,6 +97,16 @@ export class JobTracker {
   readonly #onCycle: ((cycle: TrackerCycle) => void) | undefined;
   readonly #clock: Clock;
   readonly #entries = new Map<string, Entry>();
+  /** The snapshot held for a tracked job whose state and update time a list answer repeats. */
+  readonly #known: KnownSnapshot = (name, state, updateTimeMs) => {
+    const last = this.#entries.get(name.slice(name.lastIndexOf('/') + 1))?.last;
+    return last !== undefined &&
+      last.name === name &&
+      last.state === state &&
+      last.updateTime?.getTime() === updateTimeMs
+      ? last
+      : undefined;
+  };
   /** Cycles in a row that saw no change: the interval grows with them. */
   #quietCycles = 0;
   /** Ends the sleep before the next cycle (a sooner one is due, or the tracker closed). */
@@ -213,7 +229,8 @@ export class JobTracker {
   async #cycle(stats: { listCalls: number; getCalls: number; changes: number }): Promise<void> {
     const entries = [...this.#entries.values()];
     const labelled = entries.filter((e) => e.last?.labels[RUN_ID_LABEL] !== undefined && e.last.createTime);
-    const others = entries.filter((e) => !labelled.includes(e));
+    const isLabelled = new Set(labelled);
+    const others = entries.filter((e) => !isLabelled.has(e));
     const seen = new Map<string, JobSnapshot>();
 
     if (labelled.length > 0) {
@@ -226,6 +243,7 @@ export class JobTracker {
           `create_time>=${quote(since)}`,
           ...FINAL_STATES.map((s) => `state!=${quote(s)}`),
         ].join(' AND '),
+        this.#known,
       );
       stats.listCalls += unfinished.calls;
       for (const job of unfinished.jobs) seen.set(job.id, job);
@@ -238,6 +256,7 @@ export class JobTracker {
         const from = Math.min(...byLaunchId.map((e) => createdAt(e)));
         const window = await this.#backend.list(
           `labels.${RUN_ID_LABEL}:* AND create_time>=${quote(new Date(from - 1_000).toISOString())}`,
+          this.#known,
         );
         stats.listCalls += window.calls;
         for (const job of window.jobs) seen.set(job.id, job);
@@ -246,7 +265,10 @@ export class JobTracker {
       for (let i = 0; i < byLaunchId.length; i += this.#options.launchIdsPerCall) {
         const chunk = byLaunchId.slice(i, i + this.#options.launchIdsPerCall);
         const ids = [...new Set(chunk.map((e) => e.last?.labels[LAUNCH_ID_LABEL] as string))];
-        const found = await this.#backend.list(ids.map((id) => `labels.${LAUNCH_ID_LABEL}=${quote(id)}`).join(' OR '));
+        const found = await this.#backend.list(
+          ids.map((id) => `labels.${LAUNCH_ID_LABEL}=${quote(id)}`).join(' OR '),
+          this.#known,
+        );
         stats.listCalls += found.calls;
         for (const job of found.jobs) seen.set(job.id, job);
       }
@@ -268,6 +290,11 @@ export class JobTracker {
       const entry = this.#entries.get(id);
       if (!entry) continue;
       const previous = entry.last;
+      // An unchanged job keeps the snapshot it has: the new one dies young instead of 1,000 of them a cycle living
+      // until the next (promoted to the old generation, then garbage there).
+      if (previous !== undefined && previous.state === job.state && sameTime(previous.updateTime, job.updateTime)) {
+        continue;
+      }
       entry.last = job;
       if (previous?.state === job.state && previous !== undefined) continue;
       stats.changes += 1;

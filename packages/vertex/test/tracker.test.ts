@@ -116,6 +116,36 @@ describe('tracking 200 running jobs', () => {
     expect((deleted as Error).message).toContain('does not exist');
   });
 
+  it('an unchanged job keeps its snapshot from cycle to cycle; a change brings a new one', async () => {
+    const { jobName, job } = await runner.submit(request(emu, { launchId: 'track-same' }), {
+      launchId: 'track-same',
+    });
+    const heard: JobSnapshot[] = [];
+    const stop = runner.watch(jobName, { onChange: (j) => heard.push(j), onError: () => {} }, job);
+    await emu.clock.advance(100);
+    await until(() => heard.some((j) => j.state === 'JOB_STATE_RUNNING'), 'RUNNING');
+    const running = heard.find((j) => j.state === 'JOB_STATE_RUNNING') as JobSnapshot;
+    // Later cycles list the same job again (same state, same update time): the tracker keeps the snapshot it has,
+    // which a watcher added now is given — the very object, not an equal copy built from each list answer.
+    cycles.length = 0;
+    await until(() => cycles.length >= 3, '3 more tracker cycles');
+    const later: JobSnapshot[] = [];
+    const stopLater = runner.watch(jobName, { onChange: (j) => later.push(j), onError: () => {} });
+    await until(() => later.length === 1, 'the snapshot of the second watcher');
+    expect(later[0]).toBe(running);
+    expect(heard.filter((j) => j.state === 'JOB_STATE_RUNNING')).toHaveLength(1);
+    // A change is a new snapshot, with the new state and times.
+    await runner.cancel(jobName, { wait: false });
+    await emu.clock.advance(100);
+    await until(() => heard.at(-1)?.terminal === true, 'the final state');
+    const final = heard.at(-1) as JobSnapshot;
+    expect(final).not.toBe(running);
+    expect(final.state).toBe('JOB_STATE_CANCELLED');
+    expect(final.updateTime?.getTime()).toBeGreaterThan(running.updateTime?.getTime() ?? 0);
+    stop();
+    stopLater();
+  });
+
   it('a second watcher that read a newer state tells the first one: no watcher misses RUNNING', async () => {
     // A tracker that does not poll during the test: only the second watcher's snapshot can tell the first.
     const slow = runnerFor(emu, { tracker: { minIntervalMs: 120_000, maxIntervalMs: 120_000 } });
