@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { systemClock } from '../clock.js';
 import { ConfigError } from '../errors.js';
 import { jobStateToStatus } from '../job-state.js';
 import { formatJobName, jobConsoleUrl, parseJobName, resolveJobName } from '../launch/job-name.js';
-import type { JobRunner, JobSnapshot } from '../launch/runner.js';
+import type { JobRunner, JobSnapshot, JobWatchListener } from '../launch/runner.js';
 import type { CreateCustomJobRequest } from '../mapping/custom-job.js';
 import { QueueError } from '../queue/errors.js';
 import { memoryQueueStore } from '../queue/memory.js';
@@ -453,6 +454,79 @@ describe('createAgent', () => {
     expect(await store.listAgents()).toEqual([
       expect.objectContaining({ agentId: agent.id, state: 'stopped', active: 0, startedAt: record!.startedAt }),
     ]);
+  });
+
+  it('renews 40 leases in rounds of at most 16 calls at once: each round renews every lease, none is lost', async () => {
+    const store = await setup();
+    for (let i = 0; i < 40; i++) await store.enqueue('q', { image: IMAGE, runId: 'long' });
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const renewals = new Map<string, number>();
+    const slowBeats: QueueStore = Object.create(store);
+    slowBeats.heartbeat = async (itemId, agentId, leaseMs) => {
+      inFlight += 1;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      try {
+        await new Promise((r) => setTimeout(r, 2));
+        const item = await store.heartbeat(itemId, agentId, leaseMs);
+        renewals.set(itemId, (renewals.get(itemId) ?? 0) + 1);
+        return item;
+      } finally {
+        inFlight -= 1;
+      }
+    };
+    const runner = fakeRunner({ long: [...Array(150).fill('JOB_STATE_RUNNING'), 'JOB_STATE_SUCCEEDED'] });
+    const { logger, lines } = recordingLogger();
+    const agent = createAgent({ store: slowBeats, runner, queues: ['q'], maxJobs: 40, ...fast, leaseMs: 300, logger });
+    const running = agent.start();
+    await until(() => renewals.size === 40 && [...renewals.values()].every((n) => n >= 2));
+    expect(maxInFlight).toBeGreaterThan(1);
+    expect(maxInFlight).toBeLessThanOrEqual(16);
+    await until(allFinished(store), 15_000);
+    await agent.stop();
+    await running;
+    const items = await store.list({ limit: 100 });
+    expect(items.map((item) => item.outcome)).toEqual(Array(40).fill('succeeded'));
+    expect(lines.filter((l) => /lease/i.test(l.message) && l.level !== 'info')).toEqual([]);
+  });
+
+  it('a running job its runner watches is looked at when it changes, not every poll: its wait is 60 s, a change ends it at once', async () => {
+    const store = await setup();
+    const item = await store.enqueue('q', { image: IMAGE, runId: 'watched' });
+    const base = fakeRunner({ watched: ['JOB_STATE_RUNNING', 'JOB_STATE_SUCCEEDED'] });
+    const listeners = new Map<string, JobWatchListener>();
+    const runner: JobRunner = {
+      ...base,
+      watch: (name, listener) => {
+        listeners.set(name, listener);
+        return () => listeners.delete(name);
+      },
+    };
+    const sleeps: number[] = [];
+    const clock = {
+      now: () => Date.now(),
+      sleep: (ms: number, signal?: AbortSignal) => {
+        sleeps.push(ms);
+        return systemClock.sleep(ms, signal);
+      },
+    };
+    const agent = createAgent({ store, runner, queues: ['q'], ...fast, clock });
+    const running = agent.start();
+    await until(() => listeners.size === 1);
+    const [name, listener] = [...listeners][0]!;
+    listener.onChange(await base.get(name), undefined);
+    await until(async () => (await store.get(item.id))?.phase === 'running');
+    await until(() => sleeps.includes(60_000));
+    // Still RUNNING after many poll intervals: no new look at the job, one long wait.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(sleeps.filter((ms) => ms === 60_000)).toHaveLength(1);
+    const changed = Date.now();
+    listener.onChange(await base.get(name), undefined);
+    await until(allFinished(store));
+    expect(Date.now() - changed).toBeLessThan(1_000);
+    expect((await store.get(item.id))?.outcome).toBe('succeeded');
+    await agent.stop();
+    await running;
   });
 
   it('an agent that never started leaves no record', async () => {

@@ -159,6 +159,9 @@ export const DEFAULT_AGENT_POLL_INTERVAL_MS = 5_000;
 /** Default `leaseMs`. */
 export const DEFAULT_AGENT_LEASE_MS = 60_000;
 
+/** Leases renewed at once in a heartbeat round. */
+const HEARTBEAT_CONCURRENCY = 16;
+
 /** A new agent id: `<host>:<pid>:<random>`. */
 export function newAgentId(): string {
   return `${hostname().slice(0, 60)}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
@@ -478,7 +481,13 @@ class AgentLoop implements Agent {
       await this.#heartbeatWake.wait(this.#heartbeatMs);
       if (this.#stopping) break;
       await this.#report('running');
-      await Promise.all([...this.#active.values()].map((worker) => this.#heartbeat(worker)));
+      // A few at a time: an in-process store (SQLite) answers each call at once, so renewing every lease in one
+      // Promise.all would hold every renewed item (with its history) alive at the same moment, 1,000 of them for
+      // 1,000 launches; a remote store still renews HEARTBEAT_CONCURRENCY leases per round trip.
+      const workers = [...this.#active.values()];
+      for (let i = 0; i < workers.length; i += HEARTBEAT_CONCURRENCY) {
+        await Promise.all(workers.slice(i, i + HEARTBEAT_CONCURRENCY).map((worker) => this.#heartbeat(worker)));
+      }
     }
   }
 

@@ -57,15 +57,16 @@ export class JobFeed {
 
   /**
    * The job's latest snapshot: at once the first time, after a wait (a change, a wake-up or the poll interval) after
-   * that. Read failures are logged and read again; throws {@link JobGone} when the job no longer exists.
+   * that; `watchedWaitMs` replaces the poll interval while the runner watches the job (it wakes the wait on changes). Read failures are logged and read again; throws {@link JobGone} when the job no longer exists.
    */
-  async next(): Promise<JobSnapshot> {
+  async next(watchedWaitMs?: number): Promise<JobSnapshot> {
     const { wake, pollMs, checkStop, runner } = this.options;
     if (!this.#begun) {
       this.#begun = true;
       if (this.#latest !== undefined || (await this.#read())) this.#watch();
     } else {
-      await wake.wait(pollMs);
+      // A watched job wakes its waiter on every change, so the caller may wait longer than a poll between looks.
+      await wake.wait(runner.watch && this.#stopWatch && watchedWaitMs !== undefined ? watchedWaitMs : pollMs);
       checkStop();
       if (!runner.watch) await this.#poll();
     }

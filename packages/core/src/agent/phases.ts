@@ -308,10 +308,18 @@ async function submitted(w: LaunchWorker): Promise<Next> {
   }
 }
 
+/**
+ * Between two looks at a running job the runner watches, when nothing is due: its changes, cancel requests,
+ * duplicates and stops wake the launch at once, so the wait is only a safety net. Longer than a poll, so 1,000
+ * running launches do not each set up a timer every poll interval.
+ */
+const WATCHED_RUNNING_WAIT_MS = 60_000;
+
 /** The job runs: follow it until it ends. */
 async function running(w: LaunchWorker): Promise<Next> {
   for (;;) {
-    const job = await observe(w);
+    // A cancel not yet sent (refused, tried again) is retried at the next look: poll for it.
+    const job = await observe(w, w.cancelRequested || w.timedOut !== undefined ? undefined : WATCHED_RUNNING_WAIT_MS);
     if ('fail' in job) return job;
     if (job.terminal) return 'ended';
   }
@@ -334,11 +342,11 @@ async function ended(w: LaunchWorker): Promise<Next> {
 }
 
 /** The job's next snapshot: persists a status change and sends a cancel that is due. */
-async function observe(w: LaunchWorker): Promise<JobSnapshot | Failure> {
+async function observe(w: LaunchWorker, watchedWaitMs?: number): Promise<JobSnapshot | Failure> {
   w.checkStop();
   let job: JobSnapshot;
   try {
-    job = await w.feed().next();
+    job = await w.feed().next(Math.max(watchedWaitMs ?? 0, w.ctx.pollMs));
   } catch (error) {
     if (!(error instanceof JobGone)) throw error;
     return failure('run', `job ${error.jobName} no longer exists (${message(error.cause)}); enqueue the launch again`);
