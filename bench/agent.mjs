@@ -157,6 +157,13 @@ async function liftedRun({ windowMs, soakMs, work, log }) {
         limit: 200,
       },
       {
+        id: 'agent-rss-tracking',
+        benchmark: 'Agent scale',
+        metric: `agent RSS at the end of the tracking window (${JOBS} running jobs, ${windowMs / 1000} s after the drain; the peak is the drain's)`,
+        value: after.rssMb,
+        unit: 'MB',
+      },
+      {
         id: 'agent-drain-lifted',
         benchmark: 'Agent scale',
         metric: `drain ${JOBS} queued items to submitted, max_jobs -1, create quota lifted`,

@@ -590,6 +590,7 @@ test('@vertex-launch/vertex', async () => {
       "plainHeaders",
       "readJobLogs",
       "regionalEndpoint",
+      "snapshotOf",
       "toDate",
       "toJobLogEntry",
       "toJobSnapshot",
