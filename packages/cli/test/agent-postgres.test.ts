@@ -48,6 +48,22 @@ async function until(what: string, condition: () => Promise<boolean> | boolean, 
   }
 }
 
+/** The launches not finished, their last events and every agent's log lines about them: what a timeout needs. */
+async function unfinished(agents: readonly AgentChild[]): Promise<string> {
+  const open = (await store.list({ queue: 'team', limit: 1000 })).filter((i) => i.state !== 'finished');
+  const lines: string[] = [];
+  for (const item of open) {
+    lines.push(`${item.id} (${item.state}, phase ${item.phase ?? '-'}, job ${item.jobName ?? '-'}):`);
+    for (const e of item.events.slice(-8)) lines.push(`  event ${e.at} ${e.type} ${e.agentId ?? ''} ${e.message}`);
+    agents.forEach((agent, n) => {
+      for (const l of agent.logs.filter((l) => l.itemId === item.id).slice(-12)) {
+        lines.push(`  agent ${n} ${String(l.time)} ${String(l.msg)}`);
+      }
+    });
+  }
+  return lines.join('\n');
+}
+
 /** Claims in an item's history made while another agent's lease was still held. */
 function overlappingClaims(item: QueueItem): string[] {
   const problems: string[] = [];
@@ -121,6 +137,9 @@ describe('vertex-launch agent on a PostgreSQL queue (queue_db: postgres://...)',
           'quotas: { creates_per_minute: 0, reads_per_minute: 0 }',
           'poll_interval: 0.1',
           'lease_duration: 3',
+          // A launch killed mid-create is looked up by its launch id before a second create, for 2 s here, not 5 min.
+          'create_lookup_window: 2',
+          'create_lookup_interval: 0.2',
         ].join('\n'),
       );
       configs.push(config);
@@ -156,7 +175,9 @@ describe('vertex-launch agent on a PostgreSQL queue (queue_db: postgres://...)',
       'every launch finished',
       async () => (await store.list({ queue: 'team', states: ['finished'], limit: 1000 })).length === LAUNCHES,
       120_000,
-    );
+    ).catch(async (error) => {
+      throw new Error(`${(error as Error).message}\n${await unfinished(agents)}`);
+    });
     for (const agent of agents.filter((a) => a !== agents[victim])) {
       agent.child.kill('SIGTERM');
       expect(await agent.exited).toEqual({ code: 0, signal: null });
