@@ -150,6 +150,26 @@ describe('packContext', () => {
     expect((await packToFile({ contextDir: dir, statCachePath: false })).bytes.equals(bytes)).toBe(true);
   }, 60_000);
 
+  test('every byte of every file survives: the read buffers used again between files and chunks', async () => {
+    // Distinct random contents, so a buffer refilled before its bytes were copied shows as another file's bytes:
+    // small files read ahead (up to 256 KiB, the boundary and one past it), and large ones read in 1 MiB chunks.
+    const files: Record<string, Buffer> = {};
+    const sizes = [1, 511, 512, 513, 4096, 256 * 1024, 256 * 1024 + 1, 1024 * 1024, 1024 * 1024 + 7, 3_300_000];
+    for (let i = 0; i < 200; i++) sizes.push(1 + ((i * 7919) % (300 * 1024)));
+    sizes.forEach((size, i) => {
+      files[`f/${String(i).padStart(3, '0')}.bin`] = randomBytes(size);
+    });
+    const dir = await tree({ Dockerfile: DOCKERFILE, ...files });
+    const { file } = await packToFile({ contextDir: dir, statCachePath: false });
+    const out = await tempDir('vxl-untar-');
+    cleanups.push(out.cleanup);
+    execFileSync('tar', ['-xzf', file, '-C', out.path]);
+    for (const [path, content] of Object.entries(files)) {
+      const unpacked = await readFile(join(out.path, path));
+      expect(unpacked.equals(content), `${path} (${content.length} bytes) differs after unpacking`).toBe(true);
+    }
+  }, 60_000);
+
   test('the compression level changes the bytes, never the fingerprint; a bad level names the option', async () => {
     const dir = await tree({ Dockerfile: DOCKERFILE, 'train.py': 'import torch\n'.repeat(20_000) });
     const sizes = new Map<number, number>();

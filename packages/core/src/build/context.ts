@@ -651,37 +651,30 @@ export async function fingerprintContext(options: FingerprintOptions): Promise<C
 }
 
 const ZEROS = Buffer.alloc(512);
-const FLUSH_BYTES = 1024 * 1024;
 const READ_AHEAD_MAX_FILE = 256 * 1024;
 const READ_AHEAD_FILES = 16;
-const READ_AHEAD_BYTES = 8 * 1024 * 1024;
 
+/**
+ * The tar stream of `entries`, in chunks that are valid only until the next one is asked for: file contents are
+ * read into buffers that are used again (16 of 256 KiB for the small files read ahead, one of 1 MiB for a large file
+ * read in chunks), so packing a context allocates a few MiB, not its size. Only for a consumer that copies what it
+ * keeps before it asks for more — {@link gzipBlocks} copies each chunk into its block.
+ */
 async function* tarChunks(entries: readonly Entry[]): AsyncGenerator<Buffer> {
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  const push = (b: Buffer): void => {
-    pending.push(b);
-    pendingBytes += b.length;
-  };
-  const take = (): Buffer => {
-    const out = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
-    pending = [];
-    pendingBytes = 0;
-    return out;
-  };
   // Small files are read a few at a time ahead of the writer, so reads overlap with compression.
   // Reads started and not yet taken stay here, so stopping early (the stream destroyed) can wait for them.
-  const ahead = new Map<number, Promise<Buffer>>();
+  const ahead = new Map<number, { read: Promise<Buffer>; buffer: Buffer }>();
+  const free: Buffer[] = [];
+  let chunkBuffer: Buffer | undefined;
   let aheadIndex = 0;
-  let aheadBytes = 0;
   const fill = (): void => {
-    while (aheadIndex < entries.length && ahead.size < READ_AHEAD_FILES && aheadBytes < READ_AHEAD_BYTES) {
+    while (aheadIndex < entries.length && ahead.size < READ_AHEAD_FILES) {
       const e = entries[aheadIndex]!;
       if (e.type === 'file' && e.content === undefined && e.size > 0 && e.size <= READ_AHEAD_MAX_FILE) {
-        const read = readWhole(e);
+        const buffer = free.pop() ?? Buffer.allocUnsafe(READ_AHEAD_MAX_FILE);
+        const read = readWhole(e, buffer);
         read.catch(() => undefined);
-        ahead.set(aheadIndex, read);
-        aheadBytes += e.size;
+        ahead.set(aheadIndex, { read, buffer });
       }
       aheadIndex++;
     }
@@ -690,33 +683,31 @@ async function* tarChunks(entries: readonly Entry[]): AsyncGenerator<Buffer> {
     for (let i = 0; i < entries.length; i++) {
       fill();
       const e = entries[i]!;
-      push(entryHeader(e.path, e.type, e.mode, e.type === 'file' ? e.size : 0, e.linkname));
+      yield entryHeader(e.path, e.type, e.mode, e.type === 'file' ? e.size : 0, e.linkname);
       if (e.type !== 'file' || e.size === 0) continue;
       if (e.content !== undefined) {
-        push(e.content);
+        yield e.content;
       } else {
-        const read = ahead.get(i);
-        if (read !== undefined) {
+        const pending = ahead.get(i);
+        if (pending !== undefined) {
           ahead.delete(i);
-          aheadBytes -= e.size;
-          push(await read);
+          yield await pending.read;
+          free.push(pending.buffer); // the consumer asked for more: it is done with the content
         } else {
-          if (pendingBytes > 0) yield take();
-          for await (const chunk of readChunks(e)) yield chunk;
+          chunkBuffer ??= Buffer.allocUnsafe(CHUNK);
+          for await (const chunk of readChunks(e, chunkBuffer)) yield chunk;
         }
       }
       const pad = padding(e.size);
-      if (pad > 0) push(ZEROS.subarray(0, pad));
-      if (pendingBytes >= FLUSH_BYTES) yield take();
+      if (pad > 0) yield ZEROS.subarray(0, pad);
     }
-    push(endOfArchive());
-    yield take();
+    yield endOfArchive();
   } catch (error) {
     throw changedError(error);
   } finally {
     // Reached when the archive is complete, when a read fails, and when the stream is destroyed early (the
     // generator is returned): no file of the context stays open or is read after this generator has ended.
-    await Promise.allSettled(ahead.values());
+    await Promise.allSettled([...ahead.values()].map((a) => a.read));
   }
 }
 

@@ -80,11 +80,21 @@ export async function* gzipBlocks(source: AsyncIterable<Buffer>, options: GzipBl
   // 16 KiB round trips through the main thread (deflate's worst case grows the input by ~0.03%, RFC 1951 stored
   // blocks: 5 bytes per 64 KiB).
   const chunkSize = blockBytes + (blockBytes >> 6) + 1024;
-  const pending: Promise<Buffer>[] = [];
+  // Each block in flight with the buffer it was cut into: a buffer compressed is filled again (zlib is done with its
+  // input when the job ends, and copies the dictionary when the job starts), so a whole context costs
+  // `concurrency + 2` block buffers instead of a fresh one per MiB for the garbage collector to find.
+  const pending: { job: Promise<Buffer>; buffer: Buffer }[] = [];
+  const free: Buffer[] = [];
+  const next = async (): Promise<Buffer> => {
+    const { job, buffer } = pending.shift()!;
+    const out = await job;
+    free.push(buffer);
+    return out;
+  };
   let crc = 0;
   let size = 0;
   let dictionary: Buffer | undefined;
-  const dispatch = (data: Buffer, last: boolean): void => {
+  const dispatch = (data: Buffer, buffer: Buffer, last: boolean): void => {
     crc = crc32(data, crc);
     size += data.length;
     const job = compress(data, {
@@ -94,22 +104,22 @@ export async function* gzipBlocks(source: AsyncIterable<Buffer>, options: GzipBl
       ...(dictionary === undefined ? {} : { dictionary }),
     });
     job.catch(() => undefined); // awaited in order below; an early failure must not go unhandled meanwhile
-    pending.push(job);
+    pending.push({ job, buffer });
     dictionary = data.length >= WINDOW ? data.subarray(data.length - WINDOW) : data;
   };
 
   yield header(level);
-  let block = Buffer.allocUnsafe(blockBytes);
+  let block: Buffer = Buffer.allocUnsafe(blockBytes);
   let fill = 0;
   for await (const chunk of source) {
     let at = 0;
     while (at < chunk.length) {
       // A full block is sent only once more input shows it is not the last (the last one gets the final flush).
       if (fill === blockBytes) {
-        dispatch(block, false);
-        block = Buffer.allocUnsafe(blockBytes);
+        dispatch(block, block, false);
         fill = 0;
-        while (pending.length > concurrency) yield* pieces(await pending.shift()!);
+        while (pending.length > concurrency) yield* pieces(await next());
+        block = free.pop() ?? Buffer.allocUnsafe(blockBytes);
       }
       const n = Math.min(blockBytes - fill, chunk.length - at);
       chunk.copy(block, fill, at, at + n);
@@ -117,7 +127,7 @@ export async function* gzipBlocks(source: AsyncIterable<Buffer>, options: GzipBl
       at += n;
     }
   }
-  dispatch(block.subarray(0, fill), true);
-  while (pending.length > 0) yield* pieces(await pending.shift()!);
+  dispatch(block.subarray(0, fill), block, true);
+  while (pending.length > 0) yield* pieces(await next());
   yield trailer(crc, size);
 }

@@ -122,11 +122,14 @@ export async function readHead(abs: string, bytes: number): Promise<Buffer> {
   }
 }
 
-/** A whole (small) file, checked against the scan. */
-export async function readWhole(job: FileJob): Promise<Buffer> {
+/**
+ * A whole (small) file, checked against the scan: a view of `into` when given (at least `job.size` bytes), else of a
+ * new buffer.
+ */
+export async function readWhole(job: FileJob, into?: Buffer): Promise<Buffer> {
   const fd = await openP(job.abs);
   try {
-    const buf = Buffer.allocUnsafe(job.size);
+    const buf = into === undefined ? Buffer.allocUnsafe(job.size) : into.subarray(0, job.size);
     let position = 0;
     while (position < buf.length) {
       const n = await readP(fd, buf, position, buf.length - position, position);
@@ -140,14 +143,17 @@ export async function readWhole(job: FileJob): Promise<Buffer> {
   }
 }
 
-/** A (large) file in fresh chunks of {@link CHUNK} bytes, checked against the scan at the end. */
-export async function* readChunks(job: FileJob): AsyncGenerator<Buffer> {
+/**
+ * A (large) file in chunks of at most {@link CHUNK} bytes, checked against the scan at the end: fresh chunks, or
+ * views of `reuse` (read again for every chunk, so each is valid only until the next is asked for).
+ */
+export async function* readChunks(job: FileJob, reuse?: Buffer): AsyncGenerator<Buffer> {
   const fd = await openP(job.abs);
   try {
     let position = 0;
     while (position < job.size) {
-      const want = Math.min(CHUNK, job.size - position);
-      const buf = Buffer.allocUnsafe(want);
+      const want = Math.min(reuse?.length ?? CHUNK, job.size - position);
+      const buf = reuse === undefined ? Buffer.allocUnsafe(want) : reuse.subarray(0, want);
       const n = await readP(fd, buf, 0, want, position);
       if (n === 0) break;
       position += n;
